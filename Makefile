@@ -1,0 +1,39 @@
+# The two commands that matter: `make demo` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint pytest bench simulate schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "opsgraph demo: GraphiQL at http://127.0.0.1:8000/graphql"
+	$(BIN)/opsgraph serve --demo --host 127.0.0.1 --port 8000
+
+simulate: $(STAMP)
+	$(BIN)/opsgraph simulate
+
+lint: $(STAMP)
+	$(BIN)/ruff check opsgraph tests bench
+	$(BIN)/ruff format --check opsgraph tests bench
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+schema: $(STAMP)
+	$(BIN)/opsgraph export-schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""Errors a connector raises. Each carries the GraphQL `extensions.code` it surfaces as."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from opsgraph.context import current_correlation_id
+from opsgraph.model import SourceName
+
+
+class SourceError(Exception):
+    code: ClassVar[str] = "SOURCE_UNAVAILABLE"
+
+    def __init__(
+        self,
+        source: SourceName | str,
+        message: str,
+        *,
+        status: int | None = None,
+        vendor_code: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.source = SourceName(source)
+        self.message = message
+        self.status = status
+        self.vendor_code = vendor_code
+        self.correlation_id = correlation_id or current_correlation_id()
+
+    def __str__(self) -> str:
+        return f"{self.source.value}: {self.message}"
+
+
+class SourceUnavailable(SourceError):
+    """Connection refused, a 5xx, an outage, an open circuit or failed auth."""
+
+    code = "SOURCE_UNAVAILABLE"
+
+
+class SourceTimeout(SourceError):
+    code = "SOURCE_TIMEOUT"
+
+
+class SourceRateLimited(SourceError):
+    code = "SOURCE_RATE_LIMITED"
+
+    def __init__(
+        self,
+        source: SourceName | str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        vendor_code: str | None = None,
+    ) -> None:
+        super().__init__(source, message, status=status, vendor_code=vendor_code)
+        self.retry_after = retry_after
+
+
+class SourceRejected(SourceError):
+    """A 4xx the vendor gave for our request: a bad query, a missing record, a failed validation."""
+
+    code = "SOURCE_REJECTED"
+
+
+class SourceDataError(SourceError):
+    """A vendor record that cannot be mapped: a required field missing or malformed."""
+
+    code = "SOURCE_DATA_ERROR"
+
+    def __init__(
+        self,
+        source: SourceName | str,
+        message: str,
+        *,
+        record_id: str | int | None = None,
+        field: str | None = None,
+    ) -> None:
+        detail = message
+        if record_id is not None or field is not None:
+            detail = f"{message} (record {record_id!s}, field {field})"
+        super().__init__(source, detail)
+        self.record_id = None if record_id is None else str(record_id)
+        self.field = field
