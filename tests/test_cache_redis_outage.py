@@ -1,0 +1,201 @@
+"""Redis failures never fail a read: a second private redis-server is started here, then killed or hung."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from opsgraph.cache import CachePolicy, ReadCache, create_backend
+from opsgraph.model import Client
+
+pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
+
+SF = "salesforce"
+
+
+class RedisProcess:
+    """A redis-server of this test's own, on a fixed port, that can be stopped and started again."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None  # the `redis_server` fixture has skipped (or failed, under CI) otherwise
+        self.binary = binary
+        self.workdir = workdir
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.workdir),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",  # so data survives a stop/start, like a production Redis restarting
+                "--appendfsync",
+                "always",
+                "--protected-mode",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("second redis-server did not answer PING")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis(redis_server: str, tmp_path: Path) -> Iterator[RedisProcess]:
+    server = RedisProcess(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Upstream:
+    def __init__(self, data: dict[str, object]) -> None:
+        self.data = data
+        self.calls: list[list[str]] = []
+
+    async def fetch(self, ids: list[str]) -> dict[str, object]:
+        self.calls.append(list(ids))
+        return {i: self.data[i] for i in ids if i in self.data}
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "opsgraph.cache" and r.levelno >= logging.WARNING]
+
+
+async def test_redis_killed_mid_run_falls_back_to_the_source_and_recovers(
+    own_redis: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="opsgraph.cache")
+    backend = create_backend(own_redis.url)
+    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05))
+    upstream = Upstream({"a": Client(id="a", name="A"), "b": Client(id="b", name="B")})
+    calls = 0
+
+    async def clients() -> object:
+        nonlocal calls
+        calls += 1
+        return ["a", "b"]
+
+    async def read_both() -> None:
+        many = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a", "b"], fetch=upstream.fetch)
+        assert many.value == upstream.data
+        listed = await cache.get_or_fetch(
+            source=SF, query="clients", params={}, fetch=clients, entity="client"
+        )
+        assert listed.value == ["a", "b"]
+
+    try:
+        await read_both()
+        await read_both()
+        assert (len(upstream.calls), calls) == (1, 1)
+
+        own_redis.stop()
+        started = time.monotonic()
+        for _ in range(5):
+            await read_both()
+            await asyncio.sleep(0.06)  # past backend_retry_s: every round probes the dead server again
+        assert await cache.invalidate(SF, "client", "a") == 0
+        assert time.monotonic() - started < 5
+
+        assert (len(upstream.calls), calls) == (6, 6)  # every read went to the source
+        assert len(warnings_of(caplog)) == 1
+        assert "unavailable" in warnings_of(caplog)[0].getMessage()
+        (metric,) = cache.metrics()
+        assert metric.errors > 0
+
+        own_redis.start()
+        await asyncio.sleep(0.06)
+        await read_both()  # probes, recovers, caches again
+        await read_both()
+        assert (len(upstream.calls), calls) == (7, 7)
+        assert any("recovered" in r.getMessage() for r in caplog.records if r.name == "opsgraph.cache")
+        assert len(warnings_of(caplog)) == 1
+    finally:
+        await backend.close()
+
+
+async def test_an_invalidation_missed_during_an_outage_is_replayed_on_recovery(
+    own_redis: RedisProcess,
+) -> None:
+    backend = create_backend(own_redis.url)
+    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05))
+    upstream = Upstream({"a": Client(id="a", name="old")})
+
+    async def read() -> object:
+        got = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a"], fetch=upstream.fetch)
+        return got.value["a"]
+
+    try:
+        assert await read() == Client(id="a", name="old")
+        own_redis.stop()
+        upstream.data["a"] = Client(id="a", name="new")
+        assert await cache.invalidate(SF, "client", "a") == 0  # the change event arrives while Redis is down
+        own_redis.start()  # Redis comes back with its data (append-only file): the old value is still there
+        await asyncio.sleep(0.06)
+
+        assert await read() == Client(id="a", name="new")
+        assert await read() == Client(id="a", name="new")
+        assert len(upstream.calls) == 2
+    finally:
+        await backend.close()
+
+
+async def test_a_hung_redis_times_out_fast(own_redis: RedisProcess, caplog: pytest.LogCaptureFixture) -> None:
+    backend = create_backend(own_redis.url)
+    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05))
+    upstream = Upstream({"a": Client(id="a", name="A")})
+    admin = aioredis.from_url(own_redis.url)
+    try:
+        await cache.get_or_fetch_many(source=SF, entity="client", ids=["a"], fetch=upstream.fetch)
+        await admin.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # every client's commands now hang
+
+        started = time.monotonic()
+        got = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a"], fetch=upstream.fetch)
+        elapsed = time.monotonic() - started
+
+        assert got.value == {"a": Client(id="a", name="A")}
+        assert not got.hit
+        assert elapsed < 1.4  # the socket timeout (0.5 s), not the pause
+        assert len(warnings_of(caplog)) == 1
+    finally:
+        await asyncio.sleep(1.5)
+        await admin.aclose()
+        await backend.close()
