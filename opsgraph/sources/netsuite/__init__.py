@@ -1,0 +1,1 @@
+"""NetSuite ERP kit: SuiteTalk REST records + SuiteQL (client, mapping, simulator)."""
