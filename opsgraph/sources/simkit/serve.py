@@ -57,6 +57,8 @@ def bind(host: str, port: int) -> socket.socket:
     """Bind now, so that port 0 gives a free port with no race."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this: without it Nagle + delayed ACK add ~20 ms to small exchanges.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
