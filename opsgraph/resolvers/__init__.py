@@ -1,0 +1,1 @@
+"""Process API: loaders, identity stitching and derived views over canonical models."""

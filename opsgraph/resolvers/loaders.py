@@ -1,0 +1,327 @@
+"""Per-request batched loaders: one strawberry DataLoader per (source, entity, key).
+
+Every read the graph makes goes through here, so that a response level costs one
+upstream call per source and entity (chunked to the vendor's limits), never one per
+record; and every read goes through the shared cache (`ReadThrough`). Whole-collection
+reads that a vendor only offers as listings (Harvest projects, users, assignments; the
+HR directory; ERP periods) are memoised for the request by `Memo`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from opsgraph import model
+from opsgraph.cache import ReadCache, tag
+from opsgraph.model import SourceName
+from opsgraph.resolvers.reads import ReadThrough
+from opsgraph.resolvers.sources import Sources
+from opsgraph.resolvers.views.periods import next_month
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+SF, HV, HR, NS = (
+    s.value for s in (SourceName.SALESFORCE, SourceName.HARVEST, SourceName.BAMBOOHR, SourceName.NETSUITE)
+)
+
+EntryKey = tuple[int, date, date, bool | None]
+"""(Harvest project id, from, to, is_billed): the time entries of one engagement in a date range."""
+
+
+class Memo:
+    """Request-scoped memoisation of whole-collection reads; concurrent callers share one call."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[Hashable, asyncio.Task[Any]] = {}
+
+    async def get(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(factory())
+            self._tasks[key] = task
+        result: T = await task
+        return result
+
+
+def _ordered(keys: Sequence[K], found: Mapping[K, V | None]) -> list[V | None]:
+    return [found.get(k) for k in keys]
+
+
+def _grouped(keys: Sequence[K], found: Mapping[K, list[V] | None]) -> list[list[V]]:
+    return [found.get(k) or [] for k in keys]
+
+
+def _tags(source: str, entity: str, ids: Iterable[str | int]) -> list[str]:
+    return [tag(source, entity, str(i)) for i in ids]
+
+
+class Loaders:
+    """All loaders for one request. Created in the request context, never shared between requests."""
+
+    def __init__(self, sources: Sources, cache: ReadCache | None = None, scope: str = "default") -> None:
+        self.sources = sources
+        self.reads = ReadThrough(cache, scope)
+        self.memo = Memo()
+        sf, ns, hr, reads = sources.salesforce, sources.netsuite, sources.bamboohr, self.reads
+
+        async def accounts(ids: list[str]) -> list[model.Client | None]:
+            return _ordered(ids, await reads.many(SF, "account", ids, sf.accounts_by_ids))
+
+        async def opportunities(ids: list[str]) -> list[model.Opportunity | None]:
+            return _ordered(ids, await reads.many(SF, "opportunity", ids, sf.opportunities_by_ids))
+
+        async def opportunities_by_account(ids: list[str]) -> list[list[model.Opportunity]]:
+            found = await reads.many(
+                SF,
+                "account_opportunities",
+                ids,
+                sf.opportunities_by_account_ids,
+                lambda opps: _tags(SF, "opportunity", (o.id for o in opps)),
+            )
+            return _grouped(ids, found)
+
+        async def opportunity_by_code(codes: list[str]) -> list[model.Opportunity | None]:
+            found = await reads.many(
+                SF,
+                "opportunity_by_code",
+                codes,
+                sf.opportunities_by_engagement_codes,
+                lambda o: _tags(SF, "opportunity", [o.id] if o else []),
+            )
+            return _ordered(codes, found)
+
+        async def customer_by_account(ids: list[str]) -> list[model.ErpCustomer | None]:
+            found = await reads.many(
+                NS,
+                "customer_by_account",
+                ids,
+                ns.customers_by_account_ids,
+                lambda c: _tags(NS, "customer", [c.id] if c else []),
+            )
+            return _ordered(ids, found)
+
+        async def customers(ids: list[str]) -> list[model.ErpCustomer | None]:
+            return _ordered(ids, await reads.many(NS, "customer", ids, ns.customers_by_ids))
+
+        async def job_by_code(codes: list[str]) -> list[model.ErpJob | None]:
+            found = await reads.many(
+                NS, "job_by_code", codes, ns.jobs_by_codes, lambda j: _tags(NS, "job", [j.id] if j else [])
+            )
+            return _ordered(codes, found)
+
+        async def jobs(ids: list[str]) -> list[model.ErpJob | None]:
+            return _ordered(ids, await reads.many(NS, "job", ids, ns.jobs_by_ids))
+
+        async def invoices_by_customer(ids: list[str]) -> list[list[model.Invoice]]:
+            found = await reads.many(
+                NS,
+                "customer_invoices",
+                ids,
+                ns.invoices_by_customer_ids,
+                lambda invs: _tags(NS, "invoice", (i.id for i in invs)),
+            )
+            return _grouped(ids, found)
+
+        async def invoices_by_job(ids: list[str]) -> list[list[model.Invoice]]:
+            found = await reads.many(
+                NS,
+                "job_invoices",
+                ids,
+                ns.invoices_by_job_ids,
+                lambda invs: _tags(NS, "invoice", (i.id for i in invs)),
+            )
+            return _grouped(ids, found)
+
+        async def employees(ids: list[str]) -> list[model.Resource | None]:
+            return _ordered(ids, await reads.many(HR, "employee", ids, hr.employees_by_ids))
+
+        self.account = DataLoader(load_fn=accounts)
+        self.opportunity = DataLoader(load_fn=opportunities)
+        self.opportunities_by_account = DataLoader(load_fn=opportunities_by_account)
+        self.opportunity_by_code = DataLoader(load_fn=opportunity_by_code)
+        self.customer_by_account = DataLoader(load_fn=customer_by_account)
+        self.customer = DataLoader(load_fn=customers)
+        self.job_by_code = DataLoader(load_fn=job_by_code)
+        self.job = DataLoader(load_fn=jobs)
+        self.invoices_by_customer = DataLoader(load_fn=invoices_by_customer)
+        self.invoices_by_job = DataLoader(load_fn=invoices_by_job)
+        self.resource = DataLoader(load_fn=employees)
+        self.time_entries = DataLoader(load_fn=self._time_entries)
+        self.time_entry = DataLoader(load_fn=self._time_entries_by_id)
+        self.invoice = DataLoader(load_fn=self._invoices_by_id)
+        self.posted = DataLoader(load_fn=self._posted)
+
+    # -- time entries: shared date-range listings -----------------------------------------------
+
+    async def entries_in_range(
+        self, start: date, end: date, is_billed: bool | None = None, project_id: int | None = None
+    ) -> list[model.TimeEntry]:
+        """Time entries in a range, listed once per request (and cached) and shared by every engagement."""
+        params: dict[str, object] = {
+            "from": start,
+            "to": end,
+            "is_billed": is_billed,
+            "project_id": project_id,
+        }
+        return await self.memo.get(
+            ("entries", start, end, is_billed, project_id),
+            lambda: self.reads.one(
+                HV,
+                "time_entry",
+                "time_entries",
+                params,
+                lambda: self.sources.harvest.time_entries(
+                    start=start, end=end, is_billed=is_billed, project_id=project_id
+                ),
+            ),
+        )
+
+    async def _time_entries(self, keys: list[EntryKey]) -> list[list[model.TimeEntry]]:
+        """Keys sharing a date range come from one listing; a lone key uses the project filter."""
+        by_range: dict[tuple[date, date, bool | None], set[int]] = defaultdict(set)
+        for project_id, start, end, billed in keys:
+            by_range[(start, end, billed)].add(project_id)
+
+        async def fetch(
+            start: date, end: date, billed: bool | None, projects: set[int]
+        ) -> dict[EntryKey, list[model.TimeEntry]]:
+            lone = next(iter(projects)) if len(projects) == 1 else None
+            entries = await self.entries_in_range(start, end, billed, lone)
+            grouped: dict[EntryKey, list[model.TimeEntry]] = defaultdict(list)
+            for e in entries:
+                if e.harvest_project_id in projects:
+                    grouped[(e.harvest_project_id, start, end, billed)].append(e)
+            return grouped
+
+        results = await asyncio.gather(*(fetch(s, e, b, p) for (s, e, b), p in by_range.items()))
+        merged: dict[EntryKey, list[model.TimeEntry]] = {}
+        for part in results:
+            merged.update(part)
+        return _grouped(keys, merged)
+
+    async def _time_entries_by_id(self, ids: list[int]) -> list[model.TimeEntry | None]:
+        """Harvest has no batch read by id: one GET per entry, concurrently, through the cache."""
+        harvest = self.sources.harvest
+
+        async def fetch(keys: list[str]) -> dict[str, model.TimeEntry]:
+            found = await asyncio.gather(*(harvest.time_entry(int(k)) for k in keys))
+            return {k: e for k, e in zip(keys, found, strict=True) if e is not None}
+
+        found = await self.reads.many(HV, "time_entry", [str(i) for i in ids], fetch)
+        return [found.get(str(i)) for i in ids]
+
+    async def _invoices_by_id(self, ids: list[str]) -> list[model.Invoice | None]:
+        by_id = {i.id: i for i in await self.invoices()}
+        return [by_id.get(i) for i in ids]
+
+    async def _posted(self, keys: list[tuple[int, date]]) -> list[bool]:
+        """Whether each (entry id, month) has an ERP time bill: one listing per month in the batch."""
+        months = sorted({m for _, m in keys})
+        bills = await asyncio.gather(*(self.timebills(m, next_month(m) - timedelta(days=1)) for m in months))
+        posted = {b.harvest_entry_id for batch in bills for b in batch}
+        return [entry_id in posted for entry_id, _ in keys]
+
+    # -- whole collections, once per request -----------------------------------------------------
+
+    async def _listing(
+        self,
+        source: str,
+        entity: str,
+        query: str,
+        fetch: Callable[[], Awaitable[list[T]]],
+        params: Mapping[str, object] | None = None,
+    ) -> list[T]:
+        key = (query, tuple(sorted((params or {}).items())))
+        return await self.memo.get(key, lambda: self.reads.one(source, entity, query, params or {}, fetch))
+
+    async def projects(self) -> list[model.Engagement]:
+        return await self._listing(HV, "project", "projects", self.sources.harvest.list_projects)
+
+    async def project_by_code(self) -> dict[str, model.Engagement]:
+        return {p.code: p for p in await self.projects()}
+
+    async def project_by_id(self) -> dict[int, model.Engagement]:
+        return {p.harvest_project_id: p for p in await self.projects()}
+
+    async def psa_user_list(self) -> list[model.PsaUser]:
+        return await self._listing(HV, "user", "users", self.sources.harvest.list_users)
+
+    async def psa_users(self) -> dict[int, model.PsaUser]:
+        return {u.id: u for u in await self.psa_user_list()}
+
+    async def psa_user_by_email(self) -> dict[str, model.PsaUser]:
+        return {u.email.lower(): u for u in await self.psa_user_list()}
+
+    async def assignments(self) -> list[model.Assignment]:
+        return await self._listing(
+            HV, "assignment", "user_assignments", self.sources.harvest.list_user_assignments
+        )
+
+    async def assignments_by_project(self) -> dict[int, list[model.Assignment]]:
+        grouped: dict[int, list[model.Assignment]] = defaultdict(list)
+        for a in await self.assignments():
+            grouped[a.harvest_project_id].append(a)
+        return grouped
+
+    async def directory(self) -> list[model.Resource]:
+        return await self._listing(HR, "employee", "directory", self.sources.bamboohr.directory)
+
+    async def resource_by_email(self) -> dict[str, model.Resource]:
+        return {r.email.lower(): r for r in await self.directory()}
+
+    async def periods(self) -> list[model.AccountingPeriod]:
+        return await self._listing(
+            NS, "period", "accounting_periods", self.sources.netsuite.accounting_periods
+        )
+
+    async def accounts(self) -> list[model.Client]:
+        return await self._listing(SF, "account", "accounts", self.sources.salesforce.list_accounts)
+
+    async def open_opportunities(self) -> list[model.Opportunity]:
+        return await self._listing(
+            SF,
+            "opportunity",
+            "open_opportunities",
+            lambda: self.sources.salesforce.list_opportunities(is_closed=False),
+        )
+
+    async def opportunities_list(self, is_closed: bool | None) -> list[model.Opportunity]:
+        return await self._listing(
+            SF,
+            "opportunity",
+            "opportunities",
+            lambda: self.sources.salesforce.list_opportunities(is_closed=is_closed),
+            {"is_closed": is_closed},
+        )
+
+    async def timebills(self, start: date, end: date) -> list[model.ErpTimeBill]:
+        return await self._listing(
+            NS,
+            "timebill",
+            "timebills",
+            lambda: self.sources.netsuite.timebills(start, end),
+            {"from": start, "to": end},
+        )
+
+    async def time_off(self, start: date, end: date) -> list[model.TimeOff]:
+        return await self._listing(
+            HR,
+            "time_off",
+            "time_off",
+            lambda: self.sources.bamboohr.time_off(start, end),
+            {"from": start, "to": end},
+        )
+
+    async def invoices(self) -> list[model.Invoice]:
+        return await self._listing(NS, "invoice", "invoices", self.sources.netsuite.list_invoices)
+
+    async def invoice_by_harvest_id(self) -> dict[int, model.Invoice]:
+        return {i.harvest_invoice_id: i for i in await self.invoices() if i.harvest_invoice_id is not None}

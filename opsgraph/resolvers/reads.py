@@ -1,0 +1,77 @@
+"""A request's view of the shared read cache.
+
+Loaders read through here. It scopes keys to the caller, records `STALE_DATA`
+warnings when a value was served stale because its source was down, and tracks
+the freshness of everything the response used, for `Cache-Control`/`Age` hints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from opsgraph.cache import ReadCache
+from opsgraph.cache.store import CacheRead
+
+V = TypeVar("V")
+
+
+@dataclass
+class ReadThrough:
+    cache: ReadCache | None
+    scope: str = "default"
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    min_ttl_s: float | None = None
+    max_age_s: float = 0.0
+    uncached: bool = False
+    """Some value came straight from a source with no cache: the response must not be cached downstream."""
+
+    def _note(self, read: CacheRead[Any], source: str) -> None:
+        if read.stale_age_s is not None:
+            warning = {"code": "STALE_DATA", "source": source, "age": round(read.stale_age_s, 1)}
+            if not any(w.get("code") == "STALE_DATA" and w.get("source") == source for w in self.warnings):
+                self.warnings.append(warning)
+        self.min_ttl_s = read.ttl_s if self.min_ttl_s is None else min(self.min_ttl_s, read.ttl_s)
+        self.max_age_s = max(self.max_age_s, read.max_age_s)
+
+    async def many(
+        self,
+        source: str,
+        entity: str,
+        ids: Sequence[str],
+        fetch: Callable[[list[str]], Awaitable[Mapping[str, V]]],
+        tags_for: Callable[[V], Iterable[str]] | None = None,
+    ) -> Mapping[str, V | None]:
+        if self.cache is None:
+            self.uncached = True
+            return await fetch(list(ids))
+        read = await self.cache.get_or_fetch_many(
+            source=source, entity=entity, ids=ids, fetch=fetch, scope=self.scope, tags_for=tags_for
+        )
+        self._note(read, source)
+        return read.value
+
+    async def one(
+        self,
+        source: str,
+        entity: str,
+        query: str,
+        params: Mapping[str, object],
+        fetch: Callable[[], Awaitable[V]],
+        tags_for: Callable[[V], Iterable[str]] | None = None,
+    ) -> V:
+        if self.cache is None:
+            self.uncached = True
+            return await fetch()
+        read = await self.cache.get_or_fetch(
+            source=source,
+            query=query,
+            params=params,
+            fetch=fetch,
+            entity=entity,
+            scope=self.scope,
+            tags_for=tags_for,
+        )
+        self._note(read, source)
+        return read.value

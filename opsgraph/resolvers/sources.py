@@ -1,0 +1,55 @@
+"""The four connectors a gateway process holds, built once from settings and shared by all requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from opsgraph.model import SourceName
+from opsgraph.sources.bamboohr.client import BambooHRClient
+from opsgraph.sources.base import SourceClient, SourceConfig
+from opsgraph.sources.harvest.client import HarvestClient
+from opsgraph.sources.netsuite.client import NetSuiteClient
+from opsgraph.sources.salesforce.client import SalesforceClient
+
+
+@dataclass
+class Sources:
+    salesforce: SalesforceClient
+    harvest: HarvestClient
+    bamboohr: BambooHRClient
+    netsuite: NetSuiteClient
+
+    @classmethod
+    def from_configs(cls, configs: Mapping[SourceName, SourceConfig]) -> Sources:
+        missing = [s.value for s in SourceName if s not in configs]
+        if missing:
+            raise ValueError(f"no configuration for sources: {', '.join(missing)}")
+        return cls(
+            salesforce=SalesforceClient(configs[SourceName.SALESFORCE]),
+            harvest=HarvestClient(configs[SourceName.HARVEST]),
+            bamboohr=BambooHRClient(configs[SourceName.BAMBOOHR]),
+            netsuite=NetSuiteClient(configs[SourceName.NETSUITE]),
+        )
+
+    def all(self) -> list[SourceClient]:
+        return [self.salesforce, self.harvest, self.bamboohr, self.netsuite]
+
+    def get(self, source: SourceName) -> SourceClient:
+        client: SourceClient = getattr(self, source.value)
+        return client
+
+    async def ping(self, source: SourceName) -> None:
+        """One cheap authenticated read; raises a `SourceError` when the source cannot answer."""
+        if source is SourceName.SALESFORCE:
+            await self.salesforce.query("SELECT Id FROM Account LIMIT 1")
+        elif source is SourceName.HARVEST:
+            await self.harvest.request("GET", "/v2/tasks", params={"per_page": "1"})
+        elif source is SourceName.BAMBOOHR:
+            await self.bamboohr.employees_by_ids(["0"])
+        else:
+            await self.netsuite.suiteql("SELECT id FROM accountingperiod WHERE id = 0")
+
+    async def close(self) -> None:
+        await asyncio.gather(*(client.close() for client in self.all()), return_exceptions=True)

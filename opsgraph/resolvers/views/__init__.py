@@ -1,0 +1,1 @@
+"""Derived views computed from live source data: pure calculations plus the loads they need."""

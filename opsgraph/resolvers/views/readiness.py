@@ -1,0 +1,149 @@
+"""Invoice readiness: approved, unbilled time times rates, and everything that would stop the invoice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from opsgraph.model import (
+    AccountingPeriod,
+    BillingModel,
+    Client,
+    Engagement,
+    ErpCustomer,
+    ErpJob,
+    Money,
+    SourceName,
+    TimeEntry,
+    TimeEntryStatus,
+)
+from opsgraph.resolvers.views.periods import previous_month
+
+LOOKBACK_DAYS = 92
+"""Approved time older than the billing period still counts if it was never billed, up to this far back."""
+
+
+@dataclass(frozen=True)
+class ReadinessBlocker:
+    code: str
+    message: str
+    source: SourceName | None = None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    engagement_code: str
+    ready: bool
+    approved_unbilled_hours: float
+    amount: Money
+    blockers: tuple[ReadinessBlocker, ...]
+    as_of: datetime
+    period_start: date
+    period_end: date
+
+
+def readiness_window(today: date) -> tuple[date, date]:
+    """The date range of unbilled time that readiness looks at."""
+    start, end = previous_month(today)
+    return start - timedelta(days=LOOKBACK_DAYS), end
+
+
+@dataclass(frozen=True)
+class ReadinessInputs:
+    project: Engagement
+    job: ErpJob | None
+    client: Client | None
+    customer: ErpCustomer | None
+    unbilled_entries: list[TimeEntry]  # is_billed = false, within readiness_window
+    periods: list[AccountingPeriod]
+    billed_to_date: Decimal
+
+
+def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readiness:
+    period_start, period_end = previous_month(today)
+    currency = (i.customer.currency if i.customer else None) or (i.client.currency if i.client else "USD")
+    in_period = [e for e in i.unbilled_entries if e.date <= period_end and e.billable]
+    approved = [e for e in in_period if e.status is TimeEntryStatus.APPROVED]
+    unapproved = [e for e in in_period if e.status is TimeEntryStatus.UNAPPROVED]
+    hours = sum(e.hours for e in approved)
+    blockers: list[ReadinessBlocker] = []
+
+    model = i.job.billing_model if i.job and i.job.billing_model else i.project.billing_model
+    contract = i.job.contract_value.amount if i.job and i.job.contract_value else None
+    if model is BillingModel.FIXED_FEE:
+        amount = _fixed_fee_due(i.project, contract, i.billed_to_date)
+    else:
+        unrated = [e for e in approved if e.bill_rate is None]
+        if unrated:
+            blockers.append(
+                ReadinessBlocker(
+                    "MISSING_RATE", f"{len(unrated)} approved entries have no bill rate", SourceName.HARVEST
+                )
+            )
+        amount = sum(
+            (e.bill_rate * Decimal(str(e.hours)) for e in approved if e.bill_rate is not None), Decimal("0")
+        )
+    if unapproved:
+        blockers.append(
+            ReadinessBlocker(
+                "UNAPPROVED_TIME",
+                f"{len(unapproved)} entries up to {period_end} are not approved",
+                SourceName.HARVEST,
+            )
+        )
+    if i.job is None:
+        blockers.append(
+            ReadinessBlocker(
+                "NOT_IN_ERP", f"Engagement {i.project.code} has no NetSuite job", SourceName.NETSUITE
+            )
+        )
+    elif i.job.is_inactive:
+        blockers.append(
+            ReadinessBlocker(
+                "INACTIVE_IN_ERP", f"Job {i.project.code} is inactive in NetSuite", SourceName.NETSUITE
+            )
+        )
+    if not ((i.client and i.client.legal_entity) or (i.customer and i.customer.legal_entity)):
+        blockers.append(
+            ReadinessBlocker(
+                "MISSING_LEGAL_ENTITY", "The client has no legal entity to invoice", SourceName.SALESFORCE
+            )
+        )
+    period = next((p for p in i.periods if p.start <= today <= p.end), None)
+    if period is None or period.closed:
+        blockers.append(
+            ReadinessBlocker(
+                "PERIOD_CLOSED",
+                f"The accounting period for {today} is closed or missing",
+                SourceName.NETSUITE,
+            )
+        )
+    if model is BillingModel.CAPPED and contract is not None and i.billed_to_date + amount > contract:
+        blockers.append(
+            ReadinessBlocker(
+                "CAP_EXCEEDED",
+                f"Billed {i.billed_to_date} + {amount.quantize(Decimal('0.01'))} exceeds the cap {contract}",
+                SourceName.NETSUITE,
+            )
+        )
+    if amount <= 0:
+        blockers.append(ReadinessBlocker("NOTHING_TO_INVOICE", "No approved, unbilled value in the period"))
+    return Readiness(
+        engagement_code=i.project.code,
+        ready=not blockers,
+        approved_unbilled_hours=hours,
+        amount=Money.of(amount, currency),
+        blockers=tuple(blockers),
+        as_of=now,
+        period_start=period_start,
+        period_end=period_end,
+    )
+
+
+def _fixed_fee_due(project: Engagement, contract: Decimal | None, billed: Decimal) -> Decimal:
+    """A fixed fee is billed in equal monthly instalments until the contract value is reached."""
+    if contract is None or project.start_date is None or project.end_date is None:
+        return Decimal("0")
+    months = max(1, round((project.end_date - project.start_date).days / 30))
+    return max(Decimal("0"), min(contract / months, contract - billed))

@@ -1,0 +1,76 @@
+"""Reconciliation: PSA-approved hours against ERP-posted hours, per engagement."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from opsgraph.model import DataQualityIssue, ErpJob, ErpTimeBill, TimeEntry, TimeEntryStatus
+
+
+@dataclass(frozen=True)
+class ReconciliationRow:
+    engagement_code: str
+    psa_approved_hours: float
+    erp_posted_hours: float
+    difference: float
+    unposted_entry_ids: tuple[int, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReconciliationReport:
+    start: date
+    end: date
+    engagements_checked: int
+    matched: int
+    mismatches: list[ReconciliationRow]
+    data_quality: list[DataQualityIssue] = field(default_factory=list)
+
+
+def reconcile(
+    start: date,
+    end: date,
+    entries: list[TimeEntry],
+    timebills: list[ErpTimeBill],
+    jobs_by_id: dict[str, ErpJob],
+    jobs_by_code: dict[str, ErpJob | None],
+    data_quality: list[DataQualityIssue],
+) -> ReconciliationReport:
+    approved = [e for e in entries if e.status is not TimeEntryStatus.UNAPPROVED and start <= e.date <= end]
+    posted_ids = {t.harvest_entry_id for t in timebills if t.harvest_entry_id is not None}
+    psa_hours: dict[str, float] = defaultdict(float)
+    unposted: dict[str, list[int]] = defaultdict(list)
+    for e in approved:
+        code = e.engagement_code or str(e.harvest_project_id)
+        psa_hours[code] += e.hours
+        if e.id not in posted_ids:
+            unposted[code].append(e.id)
+    erp_hours: dict[str, float] = defaultdict(float)
+    orphans = 0
+    for t in timebills:
+        job = jobs_by_id.get(t.job_id or "")
+        if job is None:
+            orphans += 1
+            continue
+        erp_hours[job.code] += t.hours
+    codes = sorted(set(psa_hours) | set(erp_hours))
+    rows = []
+    for code in codes:
+        psa, erp = round(psa_hours.get(code, 0.0), 2), round(erp_hours.get(code, 0.0), 2)
+        if psa == erp and not unposted.get(code):
+            continue
+        reasons = []
+        if jobs_by_code.get(code) is None:
+            reasons.append("MISSING_IN_ERP")
+        if unposted.get(code):
+            reasons.append("UNPOSTED_TIME")
+        if erp > psa:
+            reasons.append("ERP_EXCEEDS_PSA")
+        rows.append(
+            ReconciliationRow(
+                code, psa, erp, round(psa - erp, 2), tuple(sorted(unposted.get(code, []))), tuple(reasons)
+            )
+        )
+    return ReconciliationReport(start, end, len(codes), len(codes) - len(rows), rows, data_quality)

@@ -1,0 +1,152 @@
+"""Loads what each derived view needs through the request's loaders, then computes it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from opsgraph import model
+from opsgraph.resolvers import stitching
+from opsgraph.resolvers.loaders import Loaders
+from opsgraph.resolvers.views.burn import Burn, compute_burn
+from opsgraph.resolvers.views.forecast import ForecastInputs, ForecastPeriod, compute_forecast
+from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compute_readiness, readiness_window
+from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
+from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
+
+HISTORY_DAYS = 730
+"""How far back burn counts hours when an engagement has no start date."""
+
+
+class Views:
+    def __init__(self, loaders: Loaders, today: date) -> None:
+        self.loaders = loaders
+        self.today = today
+
+    async def _billed(self, job: model.ErpJob | None) -> Decimal:
+        if job is None:
+            return Decimal("0")
+        invoices = await self.loaders.invoices_by_job.load(job.id)
+        return sum((i.total.amount for i in invoices), Decimal("0"))
+
+    async def burn(self, project: model.Engagement) -> Burn:
+        start = project.start_date or self.today - timedelta(days=HISTORY_DAYS)
+        job, entries = await asyncio.gather(
+            self.loaders.job_by_code.load(project.code),
+            self.loaders.time_entries.load((project.harvest_project_id, start, self.today, None)),
+        )
+        billed = await self._billed(job)
+        currency = job.contract_value.currency if job and job.contract_value else "USD"
+        return compute_burn(project, job, sum(e.hours for e in entries), billed, currency)
+
+    async def readiness(self, project: model.Engagement) -> Readiness:
+        start, end = readiness_window(self.today)
+        job, opp, entries, periods = await asyncio.gather(
+            self.loaders.job_by_code.load(project.code),
+            self.loaders.opportunity_by_code.load(project.code),
+            self.loaders.time_entries.load((project.harvest_project_id, start, end, False)),
+            self.loaders.periods(),
+        )
+        client, customer = await asyncio.gather(
+            self.loaders.account.load(opp.client_id) if opp else _none(),
+            self.loaders.customer_by_account.load(opp.client_id) if opp else _none(),
+        )
+        inputs = ReadinessInputs(
+            project=project,
+            job=job,
+            client=client,
+            customer=customer,
+            unbilled_entries=entries,
+            periods=periods,
+            billed_to_date=await self._billed(job),
+        )
+        return compute_readiness(inputs, self.today, datetime.now(UTC))
+
+    async def utilization(
+        self, start: date, end: date, group_by: str, only_user: int | None = None
+    ) -> list[UtilizationRow]:
+        entries, users, directory, time_off = await asyncio.gather(
+            self.loaders.entries_in_range(start, end),
+            self.loaders.psa_users(),
+            self.loaders.resource_by_email(),
+            self.loaders.time_off(start, end),
+        )
+        if only_user is not None:
+            users = {k: v for k, v in users.items() if k == only_user}
+        return compute_utilization(entries, users, directory, time_off, start, end, group_by)
+
+    async def forecast(self, start: date, end: date, months_per_bucket: int) -> list[ForecastPeriod]:
+        unbilled_start, _ = readiness_window(self.today)
+        loaders = self.loaders
+        invoices, unbilled, projects, opps = await asyncio.gather(
+            loaders.invoices(),
+            loaders.entries_in_range(unbilled_start, self.today, False),
+            loaders.projects(),
+            loaders.open_opportunities(),
+        )
+        users, time_off, directory = await asyncio.gather(
+            loaders.psa_user_list(),
+            loaders.time_off(max(start, self.today), max(end, self.today)),
+            loaders.directory(),
+        )
+        active = [p for p in projects if p.is_active]
+        jobs = dict(
+            zip(
+                [p.code for p in active],
+                await self.loaders.job_by_code.load_many([p.code for p in active]),
+                strict=True,
+            )
+        )
+        billed: dict[str, Decimal] = defaultdict(Decimal)
+        for inv in invoices:
+            if inv.job_id:
+                billed[inv.job_id] += inv.total.amount
+        email_by_id = {r.id: r.email.lower() for r in directory}
+        off: dict[str, list[model.TimeOff]] = defaultdict(list)
+        for t in time_off:
+            if t.resource_id in email_by_id:
+                off[email_by_id[t.resource_id]].append(t)
+        inputs = ForecastInputs(
+            invoices=invoices,
+            unbilled_approved=[e for e in unbilled if e.status is model.TimeEntryStatus.APPROVED],
+            projects=active,
+            jobs=jobs,
+            billed_by_job=billed,
+            open_opportunities=opps,
+            users=users,
+            time_off_by_email=off,
+        )
+        return compute_forecast(inputs, start, end, months_per_bucket, self.today)
+
+    async def reconciliation(self, start: date, end: date) -> ReconciliationReport:
+        entries, bills, projects, users, directory = await asyncio.gather(
+            self.loaders.entries_in_range(start, end),
+            self.loaders.timebills(start, end),
+            self.loaders.projects(),
+            self.loaders.psa_user_list(),
+            self.loaders.resource_by_email(),
+        )
+        codes = sorted({p.code for p in projects})
+        job_ids = sorted({b.job_id for b in bills if b.job_id})
+        jobs_by_code_list, jobs_by_id_list = await asyncio.gather(
+            self.loaders.job_by_code.load_many(codes),
+            self.loaders.job.load_many(job_ids),
+        )
+        jobs_by_code = dict(zip(codes, jobs_by_code_list, strict=True))
+        jobs_by_id = {j.id: j for j in jobs_by_id_list if j is not None}
+        quality: list[model.DataQualityIssue] = []
+        for p in projects:
+            quality += [
+                i
+                for i in stitching.engagement_issues(p, jobs_by_code[p.code], None)
+                if i.code != "MISSING_IN_CRM"
+            ]
+        for u in users:
+            quality += stitching.resource_issues(u, directory.get(u.email.lower()), u.email)
+        return reconcile(start, end, entries, bills, jobs_by_id, jobs_by_code, quality)
+
+
+async def _none() -> None:
+    return None

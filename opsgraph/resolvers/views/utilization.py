@@ -1,0 +1,84 @@
+"""Utilization: billable hours against capacity (weekly capacity less approved time off)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from opsgraph.model import PsaUser, Resource, TimeEntry, TimeOff
+from opsgraph.resolvers.views.periods import overlap, workdays
+
+
+@dataclass(frozen=True)
+class UtilizationRow:
+    key: str
+    label: str
+    resource: Resource | None
+    billable_hours: float
+    total_hours: float
+    capacity_hours: float
+    utilization: float | None  # billable / capacity
+
+
+def capacity_hours(user: PsaUser, time_off: list[TimeOff], start: date, end: date) -> float:
+    daily = user.weekly_capacity_hours / 5
+    off_days = 0
+    for t in time_off:
+        span = overlap(t.start, t.end, start, end)
+        if span and t.status == "approved":
+            off_days += workdays(*span)
+    return max(0.0, daily * (workdays(start, end) - off_days))
+
+
+def compute_utilization(
+    entries: list[TimeEntry],
+    users: dict[int, PsaUser],
+    directory: dict[str, Resource],
+    time_off: list[TimeOff],
+    start: date,
+    end: date,
+    group_by: str,
+) -> list[UtilizationRow]:
+    """group_by: RESOURCE, DEPARTMENT or LOCATION. People missing in HR group under their email."""
+    off_by_resource: dict[str, list[TimeOff]] = defaultdict(list)
+    for t in time_off:
+        off_by_resource[t.resource_id].append(t)
+    billable: dict[int, float] = defaultdict(float)
+    total: dict[int, float] = defaultdict(float)
+    for e in entries:
+        total[e.harvest_user_id] += e.hours
+        if e.billable:
+            billable[e.harvest_user_id] += e.hours
+    acc: dict[str, list[float]] = {}
+    labels: dict[str, tuple[str, Resource | None]] = {}
+    for uid, user in users.items():
+        if not user.is_active:
+            continue
+        resource = directory.get(user.email.lower())
+        cap = capacity_hours(user, off_by_resource.get(resource.id, []) if resource else [], start, end)
+        if group_by == "DEPARTMENT":
+            key = label = (resource.department if resource else None) or "Unknown"
+            res = None
+        elif group_by == "LOCATION":
+            key = label = (resource.location if resource else None) or "Unknown"
+            res = None
+        else:
+            key, label, res = (resource.id if resource else user.email), user.name, resource
+        row = acc.setdefault(key, [0.0, 0.0, 0.0])
+        row[0] += billable.get(uid, 0.0)
+        row[1] += total.get(uid, 0.0)
+        row[2] += cap
+        labels[key] = (label, res)
+    return [
+        UtilizationRow(
+            key,
+            labels[key][0],
+            labels[key][1],
+            round(b, 2),
+            round(t, 2),
+            round(c, 2),
+            round(b / c, 4) if c else None,
+        )
+        for key, (b, t, c) in sorted(acc.items(), key=lambda kv: labels[kv[0]][0])
+    ]

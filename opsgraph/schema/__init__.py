@@ -1,0 +1,43 @@
+"""Experience API: the strawberry schema over canonical models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from opsgraph.schema.errors import ResponseExtensions, annotate
+from opsgraph.schema.query import Query
+from opsgraph.schema.types import nodes, views
+
+
+class OpsSchema(strawberry.Schema):
+    """Gives every error its `extensions.code` on the way out (see `errors.annotate`)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            annotate(error, execution_context)
+
+
+def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] = ()) -> OpsSchema:
+    types: list[Any] = [
+        nodes.Client,
+        nodes.Opportunity,
+        nodes.Engagement,
+        nodes.Resource,
+        nodes.TimeEntry,
+        nodes.Invoice,
+        views.Burn,
+        views.InvoiceReadiness,
+    ]
+    all_extensions: list[Any] = [ResponseExtensions, *extensions]
+    return OpsSchema(query=Query, types=types, extensions=all_extensions)
+
+
+__all__ = ["OpsSchema", "build_schema"]

@@ -1,0 +1,71 @@
+"""The error contract: every GraphQL error leaves with `extensions.code`.
+
+Source failures add `source` and `correlationId`; anything unexpected is masked as
+INTERNAL (logged with its stack, never sent). Codes follow Apollo's names where
+they exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from opsgraph.context import current_correlation_id
+from opsgraph.sources.errors import SourceError
+
+log = logging.getLogger("opsgraph.errors")
+
+
+class BadUserInput(GraphQLError):
+    """An argument that is well-typed but unacceptable (a reversed date range, `first` too large)."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message, extensions={"code": "BAD_USER_INPUT", **extra})
+
+
+def _context_correlation_id(execution_context: ExecutionContext | None) -> str:
+    ctx = execution_context.context if execution_context else None
+    return getattr(ctx, "correlation_id", None) or current_correlation_id()
+
+
+def annotate(error: GraphQLError, execution_context: ExecutionContext | None) -> None:
+    """Give one error its `extensions.code` (and source fields), masking the unexpected."""
+    ext: dict[str, Any] = dict(error.extensions or {})
+    original = error.original_error
+    if isinstance(original, SourceError):
+        ext.update(code=original.code, source=original.source.value, correlationId=original.correlation_id)
+        if original.vendor_code:
+            ext["vendorCode"] = original.vendor_code
+    elif isinstance(original, GraphQLError) and original.extensions:
+        ext = {**original.extensions, **ext}
+    elif original is not None and "code" not in ext:
+        log.error("unexpected error at %s", error.path, exc_info=original)
+        error.message = "Internal server error"
+        ext.update(code="INTERNAL", correlationId=_context_correlation_id(execution_context))
+    if "code" not in ext:
+        ext["code"] = _pre_execution_code(error)
+    error.extensions = ext
+
+
+def _pre_execution_code(error: GraphQLError) -> str:
+    message = error.message
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$") or "got invalid value" in message:
+        return "BAD_USER_INPUT"
+    if "does not exist in '" in message and "enum" in message.lower():
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class ResponseExtensions(SchemaExtension):
+    """Adds the request's warnings (for example STALE_DATA) to `extensions.warnings`."""
+
+    def get_results(self) -> dict[str, Any]:
+        ctx = self.execution_context.context
+        warnings = getattr(ctx, "warnings", None)
+        return {"warnings": list(warnings)} if warnings else {}

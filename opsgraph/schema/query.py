@@ -1,0 +1,351 @@
+"""The root Query: entry points into the graph, filters and the derived views."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from opsgraph import model
+from opsgraph.schema.pagination import Connection, check_first, connection
+from opsgraph.schema.relay import from_global_id
+from opsgraph.schema.types.common import BillingModel, EngagementStatus, Info, InvoiceStatus, TimeEntryStatus
+from opsgraph.schema.types.nodes import (
+    Client,
+    Engagement,
+    Invoice,
+    Node,
+    Opportunity,
+    Resource,
+    TimeEntry,
+    check_range,
+)
+from opsgraph.schema.types.views import (
+    CircuitState,
+    Forecast,
+    ForecastPeriod,
+    InvoiceReadiness,
+    ReconciliationReport,
+    SourceStatus,
+    UtilizationRow,
+)
+from opsgraph.sources.errors import SourceError
+
+From = Annotated[date, strawberry.argument(name="from")]
+
+
+@strawberry.enum
+class Granularity(Enum):
+    MONTH = 1
+    QUARTER = 3
+
+
+@strawberry.enum
+class UtilizationGroup(Enum):
+    RESOURCE = "RESOURCE"
+    DEPARTMENT = "DEPARTMENT"
+    LOCATION = "LOCATION"
+
+
+@strawberry.input
+class ClientFilter:
+    name_contains: str | None = None
+    region: str | None = None
+    industry: str | None = None
+
+
+@strawberry.input
+class OpportunityFilter:
+    is_closed: bool | None = None
+    is_won: bool | None = None
+    stage: str | None = None
+    client_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class EngagementFilter:
+    status: EngagementStatus | None = None  # type: ignore[valid-type]
+    billing_model: BillingModel | None = None  # type: ignore[valid-type]
+    codes: list[str] | None = None
+
+
+@strawberry.input
+class ResourceFilter:
+    department: str | None = None
+    location: str | None = None
+    name_contains: str | None = None
+
+
+@strawberry.input
+class TimeEntryFilter:
+    from_: date = strawberry.field(name="from")
+    to: date
+    status: TimeEntryStatus | None = None  # type: ignore[valid-type]
+    engagement_id: strawberry.ID | None = None
+    resource_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class InvoiceFilter:
+    status: InvoiceStatus | None = None  # type: ignore[valid-type]
+    overdue: bool | None = None
+    client_id: strawberry.ID | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+
+def _contains(value: str | None, needle: str | None) -> bool:
+    return needle is None or (value is not None and needle.lower() in value.lower())
+
+
+async def resolve_node(info: Info, global_id: str) -> Node | None:
+    type_name, key = from_global_id(global_id)
+    loaders = info.context.loaders
+    if type_name == "Client":
+        account = await loaders.account.load(key)
+        return Client.of(account) if account else None
+    if type_name == "Opportunity":
+        opp = await loaders.opportunity.load(key)
+        return Opportunity.of(opp) if opp else None
+    if type_name == "Engagement":
+        project = (await loaders.project_by_code()).get(key)
+        return Engagement.of(project) if project else None
+    if type_name == "Resource":
+        if key.startswith("psa-") and key[4:].isdigit():
+            return await Resource.for_psa_user(info, int(key[4:]))
+        hr = await loaders.resource.load(key)
+        return Resource.of(hr, (await loaders.psa_user_by_email()).get(hr.email.lower())) if hr else None
+    if type_name == "TimeEntry":
+        if not key.isdigit():
+            return None
+        entry = await loaders.time_entry.load(int(key))
+        return TimeEntry.of(entry) if entry else None
+    invoice = await loaders.invoice.load(key)
+    return Invoice.of(invoice) if invoice else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        check_first(len(ids))
+        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
+
+    @strawberry.field
+    async def clients(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ClientFilter | None = None,
+    ) -> Connection[Client]:
+        check_first(first)
+        f = filter or ClientFilter()
+        rows = [
+            c
+            for c in await info.context.loaders.accounts()
+            if _contains(c.name, f.name_contains)
+            and f.region in (None, c.region)
+            and f.industry in (None, c.industry)
+        ]
+        return connection([Client.of(c) for c in sorted(rows, key=lambda c: c.name)], first, after)
+
+    @strawberry.field
+    async def opportunities(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: OpportunityFilter | None = None,
+    ) -> Connection[Opportunity]:
+        check_first(first)
+        f = filter or OpportunityFilter()
+        account = from_global_id(f.client_id, "Client")[1] if f.client_id else None
+        if account is not None:
+            opps = await info.context.loaders.opportunities_by_account.load(account)
+        else:
+            opps = await info.context.loaders.opportunities_list(f.is_closed)
+        rows = [
+            o
+            for o in opps
+            if f.is_closed in (None, o.is_closed)
+            and f.is_won in (None, o.is_won)
+            and f.stage in (None, o.stage)
+        ]
+        return connection([Opportunity.of(o) for o in sorted(rows, key=lambda o: o.id)], first, after)
+
+    @strawberry.field
+    async def engagements(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: EngagementFilter | None = None,
+    ) -> Connection[Engagement]:
+        check_first(first)
+        f = filter or EngagementFilter()
+        rows = [Engagement.of(p) for p in await info.context.loaders.projects()]
+        rows = [
+            e
+            for e in rows
+            if f.status in (None, e.status)
+            and f.billing_model in (None, e.billing_model)
+            and (f.codes is None or e.code in f.codes)
+        ]
+        return connection(sorted(rows, key=lambda e: e.code), first, after)
+
+    @strawberry.field
+    async def resources(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ResourceFilter | None = None,
+    ) -> Connection[Resource]:
+        check_first(first)
+        f = filter or ResourceFilter()
+        directory, users = await asyncio.gather(
+            info.context.loaders.directory(), info.context.loaders.psa_user_by_email()
+        )
+        known = {r.email.lower() for r in directory}
+        people = [Resource.of(r, users.get(r.email.lower())) for r in directory]
+        people += [Resource.of(None, u) for email, u in users.items() if email not in known]
+        rows = [
+            r
+            for r in people
+            if f.department in (None, r.department)
+            and f.location in (None, r.location)
+            and _contains(r.name, f.name_contains)
+        ]
+        return connection(sorted(rows, key=lambda r: (r.name, r.email)), first, after)
+
+    @strawberry.field(description="Time entries in a date range (required, at most 366 days).")
+    async def time_entries(
+        self, info: Info, filter: TimeEntryFilter, first: int | None = None, after: str | None = None
+    ) -> Connection[TimeEntry]:
+        check_first(first)
+        check_range(filter.from_, filter.to, max_days=366)
+        loaders = info.context.loaders
+        if filter.engagement_id:
+            code = from_global_id(filter.engagement_id, "Engagement")[1]
+            project = (await loaders.project_by_code()).get(code)
+            entries = (
+                []
+                if project is None
+                else await loaders.time_entries.load(
+                    (project.harvest_project_id, filter.from_, filter.to, None)
+                )
+            )
+        else:
+            entries = await loaders.entries_in_range(filter.from_, filter.to)
+        if filter.resource_id:
+            from_global_id(filter.resource_id, "Resource")
+            resource = await resolve_node(info, filter.resource_id)
+            psa = resource.psa if isinstance(resource, Resource) else None
+            entries = [e for e in entries if psa is not None and e.harvest_user_id == psa.id]
+        rows = [e for e in entries if filter.status in (None, e.status)]
+        return connection([TimeEntry.of(e) for e in sorted(rows, key=lambda e: (e.date, e.id))], first, after)
+
+    @strawberry.field
+    async def invoices(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: InvoiceFilter | None = None,
+    ) -> Connection[Invoice]:
+        check_first(first)
+        f = filter or InvoiceFilter()
+        today = info.context.today
+        if f.client_id:
+            account = from_global_id(f.client_id, "Client")[1]
+            customer = await info.context.loaders.customer_by_account.load(account)
+            invoices = await info.context.loaders.invoices_by_customer.load(customer.id) if customer else []
+        else:
+            invoices = await info.context.loaders.invoices()
+        rows = [
+            i
+            for i in invoices
+            if f.status in (None, i.status)
+            and (f.overdue is None or f.overdue == (i.amount_due.amount > 0 and i.due_date < today))
+            and (f.issued_from is None or i.issue_date >= f.issued_from)
+            and (f.issued_to is None or i.issue_date <= f.issued_to)
+        ]
+        return connection(
+            [Invoice.of(i) for i in sorted(rows, key=lambda i: (i.issue_date, i.number))], first, after
+        )
+
+    @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")
+    async def invoice_readiness(
+        self, info: Info, engagement_ids: list[strawberry.ID] | None = None, min_amount: Decimal | None = None
+    ) -> list[InvoiceReadiness]:
+        by_code = await info.context.loaders.project_by_code()
+        if engagement_ids is not None:
+            check_first(len(engagement_ids))
+            codes = [from_global_id(i, "Engagement")[1] for i in engagement_ids]
+            projects = [by_code[c] for c in codes if c in by_code]
+        else:
+            projects = sorted((p for p in by_code.values() if p.is_active), key=lambda p: p.code)
+        results = await asyncio.gather(*(info.context.views.readiness(p) for p in projects))
+        return [
+            InvoiceReadiness.of(r, p)
+            for r, p in zip(results, projects, strict=True)
+            if min_amount is None or r.amount.amount >= min_amount
+        ]
+
+    @strawberry.field
+    async def forecast(
+        self, info: Info, from_: From, to: date, granularity: Granularity = Granularity.MONTH
+    ) -> Forecast:
+        check_range(from_, to, max_days=3 * 366)
+        periods = await info.context.views.forecast(from_, to, granularity.value)
+        return Forecast(from_=from_, to=to, periods=[ForecastPeriod.of(p) for p in periods])
+
+    @strawberry.field
+    async def utilization(
+        self, info: Info, from_: From, to: date, group_by: UtilizationGroup = UtilizationGroup.RESOURCE
+    ) -> list[UtilizationRow]:
+        check_range(from_, to, max_days=366)
+        return [UtilizationRow.of(r) for r in await info.context.views.utilization(from_, to, group_by.value)]
+
+    @strawberry.field
+    async def reconciliation(self, info: Info, from_: From, to: date) -> ReconciliationReport:
+        check_range(from_, to, max_days=366)
+        return ReconciliationReport.of(await info.context.views.reconciliation(from_, to))
+
+    @strawberry.field(description="Each upstream: reachable now, circuit state, latency and last error.")
+    async def sources(self, info: Info) -> list[SourceStatus]:
+        sources = info.context.sources
+
+        async def status(source: model.SourceName) -> SourceStatus:
+            client = sources.get(source)
+            try:
+                await sources.ping(source)
+                reachable = True
+            except SourceError:
+                reachable = False
+            h = client.health
+            lat = sorted(h.latencies_ms)
+            return SourceStatus(
+                source=source,
+                reachable=reachable,
+                circuit_state=CircuitState(client.breaker.state.value),
+                requests=h.requests,
+                failures=h.failures,
+                last_latency_ms=round(h.last_latency_ms, 2) if h.last_latency_ms is not None else None,
+                p95_latency_ms=round(lat[int(len(lat) * 0.95) - 1 if len(lat) > 1 else 0], 2)
+                if lat
+                else None,
+                last_error=h.last_error,
+                last_error_code=h.last_error_code,
+            )
+
+        return list(await asyncio.gather(*(status(s) for s in model.SourceName)))

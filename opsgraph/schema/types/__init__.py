@@ -1,0 +1,1 @@
+"""Strawberry types: thin, plain-attribute views of canonical models."""

@@ -1,0 +1,215 @@
+"""Types for the derived views: burn, invoice readiness, forecast, utilization, reconciliation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from strawberry import Private
+
+from opsgraph import model
+from opsgraph.resolvers.views import burn, forecast, readiness, reconciliation
+from opsgraph.resolvers.views import utilization as utilization_view
+from opsgraph.schema.types.common import DataQualityIssue, Info, Money, Source
+from opsgraph.schema.types.nodes import Engagement, Resource
+
+
+@strawberry.enum
+class BurnStatus(Enum):
+    ON_TRACK = "ON_TRACK"
+    AT_RISK = "AT_RISK"
+    OVER_BUDGET = "OVER_BUDGET"
+
+
+@strawberry.type
+class Burn:
+    budget_hours: float | None
+    hours_used: float
+    hours_remaining: float | None
+    percent_hours_used: float | None
+    contract_value: Money | None
+    billed_to_date: Money
+    percent_billed: float | None
+    status: BurnStatus
+
+    @classmethod
+    def of(cls, b: burn.Burn) -> Burn:
+        return cls(
+            budget_hours=b.budget_hours,
+            hours_used=b.hours_used,
+            hours_remaining=b.hours_remaining,
+            percent_hours_used=b.percent_hours_used,
+            contract_value=Money.maybe(b.contract_value),
+            billed_to_date=Money.of(b.billed_to_date),
+            percent_billed=b.percent_billed,
+            status=BurnStatus(b.status),
+        )
+
+
+@strawberry.type
+class ReadinessBlocker:
+    code: str
+    message: str
+    source: Source | None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class InvoiceReadiness:
+    ready: bool
+    approved_unbilled_hours: float
+    amount: Money
+    blockers: list[ReadinessBlocker]
+    as_of: datetime
+    period_start: date
+    period_end: date
+    project: Private[model.Engagement]
+
+    @classmethod
+    def of(cls, r: readiness.Readiness, project: model.Engagement) -> InvoiceReadiness:
+        return cls(
+            ready=r.ready,
+            approved_unbilled_hours=r.approved_unbilled_hours,
+            amount=Money.of(r.amount),
+            blockers=[ReadinessBlocker(code=b.code, message=b.message, source=b.source) for b in r.blockers],
+            as_of=r.as_of,
+            period_start=r.period_start,
+            period_end=r.period_end,
+            project=project,
+        )
+
+    @strawberry.field
+    def engagement(self) -> Engagement:
+        return Engagement.of(self.project)
+
+
+@strawberry.type
+class ForecastPeriod:
+    start: date
+    end: date
+    actual_revenue: Money | None
+    approved_unbilled: Money | None
+    backlog: Money | None
+    weighted_pipeline: Money | None
+    projected_revenue: Money | None
+    capacity_hours: float | None
+    demand_hours: float | None
+
+    @classmethod
+    def of(cls, p: forecast.ForecastPeriod) -> ForecastPeriod:
+        return cls(
+            start=p.start,
+            end=p.end,
+            actual_revenue=Money.of(p.actual_revenue),
+            approved_unbilled=Money.of(p.approved_unbilled),
+            backlog=Money.of(p.backlog),
+            weighted_pipeline=Money.of(p.weighted_pipeline),
+            projected_revenue=Money.of(p.projected_revenue),
+            capacity_hours=p.capacity_hours,
+            demand_hours=p.demand_hours,
+        )
+
+
+@strawberry.type
+class Forecast:
+    from_: date = strawberry.field(name="from")
+    to: date
+    periods: list[ForecastPeriod]
+
+
+@strawberry.type
+class UtilizationRow:
+    key: str
+    label: str
+    billable_hours: float
+    total_hours: float
+    capacity_hours: float
+    utilization: float | None
+    row: Private[utilization_view.UtilizationRow]
+
+    @classmethod
+    def of(cls, r: utilization_view.UtilizationRow) -> UtilizationRow:
+        return cls(
+            key=r.key,
+            label=r.label,
+            billable_hours=r.billable_hours,
+            total_hours=r.total_hours,
+            capacity_hours=r.capacity_hours,
+            utilization=r.utilization,
+            row=r,
+        )
+
+    @strawberry.field
+    async def resource(self, info: Info) -> Resource | None:
+        if self.row.resource is None:
+            return None
+        users = await info.context.loaders.psa_user_by_email()
+        return Resource.of(self.row.resource, users.get(self.row.resource.email.lower()))
+
+
+@strawberry.type
+class ReconciliationRow:
+    engagement_code: str
+    psa_approved_hours: float
+    erp_posted_hours: float
+    difference: float
+    unposted_entry_count: int
+    unposted_entry_ids: list[strawberry.ID]
+    reasons: list[str]
+
+
+@strawberry.type
+class ReconciliationReport:
+    from_: date = strawberry.field(name="from")
+    to: date
+    engagements_checked: int
+    matched: int
+    mismatches: list[ReconciliationRow]
+    data_quality: list[DataQualityIssue]
+
+    @classmethod
+    def of(cls, r: reconciliation.ReconciliationReport) -> ReconciliationReport:
+        from opsgraph.schema.relay import to_global_id
+
+        rows = [
+            ReconciliationRow(
+                engagement_code=m.engagement_code,
+                psa_approved_hours=m.psa_approved_hours,
+                erp_posted_hours=m.erp_posted_hours,
+                difference=m.difference,
+                unposted_entry_count=len(m.unposted_entry_ids),
+                unposted_entry_ids=[
+                    strawberry.ID(to_global_id("TimeEntry", i)) for i in m.unposted_entry_ids
+                ],
+                reasons=list(m.reasons),
+            )
+            for m in r.mismatches
+        ]
+        return cls(
+            from_=r.start,
+            to=r.end,
+            engagements_checked=r.engagements_checked,
+            matched=r.matched,
+            mismatches=rows,
+            data_quality=[DataQualityIssue.of(i) for i in r.data_quality],
+        )
+
+
+@strawberry.enum
+class CircuitState(Enum):
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
+
+
+@strawberry.type
+class SourceStatus:
+    source: Source  # type: ignore[valid-type]
+    reachable: bool
+    circuit_state: CircuitState
+    requests: int
+    failures: int
+    last_latency_ms: float | None
+    p95_latency_ms: float | None
+    last_error: str | None
+    last_error_code: str | None
