@@ -41,8 +41,9 @@ class GatewayThread:
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/graphql"
         config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
+        )
 
     def __enter__(self) -> GatewayThread:
         self.thread.start()
@@ -105,13 +106,20 @@ async def measure(group: SimulatorGroup, cold_url: str, warm_url: str, runs: int
             warm = [await run_query(session, warm_url, text) for _ in range(runs)]
             warm_upstream, _ = await sim_requests(session, group)
             cp = critical_path(text)
-            rows.append({
-                "query": path.stem, "upstream": upstream, "service_ms": service, "critical_path": cp,
-                "cold_p50": statistics.median(cold), "cold_p95": pct(cold, 0.95),
-                "warm_p50": statistics.median(warm), "warm_p95": pct(warm, 0.95),
-                "warm_upstream": warm_upstream / runs,
-                "ratio": statistics.median(cold) / (cp * LATENCY_MS) if cp else float("nan"),
-            })
+            rows.append(
+                {
+                    "query": path.stem,
+                    "upstream": upstream,
+                    "service_ms": service,
+                    "critical_path": cp,
+                    "cold_p50": statistics.median(cold),
+                    "cold_p95": pct(cold, 0.95),
+                    "warm_p50": statistics.median(warm),
+                    "warm_p95": pct(warm, 0.95),
+                    "warm_upstream": warm_upstream / runs,
+                    "ratio": statistics.median(cold) / (cp * LATENCY_MS) if cp else float("nan"),
+                }
+            )
     return rows
 
 
@@ -120,7 +128,9 @@ def throughput(url: str, query_file: Path, seconds: float) -> dict[int, dict[str
     for concurrency in (1, 8, 32):
         proc = subprocess.run(
             [sys.executable, "-m", "bench.load", url, str(query_file), str(concurrency), str(seconds)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         out[concurrency] = json.loads(proc.stdout)
     return out
@@ -138,28 +148,34 @@ def main() -> None:
     with SimulatorThread(world) as group:
         asyncio.run(_set_latency(group))
         creds = {s: sim.info.credentials for s, sim in group.running.items()}
-        cold_settings = demo_settings(group.urls(), creds, today=world.as_of, cache_enabled=False)
-        warm_settings = demo_settings(group.urls(), creds, today=world.as_of, cache_enabled=True)
+        cold_settings = demo_settings(group.urls(), creds, today=world.as_of, cache={"enabled": False})
+        warm_settings = demo_settings(group.urls(), creds, today=world.as_of, cache={"enabled": True})
         with GatewayThread(cold_settings) as cold, GatewayThread(warm_settings) as warm:
             rows = asyncio.run(measure(group, cold.url, warm.url, args.runs))
             print_table(rows)
             tput = throughput(warm.url, QUERIES / "invoice_ageing.graphql", args.seconds)
             print("\nthroughput, warm cache, invoice_ageing query (separate load process):")
             for conc, r in tput.items():
-                print(f"  concurrency {conc:>2}: {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
-                      f"p95 {r['p95_ms']:7.1f} ms  errors {int(r['errors'])}")
+                print(
+                    f"  concurrency {conc:>2}: {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
+                    f"p95 {r['p95_ms']:7.1f} ms  errors {int(r['errors'])}"
+                )
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(f"\nupstream latency injected: {LATENCY_MS:.0f} ms per call; latencies in ms")
-    head = (f"{'query':<16}{'upstream':>9}{'crit.path':>10}{'cold p50':>10}{'cold p95':>10}"
-            f"{'ratio':>7}{'warm p50':>10}{'warm p95':>10}{'warm upstr':>11}")
+    head = (
+        f"{'query':<16}{'upstream':>9}{'crit.path':>10}{'cold p50':>10}{'cold p95':>10}"
+        f"{'ratio':>7}{'warm p50':>10}{'warm p95':>10}{'warm upstr':>11}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['query']:<16}{r['upstream']:>9}{r['critical_path']:>10}{r['cold_p50']:>10.1f}"
-              f"{r['cold_p95']:>10.1f}{r['ratio']:>7.1f}{r['warm_p50']:>10.1f}{r['warm_p95']:>10.1f}"
-              f"{r['warm_upstream']:>11.1f}")
+        print(
+            f"{r['query']:<16}{r['upstream']:>9}{r['critical_path']:>10}{r['cold_p50']:>10.1f}"
+            f"{r['cold_p95']:>10.1f}{r['ratio']:>7.1f}{r['warm_p50']:>10.1f}{r['warm_p95']:>10.1f}"
+            f"{r['warm_upstream']:>11.1f}"
+        )
 
 
 async def _set_latency(group: SimulatorGroup) -> None:

@@ -1,4 +1,6 @@
-"""A closed-loop load generator, run as its own process: `python -m bench.load URL QUERY_FILE CONCURRENCY SECONDS`.
+"""A closed-loop load generator, run as its own process.
+
+Usage: `python -m bench.load URL QUERY_FILE CONCURRENCY SECONDS`.
 
 Prints one JSON line: requests per second, p50/p95 latency in ms, and the error count.
 """
@@ -14,8 +16,14 @@ from pathlib import Path
 import aiohttp
 
 
-async def worker(session: aiohttp.ClientSession, url: str, payload: dict[str, str], deadline: float,
-                 latencies: list[float], errors: list[int]) -> None:
+async def worker(
+    session: aiohttp.ClientSession,
+    url: str,
+    payload: dict[str, str],
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         try:
@@ -35,8 +43,9 @@ async def run(url: str, query: str, concurrency: int, seconds: float) -> dict[st
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
         deadline = started + seconds
-        await asyncio.gather(*(worker(session, url, {"query": query}, deadline, latencies, errors)
-                               for _ in range(concurrency)))
+        await asyncio.gather(
+            *(worker(session, url, {"query": query}, deadline, latencies, errors) for _ in range(concurrency))
+        )
         elapsed = time.perf_counter() - started
     ordered = sorted(latencies) or [0.0]
     return {

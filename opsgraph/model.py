@@ -252,3 +252,13 @@ class AccountingPeriod(Canonical):
     start: date
     end: date
     closed: bool
+
+
+class ProjectTimeTotals(Canonical):
+    """A Harvest project's tracked time over a timeframe (Harvest's Time Reports: Projects)."""
+
+    harvest_project_id: int
+    total_hours: float
+    billable_hours: float
+    billable_amount: Decimal
+    currency: str

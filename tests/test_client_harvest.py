@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from opsgraph.model import BillingModel, Engagement, SourceName, TimeEntryStatus
+from opsgraph.model import BillingModel, Engagement, ProjectTimeTotals, SourceName, TimeEntryStatus
 from opsgraph.sources.base import (
     SourceConfig,
     SourceDataError,
@@ -20,8 +20,13 @@ from opsgraph.sources.base import (
     SourceRejected,
     SourceUnavailable,
 )
-from opsgraph.sources.harvest.client import HarvestClient
-from opsgraph.sources.harvest.mapping import project_to_engagement, time_entry_from_record, user_to_psa_user
+from opsgraph.sources.harvest.client import HarvestClient, report_windows
+from opsgraph.sources.harvest.mapping import (
+    project_time_totals_from_result,
+    project_to_engagement,
+    time_entry_from_record,
+    user_to_psa_user,
+)
 from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
 from opsgraph.sources.world import World
 
@@ -380,3 +385,125 @@ def test_mapping_errors_name_the_field(record: dict[str, Any], mapper: Any, fiel
     assert caught.value.field == field
     assert caught.value.record_id == str(record["id"])
     assert caught.value.code == "SOURCE_DATA_ERROR"
+
+
+# -- time reports ----------------------------------------------------------------------------------
+
+REPORT_ROUTE = "GET /v2/reports/time/projects"
+
+
+def world_project_totals(world: World, start: date, end: date) -> dict[int, tuple[Any, ...]]:
+    """Per project: (total hours, billable hours, billable amount, currency), in exact decimals."""
+    out: dict[int, list[Any]] = {}
+    for e in world.time_entries:
+        if start <= e.spent_date <= end:
+            row = out.setdefault(
+                e.engagement.harvest_project_id,
+                [Decimal(0), Decimal(0), Decimal(0), e.engagement.client.currency],
+            )
+            hours = Decimal(str(e.hours))
+            row[0] += hours
+            if e.billable:
+                row[1] += hours
+                row[2] += (e.billable_rate or Decimal(0)) * hours
+    return {k: tuple(v) for k, v in out.items()}
+
+
+async def test_project_time_totals_over_730_days_costs_one_call_per_window(
+    harvest: HarvestClient, http: aiohttp.ClientSession, sim: RunningSimulator, world: World
+) -> None:
+    start, end = date(2025, 1, 1), date(2026, 12, 31)
+    assert (end - start).days + 1 == 730
+    before = await stats(http, sim)
+    totals = await harvest.project_time_totals(start, end)
+    after = await stats(http, sim)
+    assert count(after, REPORT_ROUTE) - count(before, REPORT_ROUTE) == 2
+    assert after["total"] - before["total"] == 2
+    expected = world_project_totals(world, start, end)
+    # The range holds all of the world's time: every project that ever tracked time is there.
+    assert len(expected) == len({e.engagement.harvest_project_id for e in world.time_entries}) == 99
+    assert {
+        pid: (Decimal(str(t.total_hours)), Decimal(str(t.billable_hours)), t.billable_amount, t.currency)
+        for pid, t in totals.items()
+    } == expected
+    assert all(pid == t.harvest_project_id for pid, t in totals.items())
+    # The summing across windows is exercised: many projects have time on both sides of 2026-01-01.
+    spans = {
+        pid: {e.spent_date.year for e in world.time_entries if e.engagement.harvest_project_id == pid}
+        for pid in totals
+    }
+    assert sum(years == {2025, 2026} for years in spans.values()) > 10
+    fixed = [e for e in world.engagements if e.billing_model == "FIXED_FEE"]
+    assert all(totals[e.harvest_project_id].billable_amount > 0 for e in fixed)  # fixed fee included
+
+
+async def test_project_time_totals_within_a_year_is_one_call_and_absent_without_time(
+    harvest: HarvestClient, http: aiohttp.ClientSession, sim: RunningSimulator, world: World
+) -> None:
+    start, end = OCTOBER
+    before = count(await stats(http, sim), REPORT_ROUTE)
+    totals = await harvest.project_time_totals(start, end)
+    assert count(await stats(http, sim), REPORT_ROUTE) - before == 1
+    expected = world_project_totals(world, start, end)
+    assert len(totals) == len(expected) == 53
+    assert {
+        pid: (Decimal(str(t.total_hours)), Decimal(str(t.billable_hours)), t.billable_amount, t.currency)
+        for pid, t in totals.items()
+    } == expected
+    assert await harvest.project_time_totals(date(2026, 11, 25), date(2026, 11, 30)) == {}
+    assert await harvest.project_time_totals(end, start) == {}  # an empty range asks nothing
+    assert count(await stats(http, sim), REPORT_ROUTE) - before == 2
+
+
+def test_report_windows_are_consecutive_and_at_most_365_days() -> None:
+    assert report_windows(date(2025, 1, 1), date(2026, 12, 31)) == [
+        (date(2025, 1, 1), date(2025, 12, 31)),
+        (date(2026, 1, 1), date(2026, 12, 31)),
+    ]
+    assert report_windows(date(2024, 1, 1), date(2024, 12, 31)) == [  # a leap year: 366 days
+        (date(2024, 1, 1), date(2024, 12, 30)),
+        (date(2024, 12, 31), date(2024, 12, 31)),
+    ]
+    assert report_windows(date(2026, 5, 4), date(2026, 5, 4)) == [(date(2026, 5, 4), date(2026, 5, 4))]
+    assert report_windows(date(2026, 5, 5), date(2026, 5, 4)) == []
+
+
+REPORT_RESULT = {
+    "project_id": 14307913, "project_name": "[MW] Marketing Website", "client_id": 5735774,
+    "client_name": "ABC Corp", "total_hours": 2, "billable_hours": 2, "currency": "USD",
+    "billable_amount": 200,
+}  # fmt: skip
+
+
+def test_project_time_totals_mapping() -> None:
+    totals = project_time_totals_from_result(REPORT_RESULT)
+    assert totals == ProjectTimeTotals(
+        harvest_project_id=14307913,
+        total_hours=2.0,
+        billable_hours=2.0,
+        billable_amount=Decimal("200"),
+        currency="USD",
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "record_id"),
+    [
+        ({k: v for k, v in REPORT_RESULT.items() if k != "billable_amount"}, "billable_amount", "14307913"),
+        ({k: v for k, v in REPORT_RESULT.items() if k != "currency"}, "currency", "14307913"),
+        ({**REPORT_RESULT, "total_hours": "lots"}, "total_hours", "14307913"),
+        ({**REPORT_RESULT, "billable_hours": None}, "billable_hours", "14307913"),
+        ({**REPORT_RESULT, "project_id": "MW"}, "project_id", "MW"),
+        ({k: v for k, v in REPORT_RESULT.items() if k != "project_id"}, "project_id", None),
+    ],
+)
+def test_project_time_totals_mapping_errors_name_the_field(
+    record: dict[str, Any], field: str, record_id: str | None
+) -> None:
+    with pytest.raises(SourceDataError) as caught:
+        project_time_totals_from_result(record)
+    assert (caught.value.field, caught.value.record_id, caught.value.code) == (
+        field,
+        record_id,
+        "SOURCE_DATA_ERROR",
+    )

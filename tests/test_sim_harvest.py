@@ -480,3 +480,184 @@ async def test_project_writes_and_reset(
     async with http.get(f"{sim.url}/_sim/stats") as resp:
         stats = await resp.json()  # the reset cleared the counters: only the GET above is left
     assert (stats["total"], list(stats["routes"])) == (1, ["GET /v2/projects/{id:int}"])
+
+
+# -- time reports: projects ------------------------------------------------------------------------
+
+REPORT_KEYS = [
+    "project_id", "project_name", "client_id", "client_name", "total_hours", "billable_hours", "currency",
+    "billable_amount",
+]  # fmt: skip
+
+
+def expected_project_report(
+    entries: list[TimeEntry], start: date, end: date, *, fixed_fee: bool
+) -> dict[int, dict[str, Any]]:
+    """The Projects time report computed from the world, in exact decimals."""
+    out: dict[int, dict[str, Any]] = {}
+    for e in in_range(entries, start, end):
+        eng = e.engagement
+        row = out.setdefault(
+            eng.harvest_project_id,
+            {
+                "project_id": eng.harvest_project_id,
+                "project_name": f"[{eng.code}] {eng.name}",
+                "client_id": eng.client.harvest_client_id,
+                "client_name": eng.client.name,
+                "total_hours": Decimal(0),
+                "billable_hours": Decimal(0),
+                "currency": eng.client.currency,
+                "billable_amount": Decimal(0),
+            },
+        )
+        hours = Decimal(str(e.hours))
+        row["total_hours"] += hours
+        if e.billable:
+            row["billable_hours"] += hours
+            if e.billable_rate is not None and (fixed_fee or eng.billing_model != "FIXED_FEE"):
+                row["billable_amount"] += e.billable_rate * hours
+    return out
+
+
+def fixed_fee_ids(world: World) -> set[int]:
+    return {e.harvest_project_id for e in world.engagements if e.billing_model == "FIXED_FEE"}
+
+
+def exact(result: dict[str, Any]) -> dict[str, Any]:
+    """A wire result with its numbers as the decimals they spell."""
+    numbers = ("total_hours", "billable_hours", "billable_amount")
+    return {k: Decimal(str(v)) if k in numbers else v for k, v in result.items()}
+
+
+async def project_report(
+    http: aiohttp.ClientSession, api: str, headers: dict[str, str], **params: str
+) -> dict[str, Any]:
+    body: dict[str, Any] = await get_json(http, f"{api}/reports/time/projects", headers, **params)
+    return body
+
+
+async def test_projects_time_report_totals_a_month_exactly(
+    http: aiohttp.ClientSession, api: str, headers: dict[str, str], world: World
+) -> None:
+    start, end = OCTOBER
+    for fixed_fee, params in ((False, {}), (True, {"include_fixed_fee": "true"})):
+        body = await project_report(http, api, headers, **{"from": "20261001", "to": "20261031"}, **params)
+        expected = expected_project_report(world.time_entries, start, end, fixed_fee=fixed_fee)
+        results = body["results"]
+        assert len(results) == body["total_entries"] == len(expected) == 53
+        assert (body["page"], body["total_pages"], body["per_page"], body["next_page"]) == (1, 1, 2000, None)
+        assert all(list(r) == REPORT_KEYS for r in results)
+        assert {r["project_id"]: exact(r) for r in results} == expected
+        assert [r["project_name"] for r in results] == sorted(r["project_name"] for r in results)
+        fixed = [r for r in results if r["project_id"] in fixed_fee_ids(world)]
+        assert fixed and all((r["billable_amount"] > 0) is fixed_fee for r in fixed)
+    # Projects with no time in the range are absent; the ISO date form gives the same report.
+    quiet = {e.harvest_project_id for e in world.engagements} - set(expected)
+    assert quiet
+    iso = await project_report(http, api, headers, **{"from": "2026-10-01", "to": "2026-10-31"})
+    assert [exact(r) for r in iso["results"]] == sorted(
+        expected_project_report(world.time_entries, start, end, fixed_fee=False).values(),
+        key=lambda r: r["project_name"],
+    )
+
+
+async def test_projects_time_report_pages_by_page_number(
+    http: aiohttp.ClientSession, api: str, headers: dict[str, str]
+) -> None:
+    window = {"from": "20261001", "to": "20261031"}
+    whole = await project_report(http, api, headers, **window)
+    pages = await walk(http, f"{api}/reports/time/projects", headers, "results", per_page="10", **window)
+    assert len(pages) == math.ceil(53 / 10) == 6
+    assert [p["page"] for p in pages] == [1, 2, 3, 4, 5, 6]
+    assert [(p["next_page"], p["previous_page"]) for p in (pages[0], pages[-1])] == [(2, None), (None, 5)]
+    assert all((p["total_entries"], p["total_pages"], p["per_page"]) == (53, 6, 10) for p in pages)
+    assert [r for p in pages for r in p["results"]] == whole["results"]
+    links = pages[1]["links"]
+    base = f"{api}/reports/time/projects?from=20261001"
+    assert links == {
+        "first": f"{base}&page=1&per_page=10&to=20261031",
+        "next": f"{base}&page=3&per_page=10&to=20261031",
+        "previous": f"{base}&page=1&per_page=10&to=20261031",
+        "last": f"{base}&page=6&per_page=10&to=20261031",
+    }
+    past = await project_report(http, api, headers, page="7", per_page="10", **window)
+    assert (past["results"], past["page"], past["next_page"], past["links"]["next"]) == ([], 7, None, None)
+
+
+async def test_projects_time_report_timeframe_rules(
+    http: aiohttp.ClientSession, api: str, headers: dict[str, str]
+) -> None:
+    url = f"{api}/reports/time/projects"
+
+    async def status(**params: str) -> tuple[int, Any]:
+        async with http.get(url, params=params, headers=headers) as resp:
+            return resp.status, await resp.json()
+
+    too_long = {"message": "Invalid timeframe: must not exceed 1 year"}
+    assert await status(**{"from": "20250101", "to": "20260102"}) == (400, too_long)  # to - from = 366 days
+    assert await status(**{"from": "2024-01-01", "to": "2025-01-01"}) == (400, too_long)  # leap year
+    ok, body = await status(**{"from": "20250101", "to": "20260101"})  # to - from = 365 days: accepted
+    assert ok == 200 and body["results"]
+    for params in ({"to": "20261031"}, {"from": "20261001"}, {}):
+        code, err = await status(**params)
+        assert code == 400 and "required" in err["message"]
+    for params in (
+        {"from": "October", "to": "20261031"},
+        {"from": "20261301", "to": "20261231"},
+        {"from": "2026-1001", "to": "20261031"},
+        {"from": "20261031", "to": "20261001"},
+    ):
+        code, err = await status(**params)
+        assert code == 400 and err["message"], params
+    for params in ({"per_page": "2001"}, {"page": "0"}, {"include_fixed_fee": "maybe"}):
+        code, err = await status(**{"from": "20261001", "to": "20261031", **params})
+        assert code == 422 and err["message"], params
+
+
+async def test_projects_time_report_reflects_time_entry_writes(
+    http: aiohttp.ClientSession, sim: RunningSimulator, api: str, headers: dict[str, str], world: World
+) -> None:
+    a = live_assignment(world)
+    pid, rate = a.engagement.harvest_project_id, a.hourly_rate
+    october = {"from": "20261001", "to": "20261031"}
+    after_world = {"from": "20261125", "to": "20261130"}  # the world's time ends on 2026-11-19
+
+    async def totals(window: dict[str, str]) -> dict[int, dict[str, Any]]:
+        return {
+            r["project_id"]: exact(r) for r in (await project_report(http, api, headers, **window))["results"]
+        }
+
+    before = (await totals(october))[pid]
+    payload = {
+        "project_id": pid, "task_id": 1, "spent_date": "2026-10-15", "hours": 2.5,
+        "user_id": a.person.harvest_user_id,
+    }  # fmt: skip
+    try:
+        assert await totals(after_world) == {}
+        async with http.post(f"{api}/time_entries", json=payload, headers=headers) as resp:
+            assert resp.status == 201
+            created = await resp.json()
+        grown = (await totals(october))[pid]
+        assert grown["total_hours"] - before["total_hours"] == Decimal("2.5")
+        assert grown["billable_hours"] - before["billable_hours"] == Decimal("2.5")
+        assert grown["billable_amount"] - before["billable_amount"] == rate * Decimal("2.5")
+        async with http.patch(
+            f"{api}/time_entries/{created['id']}", json={"hours": 4.25}, headers=headers
+        ) as resp:
+            assert resp.status == 200
+        patched = (await totals(october))[pid]
+        assert patched["total_hours"] - before["total_hours"] == Decimal("4.25")
+        assert patched["billable_amount"] - before["billable_amount"] == rate * Decimal("4.25")
+        async with http.patch(
+            f"{api}/time_entries/{created['id']}", json={"spent_date": "2026-11-26"}, headers=headers
+        ) as resp:
+            assert resp.status == 200
+        assert (await totals(october))[pid] == before
+        late = await totals(after_world)
+        assert list(late) == [pid] and late[pid]["total_hours"] == Decimal("4.25")
+        async with http.delete(f"{api}/time_entries/{created['id']}", headers=headers) as resp:
+            assert resp.status == 200
+        assert await totals(after_world) == {}
+        assert (await totals(october))[pid] == before
+    finally:
+        await reset(http, sim)

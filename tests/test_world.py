@@ -12,7 +12,10 @@ def _fingerprint(world: World) -> list[tuple[object, ...]]:
     return [
         *(dataclasses.astuple(c) for c in world.clients),
         *((o.sf_id, o.stage, o.amount, o.engagement_code) for o in world.opportunities),
-        *((e.id, e.spent_date, e.hours, e.is_closed, e.harvest_invoice_id, e.ns_timebill_id) for e in world.time_entries),
+        *(
+            (e.id, e.spent_date, e.hours, e.is_closed, e.harvest_invoice_id, e.ns_timebill_id)
+            for e in world.time_entries
+        ),
         *((i.ns_id, i.total, i.amount_paid, i.due_date) for i in world.invoices),
     ]
 
@@ -38,7 +41,11 @@ def test_small_profile_sizes(world: World) -> None:
 
 
 def test_realism(world: World) -> None:
-    assert Counter(e.billing_model for e in world.engagements).keys() == {"TIME_AND_MATERIALS", "FIXED_FEE", "CAPPED"}
+    assert Counter(e.billing_model for e in world.engagements).keys() == {
+        "TIME_AND_MATERIALS",
+        "FIXED_FEE",
+        "CAPPED",
+    }
     stages = Counter(o.stage for o in world.opportunities)
     assert stages["Closed Won"] > 100 and stages["Closed Lost"] > 0
     assert any(not o.is_closed for o in world.opportunities)
@@ -79,7 +86,9 @@ def test_drift_cases_present(world: World) -> None:
     gap = next(a for a in world.assignments if a.id == d.assignment_without_rate)
     assert gap.hourly_rate is None
     capped = next(e for e in world.engagements if e.code == d.capped_over_budget)
-    delivered = sum(float(e.billable_rate or 0) * e.hours for e in world.time_entries if e.engagement is capped)
+    delivered = sum(
+        float(e.billable_rate or 0) * e.hours for e in world.time_entries if e.engagement is capped
+    )
     assert capped.billing_model == "CAPPED" and delivered > float(capped.contract_value)
 
 

@@ -40,8 +40,8 @@ def annotate(error: GraphQLError, execution_context: ExecutionContext | None) ->
         ext.update(code=original.code, source=original.source.value, correlationId=original.correlation_id)
         if original.vendor_code:
             ext["vendorCode"] = original.vendor_code
-    elif isinstance(original, GraphQLError) and original.extensions:
-        ext = {**original.extensions, **ext}
+    elif isinstance(original, GraphQLError):
+        ext = {**(original.extensions or {}), **ext}
     elif original is not None and "code" not in ext:
         log.error("unexpected error at %s", error.path, exc_info=original)
         error.message = "Internal server error"

@@ -4,17 +4,26 @@ Harvest has no batch-by-ids endpoint, so batches are list filters (one date-rang
 many projects) or parallel GETs bounded by the base's concurrency bulkhead. Listings always ask for
 `per_page=2000` and follow `links.next` to the end, whether the resource pages by cursor or by page.
 Writes are not retried; `create_time_entry` is made idempotent by its `external_reference`.
+Totals per project come from the Time Reports API, whose timeframe is capped at 365 days: longer ranges
+are split into consecutive windows fetched concurrently and summed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from opsgraph.model import Assignment, Engagement, PsaUser, SourceName, TimeEntry
+from opsgraph.model import (
+    Assignment,
+    Engagement,
+    ProjectTimeTotals,
+    PsaUser,
+    SourceName,
+    TimeEntry,
+)
 from opsgraph.sources.base import (
     SourceClient,
     SourceConfig,
@@ -25,6 +34,7 @@ from opsgraph.sources.base import (
 from opsgraph.sources.harvest.mapping import (
     assignment_from_record,
     engagement_to_project_payload,
+    project_time_totals_from_result,
     project_to_engagement,
     time_entry_from_record,
     time_entry_to_payload,
@@ -34,10 +44,26 @@ from opsgraph.sources.harvest.mapping import (
 PER_PAGE = "2000"
 DEFAULT_USER_AGENT = "opsgraph (ops@opsgraph.example)"
 RATE_WINDOW_S = 15.0  # Harvest's documented window, when a 429 comes without Retry-After
+REPORT_WINDOW_DAYS = 365  # the Time Reports timeframe "cannot exceed 1 year (365 days)"
 
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _add(a: float, b: float) -> float:
+    """Hours summed in decimal, so that 0.1 + 0.2 stays 0.3."""
+    return float(Decimal(str(a)) + Decimal(str(b)))
+
+
+def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> list[tuple[date, date]]:
+    """Consecutive inclusive `(from, to)` windows of at most `days` days covering `start..end`."""
+    windows: list[tuple[date, date]] = []
+    while start <= end:
+        stop = min(end, start + timedelta(days=days - 1))
+        windows.append((start, stop))
+        start = stop + timedelta(days=1)
+    return windows
 
 
 class HarvestClient(SourceClient):
@@ -194,6 +220,47 @@ class HarvestClient(SourceClient):
 
     async def list_invoices(self) -> list[dict[str, Any]]:
         return await self._collect("/v2/invoices", "invoices")
+
+    async def project_time_totals(self, start: date, end: date) -> dict[int, ProjectTimeTotals]:
+        """Hours and billable amount per project with time in `start..end` (inclusive), fixed-fee included.
+
+        One Time Reports listing per window of at most 365 days, concurrently; per-project results are
+        summed across windows. A project absent from the result tracked no time in the range.
+        """
+        reports = await asyncio.gather(
+            *(self._projects_time_report(a, b) for a, b in report_windows(start, end))
+        )
+        totals: dict[int, ProjectTimeTotals] = {}
+        for report in reports:
+            for row in report:
+                seen = totals.get(row.harvest_project_id)
+                if seen is None:
+                    totals[row.harvest_project_id] = row
+                    continue
+                if seen.currency != row.currency:
+                    raise SourceDataError(
+                        self.source,
+                        f"project reports time in {seen.currency} and {row.currency}",
+                        record_id=row.harvest_project_id,
+                        field="currency",
+                    )
+                totals[row.harvest_project_id] = seen.model_copy(
+                    update={
+                        "total_hours": _add(seen.total_hours, row.total_hours),
+                        "billable_hours": _add(seen.billable_hours, row.billable_hours),
+                        "billable_amount": seen.billable_amount + row.billable_amount,
+                    }
+                )
+        return totals
+
+    async def _projects_time_report(self, start: date, end: date) -> list[ProjectTimeTotals]:
+        params = {
+            "from": start.strftime("%Y%m%d"),
+            "to": end.strftime("%Y%m%d"),
+            "include_fixed_fee": "true",
+        }
+        records = await self._collect("/v2/reports/time/projects", "results", params)
+        return [project_time_totals_from_result(r) for r in records]
 
     # -- writes ------------------------------------------------------------------------------------
 

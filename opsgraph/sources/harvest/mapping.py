@@ -21,6 +21,7 @@ from opsgraph.model import (
     Assignment,
     BillingModel,
     Engagement,
+    ProjectTimeTotals,
     PsaUser,
     SourceName,
     TimeEntry,
@@ -268,3 +269,26 @@ def time_entry_to_payload(
         keys = ("id", "group_id", "account_id", "permalink")
         payload["external_reference"] = {k: external_reference[k] for k in keys if k in external_reference}
     return payload
+
+
+# -- time reports ----------------------------------------------------------------------------------
+
+
+def project_time_totals_from_result(record: Record) -> ProjectTimeTotals:
+    """One result of `GET /v2/reports/time/projects`. A result has no `id`: errors name its `project_id`.
+
+    `currency` and `billable_amount` are only shown to roles that may see billable amounts; without them
+    the result cannot be mapped.
+    """
+    keyed = {**record, "id": record.get("project_id")}
+    total = _number(keyed, "total_hours", required=True)
+    billable = _number(keyed, "billable_hours", required=True)
+    amount = _number(keyed, "billable_amount", required=True)
+    assert total is not None and billable is not None and amount is not None
+    return ProjectTimeTotals(
+        harvest_project_id=_int(keyed, "project_id"),
+        total_hours=float(total),
+        billable_hours=float(billable),
+        billable_amount=amount,
+        currency=_str(keyed, "currency"),
+    )

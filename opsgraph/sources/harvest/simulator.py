@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from opsgraph.model import SourceName
-from opsgraph.sources.harvest import sim_invoices, sim_writes
+from opsgraph.sources.harvest import sim_invoices, sim_reports, sim_writes
 from opsgraph.sources.harvest.sim_paging import Filters, HarvestReject, document, list_page, not_found
 from opsgraph.sources.harvest.sim_state import SCHEMA, load_world
 from opsgraph.sources.harvest.sim_wire import (
@@ -242,6 +242,9 @@ class HarvestSimulator:
     async def get_invoice(self, request: Request) -> Response:
         return document(self.store, INVOICES, request.path_params["id"])
 
+    async def projects_time_report(self, request: Request) -> Response:
+        return sim_reports.projects_time_report(self.store, request)
+
     # -- routes ------------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -273,6 +276,7 @@ class HarvestSimulator:
             ("/invoices", self.list_invoices, "GET"),
             ("/invoices", write(sim_invoices.create_invoice), "POST"),
             ("/invoices/{id:int}", self.get_invoice, "GET"),
+            ("/reports/time/projects", self.projects_time_report, "GET"),
         ]
         by_path: dict[str, dict[str, Handler]] = {}
         for path, handler, method in table:

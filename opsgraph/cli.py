@@ -1,0 +1,106 @@
+"""The `opsgraph` command: `serve [--demo]`, `simulate`, `export-schema`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine
+from typing import Any, NoReturn
+
+import click
+
+from opsgraph.gateway.settings import ConfigError, load_settings
+
+__all__ = ["cli", "main"]
+
+
+def _config_error(exc: ConfigError) -> NoReturn:
+    for problem in exc.problems:
+        click.echo(f"config error: {problem}", err=True)
+    sys.exit(2)
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    try:
+        asyncio.run(coro)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """One GraphQL graph over a consulting firm's CRM, PSA, HR and ERP."""
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Start the four simulators in this process and serve over them.")
+@click.option("--host", default=None, help="Interface to listen on (default: settings, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: settings, 8000).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML settings file (default: $OPSGRAPH_CONFIG_FILE). Environment variables win over it.",
+)
+@click.option(
+    "--sim-base-port",
+    type=int,
+    default=8101,
+    show_default=True,
+    help="With --demo: Salesforce simulator port; Harvest +1, BambooHR +2, NetSuite +3 (0: any free).",
+)
+def serve(
+    demo: bool, host: str | None, port: int | None, config_file: str | None, sim_base_port: int
+) -> None:
+    """Serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser)."""
+    from opsgraph.gateway.app import create_app
+    from opsgraph.gateway.demo import run_demo, serve_app
+
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    try:
+        if demo:
+            settings = load_settings(config_file, require_sources=False, **overrides)
+            logging.basicConfig(level=settings.log_level.upper())
+            _run(
+                run_demo(
+                    config_file=config_file, sim_base_port=sim_base_port, announce=click.echo, **overrides
+                )
+            )
+            return
+        settings = load_settings(config_file, **overrides)
+        app = create_app(settings)
+    except ConfigError as exc:
+        _config_error(exc)
+    logging.basicConfig(level=settings.log_level.upper())
+    click.echo(f"opsgraph: GraphiQL at http://{settings.host}:{settings.port}/graphql")
+    _run(serve_app(app, settings))
+
+
+@cli.command()
+@click.option("--profile", type=click.Choice(["small", "large"]), default="small", show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--base-port", type=int, default=8101, show_default=True, help="Salesforce; Harvest +1, ...")
+def simulate(profile: str, seed: int, host: str, base_port: int) -> None:
+    """Run the four vendor simulators only, until Ctrl-C."""
+    from opsgraph.gateway.demo import run_simulators
+
+    _run(run_simulators(profile=profile, seed=seed, host=host, base_port=base_port, announce=click.echo))
+
+
+@cli.command("export-schema")
+def export_schema() -> None:
+    """Print the schema's SDL (what `schema.graphql` holds)."""
+    from opsgraph.schema import build_schema
+
+    click.echo(str(build_schema()).rstrip("\n"))
+
+
+def main() -> None:
+    cli(prog_name="opsgraph")
+
+
+if __name__ == "__main__":
+    main()

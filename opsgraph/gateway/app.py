@@ -1,0 +1,91 @@
+"""The gateway's Starlette app: `/graphql`, the GraphiQL assets, `/healthz` and `/readyz`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.base import BaseSchema
+
+from opsgraph.cache import ReadCache, create_backend
+from opsgraph.gateway.graphiql import static_mount
+from opsgraph.gateway.health import health_routes
+from opsgraph.gateway.http import GatewayState, GraphQLView
+from opsgraph.gateway.limits import limit_extensions
+from opsgraph.gateway.middleware import CorrelationIdMiddleware
+from opsgraph.gateway.settings import Settings
+from opsgraph.resolvers.sources import Sources
+from opsgraph.schema import build_schema
+
+__all__ = ["create_app", "gateway_schema"]
+
+
+def gateway_schema(settings: Settings) -> BaseSchema:
+    """The graph with the query limits from `settings` and strawberry's parse and validation caches."""
+    return build_schema(extensions=[*limit_extensions(settings), ParserCache, ValidationCache])
+
+
+def source_metric_lines(sources: Sources | None) -> list[str]:
+    """Upstream request and failure counters, and circuit state, per source (Prometheus text)."""
+    if sources is None:
+        return []
+    lines = [
+        "# TYPE opsgraph_upstream_requests_total counter",
+        "# TYPE opsgraph_upstream_failures_total counter",
+        "# TYPE opsgraph_upstream_circuit_open gauge",
+    ]
+    for client in sources.all():
+        label = f'{{source="{client.source.value}"}}'
+        lines.append(f"opsgraph_upstream_requests_total{label} {client.health.requests}")
+        lines.append(f"opsgraph_upstream_failures_total{label} {client.health.failures}")
+        lines.append(f"opsgraph_upstream_circuit_open{label} {int(client.breaker.state.value != 'CLOSED')}")
+    return lines
+
+
+def create_app(
+    settings: Settings, *, sources: Sources | None = None, schema: BaseSchema | None = None
+) -> Starlette:
+    """The app. Without `sources`, its lifespan builds them from `settings` and closes them at exit.
+
+    A missing source config fails here (a `ConfigError`), before anything listens.
+    """
+    configs = settings.source_configs() if sources is None else None
+    state = GatewayState(sources=sources, today=settings.today)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned: Sources | None = None
+        if configs is not None:
+            owned = state.sources = Sources.from_configs(configs)
+        backend = create_backend(settings.redis_url)
+        state.cache = ReadCache(backend, settings.cache)
+        try:
+            yield
+        finally:
+            state.cache = None
+            await backend.close()
+            if owned is not None:
+                state.sources = None
+                await owned.close()
+
+    async def metrics(request: Request) -> Response:
+        lines = state.cache.prometheus_lines() if state.cache else []
+        lines += source_metric_lines(state.sources)
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    view = GraphQLView(schema or gateway_schema(settings), state, graphiql=settings.graphiql)
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, name="graphql"),
+        WebSocketRoute("/graphql", view, name="graphql-ws"),
+        *health_routes(state.require_sources, settings.ready_timeout_s),
+        Route("/metrics", metrics, name="metrics"),
+    ]
+    if settings.graphiql:
+        routes.append(static_mount())
+    return Starlette(routes=routes, middleware=[Middleware(CorrelationIdMiddleware)], lifespan=lifespan)

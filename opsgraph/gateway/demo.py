@@ -1,0 +1,114 @@
+"""Running things in one event loop: the gateway under uvicorn, the simulators, or both (the demo)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from opsgraph.gateway.app import create_app
+from opsgraph.gateway.settings import Settings, demo_settings, load_settings
+from opsgraph.model import SourceName
+from opsgraph.sources.simkit.serve import VENDOR_ORDER, SimulatorGroup
+from opsgraph.sources.world import build_world
+
+__all__ = [
+    "DEMO_SIM_BASE_PORT",
+    "describe_simulators",
+    "run_demo",
+    "run_simulators",
+    "serve_app",
+    "wait_for_stop_signal",
+]
+
+DEMO_SIM_BASE_PORT = 8101
+Announce = Callable[[str], Any]
+
+
+async def serve_app(app: Starlette, settings: Settings) -> None:
+    """Serve `app` on `settings.host:port` until uvicorn is told to stop (Ctrl-C, SIGTERM)."""
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on"
+    )
+    await uvicorn.Server(config).serve()
+
+
+async def wait_for_stop_signal() -> None:
+    """Return on SIGINT or SIGTERM. Installed after the simulators start, so these handlers, not
+    uvicorn's per-server ones, decide when to stop (and it works where SIGINT starts ignored)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def describe_simulators(group: SimulatorGroup) -> list[str]:
+    """One line per running simulator: vendor, URL, API path and credentials."""
+    lines = []
+    for source in VENDOR_ORDER:
+        sim = group.running[source]
+        creds = " ".join(f"{key}={value}" for key, value in sim.info.credentials.items())
+        lines.append(f"  {source.value:<10} {sim.url}  api {sim.info.api_path}  {creds}")
+    return lines
+
+
+async def run_simulators(
+    *, profile: str, seed: int, host: str, base_port: int, announce: Announce = print
+) -> None:
+    """The four simulators until cancelled (Ctrl-C)."""
+    world = build_world(seed=seed, profile=profile)
+    group = SimulatorGroup(world, host=host, base_port=base_port)
+    await group.start()
+    try:
+        announce(f"simulators for the {profile} world (seed {seed}, as of {world.as_of}):")
+        for line in describe_simulators(group):
+            announce(line)
+        announce("admin routes under /_sim/ (stats, faults, reset, events); Ctrl-C to stop")
+        await wait_for_stop_signal()
+    finally:
+        await group.stop()
+
+
+async def run_demo(
+    *,
+    config_file: str | os.PathLike[str] | None = None,
+    sim_base_port: int = DEMO_SIM_BASE_PORT,
+    announce: Announce = print,
+    **overrides: Any,
+) -> None:
+    """The gateway over the four simulators (small world), all in this event loop, in-memory cache.
+
+    The settings are read (and checked) before anything starts; the sources come from the
+    simulators, and "today" is pinned to the world's as-of date unless configured.
+    """
+    base = load_settings(config_file, require_sources=False, **overrides)
+    world = build_world(profile="small")
+    group = SimulatorGroup(world, host="127.0.0.1", base_port=sim_base_port)
+    await group.start()
+    try:
+        credentials = {source: group.running[source].info.credentials for source in SourceName}
+        settings = demo_settings(
+            group.urls(),
+            credentials,
+            config_file,
+            **{**overrides, "today": base.today or world.as_of, "redis_url": None},
+        )
+        app = create_app(settings)
+        announce(f"simulators (small world, as of {world.as_of}):")
+        for line in describe_simulators(group):
+            announce(line)
+        announce(f"opsgraph demo: GraphiQL at http://{settings.host}:{settings.port}/graphql")
+        await serve_app(app, settings)
+    finally:
+        await group.stop()

@@ -1,0 +1,243 @@
+"""`/graphql` over HTTP: strawberry's ASGI view, brought in line with the GraphQL-over-HTTP spec.
+
+What strawberry 0.341 already does: GET and POST, query/variables/operationName from the query
+string or a JSON body, 405 for other methods, 400 for a body that is not JSON or has a
+`query`/`variables` of the wrong type, refusing mutations over GET.
+
+What this subclass adds:
+- `application/graphql-response+json` when the client accepts it (strawberry always answers
+  `application/json`); with it, a request error (parse, validation, variable coercion, a query
+  limit: no `data`) is a 400, and any response with `data` is a 200. With `application/json`
+  every well-formed request gets a 200.
+- A request error response carries no `data` key (GraphQL spec: errors raised before execution).
+- A mutation over GET is a 405 (strawberry: 400); an unsupported POST content type is a 415
+  (strawberry: 400); every 405 carries `Allow: GET, POST`.
+- Transport errors are GraphQL-shaped JSON with `extensions.code = BAD_REQUEST`, in the
+  negotiated media type (strawberry: plain text). Anything unexpected is masked by the
+  correlation middleware (`middleware.py`) as a 500 with code INTERNAL.
+- Our offline GraphiQL page (`graphiql.py`) for a browser GET with `Accept: text/html` and no
+  query, instead of strawberry's CDN-loading IDE.
+- The context is a `RequestContext` over the process's shared `Sources`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from opsgraph.cache import ReadCache
+from opsgraph.context import current_correlation_id
+from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
+from opsgraph.gateway.graphiql import graphiql_html
+from opsgraph.resolvers.context import RequestContext
+from opsgraph.resolvers.reads import ReadThrough
+from opsgraph.resolvers.sources import Sources
+
+__all__ = ["GatewayState", "GraphQLView", "negotiate"]
+
+_CHARSET = "; charset=utf-8"
+
+
+@dataclass
+class GatewayState:
+    """What the app's lifespan hands to each request: the connectors, once they exist."""
+
+    sources: Sources | None = None
+    today: date | None = None
+    cache: ReadCache | None = None
+
+    def require_sources(self) -> Sources:
+        if self.sources is None:
+            raise RuntimeError("the gateway's sources are not started (lifespan not run?)")
+        return self.sources
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type for an `Accept` header: graphql-response+json only when asked for.
+
+    A missing header, `*/*`, `application/*` and anything unsupported give `application/json`
+    (the spec's legacy-compatible choice). Between the two JSON types the higher q-value wins;
+    on a tie the explicitly listed graphql-response+json wins.
+    """
+    if not accept:
+        return GRAPHQL_JSON
+    best_type, best_q = GRAPHQL_JSON, -1.0
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        media = media.strip().lower()
+        q = _q_value(params)
+        if q <= 0:
+            continue
+        if media == GRAPHQL_RESPONSE_JSON and q >= best_q:
+            best_type, best_q = GRAPHQL_RESPONSE_JSON, q
+        elif media in (GRAPHQL_JSON, "application/*", "*/*") and q > best_q:
+            best_type, best_q = GRAPHQL_JSON, q
+    return best_type
+
+
+def _q_value(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Errors before execution (no `data`): parse, validation, variable coercion, limits."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+def _wants_graphiql(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+class GraphQLView(GraphQL[RequestContext, None]):
+    def __init__(
+        self,
+        schema: BaseSchema,
+        state: GatewayState,
+        *,
+        graphiql: bool = True,
+    ) -> None:
+        super().__init__(schema, graphql_ide=None)
+        self.state = state
+        self.graphiql_page = graphiql_html() if graphiql else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if self.graphiql_page is not None and _wants_graphiql(request):
+            response: Response = HTMLResponse(self.graphiql_page)
+        else:
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                headers = exc.headers if isinstance(exc, HTTPError) else {}
+                if exc.status_code == 405:
+                    headers = {"Allow": "GET, POST", **headers}
+                media_type = negotiate(request.headers.get("accept")) + _CHARSET
+                response = error_response(exc.status_code, exc.reason, media_type=media_type, headers=headers)
+        await response(scope, receive, send)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        return RequestContext.create(
+            self.state.require_sources(),
+            correlation_id=current_correlation_id(),
+            today=self.state.today,
+            cache=self.state.cache,
+        )
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = negotiate(request.headers.get("accept"))
+        return sub_response
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        return False  # `__call__` serves our own page; strawberry's would load from a CDN
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if "application/json" not in content_type and not (
+                self.multipart_uploads_enabled and content_type == "multipart/form-data"
+            ):
+                raise HTTPError(415, "Unsupported content type: send application/json")
+        return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError) and request_adapter.method == "GET":
+                raise HTTPError(405, f"{exc.reason}: use POST") from exc
+            raise
+        if request_adapter.method == "GET":
+            sub_response.headers.update(cache_headers(result, context.loaders.reads))
+        return result
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        data = await super().process_result(request, result)
+        if _is_request_error(result):
+            data.pop("data", None)
+        return data
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        media_type = sub_response.media_type or GRAPHQL_JSON
+        status = sub_response.status_code or _status_for(response_data, media_type)
+        response = Response(
+            self.encode_json(response_data), status_code=status, media_type=media_type + _CHARSET
+        )
+        response.headers.raw.extend(
+            (name, value) for name, value in sub_response.headers.raw if name.lower() != b"content-type"
+        )
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
+
+
+def cache_headers(result: ExecutionResult, reads: ReadThrough) -> dict[str, str]:
+    """`Cache-Control`/`Age` for a GET query whose every value came through the cache.
+
+    `private`: values are scoped to the caller's authorization. A response with errors,
+    stale data, or any value read around the cache is not cacheable downstream.
+    """
+    if result.errors or reads.warnings or reads.uncached or reads.min_ttl_s is None:
+        return {"Cache-Control": "no-store"}
+    max_age = int(reads.min_ttl_s)
+    if max_age <= 0:
+        return {"Cache-Control": "no-store"}
+    return {"Cache-Control": f"private, max-age={max_age}", "Age": str(int(reads.max_age_s))}
+
+
+def _status_for(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], media_type: str) -> int:
+    if media_type != GRAPHQL_RESPONSE_JSON or isinstance(response_data, list) or "data" in response_data:
+        return 200
+    codes = {_code(error) for error in response_data.get("errors") or ()}
+    return 500 if codes == {INTERNAL} else 400
+
+
+def _code(error: object) -> Any:
+    extensions = error.get("extensions") if isinstance(error, Mapping) else None
+    return extensions.get("code") if isinstance(extensions, Mapping) else None

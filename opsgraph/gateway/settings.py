@@ -1,0 +1,210 @@
+"""Gateway settings: `OPSGRAPH_*` environment variables over an optional TOML file over defaults.
+
+Nested keys use `__` (`OPSGRAPH_SALESFORCE__TIMEOUT_S=5`); the TOML file uses tables
+(`[salesforce]` / `timeout_s = 5`). Precedence, highest first: explicit overrides, the
+environment, the file, the defaults. Any bad value fails `load_settings` with a `ConfigError`
+that names every bad key in dotted form.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
+
+from opsgraph.cache import CachePolicy
+from opsgraph.model import SourceName
+from opsgraph.sources.base import SourceConfig
+from opsgraph.sources.simkit.serve import simulator_info
+
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "ENV_PREFIX",
+    "ConfigError",
+    "Settings",
+    "demo_settings",
+    "load_settings",
+    "simulator_base_url",
+]
+
+ENV_PREFIX = "OPSGRAPH_"
+CONFIG_FILE_ENV = "OPSGRAPH_CONFIG_FILE"
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+# The TOML file for the settings being built right now: `settings_customise_sources` is a
+# classmethod, so the path chosen by `load_settings` reaches it through this variable.
+_toml_file: ContextVar[Path | None] = ContextVar("opsgraph_settings_toml_file", default=None)
+
+
+class ConfigError(Exception):
+    """A configuration that cannot start the gateway. `problems` holds one line per bad key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    salesforce: SourceConfig | None = None
+    harvest: SourceConfig | None = None
+    bamboohr: SourceConfig | None = None
+    netsuite: SourceConfig | None = None
+
+    redis_url: str | None = None
+    cache: CachePolicy = Field(default_factory=CachePolicy)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    max_depth: int = Field(12, ge=1)
+    max_aliases: int = Field(30, ge=0)
+    max_tokens: int = Field(5000, ge=1)
+
+    ready_timeout_s: float = Field(2.0, gt=0)
+    today: date | None = None
+    graphiql: bool = True
+    log_level: LogLevel = "info"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _toml_file.get()
+        if toml_file is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    def source_config(self, source: SourceName) -> SourceConfig | None:
+        config: SourceConfig | None = getattr(self, source.value)
+        return config
+
+    def source_configs(self) -> dict[SourceName, SourceConfig]:
+        """Every source's config; a `ConfigError` naming the variable to set for each one missing."""
+        missing = [source for source in SourceName if self.source_config(source) is None]
+        if missing:
+            raise ConfigError([_missing_source(source) for source in missing])
+        return {source: config for source in SourceName if (config := self.source_config(source))}
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    *,
+    require_sources: bool = True,
+    **overrides: Any,
+) -> Settings:
+    """Settings from overrides, the environment, the TOML file and the defaults, in that order.
+
+    The file is `config_file`, else `$OPSGRAPH_CONFIG_FILE`, else none. With `require_sources`
+    (the default; the demo turns it off) all four source configs must be present.
+    """
+    path = _resolve_config_file(config_file)
+    token = _toml_file.set(path)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"config file {path}: invalid TOML: {exc}"]) from None
+    except SettingsError as exc:
+        raise ConfigError([str(exc)]) from None
+    finally:
+        _toml_file.reset(token)
+    if require_sources:
+        settings.source_configs()
+    return settings
+
+
+# Each connector takes its vendor's real base URL shape: the login host for Salesforce, the API host
+# for Harvest (paths are `/v2/...`), and the API root below the host for BambooHR
+# (`/api/gateway.php/<company>/v1`) and NetSuite (`/services/rest`).
+_BASE_URL_INCLUDES_API_PATH = frozenset({SourceName.BAMBOOHR, SourceName.NETSUITE})
+
+
+def simulator_base_url(source: SourceName, host_url: str) -> str:
+    """The `base_url` a connector needs for a simulator serving at `host_url`."""
+    if source not in _BASE_URL_INCLUDES_API_PATH:
+        return host_url
+    return host_url.rstrip("/") + simulator_info(source).api_path
+
+
+def demo_settings(
+    urls: Mapping[SourceName, str],
+    credentials: Mapping[SourceName, Mapping[str, str]],
+    config_file: str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings pointing every source at a simulator (`urls`: each simulator's host URL, as
+    `SimulatorGroup.urls()` gives them); everything else as `load_settings` reads it."""
+    sources = {
+        source.value: {
+            "base_url": simulator_base_url(source, urls[source]),
+            "credentials": dict(credentials.get(source, {})),
+        }
+        for source in SourceName
+    }
+    return load_settings(config_file, **{**sources, **overrides})
+
+
+def _resolve_config_file(config_file: str | os.PathLike[str] | None) -> Path | None:
+    raw = os.fspath(config_file) if config_file is not None else os.environ.get(CONFIG_FILE_ENV) or None
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        origin = "" if config_file is not None else f" (from {CONFIG_FILE_ENV})"
+        raise ConfigError([f"config file not found: {path}{origin}"])
+    return path
+
+
+def _env_name(loc: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
+
+
+def _missing_source(source: SourceName) -> str:
+    return (
+        f"{source.value}: not configured; set {_env_name((source.value, 'base_url'))} "
+        f"(or base_url under [{source.value}] in the config file), or run `opsgraph serve --demo`"
+    )
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        key = ".".join(str(part) for part in loc) or "settings"
+        line = f"{key}: {error['msg']}"
+        if error["type"] == "missing":
+            line += f" (set {_env_name(loc)})"
+        problems.append(line)
+    return problems

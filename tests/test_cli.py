@@ -1,0 +1,154 @@
+"""The `opsgraph` command: export-schema, config errors (exit 2, no traceback), simulate and serve --demo."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from opsgraph.cli import cli
+from opsgraph.sources.simkit.serve import bind
+
+OPSGRAPH = [sys.executable, "-c", "from opsgraph.cli import main; main()"]
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in list(os.environ):
+        if name.startswith("OPSGRAPH_"):
+            monkeypatch.delenv(name)
+    return {k: v for k, v in os.environ.items() if not k.startswith("OPSGRAPH_")}
+
+
+def free_port() -> int:
+    sock = bind("127.0.0.1", 0)
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_export_schema_prints_sdl() -> None:
+    result = CliRunner().invoke(cli, ["export-schema"])
+    assert result.exit_code == 0, result.output
+    sdl = result.stdout
+    assert "type Query {" in sdl
+    assert re.search(r"^\s+clients\(first: Int", sdl, re.MULTILINE)
+    assert "interface Node {" in sdl
+    assert sdl.endswith("}\n")
+
+
+def test_serve_with_a_bad_value_exits_2(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[salesforce]\nbase_url = "http://sf"\ntimeout_s = -1\n')
+    result = CliRunner().invoke(cli, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "config error: salesforce.timeout_s: Input should be greater than 0" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_serve_without_sources_names_the_variables(clean_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("config error: salesforce: not configured; set OPSGRAPH_SALESFORCE__BASE_URL")
+    assert result.stdout == ""
+
+
+def test_installed_entry_point_reports_config_errors(clean_env: dict[str, str]) -> None:
+    env = {**clean_env, "OPSGRAPH_PORT": "not-a-port"}
+    proc = subprocess.run([*OPSGRAPH, "serve", "--demo"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("config error: port: Input should be a valid integer")
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture
+def demo_process(clean_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*OPSGRAPH, "serve", "--demo", "--port", str(port), "--sim-base-port", "0"],
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[str], deadline_s: float = 60) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+def test_serve_demo_end_to_end(demo_process: tuple[subprocess.Popen[str], int]) -> None:
+    proc, port = demo_process
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{base}/healthz", proc)
+    ready = httpx.get(f"{base}/readyz", timeout=30)
+    assert ready.status_code == 200, ready.text
+    response = httpx.post(
+        f"{base}/graphql", json={"query": "{ clients(first: 3) { nodes { name } } }"}, timeout=30
+    )
+    assert response.status_code == 200
+    assert len(response.json()["data"]["clients"]["nodes"]) == 3
+    page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
+    assert "GraphiQL" in page.text
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert f"GraphiQL at http://127.0.0.1:{port}/graphql" in out
+    assert "salesforce" in out and "netsuite" in out
+
+
+def test_simulate_serves_four_vendors_until_interrupted(clean_env: dict[str, str]) -> None:
+    proc = subprocess.Popen(
+        [*OPSGRAPH, "simulate", "--base-port", "0"],
+        env={**clean_env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(6)]
+        assert lines[0].startswith("simulators for the small world (seed 7")
+        assert "Ctrl-C to stop" in lines[5]
+        rows = [line.split() for line in lines[1:5]]
+        assert [row[0] for row in rows] == ["salesforce", "harvest", "bamboohr", "netsuite"]
+        assert rows[3][3] == "/services/rest" and "client_id=opsgraph-sim" in rows[3]
+        for row in rows:
+            faults = httpx.get(f"{row[1]}/_sim/faults", timeout=5)
+            assert faults.status_code == 200
+            assert faults.json()["outage"] is False
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,41 @@
+"""Helpers for the gateway tests (no tests here): the real app under uvicorn on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+
+from opsgraph.gateway.app import create_app
+from opsgraph.gateway.settings import Settings, demo_settings
+from opsgraph.sources.simkit.serve import SimulatorGroup, bind
+from opsgraph.sources.world import World
+
+
+def settings_for(simulators: SimulatorGroup, world: World, **overrides: Any) -> Settings:
+    credentials = {source: sim.info.credentials for source, sim in simulators.running.items()}
+    return demo_settings(simulators.urls(), credentials, today=world.as_of, **overrides)
+
+
+@asynccontextmanager
+async def running_gateway(settings: Settings) -> AsyncIterator[str]:
+    """The gateway app served by uvicorn in this event loop (lifespan on); yields its base URL."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the gateway stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
