@@ -93,9 +93,9 @@ def simulate(profile: str, seed: int, host: str, base_port: int) -> None:
 @cli.command("export-schema")
 def export_schema() -> None:
     """Print the schema's SDL (what `schema.graphql` holds)."""
-    from opsgraph.schema import build_schema
+    from opsgraph.schema import schema_sdl
 
-    click.echo(str(build_schema()).rstrip("\n"))
+    click.echo(schema_sdl(), nl=False)
 
 
 def main() -> None:

@@ -79,13 +79,14 @@ class Loaders:
             return _ordered(ids, await reads.many(SF, "opportunity", ids, sf.opportunities_by_ids))
 
         async def opportunities_by_account(ids: list[str]) -> list[list[model.Opportunity]]:
-            found = await reads.many(
+            found: Mapping[str, list[model.Opportunity] | None] = await reads.many(
                 SF,
                 "account_opportunities",
                 ids,
                 sf.opportunities_by_account_ids,
-                lambda opps: _tags(SF, "opportunity", (o.id for o in opps)),
+                lambda opps: _tags(SF, "opportunity", (o.id for o in opps or [])),
             )
+            self.prime_opportunities([o for opps in found.values() for o in opps or []])
             return _grouped(ids, found)
 
         async def opportunity_by_code(codes: list[str]) -> list[model.Opportunity | None]:
@@ -158,6 +159,13 @@ class Loaders:
         self.time_entry = DataLoader(load_fn=self._time_entries_by_id)
         self.invoice = DataLoader(load_fn=self._invoices_by_id)
         self.posted = DataLoader(load_fn=self._posted)
+
+    def prime_opportunities(self, opportunities: Iterable[model.Opportunity]) -> None:
+        """What one read already returned need not be read again by id or by engagement code."""
+        for o in opportunities:
+            self.opportunity.prime(o.id, o)
+            if o.engagement_code:
+                self.opportunity_by_code.prime(o.engagement_code, o)
 
     # -- time entries: shared date-range listings -----------------------------------------------
 
@@ -283,7 +291,9 @@ class Loaders:
         )
 
     async def accounts(self) -> list[model.Client]:
-        return await self._listing(SF, "account", "accounts", self.sources.salesforce.list_accounts)
+        accounts = await self._listing(SF, "account", "accounts", self.sources.salesforce.list_accounts)
+        self.account.prime_many({a.id: a for a in accounts})
+        return accounts
 
     async def open_opportunities(self) -> list[model.Opportunity]:
         return await self._listing(
@@ -318,6 +328,19 @@ class Loaders:
             "time_off",
             lambda: self.sources.bamboohr.time_off(start, end),
             {"from": start, "to": end},
+        )
+
+    async def project_hours(self, start: date, end: date) -> dict[int, model.ProjectTimeTotals]:
+        """Hours per project from Harvest's time report: one call per year of range, for all projects."""
+        return await self.memo.get(
+            ("project-hours", start, end),
+            lambda: self.reads.one(
+                HV,
+                "time_entry",
+                "project_time_totals",
+                {"from": start, "to": end},
+                lambda: self.sources.harvest.project_time_totals(start, end),
+            ),
         )
 
     async def invoices(self) -> list[model.Invoice]:

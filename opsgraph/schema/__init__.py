@@ -40,4 +40,9 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] =
     return OpsSchema(query=Query, types=types, extensions=all_extensions)
 
 
-__all__ = ["OpsSchema", "build_schema"]
+def schema_sdl() -> str:
+    """The SDL that `schema.graphql` holds (what `opsgraph export-schema` prints)."""
+    return str(build_schema()).rstrip("\n") + "\n"
+
+
+__all__ = ["OpsSchema", "build_schema", "schema_sdl"]

@@ -25,6 +25,7 @@ from opsgraph.schema.types.nodes import (
     check_range,
 )
 from opsgraph.schema.types.views import (
+    CacheStats,
     CircuitState,
     Forecast,
     ForecastPeriod,
@@ -324,6 +325,8 @@ class Query:
     @strawberry.field(description="Each upstream: reachable now, circuit state, latency and last error.")
     async def sources(self, info: Info) -> list[SourceStatus]:
         sources = info.context.sources
+        cache = info.context.loaders.reads.cache
+        metrics = cache.metrics() if cache else []
 
         async def status(source: model.SourceName) -> SourceStatus:
             client = sources.get(source)
@@ -346,6 +349,18 @@ class Query:
                 else None,
                 last_error=h.last_error,
                 last_error_code=h.last_error_code,
+                cache=[
+                    CacheStats(
+                        entity=m.entity,
+                        hits=m.hits,
+                        misses=m.misses,
+                        stale_serves=m.stale_serves,
+                        evictions=m.evictions,
+                        errors=m.errors,
+                    )
+                    for m in sorted(metrics, key=lambda m: m.entity)
+                    if m.source == source.value
+                ],
             )
 
         return list(await asyncio.gather(*(status(s) for s in model.SourceName)))

@@ -16,8 +16,8 @@ from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compu
 from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
 from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
 
-HISTORY_DAYS = 730
-"""How far back burn counts hours when an engagement has no start date."""
+BURN_WINDOW_DAYS = 729
+"""Burn counts the hours of the last two years (two report windows): longer engagements undercount."""
 
 
 class Views:
@@ -32,14 +32,15 @@ class Views:
         return sum((i.total.amount for i in invoices), Decimal("0"))
 
     async def burn(self, project: model.Engagement) -> Burn:
-        start = project.start_date or self.today - timedelta(days=HISTORY_DAYS)
-        job, entries = await asyncio.gather(
-            self.loaders.job_by_code.load(project.code),
-            self.loaders.time_entries.load((project.harvest_project_id, start, self.today, None)),
+        """Hours come from one time report over the burn window, shared by every engagement."""
+        start = self.today - timedelta(days=BURN_WINDOW_DAYS)
+        job, hours = await asyncio.gather(
+            self.loaders.job_by_code.load(project.code), self.loaders.project_hours(start, self.today)
         )
         billed = await self._billed(job)
         currency = job.contract_value.currency if job and job.contract_value else "USD"
-        return compute_burn(project, job, sum(e.hours for e in entries), billed, currency)
+        totals = hours.get(project.harvest_project_id)
+        return compute_burn(project, job, totals.total_hours if totals else 0.0, billed, currency)
 
     async def readiness(self, project: model.Engagement) -> Readiness:
         start, end = readiness_window(self.today)

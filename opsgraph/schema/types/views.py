@@ -203,6 +203,18 @@ class CircuitState(Enum):
 
 
 @strawberry.type
+class CacheStats:
+    """The read cache's counters for one entity of a source, since the process started."""
+
+    entity: str
+    hits: int
+    misses: int
+    stale_serves: int
+    evictions: int
+    errors: int
+
+
+@strawberry.type
 class SourceStatus:
     source: Source  # type: ignore[valid-type]
     reachable: bool
@@ -213,3 +225,4 @@ class SourceStatus:
     p95_latency_ms: float | None
     last_error: str | None
     last_error_code: str | None
+    cache: list[CacheStats]
