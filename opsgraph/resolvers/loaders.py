@@ -343,8 +343,15 @@ class Loaders:
             ),
         )
 
-    async def invoices(self) -> list[model.Invoice]:
-        return await self._listing(NS, "invoice", "invoices", self.sources.netsuite.list_invoices)
+    async def invoices(self, *, open_only: bool = False) -> list[model.Invoice]:
+        """All invoices, or only those with money still due (filtered by NetSuite, not here)."""
+        return await self._listing(
+            NS,
+            "invoice",
+            "invoices",
+            lambda: self.sources.netsuite.list_invoices(open_only=open_only),
+            {"open_only": open_only},
+        )
 
     async def invoice_by_harvest_id(self) -> dict[int, model.Invoice]:
         return {i.harvest_invoice_id: i for i in await self.invoices() if i.harvest_invoice_id is not None}

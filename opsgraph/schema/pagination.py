@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
@@ -11,6 +11,7 @@ import strawberry
 from opsgraph.schema.errors import BadUserInput
 
 T = TypeVar("T")
+S = TypeVar("S")
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 
@@ -66,9 +67,12 @@ def window(total: int, first: int | None, after: str | None) -> tuple[int, int]:
     return start, min(total, start + size)
 
 
-def connection(items: Sequence[T], first: int | None, after: str | None) -> Connection[T]:
+def connection(
+    items: Sequence[S], first: int | None, after: str | None, node: Callable[[S], T]
+) -> Connection[T]:
+    """Slice first, then build the page's nodes: of 20,000 rows only `first` are converted."""
     start, stop = window(len(items), first, after)
-    page = list(items[start:stop])
+    page = [node(item) for item in items[start:stop]]
     edges = [Edge(cursor=_cursor(start + i), node=n) for i, n in enumerate(page)]
     return Connection(
         edges=edges,

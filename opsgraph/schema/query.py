@@ -6,7 +6,7 @@ import asyncio
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -37,6 +37,7 @@ from opsgraph.schema.types.views import (
 from opsgraph.sources.errors import SourceError
 
 From = Annotated[date, strawberry.argument(name="from")]
+T = TypeVar("T")
 
 
 @strawberry.enum
@@ -99,6 +100,10 @@ class InvoiceFilter:
     issued_to: date | None = None
 
 
+def _same(node: T) -> T:
+    return node
+
+
 def _contains(value: str | None, needle: str | None) -> bool:
     return needle is None or (value is not None and needle.lower() in value.lower())
 
@@ -157,7 +162,7 @@ class Query:
             and f.region in (None, c.region)
             and f.industry in (None, c.industry)
         ]
-        return connection([Client.of(c) for c in sorted(rows, key=lambda c: c.name)], first, after)
+        return connection(sorted(rows, key=lambda c: c.name), first, after, Client.of)
 
     @strawberry.field
     async def opportunities(
@@ -181,7 +186,7 @@ class Query:
             and f.is_won in (None, o.is_won)
             and f.stage in (None, o.stage)
         ]
-        return connection([Opportunity.of(o) for o in sorted(rows, key=lambda o: o.id)], first, after)
+        return connection(sorted(rows, key=lambda o: o.id), first, after, Opportunity.of)
 
     @strawberry.field
     async def engagements(
@@ -201,7 +206,7 @@ class Query:
             and f.billing_model in (None, e.billing_model)
             and (f.codes is None or e.code in f.codes)
         ]
-        return connection(sorted(rows, key=lambda e: e.code), first, after)
+        return connection(sorted(rows, key=lambda e: e.code), first, after, _same)
 
     @strawberry.field
     async def resources(
@@ -226,7 +231,7 @@ class Query:
             and f.location in (None, r.location)
             and _contains(r.name, f.name_contains)
         ]
-        return connection(sorted(rows, key=lambda r: (r.name, r.email)), first, after)
+        return connection(sorted(rows, key=lambda r: (r.name, r.email)), first, after, _same)
 
     @strawberry.field(description="Time entries in a date range (required, at most 366 days).")
     async def time_entries(
@@ -253,7 +258,7 @@ class Query:
             psa = resource.psa if isinstance(resource, Resource) else None
             entries = [e for e in entries if psa is not None and e.harvest_user_id == psa.id]
         rows = [e for e in entries if filter.status in (None, e.status)]
-        return connection([TimeEntry.of(e) for e in sorted(rows, key=lambda e: (e.date, e.id))], first, after)
+        return connection(sorted(rows, key=lambda e: (e.date, e.id)), first, after, TimeEntry.of)
 
     @strawberry.field
     async def invoices(
@@ -271,7 +276,8 @@ class Query:
             customer = await info.context.loaders.customer_by_account.load(account)
             invoices = await info.context.loaders.invoices_by_customer.load(customer.id) if customer else []
         else:
-            invoices = await info.context.loaders.invoices()
+            open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
+            invoices = await info.context.loaders.invoices(open_only=open_only)
         rows = [
             i
             for i in invoices
@@ -280,9 +286,7 @@ class Query:
             and (f.issued_from is None or i.issue_date >= f.issued_from)
             and (f.issued_to is None or i.issue_date <= f.issued_to)
         ]
-        return connection(
-            [Invoice.of(i) for i in sorted(rows, key=lambda i: (i.issue_date, i.number))], first, after
-        )
+        return connection(sorted(rows, key=lambda i: (i.issue_date, i.number)), first, after, Invoice.of)
 
     @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")
     async def invoice_readiness(

@@ -124,24 +124,37 @@ class HarvestClient(SourceClient):
     async def _collect(
         self, path: str, key: str, params: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        """Every record of a listing: the first page, then `links.next` until it is null."""
-        records: list[dict[str, Any]] = []
-        url: str | None = path
-        query: Mapping[str, str] | None = {**(params or {}), "per_page": PER_PAGE}
+        """Every record of a listing. Page-numbered listings fetch pages 2..N concurrently once the
+        first page gives `total_pages`; cursor listings follow `links.next` until it is null."""
+        query = {**(params or {}), "per_page": PER_PAGE}
+        first = self._records(path, key, (await self.request("GET", path, params=query)).body)
+        body, records = first
+        total_pages = body.get("total_pages")
+        next_link = _next_link(body)
+        if next_link is not None and isinstance(total_pages, int) and "cursor=" not in next_link:
+            pages = await asyncio.gather(
+                *(
+                    self.request("GET", path, params={**query, "page": str(n)})
+                    for n in range(2, total_pages + 1)
+                )
+            )
+            for page in pages:
+                records.extend(self._records(path, key, page.body)[1])
+            return records
         seen: set[str] = set()
-        while url is not None:
-            if url in seen:
+        while next_link is not None:
+            if next_link in seen:
                 raise SourceDataError(self.source, f"listing {path} links back to a page it already gave")
-            seen.add(url)
-            response = await self.request("GET", url, params=query)
-            body = response.body
-            if not isinstance(body, Mapping) or not isinstance(body.get(key), list):
-                raise SourceDataError(self.source, f"listing {path} has no {key!r} array", field=key)
-            records.extend(body[key])
-            links = body.get("links")
-            url = links.get("next") if isinstance(links, Mapping) else None
-            query = None  # the next link carries the whole query
+            seen.add(next_link)
+            body, more = self._records(path, key, (await self.request("GET", next_link)).body)
+            records.extend(more)
+            next_link = _next_link(body)
         return records
+
+    def _records(self, path: str, key: str, body: Any) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
+        if not isinstance(body, Mapping) or not isinstance(body.get(key), list):
+            raise SourceDataError(self.source, f"listing {path} has no {key!r} array", field=key)
+        return body, list(body[key])
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -357,3 +370,9 @@ class HarvestClient(SourceClient):
         path = f"/v2/projects/{project_id}/user_assignments"
         response = await self.request("POST", path, json=body, ok=(201,))
         return assignment_from_record(response.body)
+
+
+def _next_link(body: Mapping[str, Any]) -> str | None:
+    links = body.get("links")
+    link = links.get("next") if isinstance(links, Mapping) else None
+    return link if isinstance(link, str) else None
