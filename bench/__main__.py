@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -22,38 +25,98 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import uvicorn
 
-from opsgraph.gateway.app import create_app
-from opsgraph.gateway.settings import demo_settings
-from opsgraph.sources.simkit.serve import SimulatorGroup, SimulatorThread, bind
-from opsgraph.sources.world import build_world
+from opsgraph.model import SourceName
+from opsgraph.sources.simkit.serve import simulator_info
+from opsgraph.sources.world import DEFAULT_AS_OF
 
 QUERIES = Path(__file__).parent / "queries"
 LATENCY_MS = 20.0
+AS_OF = DEFAULT_AS_OF.isoformat()
 
 
-class GatewayThread:
-    """The gateway under uvicorn in a thread of its own, so the bench client does not share its loop."""
+class Process:
+    """A child process of the bench: the simulators or one gateway, each with its own interpreter."""
 
-    def __init__(self, settings: Any) -> None:
-        self.sock = bind("127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/graphql"
-        config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "opsgraph.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
 
-    def __enter__(self) -> GatewayThread:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.02)
-        return self
+    def wait_for(self, pattern: str, count: int = 1, timeout_s: float = 120) -> list[re.Match[str]]:
+        """Read the child's output until `pattern` matched `count` lines."""
+        found: list[re.Match[str]] = []
+        deadline = time.monotonic() + timeout_s
+        assert self.proc.stdout is not None
+        while len(found) < count and time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.proc.args} exited with {self.proc.wait()}")
+            if match := re.search(pattern, line):
+                found.append(match)
+        self.drain()
+        return found
 
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def drain(self) -> None:
+        """Keep reading the child's output in the background so a full pipe never blocks it."""
+        stream = self.proc.stdout
+        if stream is not None:
+            threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def gateway_env(urls: dict[SourceName, str], today: str, cache_enabled: bool) -> dict[str, str]:
+    env = {
+        "OPSGRAPH_TODAY": today,
+        "OPSGRAPH_CACHE__ENABLED": str(cache_enabled).lower(),
+        "OPSGRAPH_LOG_LEVEL": "warning",
+    }
+    for source, url in urls.items():
+        info = simulator_info(source)
+        prefix = f"OPSGRAPH_{source.value.upper()}__"
+        env[prefix + "BASE_URL"] = info.connector_base_url(url)
+        env[prefix + "CREDENTIALS"] = json.dumps(dict(info.credentials))
+    return env
+
+
+def start_gateway(env: dict[str, str]) -> tuple[Process, str]:
+    port = free_port()
+    gateway = Process(["serve", "--host", "127.0.0.1", "--port", str(port)], env)
+    gateway.drain()
+    asyncio.run(_wait_healthy(f"http://127.0.0.1:{port}/healthz", gateway))
+    return gateway, f"http://127.0.0.1:{port}/graphql"
+
+
+async def _wait_healthy(url: str, process: Process, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if process.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited with {process.proc.returncode}")
+            try:
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"gateway at {url} not healthy within {timeout_s}s")
 
 
 def critical_path(text: str) -> int:
@@ -61,9 +124,9 @@ def critical_path(text: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-async def sim_requests(session: aiohttp.ClientSession, group: SimulatorGroup) -> tuple[int, float]:
+async def sim_requests(session: aiohttp.ClientSession, sims: list[str]) -> tuple[int, float]:
     total, service = 0, 0.0
-    for url in group.urls().values():
+    for url in sims:
         async with session.get(f"{url}/_sim/stats") as resp:
             stats = await resp.json()
             total += stats["total"]
@@ -71,8 +134,8 @@ async def sim_requests(session: aiohttp.ClientSession, group: SimulatorGroup) ->
     return total, service
 
 
-async def reset_stats(session: aiohttp.ClientSession, group: SimulatorGroup) -> None:
-    for url in group.urls().values():
+async def reset_stats(session: aiohttp.ClientSession, sims: list[str]) -> None:
+    for url in sims:
         async with session.delete(f"{url}/_sim/stats"):
             pass
 
@@ -92,19 +155,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def measure(group: SimulatorGroup, cold_url: str, warm_url: str, runs: int) -> list[dict[str, Any]]:
+async def measure(sims: list[str], cold_url: str, warm_url: str, runs: int) -> list[dict[str, Any]]:
     rows = []
     async with aiohttp.ClientSession() as session:
         for path in sorted(QUERIES.glob("*.graphql")):
             text = path.read_text()
-            await reset_stats(session, group)
+            await reset_stats(session, sims)
             first = await run_query(session, cold_url, text)
-            upstream, service = await sim_requests(session, group)
+            upstream, service = await sim_requests(session, sims)
             cold = [first] + [await run_query(session, cold_url, text) for _ in range(runs - 1)]
             await run_query(session, warm_url, text)  # warm the cache
-            await reset_stats(session, group)
+            await reset_stats(session, sims)
             warm = [await run_query(session, warm_url, text) for _ in range(runs)]
-            warm_upstream, _ = await sim_requests(session, group)
+            warm_upstream, _ = await sim_requests(session, sims)
             cp = critical_path(text)
             rows.append(
                 {
@@ -143,23 +206,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     started = time.perf_counter()
-    world = build_world(seed=7, profile=args.profile)
-    print(f"world {args.profile}: {world.counts()} in {time.perf_counter() - started:.1f}s", flush=True)
-    with SimulatorThread(world) as group:
-        asyncio.run(_set_latency(group))
-        creds = {s: sim.info.credentials for s, sim in group.running.items()}
-        cold_settings = demo_settings(group.urls(), creds, today=world.as_of, cache={"enabled": False})
-        warm_settings = demo_settings(group.urls(), creds, today=world.as_of, cache={"enabled": True})
-        with GatewayThread(cold_settings) as cold, GatewayThread(warm_settings) as warm:
-            rows = asyncio.run(measure(group, cold.url, warm.url, args.runs))
-            print_table(rows)
-            tput = throughput(warm.url, QUERIES / "invoice_ageing.graphql", args.seconds)
-            print("\nthroughput, warm cache, invoice_ageing query (separate load process):")
-            for conc, r in tput.items():
-                print(
-                    f"  concurrency {conc:>2}: {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
-                    f"p95 {r['p95_ms']:7.1f} ms  errors {int(r['errors'])}"
-                )
+    sims = Process(["simulate", "--profile", args.profile, "--base-port", str(free_port())])
+    found = sims.wait_for(
+        r"^\s+(salesforce|harvest|bamboohr|netsuite)\s+(http://\S+)", count=4, timeout_s=300
+    )
+    urls = {SourceName(m.group(1)): m.group(2) for m in found}
+    print(f"simulators ({args.profile} world) up in {time.perf_counter() - started:.1f}s", flush=True)
+    gateways: list[Process] = []
+    try:
+        asyncio.run(_set_latency(list(urls.values())))
+        cold, cold_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=False))
+        warm, warm_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=True))
+        gateways += [cold, warm]
+        rows = asyncio.run(measure(list(urls.values()), cold_url, warm_url, args.runs))
+        print_table(rows)
+        query = QUERIES / "invoice_ageing.graphql"
+        tput = throughput(warm_url, query, args.seconds)
+        print(f"\nthroughput, warm cache, {query.stem} (separate load process, gateway in its own process):")
+        for conc, r in tput.items():
+            print(
+                f"  concurrency {conc:>2}: {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
+                f"p95 {r['p95_ms']:7.1f} ms  errors {int(r['errors'])}"
+            )
+    finally:
+        for p in [*gateways, sims]:
+            p.stop()
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -178,9 +249,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         )
 
 
-async def _set_latency(group: SimulatorGroup) -> None:
+async def _set_latency(sims: list[str]) -> None:
     async with aiohttp.ClientSession() as session:
-        for url in group.urls().values():
+        for url in sims:
             async with session.put(f"{url}/_sim/faults", json={"latency_ms": LATENCY_MS}) as resp:
                 resp.raise_for_status()
 

@@ -506,7 +506,8 @@ async def test_an_expired_value_is_refreshed_when_the_source_is_up(backend: Cach
     assert read.ttl_s == pytest.approx(3600)
 
 
-async def test_a_batch_with_a_never_cached_id_raises_when_the_source_is_down(backend: Cache) -> None:
+async def test_a_never_cached_id_fails_alone_when_the_source_is_down(backend: Cache) -> None:
+    """The stale id is served; an id with nothing cached carries its error; only such ids: it raises."""
     clock = Clock()
     cache = ReadCache(backend, CachePolicy(), clock=clock)
     upstream = Upstream({"a": client("a")})
@@ -514,9 +515,13 @@ async def test_a_batch_with_a_never_cached_id_raises_when_the_source_is_down(bac
     clock.now += 3601
     upstream.error = SourceUnavailable(SF, "down")
 
-    with pytest.raises(SourceUnavailable):
-        await many(cache, upstream, ["a", "b"])
+    read = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a", "b"], fetch=upstream.fetch)
     assert upstream.calls[-1] == ["a", "b"]
+    assert read.value == {"a": client("a")}
+    assert read.stale_age_s == pytest.approx(3601)
+    assert set(read.errors) == {"b"} and isinstance(read.errors["b"], SourceUnavailable)
+    with pytest.raises(SourceUnavailable):
+        await many(cache, upstream, ["b"])
 
 
 async def test_read_reports_ages_and_remaining_freshness(backend: Cache) -> None:
@@ -578,9 +583,12 @@ async def test_metrics_count_exactly(backend: Cache) -> None:
     assert await cache.invalidate(SF, "client", "a") == 1  # 1 eviction
     clock.now += 3601
     upstream.error = SourceUnavailable(SF, "down")
-    # a: miss (source down, nothing cached); b, c: found expired (2 evictions) and served stale
-    with pytest.raises(SourceUnavailable):
-        await many(cache, upstream, ["a", "b", "c"])
+    # a: miss (source down, nothing cached: its error comes back alone); b, c: found expired
+    # (2 evictions) and served stale
+    read = await cache.get_or_fetch_many(
+        source=SF, entity="client", ids=["a", "b", "c"], fetch=upstream.fetch
+    )
+    assert set(read.errors) == {"a"}
     await many(cache, upstream, ["b", "c"])  # 2 more expired observations, 2 more stale serves
 
     metrics = {(m.source, m.entity): m for m in cache.metrics()}

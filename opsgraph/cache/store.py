@@ -23,7 +23,7 @@ import enum
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 from cashews import Cache
@@ -60,6 +60,9 @@ class CacheRead(Generic[V]):
     """Age of the oldest value used (0 for values just fetched)."""
     ttl_s: float
     """The smallest remaining freshness among the values used (0 when stale or the cache is off)."""
+    errors: dict[str, BaseException] = field(default_factory=dict)
+    """Per id, the upstream error for ids that had neither a fresh nor a stale value (batch reads only):
+    one id failing does not take down the stale values of the others."""
 
 
 class _Failed(enum.Enum):
@@ -172,9 +175,12 @@ class ReadCache:
             if tags_for is not None and value is not None:
                 yield from tags_for(value)
 
-        outcomes = await self._resolve(target, list(id_of), fetch_keys, tags_of)
+        outcomes, failed = await self._resolve(target, list(id_of), fetch_keys, tags_of)
+        if failed and not outcomes:
+            raise next(iter(failed.values()))
         values: dict[str, V | None] = {id_of[k]: o.value for k, o in outcomes.items()}
-        return self._read_result(values, outcomes.values(), target)
+        read = self._read_result(values, outcomes.values(), target)
+        return replace(read, errors={id_of[k]: e for k, e in failed.items()}) if failed else read
 
     async def get_or_fetch(
         self,
@@ -205,7 +211,9 @@ class ReadCache:
             if tags_for is not None and value is not None:
                 yield from tags_for(value)
 
-        outcomes = await self._resolve(target, [key], fetch_keys, tags_of)
+        outcomes, failed = await self._resolve(target, [key], fetch_keys, tags_of)
+        if key in failed:
+            raise failed[key]
         outcome = outcomes[key]
         result: V = outcome.value
         return self._read_result(result, [outcome], target)
@@ -248,11 +256,12 @@ class ReadCache:
 
     async def _resolve(
         self, target: _Target, keys: list[str], fetch_keys: _FetchKeys, tags_of: _TagsOf
-    ) -> dict[str, _Outcome]:
-        """Single-flight per key: lead the keys nobody is resolving, await the others."""
+    ) -> tuple[dict[str, _Outcome], dict[str, BaseException]]:
+        """Single-flight per key: lead the keys nobody is resolving, await the others.
+        Returns the outcome of each key that has a value, and the error of each that has none."""
         loop = asyncio.get_running_loop()
         outcomes: dict[str, _Outcome] = {}
-        errors: list[BaseException] = []
+        errors: dict[str, BaseException] = {}
         pending = keys
         while pending:
             waits = {k: self._inflight[k] for k in pending if k in self._inflight}
@@ -278,7 +287,7 @@ class ReadCache:
                 if future.cancelled():
                     pending.append(k)
                 elif (exc := future.exception()) is not None:
-                    errors.append(exc)
+                    errors[k] = exc
                     target.metric.misses += 1
                 else:
                     outcome = outcomes[k] = future.result()
@@ -288,9 +297,7 @@ class ReadCache:
                         target.metric.stale_serves += 1
                     else:
                         target.metric.misses += 1
-        if errors:
-            raise errors[0]
-        return outcomes
+        return outcomes, errors
 
     async def _lead(
         self,

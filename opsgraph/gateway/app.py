@@ -88,4 +88,6 @@ def create_app(
     ]
     if settings.graphiql:
         routes.append(static_mount())
-    return Starlette(routes=routes, middleware=[Middleware(CorrelationIdMiddleware)], lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(CorrelationIdMiddleware)], lifespan=lifespan)
+    app.state.gateway = state  # the sources and the read cache, e.g. for `cache.invalidate(...)`
+    return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from collections.abc import Callable
@@ -70,6 +71,7 @@ async def run_simulators(
     world = build_world(seed=seed, profile=profile)
     group = SimulatorGroup(world, host=host, base_port=base_port)
     await group.start()
+    gc.freeze()  # the world and the simulators' stores live as long as the process: keep them out of GC scans
     try:
         announce(f"simulators for the {profile} world (seed {seed}, as of {world.as_of}):")
         for line in describe_simulators(group):
@@ -96,6 +98,7 @@ async def run_demo(
     world = build_world(profile="small")
     group = SimulatorGroup(world, host="127.0.0.1", base_port=sim_base_port)
     await group.start()
+    gc.freeze()
     try:
         credentials = {source: group.running[source].info.credentials for source in SourceName}
         settings = demo_settings(

@@ -220,15 +220,17 @@ class GraphQLView(GraphQL[RequestContext, None]):
 def cache_headers(result: ExecutionResult, reads: ReadThrough) -> dict[str, str]:
     """`Cache-Control`/`Age` for a GET query whose every value came through the cache.
 
-    `private`: values are scoped to the caller's authorization. A response with errors,
-    stale data, or any value read around the cache is not cacheable downstream.
+    `Age` is the age of the oldest value used; `max-age` counts from when that value was
+    fetched, so `max-age - Age` is the response's remaining freshness (RFC 9111 4.2): the
+    least remaining TTL among its values. `private`: values are scoped to the caller's
+    authorization. Errors, stale data or any value read around the cache: `no-store`.
     """
     if result.errors or reads.warnings or reads.uncached or reads.min_ttl_s is None:
         return {"Cache-Control": "no-store"}
-    max_age = int(reads.min_ttl_s)
-    if max_age <= 0:
+    remaining, age = int(reads.min_ttl_s), int(reads.max_age_s)
+    if remaining <= 0:
         return {"Cache-Control": "no-store"}
-    return {"Cache-Control": f"private, max-age={max_age}", "Age": str(int(reads.max_age_s))}
+    return {"Cache-Control": f"private, max-age={remaining + age}", "Age": str(age)}
 
 
 def _status_for(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], media_type: str) -> int:

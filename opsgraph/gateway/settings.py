@@ -145,17 +145,9 @@ def load_settings(
     return settings
 
 
-# Each connector takes its vendor's real base URL shape: the login host for Salesforce, the API host
-# for Harvest (paths are `/v2/...`), and the API root below the host for BambooHR
-# (`/api/gateway.php/<company>/v1`) and NetSuite (`/services/rest`).
-_BASE_URL_INCLUDES_API_PATH = frozenset({SourceName.BAMBOOHR, SourceName.NETSUITE})
-
-
 def simulator_base_url(source: SourceName, host_url: str) -> str:
-    """The `base_url` a connector needs for a simulator serving at `host_url`."""
-    if source not in _BASE_URL_INCLUDES_API_PATH:
-        return host_url
-    return host_url.rstrip("/") + simulator_info(source).api_path
+    """The `base_url` a connector needs for the simulator serving at `host_url`."""
+    return simulator_info(source).connector_base_url(host_url)
 
 
 def demo_settings(

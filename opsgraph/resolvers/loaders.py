@@ -51,12 +51,17 @@ class Memo:
         return result
 
 
-def _ordered(keys: Sequence[K], found: Mapping[K, V | None]) -> list[V | None]:
+def _ordered(
+    keys: Sequence[K], found: Mapping[K, V | BaseException | None]
+) -> list[V | BaseException | None]:
+    """Values in key order; an error stands in for the one key it belongs to (the DataLoader raises it)."""
     return [found.get(k) for k in keys]
 
 
-def _grouped(keys: Sequence[K], found: Mapping[K, list[V] | None]) -> list[list[V]]:
-    return [found.get(k) or [] for k in keys]
+def _grouped(
+    keys: Sequence[K], found: Mapping[K, list[V] | BaseException | None]
+) -> list[list[V] | BaseException]:
+    return [v if isinstance(v := found.get(k), BaseException) else v or [] for k in keys]
 
 
 def _tags(source: str, entity: str, ids: Iterable[str | int]) -> list[str]:
@@ -72,24 +77,26 @@ class Loaders:
         self.memo = Memo()
         sf, ns, hr, reads = sources.salesforce, sources.netsuite, sources.bamboohr, self.reads
 
-        async def accounts(ids: list[str]) -> list[model.Client | None]:
+        async def accounts(ids: list[str]) -> list[model.Client | BaseException | None]:
             return _ordered(ids, await reads.many(SF, "account", ids, sf.accounts_by_ids))
 
-        async def opportunities(ids: list[str]) -> list[model.Opportunity | None]:
+        async def opportunities(ids: list[str]) -> list[model.Opportunity | BaseException | None]:
             return _ordered(ids, await reads.many(SF, "opportunity", ids, sf.opportunities_by_ids))
 
-        async def opportunities_by_account(ids: list[str]) -> list[list[model.Opportunity]]:
-            found: Mapping[str, list[model.Opportunity] | None] = await reads.many(
+        async def opportunities_by_account(ids: list[str]) -> list[list[model.Opportunity] | BaseException]:
+            found = await reads.many(
                 SF,
                 "account_opportunities",
                 ids,
                 sf.opportunities_by_account_ids,
                 lambda opps: _tags(SF, "opportunity", (o.id for o in opps or [])),
             )
-            self.prime_opportunities([o for opps in found.values() for o in opps or []])
+            self.prime_opportunities(
+                [o for opps in found.values() if not isinstance(opps, BaseException) for o in opps or []]
+            )
             return _grouped(ids, found)
 
-        async def opportunity_by_code(codes: list[str]) -> list[model.Opportunity | None]:
+        async def opportunity_by_code(codes: list[str]) -> list[model.Opportunity | BaseException | None]:
             found = await reads.many(
                 SF,
                 "opportunity_by_code",
@@ -99,7 +106,7 @@ class Loaders:
             )
             return _ordered(codes, found)
 
-        async def customer_by_account(ids: list[str]) -> list[model.ErpCustomer | None]:
+        async def customer_by_account(ids: list[str]) -> list[model.ErpCustomer | BaseException | None]:
             found = await reads.many(
                 NS,
                 "customer_by_account",
@@ -109,19 +116,19 @@ class Loaders:
             )
             return _ordered(ids, found)
 
-        async def customers(ids: list[str]) -> list[model.ErpCustomer | None]:
+        async def customers(ids: list[str]) -> list[model.ErpCustomer | BaseException | None]:
             return _ordered(ids, await reads.many(NS, "customer", ids, ns.customers_by_ids))
 
-        async def job_by_code(codes: list[str]) -> list[model.ErpJob | None]:
+        async def job_by_code(codes: list[str]) -> list[model.ErpJob | BaseException | None]:
             found = await reads.many(
                 NS, "job_by_code", codes, ns.jobs_by_codes, lambda j: _tags(NS, "job", [j.id] if j else [])
             )
             return _ordered(codes, found)
 
-        async def jobs(ids: list[str]) -> list[model.ErpJob | None]:
+        async def jobs(ids: list[str]) -> list[model.ErpJob | BaseException | None]:
             return _ordered(ids, await reads.many(NS, "job", ids, ns.jobs_by_ids))
 
-        async def invoices_by_customer(ids: list[str]) -> list[list[model.Invoice]]:
+        async def invoices_by_customer(ids: list[str]) -> list[list[model.Invoice] | BaseException]:
             found = await reads.many(
                 NS,
                 "customer_invoices",
@@ -131,7 +138,7 @@ class Loaders:
             )
             return _grouped(ids, found)
 
-        async def invoices_by_job(ids: list[str]) -> list[list[model.Invoice]]:
+        async def invoices_by_job(ids: list[str]) -> list[list[model.Invoice] | BaseException]:
             found = await reads.many(
                 NS,
                 "job_invoices",
@@ -141,7 +148,7 @@ class Loaders:
             )
             return _grouped(ids, found)
 
-        async def employees(ids: list[str]) -> list[model.Resource | None]:
+        async def employees(ids: list[str]) -> list[model.Resource | BaseException | None]:
             return _ordered(ids, await reads.many(HR, "employee", ids, hr.employees_by_ids))
 
         self.account = DataLoader(load_fn=accounts)
@@ -192,7 +199,7 @@ class Loaders:
             ),
         )
 
-    async def _time_entries(self, keys: list[EntryKey]) -> list[list[model.TimeEntry]]:
+    async def _time_entries(self, keys: list[EntryKey]) -> list[list[model.TimeEntry] | BaseException]:
         """Keys sharing a date range come from one listing; a lone key uses the project filter."""
         by_range: dict[tuple[date, date, bool | None], set[int]] = defaultdict(set)
         for project_id, start, end, billed in keys:
@@ -215,7 +222,7 @@ class Loaders:
             merged.update(part)
         return _grouped(keys, merged)
 
-    async def _time_entries_by_id(self, ids: list[int]) -> list[model.TimeEntry | None]:
+    async def _time_entries_by_id(self, ids: list[int]) -> list[model.TimeEntry | BaseException | None]:
         """Harvest has no batch read by id: one GET per entry, concurrently, through the cache."""
         harvest = self.sources.harvest
 
@@ -226,7 +233,7 @@ class Loaders:
         found = await self.reads.many(HV, "time_entry", [str(i) for i in ids], fetch)
         return [found.get(str(i)) for i in ids]
 
-    async def _invoices_by_id(self, ids: list[str]) -> list[model.Invoice | None]:
+    async def _invoices_by_id(self, ids: list[str]) -> list[model.Invoice | BaseException | None]:
         by_id = {i.id: i for i in await self.invoices()}
         return [by_id.get(i) for i in ids]
 

@@ -42,7 +42,9 @@ class ReadThrough:
         ids: Sequence[str],
         fetch: Callable[[list[str]], Awaitable[Mapping[str, V]]],
         tags_for: Callable[[V], Iterable[str]] | None = None,
-    ) -> Mapping[str, V | None]:
+    ) -> Mapping[str, V | BaseException | None]:
+        """Records by id. An id whose source failed and that has no stale value maps to its error,
+        so the loader fails that key alone (served stale values for the other ids stay)."""
         if self.cache is None:
             self.uncached = True
             return await fetch(list(ids))
@@ -50,6 +52,9 @@ class ReadThrough:
             source=source, entity=entity, ids=ids, fetch=fetch, scope=self.scope, tags_for=tags_for
         )
         self._note(read, source)
+        if read.errors:
+            self.uncached = True
+            return {**read.value, **read.errors}
         return read.value
 
     async def one(

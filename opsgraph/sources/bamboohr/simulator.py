@@ -342,4 +342,5 @@ SIMULATOR = SimulatorInfo(
     create_app=create_app,
     credentials={"api_key": API_KEY, "company_domain": COMPANY_DOMAIN},
     api_path=API_PATH,
+    connector_path=API_PATH,
 )

@@ -315,5 +315,9 @@ def create_app(world: World) -> Starlette:
 
 
 SIMULATOR = SimulatorInfo(
-    source=SourceName.NETSUITE, create_app=create_app, credentials=CREDENTIALS, api_path=API_PATH
+    source=SourceName.NETSUITE,
+    create_app=create_app,
+    credentials=CREDENTIALS,
+    api_path=API_PATH,
+    connector_path=API_PATH,
 )

@@ -33,6 +33,12 @@ class SimulatorInfo:
     create_app: Callable[[World], Starlette]
     credentials: Mapping[str, str]
     api_path: str  # where the vendor API lives below the host, e.g. "/services/data/v60.0"
+    connector_path: str = ""
+    """What the connector's `base_url` adds to the host, in the vendor's real URL shape: nothing for
+    Salesforce (the login host) and Harvest (paths are `/v2/...`), the API root for BambooHR and NetSuite."""
+
+    def connector_base_url(self, host_url: str) -> str:
+        return host_url.rstrip("/") + self.connector_path if self.connector_path else host_url
 
 
 def simulator_info(source: SourceName) -> SimulatorInfo:
@@ -51,6 +57,10 @@ class RunningSimulator:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def connector_base_url(self) -> str:
+        return self.info.connector_base_url(self.url)
 
 
 def bind(host: str, port: int) -> socket.socket:
