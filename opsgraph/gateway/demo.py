@@ -31,8 +31,15 @@ DEMO_SIM_BASE_PORT = 8101
 Announce = Callable[[str], Any]
 
 
+GC_THRESHOLDS = (50_000, 50, 100)
+"""The read cache keeps many long-lived objects; with the default thresholds a full collection over
+them paused a warm query for ~130 ms every few requests (p95 148 ms vs p50 17 ms, large world).
+These make young collections rarer and full ones far rarer: p95 18 ms in the same run."""
+
+
 async def serve_app(app: Starlette, settings: Settings) -> None:
     """Serve `app` on `settings.host:port` until uvicorn is told to stop (Ctrl-C, SIGTERM)."""
+    gc.set_threshold(*GC_THRESHOLDS)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on"
     )

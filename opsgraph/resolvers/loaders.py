@@ -257,23 +257,33 @@ class Loaders:
         key = (query, tuple(sorted((params or {}).items())))
         return await self.memo.get(key, lambda: self.reads.one(source, entity, query, params or {}, fetch))
 
+    async def _index(
+        self, name: str, listing: Callable[[], Awaitable[list[V]]], key: Callable[[V], K]
+    ) -> dict[K, V]:
+        """A listing indexed by a key, built once per request (resolvers look it up per record)."""
+
+        async def build() -> dict[K, V]:
+            return {key(item): item for item in await listing()}
+
+        return await self.memo.get(("index", name), build)
+
     async def projects(self) -> list[model.Engagement]:
         return await self._listing(HV, "project", "projects", self.sources.harvest.list_projects)
 
     async def project_by_code(self) -> dict[str, model.Engagement]:
-        return {p.code: p for p in await self.projects()}
+        return await self._index("project_by_code", self.projects, lambda p: p.code)
 
     async def project_by_id(self) -> dict[int, model.Engagement]:
-        return {p.harvest_project_id: p for p in await self.projects()}
+        return await self._index("project_by_id", self.projects, lambda p: p.harvest_project_id)
 
     async def psa_user_list(self) -> list[model.PsaUser]:
         return await self._listing(HV, "user", "users", self.sources.harvest.list_users)
 
     async def psa_users(self) -> dict[int, model.PsaUser]:
-        return {u.id: u for u in await self.psa_user_list()}
+        return await self._index("psa_users", self.psa_user_list, lambda u: u.id)
 
     async def psa_user_by_email(self) -> dict[str, model.PsaUser]:
-        return {u.email.lower(): u for u in await self.psa_user_list()}
+        return await self._index("psa_user_by_email", self.psa_user_list, lambda u: u.email.lower())
 
     async def assignments(self) -> list[model.Assignment]:
         return await self._listing(
@@ -290,7 +300,7 @@ class Loaders:
         return await self._listing(HR, "employee", "directory", self.sources.bamboohr.directory)
 
     async def resource_by_email(self) -> dict[str, model.Resource]:
-        return {r.email.lower(): r for r in await self.directory()}
+        return await self._index("resource_by_email", self.directory, lambda r: r.email.lower())
 
     async def periods(self) -> list[model.AccountingPeriod]:
         return await self._listing(
