@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from redis_process import RedisProcess, RedisUnavailable
 
 from opsgraph.sources.simkit.serve import SimulatorGroup, SimulatorThread
 from opsgraph.sources.world import World, build_world
@@ -33,12 +30,6 @@ def simulators(world: World) -> Iterator[SimulatorGroup]:
         yield group
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"Redis is required under CI=true: {reason}")
@@ -46,49 +37,26 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private `redis-server` on a free port; yields its URL. Skips if none can start, fails under CI."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        _unavailable("redis-server is not on PATH")
-        return
-    port = _free_port()
-    workdir = tempfile.mkdtemp(prefix="opsgraph-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-            "--protected-mode",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        _unavailable("redis-server did not answer PING within 10 s")
+    try:
+        server = RedisProcess(tmp_path_factory.mktemp("redis"))
+        server.start()
+    except RedisUnavailable as exc:
+        _unavailable(str(exc))
         return
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.stop()
+
+
+@pytest.fixture
+def own_redis(redis_server: str, tmp_path: Path) -> Iterator[RedisProcess]:
+    """A second, persistent redis-server for one test, which may stop and restart it."""
+    server = RedisProcess(tmp_path, persistent=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

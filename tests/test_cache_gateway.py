@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
 from starlette.applications import Starlette
-from test_gateway_support import settings_for
+from test_gateway_support import serving, settings_for
 
 from opsgraph.cache import ReadCache, create_backend, entity_key
 from opsgraph.gateway.app import create_app
@@ -23,7 +22,7 @@ from opsgraph.model import SourceName
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema.relay import to_global_id
-from opsgraph.sources.simkit.serve import SimulatorGroup, bind
+from opsgraph.sources.simkit.serve import SimulatorGroup
 from opsgraph.sources.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
@@ -47,25 +46,6 @@ def nodes_query(account_ids: list[str]) -> str:
 
 
 # -- harness ------------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """`running_gateway`, but for an app built here, so that its `GatewayState` stays reachable."""
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the gateway stopped before it started")
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 def state_of(app: Starlette) -> GatewayState:

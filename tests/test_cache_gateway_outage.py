@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from redis_process import RedisProcess
 from test_cache_gateway import CLIENTS, INVOICES, Sims, gql, ok, running
 from test_gateway_support import settings_for
 
@@ -165,52 +162,6 @@ async def test_a_stale_value_is_served_even_when_its_batch_has_a_key_never_cache
 
 
 # -- 6. the cache's Redis going away -------------------------------------------------------------
-
-
-class RedisProcess:
-    """A redis-server of this test's own (the pattern of conftest's `redis_server`), to terminate."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        assert binary is not None  # the `redis_server` fixture has skipped (or failed, under CI) otherwise
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [
-                *(binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
-                *("--appendonly", "no", "--dir", str(workdir), "--protected-mode", "no"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("second redis-server did not answer PING")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-@pytest.fixture
-def own_redis(redis_server: str, tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_redis_dying_mid_run_falls_back_to_the_sources(

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import Settings, demo_settings
@@ -21,11 +22,11 @@ def settings_for(simulators: SimulatorGroup, world: World, **overrides: Any) -> 
 
 
 @asynccontextmanager
-async def running_gateway(settings: Settings) -> AsyncIterator[str]:
-    """The gateway app served by uvicorn in this event loop (lifespan on); yields its base URL."""
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """`app` served by uvicorn in this event loop (lifespan on); yields its base URL."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -39,3 +40,10 @@ async def running_gateway(settings: Settings) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def running_gateway(settings: Settings) -> AsyncIterator[str]:
+    """The gateway app for `settings`, served as `serving` does."""
+    async with serving(create_app(settings)) as url:
+        yield url
