@@ -147,9 +147,10 @@ async def test_node_and_nodes_round_trip_every_type(gql: Gql, world: World) -> N
 
 
 async def test_node_malformed_id_is_bad_user_input_and_missing_is_null(gql: Gql) -> None:
-    keys = [("Client", salesforce_id("001", 999_999)), ("Opportunity", salesforce_id("006", 999_999))]
+    keys: list[tuple[str, str | int]] = [("Client", salesforce_id("001", 999_999))]
+    keys += [("Opportunity", salesforce_id("006", 999_999)), ("TimeEntry", 1_999_999_999)]
     keys += [("Engagement", "ENG-9999"), ("Resource", "99999"), ("Resource", "psa-123")]
-    missing = [to_global_id(t, k) for t, k in [*keys, ("TimeEntry", 1_999_999_999), ("Invoice", "99999")]]
+    missing = [to_global_id(t, k) for t, k in [*keys, ("Invoice", "99999")]]
     for gid in missing:
         assert (await gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid}))["data"]["node"] is None
     assert (await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": missing}))["data"] == {

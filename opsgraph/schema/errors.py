@@ -37,7 +37,11 @@ def annotate(error: GraphQLError, execution_context: ExecutionContext | None) ->
     ext: dict[str, Any] = dict(error.extensions or {})
     original = error.original_error
     if isinstance(original, SourceError):
-        ext.update(code=original.code, source=original.source.value, correlationId=original.correlation_id)
+        # The request's own id: a cached or shared upstream read may have failed under another request.
+        request_id = _context_correlation_id(execution_context)
+        ext.update(code=original.code, source=original.source.value, correlationId=request_id)
+        if original.correlation_id != request_id:
+            ext["upstreamCorrelationId"] = original.correlation_id
         if original.vendor_code:
             ext["vendorCode"] = original.vendor_code
     elif isinstance(original, GraphQLError):
@@ -59,6 +63,8 @@ def _pre_execution_code(error: GraphQLError) -> str:
         return "BAD_USER_INPUT"
     if "does not exist in '" in message and "enum" in message.lower():
         return "BAD_USER_INPUT"
+    if message.startswith("Expected value of type") or "cannot represent" in message:
+        return "BAD_USER_INPUT"  # a literal of the wrong shape for its argument: a bad Date, Decimal or ID
     return "GRAPHQL_VALIDATION_FAILED"
 
 

@@ -134,7 +134,10 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     return Invoice.of(invoice) if invoice else None
 
 
-@strawberry.type
+@strawberry.type(
+    description="Root fields are nullable on purpose: when the source behind one fails, only that field "
+    "is null (with an error naming the source) and the other root fields of the request still arrive."
+)
 class Query:
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -152,7 +155,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         filter: ClientFilter | None = None,
-    ) -> Connection[Client]:
+    ) -> Connection[Client] | None:
         check_first(first)
         f = filter or ClientFilter()
         rows = [
@@ -171,7 +174,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         filter: OpportunityFilter | None = None,
-    ) -> Connection[Opportunity]:
+    ) -> Connection[Opportunity] | None:
         check_first(first)
         f = filter or OpportunityFilter()
         account = from_global_id(f.client_id, "Client")[1] if f.client_id else None
@@ -195,7 +198,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         filter: EngagementFilter | None = None,
-    ) -> Connection[Engagement]:
+    ) -> Connection[Engagement] | None:
         check_first(first)
         f = filter or EngagementFilter()
         rows = [Engagement.of(p) for p in await info.context.loaders.projects()]
@@ -215,7 +218,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         filter: ResourceFilter | None = None,
-    ) -> Connection[Resource]:
+    ) -> Connection[Resource] | None:
         check_first(first)
         f = filter or ResourceFilter()
         directory, users = await asyncio.gather(
@@ -236,7 +239,7 @@ class Query:
     @strawberry.field(description="Time entries in a date range (required, at most 366 days).")
     async def time_entries(
         self, info: Info, filter: TimeEntryFilter, first: int | None = None, after: str | None = None
-    ) -> Connection[TimeEntry]:
+    ) -> Connection[TimeEntry] | None:
         check_first(first)
         check_range(filter.from_, filter.to, max_days=366)
         loaders = info.context.loaders
@@ -267,7 +270,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         filter: InvoiceFilter | None = None,
-    ) -> Connection[Invoice]:
+    ) -> Connection[Invoice] | None:
         check_first(first)
         f = filter or InvoiceFilter()
         today = info.context.today
@@ -291,7 +294,7 @@ class Query:
     @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")
     async def invoice_readiness(
         self, info: Info, engagement_ids: list[strawberry.ID] | None = None, min_amount: Decimal | None = None
-    ) -> list[InvoiceReadiness]:
+    ) -> list[InvoiceReadiness] | None:
         by_code = await info.context.loaders.project_by_code()
         if engagement_ids is not None:
             check_first(len(engagement_ids))
@@ -309,7 +312,7 @@ class Query:
     @strawberry.field
     async def forecast(
         self, info: Info, from_: From, to: date, granularity: Granularity = Granularity.MONTH
-    ) -> Forecast:
+    ) -> Forecast | None:
         check_range(from_, to, max_days=3 * 366)
         periods = await info.context.views.forecast(from_, to, granularity.value)
         return Forecast(from_=from_, to=to, periods=[ForecastPeriod.of(p) for p in periods])
@@ -317,12 +320,12 @@ class Query:
     @strawberry.field
     async def utilization(
         self, info: Info, from_: From, to: date, group_by: UtilizationGroup = UtilizationGroup.RESOURCE
-    ) -> list[UtilizationRow]:
+    ) -> list[UtilizationRow] | None:
         check_range(from_, to, max_days=366)
         return [UtilizationRow.of(r) for r in await info.context.views.utilization(from_, to, group_by.value)]
 
     @strawberry.field
-    async def reconciliation(self, info: Info, from_: From, to: date) -> ReconciliationReport:
+    async def reconciliation(self, info: Info, from_: From, to: date) -> ReconciliationReport | None:
         check_range(from_, to, max_days=366)
         return ReconciliationReport.of(await info.context.views.reconciliation(from_, to))
 
