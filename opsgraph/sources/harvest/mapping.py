@@ -40,9 +40,14 @@ def _fail(record: Record, field: str, message: str) -> SourceDataError:
 
 
 def _get(record: Record, path: str, *, required: bool) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
+    """A field by dotted path. Hot (a page of 2000 entries reads ~40,000 fields): plain dict checks,
+    not `Mapping`'s slower ABC check; decoded JSON objects are dicts."""
+    if "." not in path:
+        value: Any = record.get(path)
+    else:
+        value = record
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
     if value is None and required:
         raise _fail(record, path, f"Harvest record is missing required field {path!r}")
     return value
