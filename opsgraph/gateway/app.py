@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from opentelemetry.instrumentation.starlette import StarletteInstrumentor
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -90,4 +91,6 @@ def create_app(
         routes.append(static_mount())
     app = Starlette(routes=routes, middleware=[Middleware(CorrelationIdMiddleware)], lifespan=lifespan)
     app.state.gateway = state  # the sources and the read cache, e.g. for `cache.invalidate(...)`
+    # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
+    StarletteInstrumentor.instrument_app(app)
     return app

@@ -360,14 +360,15 @@ class Loaders:
             ),
         )
 
-    async def invoices(self, *, open_only: bool = False) -> list[model.Invoice]:
-        """All invoices, or only those with money still due (filtered by NetSuite, not here)."""
+    async def invoices(self, *, open_only: bool = False, with_lines: bool = True) -> list[model.Invoice]:
+        """All invoices, or only those with money still due (filtered by NetSuite, not here);
+        without lines when only totals are needed (a third of the calls at the large profile)."""
         return await self._listing(
             NS,
             "invoice",
             "invoices",
-            lambda: self.sources.netsuite.list_invoices(open_only=open_only),
-            {"open_only": open_only},
+            lambda: self.sources.netsuite.list_invoices(open_only=open_only, with_lines=with_lines),
+            {"open_only": open_only, "with_lines": with_lines},
         )
 
     async def invoice_by_harvest_id(self) -> dict[int, model.Invoice]:

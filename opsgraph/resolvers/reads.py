@@ -11,10 +11,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from opentelemetry import trace
+
 from opsgraph.cache import ReadCache
 from opsgraph.cache.store import CacheRead
 
 V = TypeVar("V")
+_tracer = trace.get_tracer("opsgraph.loaders")
 
 
 @dataclass
@@ -45,12 +48,15 @@ class ReadThrough:
     ) -> Mapping[str, V | BaseException | None]:
         """Records by id. An id whose source failed and that has no stale value maps to its error,
         so the loader fails that key alone (served stale values for the other ids stay)."""
-        if self.cache is None:
-            self.uncached = True
-            return await fetch(list(ids))
-        read = await self.cache.get_or_fetch_many(
-            source=source, entity=entity, ids=ids, fetch=fetch, scope=self.scope, tags_for=tags_for
-        )
+        with _tracer.start_as_current_span(f"load {source}.{entity}") as span:
+            span.set_attribute("opsgraph.keys", len(ids))
+            if self.cache is None:
+                self.uncached = True
+                return await fetch(list(ids))
+            read = await self.cache.get_or_fetch_many(
+                source=source, entity=entity, ids=ids, fetch=fetch, scope=self.scope, tags_for=tags_for
+            )
+            span.set_attribute("opsgraph.cache_hit", read.hit)
         self._note(read, source)
         if read.errors:
             self.uncached = True
@@ -66,17 +72,18 @@ class ReadThrough:
         fetch: Callable[[], Awaitable[V]],
         tags_for: Callable[[V], Iterable[str]] | None = None,
     ) -> V:
-        if self.cache is None:
-            self.uncached = True
-            return await fetch()
-        read = await self.cache.get_or_fetch(
-            source=source,
-            query=query,
-            params=params,
-            fetch=fetch,
-            entity=entity,
-            scope=self.scope,
-            tags_for=tags_for,
-        )
+        with _tracer.start_as_current_span(f"list {source}.{query}"):
+            if self.cache is None:
+                self.uncached = True
+                return await fetch()
+            read = await self.cache.get_or_fetch(
+                source=source,
+                query=query,
+                params=params,
+                fetch=fetch,
+                entity=entity,
+                scope=self.scope,
+                tags_for=tags_for,
+            )
         self._note(read, source)
         return read.value

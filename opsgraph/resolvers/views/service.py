@@ -82,7 +82,7 @@ class Views:
         unbilled_start, _ = readiness_window(self.today)
         loaders = self.loaders
         invoices, unbilled, projects, opps = await asyncio.gather(
-            loaders.invoices(),
+            loaders.invoices(with_lines=False),
             loaders.entries_in_range(unbilled_start, self.today, False),
             loaders.projects(),
             loaders.open_opportunities(),

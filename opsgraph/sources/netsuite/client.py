@@ -251,15 +251,18 @@ class NetSuiteClient(SourceClient):
         found = {j.id: j for j in await self._jobs("id", [k for k in keys if k.isdigit()], str)}
         return {k: found.get(k) for k in keys}
 
-    async def _invoices(self, where: str | None, keys: Sequence[str] | None = None) -> list[Invoice]:
-        """Invoices matching `where` (with `{keys}` for a batched IN list), then all their lines at once."""
+    async def _invoices(
+        self, where: str | None, keys: Sequence[str] | None = None, *, with_lines: bool = True
+    ) -> list[Invoice]:
+        """Invoices matching `where` (with `{keys}` for a batched IN list), then all their lines at once
+        (unless `with_lines` is False: totals only, for the views that need no lines)."""
         conditions = " AND ".join(["type = 'CustInvc'", *([where] if where else [])])
         query = f"SELECT {INVOICE_COLUMNS} FROM transaction WHERE {conditions} ORDER BY id"
         if keys is None:
             heads = await self.suiteql(query)
         else:
             heads = await self._batched(list(keys), lambda in_list: query.replace("{keys}", in_list))
-        ids = [mapping.required(h, "id") for h in heads]
+        ids = [mapping.required(h, "id") for h in heads] if with_lines else []
         lines = await self._batched(
             ids,
             lambda in_list: (
@@ -288,8 +291,8 @@ class NetSuiteClient(SourceClient):
                 grouped.setdefault(inv.job_id, []).append(inv)
         return grouped
 
-    async def list_invoices(self, *, open_only: bool = False) -> list[Invoice]:
-        return await self._invoices("status = 'A'" if open_only else None)
+    async def list_invoices(self, *, open_only: bool = False, with_lines: bool = True) -> list[Invoice]:
+        return await self._invoices("status = 'A'" if open_only else None, with_lines=with_lines)
 
     async def timebills(self, start: date, end: date) -> list[ErpTimeBill]:
         rows = await self.suiteql(

@@ -34,6 +34,8 @@ class Faults(BaseModel):
     jitter_ms: float = Field(0.0, ge=0)
     error_rate: float = Field(0.0, ge=0, le=1)
     outage: bool = False
+    garbage: bool = False
+    """Answer authenticated calls with 200 and a body that is not the JSON it claims to be."""
     rate_limit: int | None = Field(None, ge=0, description="requests allowed per window; None is unlimited")
     rate_window_s: float = Field(15.0, gt=0)
 
@@ -165,6 +167,10 @@ class _SimMiddleware:
                     early = vendor.rate_limited(wait, control.window, faults)
                 elif faults.error_rate and control.rng.random() < faults.error_rate:
                     early = vendor.error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (injected).")
+                elif faults.garbage:
+                    early = Response(
+                        b"<html><body>Service Temporarily Unavail", media_type="application/json"
+                    )
 
         status_holder: list[int] = [500]
 
