@@ -294,7 +294,7 @@ async def test_outage_errors_carry_each_requests_own_correlation_id(
 
 
 async def test_vendor_returning_garbage_is_a_source_data_error(gw: Gateway, world: World) -> None:
-    """A 200 whose body is not JSON nulls only that source's fields (SOURCE_DATA_ERROR); nothing else is lost."""
+    """A 200 whose body is not JSON nulls only that source's fields: SOURCE_DATA_ERROR, nothing else lost."""
     await gw.set_faults(NS, garbage=True)
     try:
         response = await gw.post("{ engagements(first: 3) { nodes { code contractValue { amount } } } }")
