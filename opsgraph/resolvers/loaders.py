@@ -13,7 +13,8 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -64,8 +65,20 @@ def _grouped(
     return [v if isinstance(v := found.get(k), BaseException) else v or [] for k in keys]
 
 
-def _tags(source: str, entity: str, ids: Iterable[str | int]) -> list[str]:
-    return [tag(source, entity, str(i)) for i in ids]
+class _Record(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def _own_tag(source: str, entity: str, record: _Record | None) -> list[str]:
+    return [tag(source, entity, record.id)] if record is not None else []
+
+
+def _children_tags(source: str, entity: str, records: list[_Record] | None) -> list[str]:
+    return [tag(source, entity, r.id) for r in records or []]
 
 
 class Loaders:
@@ -75,97 +88,71 @@ class Loaders:
         self.sources = sources
         self.reads = ReadThrough(cache, scope)
         self.memo = Memo()
-        sf, ns, hr, reads = sources.salesforce, sources.netsuite, sources.bamboohr, self.reads
-
-        async def accounts(ids: list[str]) -> list[model.Client | BaseException | None]:
-            return _ordered(ids, await reads.many(SF, "account", ids, sf.accounts_by_ids))
-
-        async def opportunities(ids: list[str]) -> list[model.Opportunity | BaseException | None]:
-            return _ordered(ids, await reads.many(SF, "opportunity", ids, sf.opportunities_by_ids))
-
-        async def opportunities_by_account(ids: list[str]) -> list[list[model.Opportunity] | BaseException]:
-            found = await reads.many(
-                SF,
-                "account_opportunities",
-                ids,
-                sf.opportunities_by_account_ids,
-                lambda opps: _tags(SF, "opportunity", (o.id for o in opps or [])),
-            )
-            self.prime_opportunities(
-                [o for opps in found.values() if not isinstance(opps, BaseException) for o in opps or []]
-            )
-            return _grouped(ids, found)
-
-        async def opportunity_by_code(codes: list[str]) -> list[model.Opportunity | BaseException | None]:
-            found = await reads.many(
-                SF,
-                "opportunity_by_code",
-                codes,
-                sf.opportunities_by_engagement_codes,
-                lambda o: _tags(SF, "opportunity", [o.id] if o else []),
-            )
-            return _ordered(codes, found)
-
-        async def customer_by_account(ids: list[str]) -> list[model.ErpCustomer | BaseException | None]:
-            found = await reads.many(
-                NS,
-                "customer_by_account",
-                ids,
-                ns.customers_by_account_ids,
-                lambda c: _tags(NS, "customer", [c.id] if c else []),
-            )
-            return _ordered(ids, found)
-
-        async def customers(ids: list[str]) -> list[model.ErpCustomer | BaseException | None]:
-            return _ordered(ids, await reads.many(NS, "customer", ids, ns.customers_by_ids))
-
-        async def job_by_code(codes: list[str]) -> list[model.ErpJob | BaseException | None]:
-            found = await reads.many(
-                NS, "job_by_code", codes, ns.jobs_by_codes, lambda j: _tags(NS, "job", [j.id] if j else [])
-            )
-            return _ordered(codes, found)
-
-        async def jobs(ids: list[str]) -> list[model.ErpJob | BaseException | None]:
-            return _ordered(ids, await reads.many(NS, "job", ids, ns.jobs_by_ids))
-
-        async def invoices_by_customer(ids: list[str]) -> list[list[model.Invoice] | BaseException]:
-            found = await reads.many(
-                NS,
-                "customer_invoices",
-                ids,
-                ns.invoices_by_customer_ids,
-                lambda invs: _tags(NS, "invoice", (i.id for i in invs)),
-            )
-            return _grouped(ids, found)
-
-        async def invoices_by_job(ids: list[str]) -> list[list[model.Invoice] | BaseException]:
-            found = await reads.many(
-                NS,
-                "job_invoices",
-                ids,
-                ns.invoices_by_job_ids,
-                lambda invs: _tags(NS, "invoice", (i.id for i in invs)),
-            )
-            return _grouped(ids, found)
-
-        async def employees(ids: list[str]) -> list[model.Resource | BaseException | None]:
-            return _ordered(ids, await reads.many(HR, "employee", ids, hr.employees_by_ids))
-
-        self.account = DataLoader(load_fn=accounts)
-        self.opportunity = DataLoader(load_fn=opportunities)
-        self.opportunities_by_account = DataLoader(load_fn=opportunities_by_account)
-        self.opportunity_by_code = DataLoader(load_fn=opportunity_by_code)
-        self.customer_by_account = DataLoader(load_fn=customer_by_account)
-        self.customer = DataLoader(load_fn=customers)
-        self.job_by_code = DataLoader(load_fn=job_by_code)
-        self.job = DataLoader(load_fn=jobs)
-        self.invoices_by_customer = DataLoader(load_fn=invoices_by_customer)
-        self.invoices_by_job = DataLoader(load_fn=invoices_by_job)
-        self.resource = DataLoader(load_fn=employees)
+        sf, ns, hr = sources.salesforce, sources.netsuite, sources.bamboohr
+        self.account = self._one_each(SF, "account", sf.accounts_by_ids)
+        self.opportunity = self._one_each(SF, "opportunity", sf.opportunities_by_ids)
+        self.opportunity_by_code = self._one_each(
+            SF, "opportunity_by_code", sf.opportunities_by_engagement_codes, tagged_as="opportunity"
+        )
+        self.opportunities_by_account = self._children(
+            SF,
+            "account_opportunities",
+            sf.opportunities_by_account_ids,
+            "opportunity",
+            then=self.prime_opportunities,
+        )
+        self.customer = self._one_each(NS, "customer", ns.customers_by_ids)
+        self.customer_by_account = self._one_each(
+            NS, "customer_by_account", ns.customers_by_account_ids, tagged_as="customer"
+        )
+        self.job = self._one_each(NS, "job", ns.jobs_by_ids)
+        self.job_by_code = self._one_each(NS, "job_by_code", ns.jobs_by_codes, tagged_as="job")
+        self.invoices_by_customer = self._children(
+            NS, "customer_invoices", ns.invoices_by_customer_ids, "invoice"
+        )
+        self.invoices_by_job = self._children(NS, "job_invoices", ns.invoices_by_job_ids, "invoice")
+        self.resource = self._one_each(HR, "employee", hr.employees_by_ids)
         self.time_entries = DataLoader(load_fn=self._time_entries)
         self.time_entry = DataLoader(load_fn=self._time_entries_by_id)
         self.invoice = DataLoader(load_fn=self._invoices_by_id)
         self.posted = DataLoader(load_fn=self._posted)
+
+    def _one_each(
+        self,
+        source: str,
+        entity: str,
+        fetch: Callable[[list[str]], Awaitable[Mapping[str, R | None]]],
+        *,
+        tagged_as: str | None = None,
+    ) -> DataLoader[str, R | None]:
+        """One record per key, through the cache. Keyed by a join key (a code, an external id), the
+        cached value is also tagged with the record's own id as `tagged_as`, so invalidating it drops this."""
+        tags_for = None if tagged_as is None else partial(_own_tag, source, tagged_as)
+
+        async def load(keys: list[str]) -> list[R | BaseException | None]:
+            return _ordered(keys, await self.reads.many(source, entity, keys, fetch, tags_for))
+
+        return DataLoader(load_fn=load)
+
+    def _children(
+        self,
+        source: str,
+        entity: str,
+        fetch: Callable[[list[str]], Awaitable[Mapping[str, list[R]]]],
+        child: str,
+        *,
+        then: Callable[[Iterable[R]], None] | None = None,
+    ) -> DataLoader[str, list[R]]:
+        """The children of each parent key, batched across every parent of a response level and tagged
+        with each child's id as `child`; `then` sees every child read (to prime other loaders)."""
+
+        async def load(keys: list[str]) -> list[list[R] | BaseException]:
+            found = await self.reads.many(source, entity, keys, fetch, partial(_children_tags, source, child))
+            if then is not None:
+                then(r for rows in found.values() if isinstance(rows, list) for r in rows)
+            return _grouped(keys, found)
+
+        return DataLoader(load_fn=load)
 
     def prime_opportunities(self, opportunities: Iterable[model.Opportunity]) -> None:
         """What one read already returned need not be read again by id or by engagement code."""
