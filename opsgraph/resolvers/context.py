@@ -40,7 +40,3 @@ class RequestContext:
     def warnings(self) -> list[dict[str, Any]]:
         """Goes to `extensions.warnings` of the response (for example STALE_DATA)."""
         return self.loaders.reads.warnings
-
-    def warn(self, warning: dict[str, Any]) -> None:
-        if warning not in self.warnings:
-            self.warnings.append(warning)
