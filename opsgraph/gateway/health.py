@@ -13,7 +13,6 @@ from starlette.routing import Route
 
 from opsgraph.model import SourceName
 from opsgraph.resolvers.sources import Sources
-from opsgraph.sources.errors import SourceError
 
 __all__ = ["check_source", "health_routes", "readiness"]
 
@@ -21,14 +20,10 @@ __all__ = ["check_source", "health_routes", "readiness"]
 async def check_source(sources: Sources, source: SourceName, timeout_s: float) -> dict[str, Any]:
     """One source's readiness: ok, latency, circuit state, and the error when it is not ok."""
     started = time.perf_counter()
-    status: dict[str, Any] = {"ok": True}
-    try:
-        async with asyncio.timeout(timeout_s):
-            await sources.ping(source)
-    except SourceError as exc:
-        status = {"ok": False, "code": exc.code, "error": exc.message}
-    except TimeoutError:
-        status = {"ok": False, "code": "SOURCE_TIMEOUT", "error": f"no answer within {timeout_s:g}s"}
+    error = await sources.probe(source, timeout_s)
+    status: dict[str, Any] = (
+        {"ok": True} if error is None else {"ok": False, "code": error.code, "error": error.message}
+    )
     status["latencyMs"] = round((time.perf_counter() - started) * 1000, 1)
     status["circuit"] = str(sources.get(source).breaker.state)
     return status

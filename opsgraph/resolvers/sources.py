@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from opsgraph.model import SourceName
 from opsgraph.sources.bamboohr.client import BambooHRClient
 from opsgraph.sources.base import SourceClient, SourceConfig
+from opsgraph.sources.errors import SourceError, SourceTimeout
 from opsgraph.sources.harvest.client import HarvestClient
 from opsgraph.sources.netsuite.client import NetSuiteClient
 from opsgraph.sources.salesforce.client import SalesforceClient
+
+PROBE_TIMEOUT_S = 2.0
+"""How long a health probe waits for a source (readiness should answer fast, not wait out retries)."""
 
 
 @dataclass
@@ -50,6 +54,17 @@ class Sources:
             await self.bamboohr.employees_by_ids(["0"])
         else:
             await self.netsuite.suiteql("SELECT id FROM accountingperiod WHERE id = 0")
+
+    async def probe(self, source: SourceName, timeout_s: float = PROBE_TIMEOUT_S) -> SourceError | None:
+        """`ping` bounded by `timeout_s`: None when the source answered, else why it did not."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.ping(source)
+        except SourceError as exc:
+            return exc
+        except TimeoutError:
+            return SourceTimeout(source, f"no answer within {timeout_s:g}s")
+        return None
 
     async def close(self) -> None:
         await asyncio.gather(*(client.close() for client in self.all()), return_exceptions=True)

@@ -34,7 +34,6 @@ from opsgraph.schema.types.views import (
     SourceStatus,
     UtilizationRow,
 )
-from opsgraph.sources.errors import SourceError
 
 From = Annotated[date, strawberry.argument(name="from")]
 T = TypeVar("T")
@@ -124,7 +123,7 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
         if key.startswith("psa-") and key[4:].isdigit():
             return await Resource.for_psa_user(info, int(key[4:]))
         hr = await loaders.resource.load(key)
-        return Resource.of(hr, (await loaders.psa_user_by_email()).get(hr.email.lower())) if hr else None
+        return await Resource.for_hr(info, hr) if hr else None
     if type_name == "TimeEntry":
         if not key.isdigit():
             return None
@@ -337,11 +336,7 @@ class Query:
 
         async def status(source: model.SourceName) -> SourceStatus:
             client = sources.get(source)
-            try:
-                await sources.ping(source)
-                reachable = True
-            except SourceError:
-                reachable = False
+            reachable = await sources.probe(source) is None
             h = client.health
             lat = sorted(h.latencies_ms)
             return SourceStatus(

@@ -166,6 +166,11 @@ def _status(p: model.Engagement) -> model.EngagementStatus:
     return model.EngagementStatus.ACTIVE if p.is_active else model.EngagementStatus.COMPLETED
 
 
+async def _engagement_of_project(info: Info, harvest_project_id: int) -> Engagement | None:
+    project = (await info.context.loaders.project_by_id()).get(harvest_project_id)
+    return Engagement.of(project) if project else None
+
+
 @strawberry.type
 class Assignment:
     id: strawberry.ID
@@ -190,8 +195,7 @@ class Assignment:
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        project = (await info.context.loaders.project_by_id()).get(self.record.harvest_project_id)
-        return Engagement.of(project) if project else None
+        return await _engagement_of_project(info, self.record.harvest_project_id)
 
 
 @strawberry.type
@@ -336,15 +340,17 @@ class Resource(Node):
         hr = (await info.context.loaders.resource_by_email()).get(user.email.lower())
         return Resource.of(hr, user)
 
+    @staticmethod
+    async def for_hr(info: Info, hr: model.Resource) -> Resource:
+        """An HR employee joined to their Harvest user by email (ARCHITECTURE.md section 3)."""
+        return Resource.of(hr, (await info.context.loaders.psa_user_by_email()).get(hr.email.lower()))
+
     @strawberry.field
     async def manager(self, info: Info) -> Resource | None:
         if self.hr is None or self.hr.manager_id is None:
             return None
         hr = await info.context.loaders.resource.load(self.hr.manager_id)
-        if hr is None:
-            return None
-        users = await info.context.loaders.psa_user_by_email()
-        return Resource.of(hr, users.get(hr.email.lower()))
+        return await Resource.for_hr(info, hr) if hr else None
 
     @strawberry.field
     async def time_off(
@@ -449,8 +455,7 @@ class TimeEntry(Node):
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        project = (await info.context.loaders.project_by_id()).get(self.entry.harvest_project_id)
-        return Engagement.of(project) if project else None
+        return await _engagement_of_project(info, self.entry.harvest_project_id)
 
     @strawberry.field
     async def invoice(self, info: Info) -> Invoice | None:

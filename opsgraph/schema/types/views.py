@@ -143,8 +143,7 @@ class UtilizationRow:
     async def resource(self, info: Info) -> Resource | None:
         if self.row.resource is None:
             return None
-        users = await info.context.loaders.psa_user_by_email()
-        return Resource.of(self.row.resource, users.get(self.row.resource.email.lower()))
+        return await Resource.for_hr(info, self.row.resource)
 
 
 @strawberry.type
