@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 
-from opsgraph.gateway.settings import simulator_base_url
 from opsgraph.model import SourceName
 from opsgraph.resolvers.sources import Sources
 from opsgraph.sources.base import SourceConfig
@@ -27,7 +26,7 @@ def rss_mb() -> float:
 
 async def service_times(group: SimulatorGroup, world: World) -> dict[str, dict[str, float]]:
     configs = {
-        s: SourceConfig(base_url=simulator_base_url(s, sim.url), credentials=dict(sim.info.credentials))
+        s: SourceConfig(base_url=sim.connector_base_url, credentials=dict(sim.info.credentials))
         for s, sim in group.running.items()
     }
     sources = Sources.from_configs(configs)
