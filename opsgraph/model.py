@@ -6,6 +6,7 @@ Ids here are *canonical keys* (ARCHITECTURE.md section 3), never GraphQL global 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -51,6 +52,10 @@ class ResourceStatus(StrEnum):
     INACTIVE = "INACTIVE"
 
 
+class MixedCurrencyError(ValueError):
+    """Two amounts in different currencies were about to be added: convert one first."""
+
+
 class Money(Canonical):
     amount: Decimal
     currency: str = "USD"
@@ -58,6 +63,21 @@ class Money(Canonical):
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str = "USD") -> Money:
         return cls(amount=Decimal(amount).quantize(Decimal("0.01")), currency=currency)
+
+    def __add__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        if other.currency != self.currency:
+            raise MixedCurrencyError(f"cannot add {other.currency} to {self.currency} without converting")
+        return Money(amount=self.amount + other.amount, currency=self.currency)
+
+    @classmethod
+    def total(cls, amounts: Iterable[Money], currency: str) -> Money:
+        """The sum of amounts that are all in `currency` (zero when there are none); mixed raise."""
+        out = cls(amount=Decimal("0.00"), currency=currency)
+        for m in amounts:
+            out = out + m
+        return out
 
 
 class DataQualityIssue(Canonical):
@@ -209,6 +229,7 @@ class TimeEntry(Canonical):
     harvest_project_id: int
     engagement_code: str | None = None
     task: str | None = None
+    currency: str  # the engagement's (its client's) currency: rates and amounts are in it
     bill_rate: Decimal | None = None
     cost_rate: Decimal | None = None
     harvest_invoice_id: int | None = None
@@ -252,6 +273,21 @@ class AccountingPeriod(Canonical):
     start: date
     end: date
     closed: bool
+
+
+class ExchangeRate(Canonical):
+    """One ERP consolidated exchange rate: 1 `from_currency` = rate x `to_currency` in a period.
+
+    `average_rate` is the period's weighted average (for flows such as revenue), `current_rate` the
+    rate at the period's end (for balances), `historical_rate` the one for equity accounts.
+    """
+
+    from_currency: str
+    to_currency: str
+    period_id: str
+    average_rate: Decimal
+    current_rate: Decimal
+    historical_rate: Decimal
 
 
 class ProjectTimeTotals(Canonical):

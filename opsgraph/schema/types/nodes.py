@@ -443,9 +443,9 @@ class TimeEntry(Node):
             status=e.status,
             notes=e.notes,
             task=e.task,
-            bill_rate=money(e.bill_rate, "USD"),
-            cost_rate=money(e.cost_rate, "USD"),
-            amount=money(amount, "USD"),
+            bill_rate=money(e.bill_rate, e.currency),
+            cost_rate=money(e.cost_rate, e.currency),
+            amount=money(amount, e.currency),
             entry=e,
         )
 

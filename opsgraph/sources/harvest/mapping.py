@@ -240,6 +240,7 @@ def time_entry_from_record(record: Record) -> TimeEntry:
         harvest_project_id=_int(record, "project.id"),
         engagement_code=_opt_str(record, "project.code"),
         task=_opt_str(record, "task.name"),
+        currency=_str(record, "client.currency"),
         bill_rate=_number(record, "billable_rate"),
         cost_rate=_number(record, "cost_rate"),
         harvest_invoice_id=_opt_int(record, "invoice.id"),

@@ -27,7 +27,15 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
-from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ErpTimeBill, Invoice, SourceName
+from opsgraph.model import (
+    AccountingPeriod,
+    ErpCustomer,
+    ErpJob,
+    ErpTimeBill,
+    ExchangeRate,
+    Invoice,
+    SourceName,
+)
 from opsgraph.sources.base import SourceClient, SourceConfig, UpstreamResponse
 from opsgraph.sources.errors import SourceDataError, SourceUnavailable
 from opsgraph.sources.netsuite import mapping
@@ -307,6 +315,19 @@ class NetSuiteClient(SourceClient):
             "WHERE isquarter = 'F' AND isyear = 'F' ORDER BY startdate"
         )
         return [mapping.period_from_row(r) for r in rows]
+
+    async def exchange_rates(self, period_ids: Iterable[str]) -> list[ExchangeRate]:
+        """The consolidated exchange rates of these accounting periods, every currency pair, one query."""
+        ids = [p for p in _unique(period_ids) if p.isdigit()]
+        rows = await self._batched(
+            ids,
+            lambda in_list: (
+                "SELECT id, postingperiod, fromcurrency, tocurrency, averagerate, currentrate, historicalrate "
+                f"FROM consolidatedexchangerate WHERE postingperiod IN ({in_list}) ORDER BY id"
+            ),
+        )
+        currencies = await self.currencies()
+        return [mapping.exchange_rate_from_row(r, currencies) for r in rows]
 
     async def changed_since(self, table: str, since: datetime) -> list[Row]:
         """Rows of `table` modified after `since`: SuiteQL filters by day, the exact cut is made here."""

@@ -24,6 +24,7 @@ from opsgraph.model import (
     ErpCustomer,
     ErpJob,
     ErpTimeBill,
+    ExchangeRate,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -258,6 +259,22 @@ def period_from_row(row: Row) -> AccountingPeriod:
         start=parse_date(row, "startdate"),
         end=parse_date(row, "enddate"),
         closed=parse_bool(row, "closed"),
+    )
+
+
+def exchange_rate_from_row(row: Row, currencies: Mapping[str, str]) -> ExchangeRate:
+    """A `consolidatedexchangerate` row: 1 `fromcurrency` = rate x `tocurrency` in `postingperiod`."""
+    rates = {c: parse_decimal(row, c) for c in ("averagerate", "currentrate", "historicalrate")}
+    for column, rate in rates.items():
+        if rate <= 0:
+            raise SourceDataError(SOURCE, f"{column} is not positive: {rate}", record_id=_rid(row), field=column)
+    return ExchangeRate(
+        from_currency=currency_code(row, currencies, "fromcurrency"),
+        to_currency=currency_code(row, currencies, "tocurrency"),
+        period_id=required(row, "postingperiod"),
+        average_rate=rates["averagerate"],
+        current_rate=rates["currentrate"],
+        historical_rate=rates["historicalrate"],
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from opsgraph.sources.netsuite.sim_rates import exchange_rate_rows
 from opsgraph.sources.netsuite.sim_state import (
     BILLING_LABELS,
     CURRENCIES,
@@ -123,6 +124,7 @@ def load(store: Store, world: World) -> None:
             for p in periods
         ),
     )
+    store.insert_many("consolidatedexchangerate", exchange_rate_rows(world))
     _load_invoices(store, world)
     store.insert_many(
         "timebill",

@@ -218,6 +218,27 @@ RECORD_TYPES: dict[str, RecordType] = {
             ref_name="periodname",
             writable=False,
         ),
+        RecordType(
+            "consolidatedExchangeRate",
+            "consolidatedexchangerate",
+            "consolidatedexchangerate",
+            (
+                _f("id", "id", writable=False),
+                _f("postingPeriod", "ref", ref="accountingPeriod"),
+                _f("periodStartDate", "date"),
+                _f("isPeriodClosed", "bool"),
+                _f("fromSubsidiary", "int"),
+                _f("toSubsidiary", "int"),
+                _f("fromCurrency", "ref", ref="currency"),
+                _f("toCurrency", "ref", ref="currency"),
+                _f("isDerived", "bool"),
+                _f("averageRate", "number"),
+                _f("currentRate", "number"),
+                _f("historicalRate", "number"),
+            ),
+            ref_name="id",
+            writable=False,
+        ),
     )
 }
 
@@ -271,6 +292,12 @@ CREATE TABLE accountingperiod (id INTEGER PRIMARY KEY, periodname TEXT NOT NULL,
     enddate TEXT NOT NULL, closed TEXT NOT NULL, isquarter TEXT NOT NULL, isyear TEXT NOT NULL,
     isposting TEXT NOT NULL, lastmodifieddate TEXT NOT NULL);
 CREATE INDEX period_dates ON accountingperiod(startdate, enddate);
+CREATE TABLE consolidatedexchangerate (id INTEGER PRIMARY KEY, postingperiod INTEGER NOT NULL,
+    periodstartdate TEXT NOT NULL, isperiodclosed TEXT NOT NULL, fromsubsidiary INTEGER NOT NULL,
+    tosubsidiary INTEGER NOT NULL, fromcurrency INTEGER NOT NULL, tocurrency INTEGER NOT NULL,
+    isderived TEXT NOT NULL, averagerate REAL NOT NULL, currentrate REAL NOT NULL,
+    historicalrate REAL NOT NULL);
+CREATE INDEX fx_period ON consolidatedexchangerate(postingperiod);
 """
 
 
