@@ -71,6 +71,11 @@ class Money(Canonical):
             raise MixedCurrencyError(f"cannot add {other.currency} to {self.currency} without converting")
         return Money(amount=self.amount + other.amount, currency=self.currency)
 
+    def __sub__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        return self + Money(amount=-other.amount, currency=other.currency)
+
     @classmethod
     def total(cls, amounts: Iterable[Money], currency: str) -> Money:
         """The sum of amounts that are all in `currency` (zero when there are none); mixed raise."""

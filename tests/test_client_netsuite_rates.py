@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -54,7 +55,7 @@ async def test_rates_for_the_asked_periods_in_one_query(
         assert r.current_rate > 0 and r.historical_rate > 0
     # a period's opening rate is the previous period's closing rate
     by_key = {(r.period_id, r.from_currency): r for r in rates}
-    for earlier, later in zip(wanted, wanted[1:], strict=False):
+    for earlier, later in itertools.pairwise(wanted):
         for c in ("GBP", "EUR"):
             assert by_key[(later, c)].historical_rate == by_key[(earlier, c)].current_rate
 

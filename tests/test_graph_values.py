@@ -13,7 +13,10 @@ import pytest
 from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.schema.relay import to_global_id
+from opsgraph.sources.netsuite.sim_rates import exchange_rate_rows
+from opsgraph.sources.netsuite.sim_state import CURRENCIES
 from opsgraph.sources.simkit.serve import SimulatorGroup
+from opsgraph.sources.world import AccountingPeriod as WorldPeriod
 from opsgraph.sources.world import TimeEntry, World, salesforce_id
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
@@ -385,21 +388,110 @@ async def test_utilization_billable_hours_of_october(gql: Gql, world: World) -> 
         assert row["billableHours"] == pytest.approx(billable.get(key, 0.0), abs=0.005), key
 
 
-async def test_forecast_weighted_pipeline_per_month(gql: Gql, world: World) -> None:
+def world_rates(world: World) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(period id, currency) -> (average, current) rate to USD, as the ERP simulator serves them."""
+    codes = {cid: sym for cid, _, sym in CURRENCIES}
+    return {
+        (str(r["postingperiod"]), codes[r["fromcurrency"]]): (dec(r["averagerate"]), dec(r["currentrate"]))
+        for r in exchange_rate_rows(world)
+    }
+
+
+def period_of(world: World, day: date) -> WorldPeriod:
+    return next(p for p in world.periods if p.start <= day <= p.end)
+
+
+def to_usd(groups: dict[tuple[str, str], Decimal], world: World, rate: int) -> Decimal:
+    """Each (currency, period id) group rounded to cents, converted at the average (0) or current (1)
+    rate of its period, rounded to cents again; USD as is."""
+    rates, total = world_rates(world), Decimal(0)
+    for (currency, period_id), amount in groups.items():
+        cents = amount.quantize(Decimal("0.01"))
+        total += (
+            cents
+            if currency == "USD"
+            else (cents * rates[(period_id, currency)][rate]).quantize(Decimal("0.01"))
+        )
+    return total
+
+
+async def test_forecast_weighted_pipeline_per_month_in_usd(gql: Gql, world: World) -> None:
     body = await gql(
         """{ forecast(from: "2026-12-01", to: "2027-05-31") { from to periods {
-          start end weightedPipeline { amount } } } }"""
+          start end weightedPipeline { amount currency originals { amount currency }
+            conversions { rateType periodName } } } } }"""
     )
     periods = body["data"]["forecast"]["periods"]
     assert len(periods) == 6
+    currency = {c.sf_id: c.currency for c in world.clients}
+    today = period_of(world, world.as_of)
     open_opps = [o for o in world.opportunities if not o.is_closed]
     for p in periods:
         start, end = date.fromisoformat(p["start"]), date.fromisoformat(p["end"])
         assert start.day == 1 and (end + timedelta(days=1)).day == 1
-        want = sum(
-            (o.amount * o.probability / 100 for o in open_opps if start <= o.close_date <= end), Decimal(0)
+        groups: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for o in open_opps:
+            if start <= o.close_date <= end:
+                groups[(currency[o.account_id], today.id)] += o.amount * o.probability / 100
+        pipeline = p["weightedPipeline"]
+        assert pipeline["currency"] == "USD"
+        assert dec(pipeline["amount"]) == to_usd(groups, world, rate=1), p
+        assert {(m["currency"], dec(m["amount"])) for m in pipeline["originals"]} == {
+            (c, a.quantize(Decimal("0.01"))) for (c, _), a in groups.items()
+        }
+        assert {(c["rateType"], c["periodName"]) for c in pipeline["conversions"]} <= {
+            ("CURRENT", today.name)
+        }
+
+
+async def test_forecast_actual_revenue_converts_each_invoice_at_its_periods_average_rate(
+    gql: Gql, world: World
+) -> None:
+    body = await gql(
+        """{ forecast(from: "2026-01-01", to: "2026-03-31", granularity: QUARTER) { periods {
+          actualRevenue { amount currency originals { amount currency }
+            conversions { original { amount currency } converted { amount currency } rate rateType
+              periodName periodStart periodEnd derived } } } } }"""
+    )
+    (quarter,) = body["data"]["forecast"]["periods"]
+    actual = quarter["actualRevenue"]
+    groups: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for inv in world.invoices:
+        if date(2026, 1, 1) <= inv.issue_date <= date(2026, 3, 31):
+            groups[(inv.client.currency, period_of(world, inv.issue_date).id)] += inv.total
+    originals = {(m["currency"], dec(m["amount"])) for m in actual["originals"]}
+    assert len(originals) >= 2  # the quarter really mixes currencies
+    by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for (currency, _), amount in groups.items():
+        by_currency[currency] += amount
+    assert originals == set(by_currency.items())
+    assert actual["currency"] == "USD"
+    assert dec(actual["amount"]) == to_usd(groups, world, rate=0)
+    assert dec(actual["amount"]) != sum(by_currency.values())  # not the currency-blind sum
+    rates = world_rates(world)
+    periods = {p.id: p for p in world.periods}
+    want = {
+        (
+            c,
+            periods[pid].name,
+            periods[pid].start.isoformat(),
+            periods[pid].end.isoformat(),
+            rates[(pid, c)][0],
         )
-        assert dec(p["weightedPipeline"]["amount"]) == want.quantize(Decimal("0.01")), p
+        for c, pid in groups
+        if c != "USD"
+    }
+    got = {
+        (c["original"]["currency"], c["periodName"], c["periodStart"], c["periodEnd"], dec(c["rate"]))
+        for c in actual["conversions"]
+    }
+    assert got == want
+    for c in actual["conversions"]:
+        assert c["rateType"] == "AVERAGE" and c["derived"] is False
+        assert c["converted"]["currency"] == "USD"
+        assert dec(c["converted"]["amount"]) == (dec(c["original"]["amount"]) * dec(c["rate"])).quantize(
+            Decimal("0.01")
+        )
 
 
 # -- bad arguments --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ DEFAULT_TTLS: Mapping[str, float] = {
     "user": 3600,
     "customer": 3600,
     "period": 3600,
+    "exchange_rate": 3600,
     # delivery structure: minutes
     "project": 900,
     "engagement": 900,

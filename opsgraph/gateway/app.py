@@ -57,7 +57,9 @@ def create_app(
     A missing source config fails here (a `ConfigError`), before anything listens.
     """
     configs = settings.source_configs() if sources is None else None
-    state = GatewayState(sources=sources, today=settings.today)
+    state = GatewayState(
+        sources=sources, today=settings.today, reporting_currency=settings.reporting_currency
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

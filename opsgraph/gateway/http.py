@@ -60,6 +60,7 @@ class GatewayState:
     sources: Sources | None = None
     today: date | None = None
     cache: ReadCache | None = None
+    reporting_currency: str = "USD"
 
     def require_sources(self) -> Sources:
         if self.sources is None:
@@ -153,6 +154,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             correlation_id=current_correlation_id(),
             today=self.state.today,
             cache=self.state.cache,
+            reporting_currency=self.state.reporting_currency,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
 
     ready_timeout_s: float = Field(2.0, gt=0)
     today: date | None = None
+    reporting_currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code aggregates across currencies convert to"
+    )
     graphiql: bool = True
     log_level: LogLevel = "info"
 

@@ -30,11 +30,13 @@ class RequestContext:
         today: date | None = None,
         cache: ReadCache | None = None,
         scope: str = "default",
+        reporting_currency: str = "USD",
     ) -> RequestContext:
-        """`scope` is the caller's authorization scope: cached values are keyed by it."""
+        """`scope` is the caller's authorization scope: cached values are keyed by it.
+        `reporting_currency` is what aggregates over several currencies are converted to."""
         day = today or date.today()
         loaders = Loaders(sources, cache, scope)
-        return cls(sources, loaders, Views(loaders, day), correlation_id, day, scope)
+        return cls(sources, loaders, Views(loaders, day, reporting_currency), correlation_id, day, scope)
 
     @property
     def warnings(self) -> list[dict[str, Any]]:

@@ -294,6 +294,17 @@ class Loaders:
             NS, "period", "accounting_periods", self.sources.netsuite.accounting_periods
         )
 
+    async def exchange_rates(self, period_ids: Sequence[str]) -> list[model.ExchangeRate]:
+        """The ERP's consolidated exchange rates of these accounting periods (one query)."""
+        ids = sorted(set(period_ids))
+        return await self._listing(
+            NS,
+            "exchange_rate",
+            "exchange_rates",
+            lambda: self.sources.netsuite.exchange_rates(ids),
+            {"periods": ",".join(ids)},
+        )
+
     async def accounts(self) -> list[model.Client]:
         accounts = await self._listing(SF, "account", "accounts", self.sources.salesforce.list_accounts)
         self.account.prime_many({a.id: a for a in accounts})

@@ -1,4 +1,10 @@
-"""Forecast: ERP actuals, approved-unbilled value, backlog, weighted pipeline, and capacity vs demand."""
+"""Forecast: ERP actuals, approved-unbilled value, backlog, weighted pipeline, and capacity vs demand.
+
+Money is aggregated across clients in several currencies, so every figure is converted to the
+reporting currency (`opsgraph.money`): actual revenue at the average rate of each invoice's period,
+the forward-looking figures (approved unbilled, backlog, pipeline) at the current rate of today's
+period.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from opsgraph.model import Engagement, ErpJob, Invoice, Money, Opportunity, PsaUser, TimeEntry, TimeOff
+from opsgraph.money import ConvertedMoney, Converter, ExchangeRates, RateType
 from opsgraph.resolvers.views.periods import buckets, overlap, workdays
 from opsgraph.resolvers.views.utilization import capacity_hours
 
@@ -15,11 +22,11 @@ from opsgraph.resolvers.views.utilization import capacity_hours
 class ForecastPeriod:
     start: date
     end: date
-    actual_revenue: Money
-    approved_unbilled: Money
-    backlog: Money
-    weighted_pipeline: Money
-    projected_revenue: Money
+    actual_revenue: ConvertedMoney
+    approved_unbilled: ConvertedMoney
+    backlog: ConvertedMoney
+    weighted_pipeline: ConvertedMoney
+    projected_revenue: ConvertedMoney
     capacity_hours: float
     demand_hours: float
 
@@ -30,68 +37,98 @@ class ForecastInputs:
     unbilled_approved: list[TimeEntry]
     projects: list[Engagement]
     jobs: dict[str, ErpJob | None]  # by engagement code
-    billed_by_job: dict[str, Decimal]
+    billed_by_job: dict[str, Money]  # in the job's currency
     open_opportunities: list[Opportunity]
     users: list[PsaUser]
     time_off_by_email: dict[str, list[TimeOff]]
+    rates: ExchangeRates
 
 
-def compute_forecast(
-    i: ForecastInputs, start: date, end: date, months_per_bucket: int, today: date, currency: str = "USD"
-) -> list[ForecastPeriod]:
-    periods = list(buckets(start, end, months_per_bucket))
-    zero = Decimal("0")
-    unbilled = sum((e.bill_rate * Decimal(str(e.hours)) for e in i.unbilled_approved if e.bill_rate), zero)
-    # Backlog: contract value not yet billed, spread evenly over each engagement's remaining workdays.
-    backlog_daily: list[tuple[date, date, Decimal, Decimal]] = []  # (from, to, value per workday, rate)
+@dataclass(frozen=True)
+class _Backlog:
+    start: date
+    end: date
+    per_workday: Money
+    hourly_rate: Decimal
+
+
+def _backlog(i: ForecastInputs, today: date) -> list[_Backlog]:
+    """Contract value not yet billed, spread evenly over each engagement's remaining workdays."""
+    out: list[_Backlog] = []
     for p in i.projects:
         job = i.jobs.get(p.code)
         if not p.is_active or job is None or job.contract_value is None or p.end_date is None:
             continue
-        remaining = job.contract_value.amount - i.billed_by_job.get(job.id, zero)
+        contract = job.contract_value
+        remaining = contract - i.billed_by_job.get(job.id, Money.of(0, contract.currency))
         first = max(today, p.start_date or today)
         days = workdays(first, p.end_date)
-        if remaining > 0 and days:
-            backlog_daily.append((first, p.end_date, remaining / days, p.hourly_rate or Decimal("200")))
+        if remaining.amount > 0 and days:
+            per_day = Money(amount=remaining.amount / days, currency=contract.currency)
+            out.append(_Backlog(first, p.end_date, per_day, p.hourly_rate or Decimal("200")))
+    return out
+
+
+def _unbilled(i: ForecastInputs, today: date) -> ConvertedMoney:
+    c = Converter(i.rates)
+    for e in i.unbilled_approved:
+        if e.bill_rate:
+            c.add(
+                Money(amount=e.bill_rate * Decimal(str(e.hours)), currency=e.currency),
+                today,
+                RateType.CURRENT,
+            )
+    return c.result()
+
+
+def compute_forecast(
+    i: ForecastInputs, start: date, end: date, months_per_bucket: int, today: date
+) -> list[ForecastPeriod]:
+    nothing = Converter(i.rates).result()
+    unbilled = _unbilled(i, today)
+    backlog_daily = _backlog(i, today)
     out: list[ForecastPeriod] = []
-    for s, e in periods:
-        actual = sum((inv.total.amount for inv in i.invoices if s <= inv.issue_date <= e), zero)
-        approved_unbilled = unbilled if s <= today <= e else zero
-        backlog, demand = zero, 0.0
-        for b_from, b_to, per_day, rate in backlog_daily:
-            span = overlap(b_from, b_to, s, e)
+    for s, e in buckets(start, end, months_per_bucket):
+        actual = Converter(i.rates)
+        for inv in i.invoices:
+            if s <= inv.issue_date <= e:
+                actual.add(inv.total, inv.issue_date, RateType.AVERAGE)
+        backlog, demand = Converter(i.rates), 0.0
+        for b in backlog_daily:
+            span = overlap(b.start, b.end, s, e)
             if span:
-                value = per_day * workdays(*span)
-                backlog += value
-                demand += float(value / rate)
-        pipeline = sum(
-            (
-                (o.amount.amount if o.amount else zero) * Decimal(o.probability) / 100
-                for o in i.open_opportunities
-                if o.close_date and s <= o.close_date <= e
-            ),
-            zero,
-        )
+                value = b.per_workday.amount * workdays(*span)
+                backlog.add(Money(amount=value, currency=b.per_workday.currency), today, RateType.CURRENT)
+                demand += float(value / b.hourly_rate)
+        pipeline = Converter(i.rates)
+        for o in i.open_opportunities:
+            if o.amount and o.close_date and s <= o.close_date <= e:
+                weighted = o.amount.amount * Decimal(o.probability) / 100
+                pipeline.add(Money(amount=weighted, currency=o.amount.currency), today, RateType.CURRENT)
         future = e >= today
-        projected = (approved_unbilled + backlog + pipeline if future else zero) + actual
+        approved_unbilled = unbilled if s <= today <= e else nothing
+        actual_revenue, backlog_value, pipeline_value = actual.result(), backlog.result(), pipeline.result()
+        projected = actual_revenue + (
+            approved_unbilled + backlog_value + pipeline_value if future else nothing
+        )
         capacity = (
             sum(
                 capacity_hours(u, i.time_off_by_email.get(u.email.lower(), []), max(s, today), e)
                 for u in i.users
                 if u.is_active
             )
-            if e >= today
+            if future
             else 0.0
         )
         out.append(
             ForecastPeriod(
                 start=s,
                 end=e,
-                actual_revenue=Money.of(actual, currency),
-                approved_unbilled=Money.of(approved_unbilled, currency),
-                backlog=Money.of(backlog, currency),
-                weighted_pipeline=Money.of(pipeline, currency),
-                projected_revenue=Money.of(projected, currency),
+                actual_revenue=actual_revenue,
+                approved_unbilled=approved_unbilled,
+                backlog=backlog_value,
+                weighted_pipeline=pipeline_value,
+                projected_revenue=projected,
                 capacity_hours=round(capacity, 1),
                 demand_hours=round(demand, 1),
             )

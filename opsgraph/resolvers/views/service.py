@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from opsgraph import model
+from opsgraph.money import ExchangeRates
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.views.burn import Burn, compute_burn
@@ -21,9 +22,10 @@ BURN_WINDOW_DAYS = 729
 
 
 class Views:
-    def __init__(self, loaders: Loaders, today: date) -> None:
+    def __init__(self, loaders: Loaders, today: date, reporting_currency: str = "USD") -> None:
         self.loaders = loaders
         self.today = today
+        self.reporting_currency = reporting_currency
 
     async def _billed(self, job: model.ErpJob | None) -> Decimal:
         if job is None:
@@ -87,10 +89,11 @@ class Views:
             loaders.projects(),
             loaders.open_opportunities(),
         )
-        users, time_off, directory = await asyncio.gather(
+        users, time_off, directory, rates = await asyncio.gather(
             loaders.psa_user_list(),
             loaders.time_off(max(start, self.today), max(end, self.today)),
             loaders.directory(),
+            self._rates(start, end),
         )
         active = [p for p in projects if p.is_active]
         jobs = dict(
@@ -100,10 +103,10 @@ class Views:
                 strict=True,
             )
         )
-        billed: dict[str, Decimal] = defaultdict(Decimal)
+        billed: dict[str, model.Money] = {}
         for inv in invoices:
             if inv.job_id:
-                billed[inv.job_id] += inv.total.amount
+                billed[inv.job_id] = billed[inv.job_id] + inv.total if inv.job_id in billed else inv.total
         email_by_id = {r.id: r.email.lower() for r in directory}
         off: dict[str, list[model.TimeOff]] = defaultdict(list)
         for t in time_off:
@@ -118,8 +121,17 @@ class Views:
             open_opportunities=opps,
             users=users,
             time_off_by_email=off,
+            rates=rates,
         )
         return compute_forecast(inputs, start, end, months_per_bucket, self.today)
+
+    async def _rates(self, start: date, end: date) -> ExchangeRates:
+        """The ERP's rates for the periods a forecast converts in: those of the range, and today's."""
+        periods = await self.loaders.periods()
+        needed = [
+            p.id for p in periods if (p.start <= end and p.end >= start) or p.start <= self.today <= p.end
+        ]
+        return ExchangeRates(await self.loaders.exchange_rates(needed), periods, self.reporting_currency)
 
     async def reconciliation(self, start: date, end: date) -> ReconciliationReport:
         entries, bills, projects, users, directory = await asyncio.gather(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TypeAlias
 
 import strawberry
 
 from opsgraph import model
+from opsgraph import money as money_model
 from opsgraph.resolvers.context import RequestContext
 
 Info: TypeAlias = strawberry.Info[RequestContext, None]
@@ -32,6 +34,56 @@ class Money:
     @classmethod
     def maybe(cls, m: model.Money | None) -> Money | None:
         return None if m is None else cls.of(m)
+
+
+RateType = strawberry.enum(
+    money_model.RateType,
+    description="AVERAGE: a period's average rate (flows); CURRENT: the rate at its end (balances)",
+)
+
+
+@strawberry.type(description="One group of amounts converted to the reporting currency at one ERP rate.")
+class CurrencyConversion:
+    original: Money
+    converted: Money
+    rate: Decimal = strawberry.field(description="1 original currency = rate x the reporting currency")
+    rate_type: RateType  # type: ignore[valid-type]
+    period_name: str = strawberry.field(description="The ERP accounting period the rate belongs to")
+    period_start: date
+    period_end: date
+    derived: bool = strawberry.field(description="A cross rate through the ERP's base currency")
+
+    @classmethod
+    def of(cls, c: money_model.Conversion) -> CurrencyConversion:
+        return cls(
+            original=Money.of(c.original),
+            converted=Money.of(c.converted),
+            rate=c.rate,
+            rate_type=c.rate_type,
+            period_name=c.period.name,
+            period_start=c.period.start,
+            period_end=c.period.end,
+            derived=c.derived,
+        )
+
+
+@strawberry.type(
+    description="A sum over amounts in several currencies, in the reporting currency, with the rates used."
+)
+class ConvertedMoney:
+    amount: Decimal
+    currency: str
+    originals: list[Money] = strawberry.field(description="The sum per original currency, before conversion")
+    conversions: list[CurrencyConversion]
+
+    @classmethod
+    def of(cls, m: money_model.ConvertedMoney) -> ConvertedMoney:
+        return cls(
+            amount=m.total.amount,
+            currency=m.total.currency,
+            originals=[Money.of(o) for o in m.originals],
+            conversions=[CurrencyConversion.of(c) for c in m.conversions],
+        )
 
 
 def money(amount: Decimal | None, currency: str) -> Money | None:

@@ -11,7 +11,7 @@ from strawberry import Private
 from opsgraph import model
 from opsgraph.resolvers.views import burn, forecast, readiness, reconciliation
 from opsgraph.resolvers.views import utilization as utilization_view
-from opsgraph.schema.types.common import DataQualityIssue, Info, Money, Source
+from opsgraph.schema.types.common import ConvertedMoney, DataQualityIssue, Info, Money, Source
 from opsgraph.schema.types.nodes import Engagement, Resource
 
 
@@ -87,11 +87,22 @@ class InvoiceReadiness:
 class ForecastPeriod:
     start: date
     end: date
-    actual_revenue: Money | None
-    approved_unbilled: Money | None
-    backlog: Money | None
-    weighted_pipeline: Money | None
-    projected_revenue: Money | None
+    actual_revenue: ConvertedMoney | None = strawberry.field(
+        description="Invoiced in the period, each invoice at its accounting period's AVERAGE rate"
+    )
+    approved_unbilled: ConvertedMoney | None = strawberry.field(
+        description="Approved, unbilled time (in today's period only), at the CURRENT rate of today's period"
+    )
+    backlog: ConvertedMoney | None = strawberry.field(
+        description="Unbilled contract value spread over the period, at the CURRENT rate of today's period"
+    )
+    weighted_pipeline: ConvertedMoney | None = strawberry.field(
+        description="Open opportunities closing in the period, weighted by probability, at the CURRENT rate "
+        "of today's period"
+    )
+    projected_revenue: ConvertedMoney | None = strawberry.field(
+        description="Actual revenue plus, for periods not yet over, approved unbilled, backlog and pipeline"
+    )
     capacity_hours: float | None
     demand_hours: float | None
 
@@ -100,11 +111,11 @@ class ForecastPeriod:
         return cls(
             start=p.start,
             end=p.end,
-            actual_revenue=Money.of(p.actual_revenue),
-            approved_unbilled=Money.of(p.approved_unbilled),
-            backlog=Money.of(p.backlog),
-            weighted_pipeline=Money.of(p.weighted_pipeline),
-            projected_revenue=Money.of(p.projected_revenue),
+            actual_revenue=ConvertedMoney.of(p.actual_revenue),
+            approved_unbilled=ConvertedMoney.of(p.approved_unbilled),
+            backlog=ConvertedMoney.of(p.backlog),
+            weighted_pipeline=ConvertedMoney.of(p.weighted_pipeline),
+            projected_revenue=ConvertedMoney.of(p.projected_revenue),
             capacity_hours=p.capacity_hours,
             demand_hours=p.demand_hours,
         )

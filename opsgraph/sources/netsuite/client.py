@@ -322,8 +322,8 @@ class NetSuiteClient(SourceClient):
         rows = await self._batched(
             ids,
             lambda in_list: (
-                "SELECT id, postingperiod, fromcurrency, tocurrency, averagerate, currentrate, historicalrate "
-                f"FROM consolidatedexchangerate WHERE postingperiod IN ({in_list}) ORDER BY id"
+                "SELECT id, postingperiod, fromcurrency, tocurrency, averagerate, currentrate, "
+                f"historicalrate FROM consolidatedexchangerate WHERE postingperiod IN ({in_list}) ORDER BY id"
             ),
         )
         currencies = await self.currencies()

@@ -267,7 +267,9 @@ def exchange_rate_from_row(row: Row, currencies: Mapping[str, str]) -> ExchangeR
     rates = {c: parse_decimal(row, c) for c in ("averagerate", "currentrate", "historicalrate")}
     for column, rate in rates.items():
         if rate <= 0:
-            raise SourceDataError(SOURCE, f"{column} is not positive: {rate}", record_id=_rid(row), field=column)
+            raise SourceDataError(
+                SOURCE, f"{column} is not positive: {rate}", record_id=_rid(row), field=column
+            )
     return ExchangeRate(
         from_currency=currency_code(row, currencies, "fromcurrency"),
         to_currency=currency_code(row, currencies, "tocurrency"),
