@@ -247,6 +247,32 @@ async def test_time_entries_of_october(gql: Gql, world: World) -> None:
         assert conn["totalCount"] == split[status], status
 
 
+MONEY_OF_ENTRIES = """query($after: String) {
+  timeEntries(first: 500, after: $after, filter: {from: "2026-10-01", to: "2026-10-31"}) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id billRate { currency } costRate { currency } amount { currency } } } }"""
+
+
+async def test_time_entry_money_is_in_its_engagements_currency(gql: Gql, world: World) -> None:
+    october = {to_global_id("TimeEntry", e.id): e for e in entries_between(world, OCT_FROM, OCT_TO)}
+    seen, _, _ = await walk(gql, MONEY_OF_ENTRIES, "timeEntries")
+
+    def currency(money: dict[str, str] | None) -> str | None:
+        return None if money is None else money["currency"]
+
+    got = {n["id"]: tuple(currency(n[f]) for f in ("billRate", "costRate", "amount")) for n in seen}
+    want = {
+        gid: tuple(
+            None if value is None else e.engagement.client.currency
+            for value in (e.billable_rate, e.cost_rate, e.billable_rate if e.billable else None)
+        )
+        for gid, e in october.items()
+    }
+    assert got == want
+    non_usd = [g for g in got.values() if g[0] not in (None, "USD")]
+    assert len(non_usd) > 500  # October really has EUR and GBP engagements
+
+
 async def test_open_overdue_invoices(gql: Gql, world: World) -> None:
     body = await gql(
         """{ invoices(first: 500, filter: {status: OPEN, overdue: true}) { totalCount nodes {
