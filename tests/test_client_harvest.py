@@ -350,7 +350,7 @@ PROJECT = {
 ENTRY = {
     "id": 9, "spent_date": "2026-10-01", "hours": 7.5, "billable": True, "is_closed": True, "notes": None,
     "user": {"id": 1, "name": "A B"}, "project": {"id": 7, "code": "ENG-1"},
-    "task": {"id": 1, "name": "Delivery"},
+    "client": {"id": 3, "name": "C", "currency": "EUR"}, "task": {"id": 1, "name": "Delivery"},
     "billable_rate": 240.0, "cost_rate": 80.0, "invoice": None, "updated_at": "2026-10-02T09:00:00Z",
 }  # fmt: skip
 
@@ -361,6 +361,7 @@ def test_mapping_decodes_capped_projects_and_statuses() -> None:
         BillingModel.CAPPED, 41.0, Decimal("240.0")
     )  # fmt: skip
     assert time_entry_from_record(ENTRY).status is TimeEntryStatus.APPROVED
+    assert time_entry_from_record(ENTRY).currency == "EUR"
     assert (
         time_entry_from_record({**ENTRY, "invoice": {"id": 5, "number": "X"}}).status
         is TimeEntryStatus.BILLED
@@ -373,6 +374,7 @@ def test_mapping_decodes_capped_projects_and_statuses() -> None:
     [
         ({k: v for k, v in PROJECT.items() if k != "code"}, project_to_engagement, "code"),
         ({**ENTRY, "user": {"name": "A B"}}, time_entry_from_record, "user.id"),
+        ({**ENTRY, "client": {"id": 3, "name": "C"}}, time_entry_from_record, "client.currency"),
         ({**ENTRY, "spent_date": "01/10/2026"}, time_entry_from_record, "spent_date"),
         ({**ENTRY, "hours": "lots"}, time_entry_from_record, "hours"),
         ({"id": 4, "first_name": "A", "last_name": "B", "email": "a@b", "is_active": True}, user_to_psa_user,

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from opsgraph.model import AccountingPeriod, ExchangeRate, MixedCurrencyError, Money
+from opsgraph.model import (
+    AccountingPeriod,
+    Engagement,
+    ErpCustomer,
+    ExchangeRate,
+    MixedCurrencyError,
+    Money,
+    TimeEntry,
+    TimeEntryStatus,
+)
 from opsgraph.money import ExchangeRates, MissingExchangeRate, RateType, converted
+from opsgraph.resolvers.views.readiness import ReadinessInputs, compute_readiness
 
 JAN = AccountingPeriod(id="301", name="Jan 2026", start=date(2026, 1, 1), end=date(2026, 1, 31), closed=True)
 FEB = AccountingPeriod(id="302", name="Feb 2026", start=date(2026, 2, 1), end=date(2026, 2, 28), closed=False)
@@ -109,3 +119,32 @@ def test_converted_sums_add_up_with_their_conversions() -> None:
     assert both.total == Money.of(Decimal("110.00") + Decimal("10.00") + Decimal("5.00"), "USD")
     assert both.originals == (Money.of(110, "EUR"), Money.of(5, "USD"))
     assert both.conversions == a.conversions + b.conversions
+
+
+def test_readiness_does_not_add_time_in_another_currency() -> None:
+    def entry(entry_id: int, currency: str) -> TimeEntry:
+        return TimeEntry(
+            id=entry_id,
+            date=date(2026, 10, 5),
+            hours=2.0,
+            billable=True,
+            status=TimeEntryStatus.APPROVED,
+            harvest_user_id=1,
+            harvest_project_id=7,
+            currency=currency,
+            bill_rate=Decimal("100"),
+        )
+
+    inputs = ReadinessInputs(
+        project=Engagement(code="ENG-1", name="E", harvest_project_id=7),
+        job=None,
+        client=None,
+        customer=ErpCustomer(id="1", name="C", legal_entity="C GmbH", currency="EUR"),
+        unbilled_entries=[entry(1, "EUR"), entry(2, "USD"), entry(3, "EUR")],
+        periods=[],
+        billed_to_date=Decimal(0),
+    )
+    r = compute_readiness(inputs, date(2026, 11, 20), datetime(2026, 11, 20, tzinfo=UTC))
+    assert r.amount == Money.of(400, "EUR")  # the USD entry is not added to EUR
+    mismatch = [b for b in r.blockers if b.code == "CURRENCY_MISMATCH"]
+    assert [b.message for b in mismatch] == ["1 approved entries are in USD; the client is invoiced in EUR"]

@@ -81,9 +81,24 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
                     "MISSING_RATE", f"{len(unrated)} approved entries have no bill rate", SourceName.HARVEST
                 )
             )
-        amount = sum(
-            (e.bill_rate * Decimal(str(e.hours)) for e in approved if e.bill_rate is not None), Decimal("0")
-        )
+        foreign = [e for e in approved if e.currency != currency]
+        if foreign:
+            blockers.append(
+                ReadinessBlocker(
+                    "CURRENCY_MISMATCH",
+                    f"{len(foreign)} approved entries are in {foreign[0].currency}; the client is invoiced "
+                    f"in {currency}",
+                    SourceName.HARVEST,
+                )
+            )
+        amount = Money.total(
+            (
+                Money(amount=e.bill_rate * Decimal(str(e.hours)), currency=e.currency)
+                for e in approved
+                if e.bill_rate is not None and e.currency == currency
+            ),
+            currency,
+        ).amount
     if unapproved:
         blockers.append(
             ReadinessBlocker(

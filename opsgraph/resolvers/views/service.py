@@ -31,7 +31,11 @@ class Views:
         if job is None:
             return Decimal("0")
         invoices = await self.loaders.invoices_by_job.load(job.id)
-        return sum((i.total.amount for i in invoices), Decimal("0"))
+        if job.contract_value is not None:
+            currency = job.contract_value.currency
+        else:
+            currency = invoices[0].total.currency if invoices else "USD"
+        return model.Money.total((i.total for i in invoices), currency).amount  # mixed currencies raise
 
     async def burn(self, project: model.Engagement) -> Burn:
         """Hours come from one time report over the burn window, shared by every engagement."""

@@ -105,7 +105,7 @@ class Client(Node):
         if customer is None:
             return None
         invoices = await info.context.loaders.invoices_by_customer.load(customer.id)
-        return money(sum((i.amount_due.amount for i in invoices), Decimal("0")), customer.currency)
+        return Money.of(model.Money.total((i.amount_due for i in invoices), customer.currency))
 
     @strawberry.field
     async def links(self, info: Info) -> SourceLinks:
