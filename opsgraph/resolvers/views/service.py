@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from opsgraph import model
+from opsgraph.clock import Clock
 from opsgraph.money import ExchangeRates
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.loaders import Loaders
@@ -24,10 +25,14 @@ BURN_WINDOW_DAYS = 729
 
 
 class Views:
-    def __init__(self, loaders: Loaders, today: date, reporting_currency: str = "USD") -> None:
+    def __init__(self, loaders: Loaders, clock: Clock, reporting_currency: str = "USD") -> None:
         self.loaders = loaders
-        self.today = today
+        self.clock = clock
         self.reporting_currency = reporting_currency
+
+    @property
+    def today(self) -> date:
+        return self.clock.today()
 
     async def _billed(self, job: model.ErpJob | None) -> Decimal:
         if job is None:
@@ -79,7 +84,7 @@ class Views:
             periods=periods,
             billed_to_date=await self._billed(job),
         )
-        return compute_readiness(inputs, self.today, datetime.now(UTC))
+        return compute_readiness(inputs, self.today, self.clock.now())
 
     async def utilization(
         self, start: date, end: date, group_by: str, only_user: int | None = None
