@@ -15,6 +15,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.base import BaseSchema
 
 from opsgraph.cache import ReadCache, create_backend
+from opsgraph.clock import Clock, clock_for
 from opsgraph.gateway.graphiql import static_mount
 from opsgraph.gateway.health import health_routes
 from opsgraph.gateway.http import GatewayState, GraphQLView
@@ -34,16 +35,20 @@ def gateway_schema(settings: Settings) -> BaseSchema:
 
 
 def create_app(
-    settings: Settings, *, sources: Sources | None = None, schema: BaseSchema | None = None
+    settings: Settings,
+    *,
+    sources: Sources | None = None,
+    schema: BaseSchema | None = None,
+    clock: Clock | None = None,
 ) -> Starlette:
     """The app. Without `sources`, its lifespan builds them from `settings` and closes them at exit.
+    `clock` defaults to the one `settings.today` asks for; tests pass a `ManualClock`.
 
     A missing source config fails here (a `ConfigError`), before anything listens.
     """
     configs = settings.source_configs() if sources is None else None
-    state = GatewayState(
-        sources=sources, today=settings.today, reporting_currency=settings.reporting_currency
-    )
+    clock = clock or clock_for(settings.today)
+    state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,7 +56,7 @@ def create_app(
         if configs is not None:
             owned = state.sources = Sources.from_configs(configs)
         backend = create_backend(settings.redis_url)
-        state.cache = ReadCache(backend, settings.cache)
+        state.cache = ReadCache(backend, settings.cache, clock=clock)
         try:
             yield
         finally:

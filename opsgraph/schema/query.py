@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import strawberry
 
 from opsgraph import model
+from opsgraph.resolvers.partial import incomplete, settled
 from opsgraph.schema.pagination import Connection, check_first, connection
 from opsgraph.schema.relay import from_global_id
 from opsgraph.schema.types.common import BillingModel, EngagementStatus, Info, InvoiceStatus, TimeEntryStatus
@@ -34,6 +35,7 @@ from opsgraph.schema.types.views import (
     SourceStatus,
     UtilizationRow,
 )
+from opsgraph.sources.errors import SourceError
 
 From = Annotated[date, strawberry.argument(name="from")]
 T = TypeVar("T")
@@ -221,11 +223,16 @@ class Query:
         check_first(first)
         f = filter or ResourceFilter()
         directory, users = await asyncio.gather(
-            info.context.loaders.directory(), info.context.loaders.psa_user_by_email()
+            info.context.loaders.directory(), settled(info.context.loaders.psa_user_by_email())
         )
-        known = {r.email.lower() for r in directory}
-        people = [Resource.of(r, users.get(r.email.lower())) for r in directory]
-        people += [Resource.of(None, u) for email, u in users.items() if email not in known]
+        if isinstance(users, SourceError):
+            # HR owns people: they arrive without their PSA fields. People only the PSA knows are missing.
+            info.context.warnings.append(incomplete(users, "people known only to the PSA are missing"))
+            people = [Resource.of(r, None, users) for r in directory]
+        else:
+            known = {r.email.lower() for r in directory}
+            people = [Resource.of(r, users.get(r.email.lower())) for r in directory]
+            people += [Resource.of(None, u) for email, u in users.items() if email not in known]
         rows = [
             r
             for r in people
@@ -293,7 +300,9 @@ class Query:
     @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")
     async def invoice_readiness(
         self, info: Info, engagement_ids: list[strawberry.ID] | None = None, min_amount: Decimal | None = None
-    ) -> list[InvoiceReadiness] | None:
+    ) -> list[InvoiceReadiness | None] | None:
+        """An engagement whose readiness a failing system keeps unknown is a null item with that
+        system's error at its index (kept whatever `minAmount` says: its amount is unknown)."""
         by_code = await info.context.loaders.project_by_code()
         if engagement_ids is not None:
             check_first(len(engagement_ids))
@@ -301,11 +310,11 @@ class Query:
             projects = [by_code[c] for c in codes if c in by_code]
         else:
             projects = sorted((p for p in by_code.values() if p.is_active), key=lambda p: p.code)
-        results = await asyncio.gather(*(info.context.views.readiness(p) for p in projects))
+        results = await asyncio.gather(*(settled(info.context.views.readiness(p)) for p in projects))
         return [
-            InvoiceReadiness.of(r, p)
+            r if isinstance(r, SourceError) else InvoiceReadiness.of(r, p)  # type: ignore[misc]
             for r, p in zip(results, projects, strict=True)
-            if min_amount is None or r.amount.amount >= min_amount
+            if isinstance(r, SourceError) or min_amount is None or r.amount.amount >= min_amount
         ]
 
     @strawberry.field

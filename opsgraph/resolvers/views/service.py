@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from opsgraph import model
+from opsgraph.clock import Clock
 from opsgraph.money import ExchangeRates
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.loaders import Loaders
+from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.views.burn import Burn, compute_burn
 from opsgraph.resolvers.views.forecast import ForecastInputs, ForecastPeriod, compute_forecast
 from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compute_readiness, readiness_window
 from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
 from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
+from opsgraph.sources.errors import SourceError
 
 BURN_WINDOW_DAYS = 729
 """Burn counts the hours of the last two years (two report windows): longer engagements undercount."""
 
 
 class Views:
-    def __init__(self, loaders: Loaders, today: date, reporting_currency: str = "USD") -> None:
+    def __init__(self, loaders: Loaders, clock: Clock, reporting_currency: str = "USD") -> None:
         self.loaders = loaders
-        self.today = today
+        self.clock = clock
         self.reporting_currency = reporting_currency
+
+    @property
+    def today(self) -> date:
+        return self.clock.today()
 
     async def _billed(self, job: model.ErpJob | None) -> Decimal:
         if job is None:
@@ -38,15 +45,23 @@ class Views:
         return model.Money.total((i.total for i in invoices), currency).amount  # mixed currencies raise
 
     async def burn(self, project: model.Engagement) -> Burn:
-        """Hours come from one time report over the burn window, shared by every engagement."""
+        """Hours come from one time report over the burn window, shared by every engagement.
+        Money comes from the ERP: when it fails, the hours still stand (`Burn.money_error`)."""
         start = self.today - timedelta(days=BURN_WINDOW_DAYS)
-        job, hours = await asyncio.gather(
-            self.loaders.job_by_code.load(project.code), self.loaders.project_hours(start, self.today)
+        money, hours = await asyncio.gather(
+            settled(self._burn_money(project)), self.loaders.project_hours(start, self.today)
         )
-        billed = await self._billed(job)
-        currency = job.contract_value.currency if job and job.contract_value else "USD"
         totals = hours.get(project.harvest_project_id)
-        return compute_burn(project, job, totals.total_hours if totals else 0.0, billed, currency)
+        used = totals.total_hours if totals else 0.0
+        if isinstance(money, SourceError):
+            return compute_burn(project, None, used, Decimal("0"), "USD", money_error=money)
+        job, billed = money
+        currency = job.contract_value.currency if job and job.contract_value else "USD"
+        return compute_burn(project, job, used, billed, currency)
+
+    async def _burn_money(self, project: model.Engagement) -> tuple[model.ErpJob | None, Decimal]:
+        job = await self.loaders.job_by_code.load(project.code)
+        return job, await self._billed(job)
 
     async def readiness(self, project: model.Engagement) -> Readiness:
         start, end = readiness_window(self.today)
@@ -69,7 +84,7 @@ class Views:
             periods=periods,
             billed_to_date=await self._billed(job),
         )
-        return compute_readiness(inputs, self.today, datetime.now(UTC))
+        return compute_readiness(inputs, self.today, self.clock.now())
 
     async def utilization(
         self, start: date, end: date, group_by: str, only_user: int | None = None

@@ -22,16 +22,16 @@ class BurnStatus(Enum):
     OVER_BUDGET = "OVER_BUDGET"
 
 
-@strawberry.type
+@strawberry.type(
+    description="Hours come from the PSA, money from the ERP: when the ERP fails, only the "
+    "money fields (and the status, which weighs both) are null."
+)
 class Burn:
     budget_hours: float | None
     hours_used: float
     hours_remaining: float | None
     percent_hours_used: float | None
-    contract_value: Money | None
-    billed_to_date: Money
-    percent_billed: float | None
-    status: BurnStatus
+    figures: Private[burn.Burn]
 
     @classmethod
     def of(cls, b: burn.Burn) -> Burn:
@@ -40,11 +40,29 @@ class Burn:
             hours_used=b.hours_used,
             hours_remaining=b.hours_remaining,
             percent_hours_used=b.percent_hours_used,
-            contract_value=Money.maybe(b.contract_value),
-            billed_to_date=Money.of(b.billed_to_date),
-            percent_billed=b.percent_billed,
-            status=BurnStatus(b.status),
+            figures=b,
         )
+
+    def _money(self) -> burn.Burn:
+        if self.figures.money_error is not None:
+            raise self.figures.money_error
+        return self.figures
+
+    @strawberry.field
+    def contract_value(self) -> Money | None:
+        return Money.maybe(self._money().contract_value)
+
+    @strawberry.field
+    def billed_to_date(self) -> Money | None:
+        return Money.of(self._money().billed_to_date)
+
+    @strawberry.field
+    def percent_billed(self) -> float | None:
+        return self._money().percent_billed
+
+    @strawberry.field
+    def status(self) -> BurnStatus | None:
+        return BurnStatus(self._money().status)
 
 
 @strawberry.type
