@@ -54,7 +54,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned: Sources | None = None
         if configs is not None:
-            owned = state.sources = Sources.from_configs(configs)
+            owned = state.sources = Sources.from_configs(configs, clock=clock)
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
         try:
