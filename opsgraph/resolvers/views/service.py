@@ -15,6 +15,7 @@ from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.views.burn import Burn, compute_burn
 from opsgraph.resolvers.views.forecast import ForecastInputs, ForecastPeriod, compute_forecast
+from opsgraph.resolvers.views.hire import entry_issues, find_time_before_hire, hr_record
 from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compute_readiness, readiness_window
 from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
 from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
@@ -177,7 +178,13 @@ class Views:
             ]
         for u in users:
             quality += stitching.resource_issues(u, directory.get(u.email.lower()), u.email)
-        return reconcile(start, end, entries, bills, jobs_by_id, jobs_by_code, quality)
+        early = find_time_before_hire(entries, {u.id: u for u in users}, directory)
+        return reconcile(start, end, entries, bills, jobs_by_id, jobs_by_code, quality, early)
+
+    async def entry_issues(self, entry: model.TimeEntry) -> list[model.DataQualityIssue]:
+        """A time entry checked against its person's HR record (TIME_BEFORE_HIRE)."""
+        users, directory = await asyncio.gather(self.loaders.psa_users(), self.loaders.resource_by_email())
+        return entry_issues(entry, hr_record(entry.harvest_user_id, users, directory))
 
 
 async def _none() -> None:

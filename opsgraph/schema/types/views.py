@@ -9,7 +9,7 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
-from opsgraph.resolvers.views import burn, forecast, readiness, reconciliation
+from opsgraph.resolvers.views import burn, forecast, hire, readiness, reconciliation
 from opsgraph.resolvers.views import utilization as utilization_view
 from opsgraph.schema.types.common import ConvertedMoney, DataQualityIssue, Info, Money, Source
 from opsgraph.schema.types.nodes import Engagement, Resource
@@ -186,6 +186,35 @@ class ReconciliationRow:
     reasons: list[str]
 
 
+@strawberry.type(description="One person's PSA time dated before their HR hire date.")
+class TimeBeforeHire:
+    hire_date: date
+    entry_count: int
+    entry_ids: list[strawberry.ID]
+    hours: float
+    first_date: date
+    last_date: date
+    hr: Private[model.Resource]
+
+    @classmethod
+    def of(cls, t: hire.TimeBeforeHire) -> TimeBeforeHire:
+        from opsgraph.schema.relay import to_global_id
+
+        return cls(
+            hire_date=t.hire_date,
+            entry_count=len(t.entry_ids),
+            entry_ids=[strawberry.ID(to_global_id("TimeEntry", i)) for i in t.entry_ids],
+            hours=t.hours,
+            first_date=t.first_date,
+            last_date=t.last_date,
+            hr=t.resource,
+        )
+
+    @strawberry.field
+    async def resource(self, info: Info) -> Resource:
+        return await Resource.for_hr(info, self.hr)
+
+
 @strawberry.type
 class ReconciliationReport:
     from_: date = strawberry.field(name="from")
@@ -194,6 +223,12 @@ class ReconciliationReport:
     matched: int
     mismatches: list[ReconciliationRow]
     data_quality: list[DataQualityIssue]
+    time_before_hire: list[TimeBeforeHire] = strawberry.field(
+        description="Per person, PSA time in the range dated before their HR hire date"
+    )
+    time_before_hire_count: int = strawberry.field(
+        description="Time entries in the range dated before their person's HR hire date"
+    )
 
     @classmethod
     def of(cls, r: reconciliation.ReconciliationReport) -> ReconciliationReport:
@@ -220,6 +255,8 @@ class ReconciliationReport:
             matched=r.matched,
             mismatches=rows,
             data_quality=[DataQualityIssue.of(i) for i in r.data_quality],
+            time_before_hire=[TimeBeforeHire.of(t) for t in r.time_before_hire],
+            time_before_hire_count=sum(len(t.entry_ids) for t in r.time_before_hire),
         )
 
 
