@@ -4,7 +4,6 @@ hints (`Cache-Control`/`Age`) that depend on what the cache served."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -100,7 +99,8 @@ async def test_a_source_outage_serves_stale_values_within_the_grace_then_errors(
     settings = settings_for(simulators, world, redis_url=redis_url, cache=STALE_SETTINGS)
     assert settings.netsuite is not None
     # the outage opens NetSuite's circuit: let it half-open soon after, for the recovery check at the end
-    netsuite = settings.netsuite.model_copy(update={"breaker_reset_s": 0.5})
+    # no retries: their waits would advance the shared clock past the ages asserted below
+    netsuite = settings.netsuite.model_copy(update={"breaker_reset_s": 0.5, "max_retries": 0})
     settings = settings.model_copy(update={"netsuite": netsuite})
     clock = manual_clock(world)
     async with running(settings, clock) as http:
@@ -142,7 +142,7 @@ async def test_a_source_outage_serves_stale_values_within_the_grace_then_errors(
             await sims.faults(NS, outage=False)
 
         # the source is back (once its circuit half-opens): fresh values, no warning
-        await asyncio.sleep(0.6)  # the breaker's reset, on the machine's clock until sources take a Clock
+        clock.advance(0.5)  # the breaker's reset
         body, _ = await get(http, balance)
         assert body == fresh_balance
 
@@ -156,6 +156,9 @@ async def test_a_stale_value_is_served_even_when_its_batch_has_a_key_never_cache
     ids = ", ".join(f'"{to_global_id("Client", c.sf_id)}"' for c in (cached, uncached))
     both = f"{{ nodes(ids: [{ids}]) {{ ... on Client {{ name arBalance {{ amount currency }} }} }} }}"
     settings = settings_for(simulators, world, redis_url=redis_url, cache=STALE_SETTINGS)
+    assert settings.netsuite is not None
+    netsuite = settings.netsuite.model_copy(update={"max_retries": 0})  # retry waits would age the value
+    settings = settings.model_copy(update={"netsuite": netsuite})
     clock = manual_clock(world)
     async with running(settings, clock) as http:
         warm, _ = await get(http, balance_query(cached.sf_id))

@@ -114,7 +114,7 @@ async def test_ids_past_the_cap_fail_without_an_upstream_call(gw: Gateway, world
     entries = [to_global_id("TimeEntry", t.id) for t in world.time_entries[:MAX_NODE_IDS]]
     # One field over the cap.
     body, counts = await gw.counted(NODES, {"ids": [*entries, clients[0]]})
-    assert body["data"] == {"nodes": None}
+    assert body["data"] is None  # `nodes` is non-null by contract: the rejection takes the whole response
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "TOO_MANY_IDS", "limit": 100, "count": 101}
     assert sum(sum(c.values()) for c in counts.values()) == 0
@@ -125,8 +125,8 @@ async def test_ids_past_the_cap_fail_without_an_upstream_call(gw: Gateway, world
     body, counts = await gw.counted(query, variables)
     assert "errors" not in body and len(body["data"]["a"]) + len(body["data"]["b"]) == 99
     body, counts = await gw.counted(query, {**variables, "b": entries[60:]})
-    assert body["data"] == {"a": None, "b": None, "c": None}
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["TOO_MANY_IDS"] * 3
+    assert body["data"] is None
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"TOO_MANY_IDS"}
     assert sum(sum(c.values()) for c in counts.values()) == 0
 
 

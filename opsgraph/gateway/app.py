@@ -24,6 +24,7 @@ from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.settings import Settings
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
+from opsgraph.sources.metrics import source_metric_lines
 
 __all__ = ["create_app", "gateway_schema"]
 
@@ -31,23 +32,6 @@ __all__ = ["create_app", "gateway_schema"]
 def gateway_schema(settings: Settings) -> BaseSchema:
     """The graph with the query limits from `settings` and strawberry's parse and validation caches."""
     return build_schema(extensions=[*limit_extensions(settings), ParserCache, ValidationCache])
-
-
-def source_metric_lines(sources: Sources | None) -> list[str]:
-    """Upstream request and failure counters, and circuit state, per source (Prometheus text)."""
-    if sources is None:
-        return []
-    lines = [
-        "# TYPE opsgraph_upstream_requests_total counter",
-        "# TYPE opsgraph_upstream_failures_total counter",
-        "# TYPE opsgraph_upstream_circuit_open gauge",
-    ]
-    for client in sources.all():
-        label = f'{{source="{client.source.value}"}}'
-        lines.append(f"opsgraph_upstream_requests_total{label} {client.health.requests}")
-        lines.append(f"opsgraph_upstream_failures_total{label} {client.health.failures}")
-        lines.append(f"opsgraph_upstream_circuit_open{label} {int(client.breaker.state.value != 'CLOSED')}")
-    return lines
 
 
 def create_app(
@@ -70,7 +54,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned: Sources | None = None
         if configs is not None:
-            owned = state.sources = Sources.from_configs(configs)
+            owned = state.sources = Sources.from_configs(configs, clock=clock)
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
         try:
@@ -84,7 +68,7 @@ def create_app(
 
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
-        lines += source_metric_lines(state.sources)
+        lines += source_metric_lines(state.sources.all() if state.sources else [])
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     view = GraphQLView(schema or gateway_schema(settings), state, graphiql=settings.graphiql)

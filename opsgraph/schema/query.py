@@ -123,7 +123,7 @@ class Query:
         description=f"Nodes by id, in order; an id that is bad or whose system fails nulls only its entry. "
         f"At most {MAX_NODE_IDS} ids per request, across every node and nodes field (TOO_MANY_IDS)."
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None] | None:
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         return await resolve_nodes(info, ids)  # type: ignore[return-value]
 
     @strawberry.field

@@ -357,6 +357,12 @@ class TimeEntry(Node):
     async def posted_to_erp(self, info: Info) -> bool | None:
         return await info.context.loaders.posted.load((self.entry.id, month_start(self.entry.date)))
 
+    @strawberry.field(
+        description="Problems found across systems: TIME_BEFORE_HIRE (dated before HR's hire date)."
+    )
+    async def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
+        return [DataQualityIssue.of(i) for i in await info.context.views.entry_issues(self.entry)]
+
 
 @strawberry.type
 class InvoiceLine:
