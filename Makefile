@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint pytest bench simulate schema clean
+.PHONY: demo test lint pytest bench bench-memory simulate schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+bench-memory: $(STAMP)
+	$(BIN)/python -m bench memory
 
 schema: $(STAMP)
 	$(BIN)/opsgraph export-schema > schema.graphql

@@ -1,10 +1,16 @@
 """`make bench`: the benchmark queries against the `large` world with 20 ms per upstream call.
 
+Each vendor simulator runs in a process of its own (`bench.simulator`), each gateway too.
+
 For each query in bench/queries/ it prints the upstream request count (from the
 simulators' own /_sim/stats), the ideal critical path in upstream round trips (from the
 query file's `# critical-path:` header), p50/p95 latency cold (no cache) and warm, and
 the ratio of cold p50 to the critical path's injected latency. Then throughput with a
-warm cache at concurrency 1, 8 and 32, measured by a separate load process.
+warm cache at concurrency 1, 8 and 32, measured by a separate load process, and the
+time a fresh gateway takes to answer a 30-fragment chain document (`bench.reject`).
+
+`python -m bench memory` (`make bench-memory`): RSS of `serve --demo` under 32 clients for 60 s.
+Short runs while developing: `--runs 2 --seconds 1`.
 """
 
 from __future__ import annotations
@@ -12,111 +18,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import simulator_info
+from bench.memory import memory
+from bench.procs import gateway_env, start_gateway, start_simulators, stop_all
+from bench.reject import time_to_reject
 from opsgraph.sources.world import DEFAULT_AS_OF
 
 QUERIES = Path(__file__).parent / "queries"
 LATENCY_MS = 20.0
 AS_OF = DEFAULT_AS_OF.isoformat()
-
-
-class Process:
-    """A child process of the bench: the simulators or one gateway, each with its own interpreter."""
-
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opsgraph.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
-
-    def wait_for(self, pattern: str, count: int = 1, timeout_s: float = 120) -> list[re.Match[str]]:
-        """Read the child's output until `pattern` matched `count` lines."""
-        found: list[re.Match[str]] = []
-        deadline = time.monotonic() + timeout_s
-        assert self.proc.stdout is not None
-        while len(found) < count and time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"{self.proc.args} exited with {self.proc.wait()}")
-            if match := re.search(pattern, line):
-                found.append(match)
-        self.drain()
-        return found
-
-    def drain(self) -> None:
-        """Keep reading the child's output in the background so a full pipe never blocks it."""
-        stream = self.proc.stdout
-        if stream is not None:
-            threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def gateway_env(urls: dict[SourceName, str], today: str, cache_enabled: bool) -> dict[str, str]:
-    env = {
-        "OPSGRAPH_TODAY": today,
-        "OPSGRAPH_CACHE__ENABLED": str(cache_enabled).lower(),
-        "OPSGRAPH_LOG_LEVEL": "warning",
-    }
-    for source, url in urls.items():
-        info = simulator_info(source)
-        prefix = f"OPSGRAPH_{source.value.upper()}__"
-        env[prefix + "BASE_URL"] = info.connector_base_url(url)
-        env[prefix + "CREDENTIALS"] = json.dumps(dict(info.credentials))
-    return env
-
-
-def start_gateway(env: dict[str, str]) -> tuple[Process, str]:
-    port = free_port()
-    gateway = Process(["serve", "--host", "127.0.0.1", "--port", str(port)], env)
-    gateway.drain()
-    asyncio.run(_wait_healthy(f"http://127.0.0.1:{port}/healthz", gateway))
-    return gateway, f"http://127.0.0.1:{port}/graphql"
-
-
-async def _wait_healthy(url: str, process: Process, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if process.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited with {process.proc.returncode}")
-            try:
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"gateway at {url} not healthy within {timeout_s}s")
 
 
 def critical_path(text: str) -> int:
@@ -201,36 +120,49 @@ def throughput(url: str, query_file: Path, seconds: float) -> dict[int, dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("mode", nargs="?", choices=["table", "memory"], default="table")
     parser.add_argument("--profile", default="large")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=10, help="table: requests per query, cold and warm")
+    parser.add_argument("--seconds", type=float, default=None, help="throughput 5 s / memory 60 s per run")
+    parser.add_argument("--clients", type=int, default=32, help="memory: concurrent clients")
+    parser.add_argument("--query", default="portfolio", help="memory: a query in bench/queries/")
     args = parser.parse_args()
+    if args.mode == "memory":
+        memory(QUERIES / f"{args.query}.graphql", args.clients, args.seconds or 60.0)
+        return
+    table(args.profile, args.runs, args.seconds or 5.0)
+
+
+def table(profile: str, runs: int, seconds: float) -> None:
     started = time.perf_counter()
-    sims = Process(["simulate", "--profile", args.profile, "--base-port", str(free_port())])
-    found = sims.wait_for(
-        r"^\s+(salesforce|harvest|bamboohr|netsuite)\s+(http://\S+)", count=4, timeout_s=300
+    processes, urls = start_simulators(profile)
+    print(
+        f"simulators ({profile} world), one process each, up in {time.perf_counter() - started:.1f}s",
+        flush=True,
     )
-    urls = {SourceName(m.group(1)): m.group(2) for m in found}
-    print(f"simulators ({args.profile} world) up in {time.perf_counter() - started:.1f}s", flush=True)
-    gateways: list[Process] = []
     try:
         asyncio.run(_set_latency(list(urls.values())))
         cold, cold_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=False))
+        processes.append(cold)
         warm, warm_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=True))
-        gateways += [cold, warm]
-        rows = asyncio.run(measure(list(urls.values()), cold_url, warm_url, args.runs))
+        processes.append(warm)
+        rows = asyncio.run(measure(list(urls.values()), cold_url, warm_url, runs))
         print_table(rows)
         query = QUERIES / "invoice_ageing.graphql"
-        tput = throughput(warm_url, query, args.seconds)
+        tput = throughput(warm_url, query, seconds)
         print(f"\nthroughput, warm cache, {query.stem} (separate load process, gateway in its own process):")
         for conc, r in tput.items():
             print(
                 f"  concurrency {conc:>2}: {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
                 f"p95 {r['p95_ms']:7.1f} ms  errors {int(r['errors'])}"
             )
+        median_ms, outcome, size = time_to_reject(gateway_env(urls, AS_OF, cache_enabled=True))
+        figure = f"{median_ms:.1f} ms (median of 5)" if median_ms is not None else "-"
+        print(
+            f"\n30-fragment chain ({size} bytes, each fragment spreads the next twice): {figure}, {outcome}"
+        )
     finally:
-        for p in [*gateways, sims]:
-            p.stop()
+        stop_all(processes)
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from test_gateway_support import serving, settings_for
 
 from opsgraph.cache import ReadCache, create_backend, entity_key
+from opsgraph.clock import Clock, PinnedClock
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.http import GatewayState
 from opsgraph.model import SourceName
@@ -123,8 +124,9 @@ def stat_of(cache: ReadCache, source: str, entity: str) -> tuple[int, int, int, 
 
 
 @asynccontextmanager
-async def running(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+async def running(settings: Any, clock: Clock | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=clock)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         yield http
 
 
@@ -305,11 +307,12 @@ async def test_request_contexts_of_different_scopes_do_not_share_entries(
     account = world.clients[0].sf_id
 
     async def read(scope: str) -> tuple[list[str], str | None]:
-        ctx = RequestContext.create(sources, correlation_id="t", today=world.as_of, cache=cache, scope=scope)
+        clock = PinnedClock(world.as_of)
+        ctx = RequestContext.create(sources, correlation_id="t", clock=clock, cache=cache, scope=scope)
         listed = [c.name for c in await ctx.loaders.accounts()]
         one = await ctx.loaders.account.load(account)
         by_id = await RequestContext.create(
-            sources, correlation_id="t", today=world.as_of, cache=cache, scope=scope
+            sources, correlation_id="t", clock=PinnedClock(world.as_of), cache=cache, scope=scope
         ).loaders.account.load(account)
         assert one == by_id
         return listed, by_id.name if by_id else None

@@ -4,10 +4,10 @@ hints (`Cache-Control`/`Age`) that depend on what the cache served."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from redis_process import RedisProcess
 from test_cache_gateway import CLIENTS, INVOICES, Sims, gql, ok, running
 from test_gateway_support import settings_for
 
+from opsgraph.clock import ManualClock
 from opsgraph.model import SourceName
 from opsgraph.schema.relay import to_global_id
 from opsgraph.sources.simkit.serve import SimulatorGroup
@@ -58,6 +59,12 @@ STALE_SETTINGS: dict[str, Any] = {
 INVOICE_LIST = "{ invoices(first: 5) { nodes { number client { name } } } }"
 
 
+def manual_clock(world: World) -> ManualClock:
+    """Midnight UTC of the world's as-of day, moving only when the test advances it."""
+    day = world.as_of
+    return ManualClock(datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+
 def balance_query(account_id: str) -> str:
     """Salesforce (name) and NetSuite (arBalance, nullable) fields of one client."""
     node_id = to_global_id("Client", account_id)
@@ -92,32 +99,33 @@ async def test_a_source_outage_serves_stale_values_within_the_grace_then_errors(
     settings = settings_for(simulators, world, redis_url=redis_url, cache=STALE_SETTINGS)
     assert settings.netsuite is not None
     # the outage opens NetSuite's circuit: let it half-open soon after, for the recovery check at the end
-    netsuite = settings.netsuite.model_copy(update={"breaker_reset_s": 0.5})
+    # no retries: their waits would advance the shared clock past the ages asserted below
+    netsuite = settings.netsuite.model_copy(update={"breaker_reset_s": 0.5, "max_retries": 0})
     settings = settings.model_copy(update={"netsuite": netsuite})
-    async with running(settings) as http:
-        stored = time.monotonic()
+    clock = manual_clock(world)
+    async with running(settings, clock) as http:
         fresh_balance, _ = await get(http, balance)
         fresh_list, _ = await get(http, INVOICE_LIST)
         assert ok(fresh_balance)["nodes"][0]["arBalance"] is not None
         assert len(ok(fresh_list)["invoices"]["nodes"]) == 5
         try:
             await sims.faults(NS, outage=True)
-            await asyncio.sleep(TTL + 0.3)
+            clock.advance(TTL + 0.3)
 
             # past the TTL, within the grace: the cached NetSuite values, with a warning
             body, cache_control = await get(http, balance)
             assert body["data"] == fresh_balance["data"] and "errors" not in body
-            assert TTL <= stale_age(body) <= TTL + GRACE
+            assert stale_age(body) == TTL + 0.3
             assert cache_control == "no-store"
 
             body, cache_control = await get(http, INVOICE_LIST)
             assert body["data"] == fresh_list["data"] and "errors" not in body
-            assert TTL <= stale_age(body) <= TTL + GRACE
+            assert stale_age(body) == TTL + 0.3
             assert cache_control == "no-store"
             assert (await sims.stats())[NS]["statuses"].get("503", 0) > 0  # NetSuite was asked, and failed
 
             # past TTL + grace: the normal partial-data error for the NetSuite fields
-            await asyncio.sleep(max(0.0, stored + TTL + GRACE + 0.5 - time.monotonic()))
+            clock.advance(GRACE)
             body, cache_control = await get(http, balance)
             assert body["data"] == {"nodes": [{"name": client.name, "arBalance": None}]}
             (error,) = body["errors"]
@@ -134,7 +142,7 @@ async def test_a_source_outage_serves_stale_values_within_the_grace_then_errors(
             await sims.faults(NS, outage=False)
 
         # the source is back (once its circuit half-opens): fresh values, no warning
-        await asyncio.sleep(0.6)
+        clock.advance(0.5)  # the breaker's reset
         body, _ = await get(http, balance)
         assert body == fresh_balance
 
@@ -148,17 +156,21 @@ async def test_a_stale_value_is_served_even_when_its_batch_has_a_key_never_cache
     ids = ", ".join(f'"{to_global_id("Client", c.sf_id)}"' for c in (cached, uncached))
     both = f"{{ nodes(ids: [{ids}]) {{ ... on Client {{ name arBalance {{ amount currency }} }} }} }}"
     settings = settings_for(simulators, world, redis_url=redis_url, cache=STALE_SETTINGS)
-    async with running(settings) as http:
+    assert settings.netsuite is not None
+    netsuite = settings.netsuite.model_copy(update={"max_retries": 0})  # retry waits would age the value
+    settings = settings.model_copy(update={"netsuite": netsuite})
+    clock = manual_clock(world)
+    async with running(settings, clock) as http:
         warm, _ = await get(http, balance_query(cached.sf_id))
         try:
             await sims.faults(NS, outage=True)
-            await asyncio.sleep(TTL + 0.3)
+            clock.advance(TTL + 0.3)
             body, _ = await get(http, both)
         finally:
             await sims.faults(NS, outage=False)
     assert body["data"] == {"nodes": [*warm["data"]["nodes"], {"name": uncached.name, "arBalance": None}]}
     assert [e["path"] for e in body["errors"]] == [["nodes", 1, "arBalance"]]
-    assert TTL <= stale_age(body) <= TTL + GRACE
+    assert stale_age(body) == TTL + 0.3
 
 
 # -- 6. the cache's Redis going away -------------------------------------------------------------
@@ -173,7 +185,8 @@ async def test_redis_dying_mid_run_falls_back_to_the_sources(
 ) -> None:
     caplog.set_level(logging.INFO, logger="opsgraph.cache")
     queries = (INVOICES, CLIENTS)
-    async with running(settings_for(simulators, world, redis_url=own_redis.url)) as http:
+    clock = manual_clock(world)
+    async with running(settings_for(simulators, world, redis_url=own_redis.url), clock) as http:
         warm = [ok(await gql(http, q)) for q in queries]
         await sims.reset_stats()
         assert [ok(await gql(http, q)) for q in queries] == warm
@@ -184,7 +197,7 @@ async def test_redis_dying_mid_run_falls_back_to_the_sources(
         started = time.monotonic()
         for _ in range(3):
             assert [ok(await gql(http, q)) for q in queries] == warm
-            await asyncio.sleep(0.4)
+            clock.advance(0.4)  # past backend_retry_s: each round probes the dead server again
         assert time.monotonic() - started < 10
         upstream = await sims.stats()
         assert upstream[SourceName.NETSUITE]["total"] > 0 and upstream[SourceName.SALESFORCE]["total"] > 0
@@ -244,18 +257,11 @@ async def test_max_age_and_age_together_give_the_remaining_freshness(
     """RFC 9111 4.2: a downstream cache keeps a response fresh while its current age (starting from the
     `Age` header) is below `max-age`; so `max-age - Age` must be what is left of the values' TTL."""
     settings = settings_for(simulators, world, redis_url=redis_url, cache={"ttls": HINT_TTLS})
-    async with running(settings) as http:
-        started = time.monotonic()
+    clock = manual_clock(world)
+    async with running(settings, clock) as http:
         await http.post("/graphql", json={"query": INVOICES})
-        await asyncio.sleep(3.2)
+        clock.advance(3.2)
         got = await http.get("/graphql", params={"query": INVOICES})
-        elapsed = time.monotonic() - started
         max_age, age = max_age_of(got), int(got.headers["age"])
-        assert max_age is not None
-        assert age >= 3
-        remaining = HINT_TTL - elapsed
-        assert max_age - age >= remaining - 1, (
-            f"max-age={max_age}, Age={age}: a downstream cache holds it {max_age - age}s, "
-            f"but the values are fresh for {remaining:.1f}s more"
-        )
-        assert max_age <= HINT_TTL
+        # fresh for 30 - 3.2 = 26.8 s more: whole seconds, rounded down, never overstated
+        assert (max_age, age) == (29, 3)

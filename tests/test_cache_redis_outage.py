@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -11,6 +10,7 @@ import redis.asyncio as aioredis
 from redis_process import RedisProcess
 
 from opsgraph.cache import CachePolicy, ReadCache, create_backend
+from opsgraph.clock import ManualClock
 from opsgraph.model import Client
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
@@ -37,7 +37,8 @@ async def test_redis_killed_mid_run_falls_back_to_the_source_and_recovers(
 ) -> None:
     caplog.set_level(logging.INFO, logger="opsgraph.cache")
     backend = create_backend(own_redis.url)
-    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05))
+    clock = ManualClock()
+    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
     upstream = Upstream({"a": Client(id="a", name="A"), "b": Client(id="b", name="B")})
     calls = 0
 
@@ -63,7 +64,7 @@ async def test_redis_killed_mid_run_falls_back_to_the_source_and_recovers(
         started = time.monotonic()
         for _ in range(5):
             await read_both()
-            await asyncio.sleep(0.06)  # past backend_retry_s: every round probes the dead server again
+            clock.advance(0.06)  # past backend_retry_s: every round probes the dead server again
         assert await cache.invalidate(SF, "client", "a") == 0
         assert time.monotonic() - started < 5
 
@@ -74,7 +75,7 @@ async def test_redis_killed_mid_run_falls_back_to_the_source_and_recovers(
         assert metric.errors > 0
 
         own_redis.start()
-        await asyncio.sleep(0.06)
+        clock.advance(0.06)
         await read_both()  # probes, recovers, caches again
         await read_both()
         assert (len(upstream.calls), calls) == (7, 7)
@@ -88,7 +89,8 @@ async def test_an_invalidation_missed_during_an_outage_is_replayed_on_recovery(
     own_redis: RedisProcess,
 ) -> None:
     backend = create_backend(own_redis.url)
-    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05))
+    clock = ManualClock()
+    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
     upstream = Upstream({"a": Client(id="a", name="old")})
 
     async def read() -> object:
@@ -101,7 +103,7 @@ async def test_an_invalidation_missed_during_an_outage_is_replayed_on_recovery(
         upstream.data["a"] = Client(id="a", name="new")
         assert await cache.invalidate(SF, "client", "a") == 0  # the change event arrives while Redis is down
         own_redis.start()  # Redis comes back with its data (append-only file): the old value is still there
-        await asyncio.sleep(0.06)
+        clock.advance(0.06)
 
         assert await read() == Client(id="a", name="new")
         assert await read() == Client(id="a", name="new")
@@ -112,7 +114,8 @@ async def test_an_invalidation_missed_during_an_outage_is_replayed_on_recovery(
 
 async def test_a_hung_redis_times_out_fast(own_redis: RedisProcess, caplog: pytest.LogCaptureFixture) -> None:
     backend = create_backend(own_redis.url)
-    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05))
+    clock = ManualClock()
+    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
     upstream = Upstream({"a": Client(id="a", name="A")})
     admin = aioredis.from_url(own_redis.url)
     try:
@@ -128,6 +131,6 @@ async def test_a_hung_redis_times_out_fast(own_redis: RedisProcess, caplog: pyte
         assert elapsed < 1.4  # the socket timeout (0.5 s), not the pause
         assert len(warnings_of(caplog)) == 1
     finally:
-        await asyncio.sleep(1.5)
+        await admin.execute_command("CLIENT", "UNPAUSE")
         await admin.aclose()
         await backend.close()

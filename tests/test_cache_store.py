@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from cashews import Cache
 
 from opsgraph.cache import CachePolicy, CacheRead, ReadCache, create_backend, entity_tag, tag
+from opsgraph.clock import ManualClock
 from opsgraph.model import Client, Opportunity
 from opsgraph.sources.errors import SourceRateLimited, SourceRejected, SourceTimeout, SourceUnavailable
 
@@ -59,14 +60,6 @@ class Query:
         if self.error is not None:
             raise self.error
         return self.value
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def flush(url: str) -> None:
@@ -432,7 +425,7 @@ async def test_waiters_take_over_when_the_leader_is_cancelled(backend: Cache) ->
 
 @pytest.mark.parametrize("error", [SourceUnavailable, SourceTimeout, SourceRateLimited])
 async def test_stale_value_served_while_the_source_is_down(backend: Cache, error: type[Exception]) -> None:
-    clock = Clock()
+    clock = ManualClock()
     policy = CachePolicy()
     cache = ReadCache(backend, policy, clock=clock)
     upstream = Upstream({"inv1": "invoice 1"})
@@ -440,7 +433,7 @@ async def test_stale_value_served_while_the_source_is_down(backend: Cache, error
     assert ttl == 120
 
     await many(cache, upstream, ["inv1"], entity="invoice")
-    clock.now += ttl + 30
+    clock.advance(ttl + 30)
     upstream.error = error(SF, "down")
     read = await cache.get_or_fetch_many(source=SF, entity="invoice", ids=["inv1"], fetch=upstream.fetch)
 
@@ -451,13 +444,13 @@ async def test_stale_value_served_while_the_source_is_down(backend: Cache, error
     assert read.ttl_s == 0
     assert len(upstream.calls) == 2
 
-    clock.now += policy.stale_grace_s  # now past ttl + grace
+    clock.advance(policy.stale_grace_s)  # now past ttl + grace
     with pytest.raises(error):
         await many(cache, upstream, ["inv1"], entity="invoice")
 
 
 async def test_stale_query_value_served_while_the_source_is_down(backend: Cache) -> None:
-    clock = Clock()
+    clock = ManualClock()
     policy = CachePolicy(stale_grace_s=60)
     cache = ReadCache(backend, policy, clock=clock)
     q = Query(["e1", "e2"])
@@ -468,23 +461,23 @@ async def test_stale_query_value_served_while_the_source_is_down(backend: Cache)
         )
 
     await read()
-    clock.now += 45  # time entries: 30 s
+    clock.advance(45)  # time entries: 30 s
     q.error = SourceUnavailable("harvest", "circuit open")
     stale = await read()
     assert stale.value == ["e1", "e2"]
     assert stale.stale_age_s == pytest.approx(45)
 
-    clock.now += 60
+    clock.advance(60)
     with pytest.raises(SourceUnavailable):
         await read()
 
 
 async def test_other_errors_are_not_masked_by_a_stale_value(backend: Cache) -> None:
-    clock = Clock()
+    clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(), clock=clock)
     upstream = Upstream({"a": client("a")})
     await many(cache, upstream, ["a"])
-    clock.now += 3601
+    clock.advance(3601)
     upstream.error = SourceRejected(SF, "invalid id")
 
     with pytest.raises(SourceRejected):
@@ -492,11 +485,11 @@ async def test_other_errors_are_not_masked_by_a_stale_value(backend: Cache) -> N
 
 
 async def test_an_expired_value_is_refreshed_when_the_source_is_up(backend: Cache) -> None:
-    clock = Clock()
+    clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(), clock=clock)
     upstream = Upstream({"a": client("a", "old")})
     await many(cache, upstream, ["a"])
-    clock.now += 3601
+    clock.advance(3601)
     upstream.data["a"] = client("a", "new")
 
     read = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a"], fetch=upstream.fetch)
@@ -508,11 +501,11 @@ async def test_an_expired_value_is_refreshed_when_the_source_is_up(backend: Cach
 
 async def test_a_never_cached_id_fails_alone_when_the_source_is_down(backend: Cache) -> None:
     """The stale id is served; an id with nothing cached carries its error; only such ids: it raises."""
-    clock = Clock()
+    clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(), clock=clock)
     upstream = Upstream({"a": client("a")})
     await many(cache, upstream, ["a"])
-    clock.now += 3601
+    clock.advance(3601)
     upstream.error = SourceUnavailable(SF, "down")
 
     read = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a", "b"], fetch=upstream.fetch)
@@ -525,13 +518,13 @@ async def test_a_never_cached_id_fails_alone_when_the_source_is_down(backend: Ca
 
 
 async def test_read_reports_ages_and_remaining_freshness(backend: Cache) -> None:
-    clock = Clock()
+    clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(), clock=clock)
     upstream = Upstream({"a": client("a"), "b": client("b")})
     await many(cache, upstream, ["a"])
-    clock.now += 100
+    clock.advance(100)
     await many(cache, upstream, ["b"])
-    clock.now += 10
+    clock.advance(10)
 
     read = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a", "b"], fetch=upstream.fetch)
     assert read.hit
@@ -572,7 +565,7 @@ async def test_disabled_policy_passes_through(backend: Cache) -> None:
 
 
 async def test_metrics_count_exactly(backend: Cache) -> None:
-    clock = Clock()
+    clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(), clock=clock)
     upstream = Upstream({"a": "A", "b": "B", "c": "C"})
     h = Upstream({"t1": "T1"})
@@ -581,7 +574,7 @@ async def test_metrics_count_exactly(backend: Cache) -> None:
     await many(cache, upstream, ["a", "b", "c"])  # 2 hits, 1 miss
     await cache.get_or_fetch_many(source="harvest", entity="time_entry", ids=["t1"], fetch=h.fetch)  # 1 miss
     assert await cache.invalidate(SF, "client", "a") == 1  # 1 eviction
-    clock.now += 3601
+    clock.advance(3601)
     upstream.error = SourceUnavailable(SF, "down")
     # a: miss (source down, nothing cached: its error comes back alone); b, c: found expired
     # (2 evictions) and served stale

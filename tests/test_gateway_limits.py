@@ -10,7 +10,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_introsp
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from opsgraph.gateway.limits import QueryLimits, limit_extensions, max_alias_count, max_depth_of
+from opsgraph.gateway.limits import DepthWalk, QueryLimits, limit_extensions, max_alias_count, max_depth_of
 from opsgraph.gateway.settings import load_settings
 
 
@@ -61,6 +61,30 @@ def test_aliases_count_every_spread_of_a_fragment() -> None:
     assert max_alias_count(parse("{ a: item { name } b: item { n: name } }")) == 3
     doc = parse("{ item { ...F ...F child { ...F } } } fragment F on Item { x: name y: name }")
     assert max_alias_count(doc) == 6
+
+
+def fragment_chain(length: int) -> str:
+    """`length` fragments, each spreading the next twice: 2^length paths, `3 * length + 3` selections."""
+    chain = [f"fragment F{i} on Item {{ child {{ ...F{i + 1} ...F{i + 1} }} }}" for i in range(length)]
+    return " ".join(["{ item { ...F0 } }", *chain, f"fragment F{length} on Item {{ name }}"])
+
+
+def test_depth_walks_each_fragment_once() -> None:
+    document = parse(fragment_chain(30))
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    walk = DepthWalk(fragments)
+    (operation,) = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    assert walk.depth(operation.selection_set) == 31
+    assert walk.visits == 2 + 3 * 30 + 1  # every selection once, not once per path
+
+
+@pytest.mark.parametrize("caches", [(), (ParserCache, ValidationCache)])
+async def test_a_fragment_chain_is_rejected_for_its_depth(caches: tuple[type[SchemaExtension], ...]) -> None:
+    result = await make_schema(*caches, depth=12, aliases=30, tokens=5000).execute(fragment_chain(30))
+    assert result.errors is not None
+    assert [(e.extensions or {}).get("actual") for e in result.errors] == [31]
+    assert result.errors[0].extensions is not None
+    assert result.errors[0].extensions["code"] == "QUERY_TOO_COMPLEX"
 
 
 @pytest.mark.parametrize(

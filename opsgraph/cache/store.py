@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from opsgraph.cache.keys import entity_key, entity_tag, lock_key, query_key, tag
 from opsgraph.cache.metrics import CacheMetric, CacheMetrics, prometheus_lines
 from opsgraph.cache.policy import CachePolicy
 from opsgraph.cache.tagindex import TagIndex
+from opsgraph.clock import Clock, SystemClock
 from opsgraph.sources.errors import SourceRateLimited, SourceTimeout, SourceUnavailable
 
 V = TypeVar("V")
@@ -43,7 +43,7 @@ SOURCE_DOWN_ERRORS: tuple[type[Exception], ...] = (SourceUnavailable, SourceTime
 
 _PEER_POLL_S = 0.05
 _DELETE_BATCH = 500
-_INVALIDATION_MEMORY_S = 300.0
+_MAX_REMEMBERED_INVALIDATIONS = 1024
 _MAX_PENDING_INVALIDATIONS = 10_000
 
 
@@ -123,17 +123,21 @@ def _consume(future: asyncio.Future[_Outcome]) -> None:
 
 
 class ReadCache:
-    def __init__(
-        self, backend: Cache, policy: CachePolicy, *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, backend: Cache, policy: CachePolicy, *, clock: Clock | None = None) -> None:
+        """`clock.time` stamps values (ages and TTLs are shared with other replicas through the
+        backend); `clock.monotonic` paces the backend retries and bounds the wait for a peer's lock."""
         self._backend = backend
         self._policy = policy
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._metrics = CacheMetrics()
-        self._health = BackendHealth(policy.backend_retry_s)
+        self._health = BackendHealth(policy.backend_retry_s, monotonic=self._clock.monotonic)
         self._tags = TagIndex(backend, policy.max_lifetime_s)
         self._inflight: dict[str, asyncio.Future[_Outcome]] = {}
-        self._invalidated: dict[str, float] = {}  # tag -> time.monotonic() of its latest local invalidation
+        # "invalidated while fetching": each invalidation gets the next sequence number; a fetch notes
+        # the number current when it starts and does not store a value whose tag got a later one.
+        self._sequence = 0
+        self._invalidated: dict[str, int] = {}  # tag -> sequence number of its latest local invalidation
+        self._fetching: dict[int, int] = {}  # sequence number at a fetch's start -> fetches in flight
         self._pending: dict[tuple[str, ...], _PendingInvalidation] = {}
 
     @property
@@ -223,10 +227,10 @@ class ReadCache:
         entity-wide tag; returns how many keys were removed. Works across scopes and across every
         ReadCache sharing the backend."""
         tags = list(dict.fromkeys([tag(source, entity, id), entity_tag(source, entity)]))
-        now = time.monotonic()
+        self._sequence += 1
         for t in tags:
-            self._invalidated[t] = now
-        self._forget_old_invalidations(now)
+            self._invalidated[t] = self._sequence
+        self._forget_old_invalidations()
         if not self._policy.enabled:
             return 0
         pending = _PendingInvalidation(self._metrics.of(source, entity), tags)
@@ -309,7 +313,7 @@ class ReadCache:
         """Settle every future: from the cache when fresh, else from upstream (or stale if it is down)."""
         keys = list(futures)
         entries = await self._read(target, keys) or {}
-        now = self._clock()
+        now = self._clock.time()
         need: list[str] = []
         stale: dict[str, _Outcome] = {}
         for k in keys:
@@ -357,28 +361,32 @@ class ReadCache:
         fetch_keys: _FetchKeys,
         tags_of: _TagsOf,
     ) -> None:
-        started = time.monotonic()
+        started = self._sequence
+        self._fetching[started] = self._fetching.get(started, 0) + 1
         try:
-            found = await fetch_keys(keys)
-        except SOURCE_DOWN_ERRORS as exc:
-            for k in keys:
-                if k in stale:
-                    futures[k].set_result(stale[k])
-                else:
+            try:
+                found = await fetch_keys(keys)
+            except SOURCE_DOWN_ERRORS as exc:
+                for k in keys:
+                    if k in stale:
+                        futures[k].set_result(stale[k])
+                    else:
+                        futures[k].set_exception(exc)
+                return
+            except Exception as exc:
+                for k in keys:
                     futures[k].set_exception(exc)
-            return
-        except Exception as exc:
-            for k in keys:
-                futures[k].set_exception(exc)
-            return
-        stored_at = self._clock()
-        values = {k: found.get(k) for k in keys}
-        for k, value in values.items():
-            futures[k].set_result(_Outcome(value, stored_at, _Status.MISS))
-        await self._store(target, values, stored_at, tags_of, started)
+                return
+            stored_at = self._clock.time()
+            values = {k: found.get(k) for k in keys}
+            for k, value in values.items():
+                futures[k].set_result(_Outcome(value, stored_at, _Status.MISS))
+            await self._store(target, values, stored_at, tags_of, started)
+        finally:
+            self._fetch_done(started)
 
     def _read_result(self, value: T, outcomes: Iterable[_Outcome], target: _Target) -> CacheRead[T]:
-        now = self._clock()
+        now = self._clock.time()
         hit = True
         max_age = 0.0
         ttl_left = target.ttl
@@ -420,16 +428,16 @@ class ReadCache:
     ) -> list[str]:
         """A peer is fetching these keys: take its values as they land; return those still missing
         once its lock is gone (it finished or failed) or has outlived `lock_ttl_s`."""
-        deadline = time.monotonic() + self._policy.lock_ttl_s
+        deadline = self._clock.monotonic() + self._policy.lock_ttl_s
         remaining = keys
-        while remaining and time.monotonic() < deadline:
+        while remaining and self._clock.monotonic() < deadline:
             await asyncio.sleep(_PEER_POLL_S)
             # check the lock before reading: the peer writes its values before it unlocks
             locked = await self._guarded(target, lambda: self._backend.exists(lock.key))
             entries = await self._read(target, remaining)
             if locked is _FAILED or entries is None:
                 break
-            now = self._clock()
+            now = self._clock.time()
             still: list[str] = []
             for k in remaining:
                 envelope = entries.get(k)
@@ -477,13 +485,13 @@ class ReadCache:
         values: Mapping[str, Any],
         stored_at: float,
         tags_of: _TagsOf,
-        started: float,
+        started: int,
     ) -> None:
         pairs: dict[str, tuple[Any, float]] = {}
         keys_by_tag: dict[str, list[str]] = {}
         for k, value in values.items():
             key_tags = set(tags_of(k, value))
-            if any(self._invalidated.get(t, -1.0) >= started for t in key_tags):
+            if any(self._invalidated.get(t, -1) > started for t in key_tags):
                 continue  # invalidated here while it was being fetched: it may predate the change
             pairs[k] = (value, stored_at)
             for t in key_tags:
@@ -491,7 +499,7 @@ class ReadCache:
         if not pairs:
             return
         # index first: a value must never be in the cache without the tags that can remove it
-        wall = time.time()
+        wall = self._clock.time()
         if await self._guarded(target, lambda: self._tags.add(keys_by_tag, now=wall)) is _FAILED:
             return
         await self._guarded(target, lambda: self._backend.set_many(pairs, expire=target.lifetime))
@@ -501,7 +509,7 @@ class ReadCache:
     async def _drop(self, pending: _PendingInvalidation) -> int | Literal[_Failed.FAILED]:
         """Pop the tags' keys from the index and delete them (plus keys left from a failed attempt)."""
         popped = await self._guarded(
-            pending.metric, lambda: self._tags.pop(pending.tags, now=time.time()), force=True
+            pending.metric, lambda: self._tags.pop(pending.tags, now=self._clock.time()), force=True
         )
         if popped is _FAILED:
             return _FAILED
@@ -540,7 +548,17 @@ class ReadCache:
                 return
             self._pending.pop(tags, None)
 
-    def _forget_old_invalidations(self, now: float) -> None:
-        horizon = now - _INVALIDATION_MEMORY_S
-        for t in [t for t, at in self._invalidated.items() if at < horizon]:
+    def _fetch_done(self, started: int) -> None:
+        left = self._fetching.pop(started) - 1
+        if left:
+            self._fetching[started] = left
+        elif not self._fetching:
+            self._invalidated.clear()  # no fetch in flight: none can store a value older than a change
+
+    def _forget_old_invalidations(self) -> None:
+        """Forget invalidations no fetch in flight started before: they can no longer skip a store."""
+        if len(self._invalidated) <= _MAX_REMEMBERED_INVALIDATIONS:
+            return
+        oldest = min(self._fetching, default=self._sequence)
+        for t in [t for t, seq in self._invalidated.items() if seq <= oldest]:
             del self._invalidated[t]

@@ -15,6 +15,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.base import BaseSchema
 
 from opsgraph.cache import ReadCache, create_backend
+from opsgraph.clock import Clock, clock_for
 from opsgraph.gateway.graphiql import static_mount
 from opsgraph.gateway.health import health_routes
 from opsgraph.gateway.http import GatewayState, GraphQLView
@@ -23,6 +24,7 @@ from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.settings import Settings
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
+from opsgraph.sources.metrics import source_metric_lines
 
 __all__ = ["create_app", "gateway_schema"]
 
@@ -32,42 +34,29 @@ def gateway_schema(settings: Settings) -> BaseSchema:
     return build_schema(extensions=[*limit_extensions(settings), ParserCache, ValidationCache])
 
 
-def source_metric_lines(sources: Sources | None) -> list[str]:
-    """Upstream request and failure counters, and circuit state, per source (Prometheus text)."""
-    if sources is None:
-        return []
-    lines = [
-        "# TYPE opsgraph_upstream_requests_total counter",
-        "# TYPE opsgraph_upstream_failures_total counter",
-        "# TYPE opsgraph_upstream_circuit_open gauge",
-    ]
-    for client in sources.all():
-        label = f'{{source="{client.source.value}"}}'
-        lines.append(f"opsgraph_upstream_requests_total{label} {client.health.requests}")
-        lines.append(f"opsgraph_upstream_failures_total{label} {client.health.failures}")
-        lines.append(f"opsgraph_upstream_circuit_open{label} {int(client.breaker.state.value != 'CLOSED')}")
-    return lines
-
-
 def create_app(
-    settings: Settings, *, sources: Sources | None = None, schema: BaseSchema | None = None
+    settings: Settings,
+    *,
+    sources: Sources | None = None,
+    schema: BaseSchema | None = None,
+    clock: Clock | None = None,
 ) -> Starlette:
     """The app. Without `sources`, its lifespan builds them from `settings` and closes them at exit.
+    `clock` defaults to the one `settings.today` asks for; tests pass a `ManualClock`.
 
     A missing source config fails here (a `ConfigError`), before anything listens.
     """
     configs = settings.source_configs() if sources is None else None
-    state = GatewayState(
-        sources=sources, today=settings.today, reporting_currency=settings.reporting_currency
-    )
+    clock = clock or clock_for(settings.today)
+    state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned: Sources | None = None
         if configs is not None:
-            owned = state.sources = Sources.from_configs(configs)
+            owned = state.sources = Sources.from_configs(configs, clock=clock)
         backend = create_backend(settings.redis_url)
-        state.cache = ReadCache(backend, settings.cache)
+        state.cache = ReadCache(backend, settings.cache, clock=clock)
         try:
             yield
         finally:
@@ -79,7 +68,7 @@ def create_app(
 
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
-        lines += source_metric_lines(state.sources)
+        lines += source_metric_lines(state.sources.all() if state.sources else [])
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     view = GraphQLView(schema or gateway_schema(settings), state, graphiql=settings.graphiql)

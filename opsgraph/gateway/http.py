@@ -23,8 +23,7 @@ What this subclass adds:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -41,6 +40,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from opsgraph.cache import ReadCache
+from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
@@ -58,7 +58,7 @@ class GatewayState:
     """What the app's lifespan hands to each request: the connectors, once they exist."""
 
     sources: Sources | None = None
-    today: date | None = None
+    clock: Clock = field(default_factory=SystemClock)
     cache: ReadCache | None = None
     reporting_currency: str = "USD"
 
@@ -152,7 +152,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return RequestContext.create(
             self.state.require_sources(),
             correlation_id=current_correlation_id(),
-            today=self.state.today,
+            clock=self.state.clock,
             cache=self.state.cache,
             reporting_currency=self.state.reporting_currency,
         )

@@ -33,6 +33,7 @@ from strawberry.extensions import SchemaExtension
 
 __all__ = [
     "QUERY_TOO_COMPLEX",
+    "DepthWalk",
     "QueryLimits",
     "alias_limit_rule",
     "depth_limit_rule",
@@ -65,32 +66,56 @@ def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
     return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
 
 
-def max_depth_of(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    visiting: frozenset[str] = frozenset(),
-) -> int:
-    """Nesting depth below a selection set: `{ a }` is 0, `{ a { b } }` is 1 (as graphql-depth-limit).
+class DepthWalk:
+    """Nesting depth of selection sets, each fragment walked once: `{ a }` is 0, `{ a { b } }` is 1
+    (as graphql-depth-limit).
 
+    A fragment's depth does not depend on where it is spread, so it is computed on its first
+    spread and reused (without that, a chain of fragments each spreading the next twice costs
+    2^n). `visits` counts the selections looked at: linear in the document's size.
     Introspection fields (`__schema`, `__type`) are not counted, so GraphiQL's schema query passes.
     Unknown and cyclic fragment spreads count as 0: the standard rules report those.
     """
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value.startswith("__") or selection.selection_set is None:
-                continue
-            deepest = max(deepest, 1 + max_depth_of(selection.selection_set, fragments, visiting))
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, max_depth_of(selection.selection_set, fragments, visiting))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in visiting:
-                deepest = max(deepest, max_depth_of(fragment.selection_set, fragments, visiting | {name}))
-    return deepest
+
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.visits = 0
+        self._depths: dict[str, int] = {}
+        self._open: set[str] = set()
+
+    def depth(self, selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        deepest = 0
+        for selection in selection_set.selections:
+            self.visits += 1
+            if isinstance(selection, FieldNode):
+                if selection.name.value.startswith("__") or selection.selection_set is None:
+                    continue
+                deepest = max(deepest, 1 + self.depth(selection.selection_set))
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, self.depth(selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                deepest = max(deepest, self._fragment_depth(selection.name.value))
+        return deepest
+
+    def _fragment_depth(self, name: str) -> int:
+        if name in self._depths:
+            return self._depths[name]
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._open:
+            return 0
+        self._open.add(name)
+        depth = self._depths[name] = self.depth(fragment.selection_set)
+        self._open.discard(name)
+        return depth
+
+
+def max_depth_of(
+    selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
+) -> int:
+    """Nesting depth below a selection set (see `DepthWalk`)."""
+    return DepthWalk(fragments).depth(selection_set)
 
 
 def max_alias_count(document: DocumentNode) -> int:
@@ -124,9 +149,9 @@ def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
     class DepthLimit(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            fragments = _fragments(context.document)
+            walk = DepthWalk(_fragments(context.document))
             for operation in _operations(context.document):
-                depth = max_depth_of(operation.selection_set, fragments)
+                depth = walk.depth(operation.selection_set)
                 if depth > max_depth:
                     name = operation.name.value if operation.name else "anonymous"
                     message = f"Operation '{name}' has depth {depth}, more than the maximum of {max_depth}."

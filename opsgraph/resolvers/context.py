@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from opsgraph.cache import ReadCache
+from opsgraph.clock import Clock, SystemClock
 from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.sources import Sources
 from opsgraph.resolvers.views.service import Views
@@ -18,7 +19,7 @@ class RequestContext:
     loaders: Loaders
     views: Views
     correlation_id: str
-    today: date
+    clock: Clock
     scope: str = "default"
 
     @classmethod
@@ -27,16 +28,22 @@ class RequestContext:
         sources: Sources,
         *,
         correlation_id: str,
-        today: date | None = None,
+        clock: Clock | None = None,
         cache: ReadCache | None = None,
         scope: str = "default",
         reporting_currency: str = "USD",
     ) -> RequestContext:
         """`scope` is the caller's authorization scope: cached values are keyed by it.
-        `reporting_currency` is what aggregates over several currencies are converted to."""
-        day = today or date.today()
+        `reporting_currency` is what aggregates over several currencies are converted to.
+        `clock` gives the day views are computed for (the machine's clock by default)."""
+        clock = clock or SystemClock()
         loaders = Loaders(sources, cache, scope)
-        return cls(sources, loaders, Views(loaders, day, reporting_currency), correlation_id, day, scope)
+        return cls(sources, loaders, Views(loaders, clock, reporting_currency), correlation_id, clock, scope)
+
+    @property
+    def today(self) -> date:
+        """The business day of this request (pinned in the demo)."""
+        return self.clock.today()
 
     @property
     def warnings(self) -> list[dict[str, Any]]:

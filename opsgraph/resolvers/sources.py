@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from opsgraph.clock import Clock
 from opsgraph.model import SourceName
 from opsgraph.sources.bamboohr.client import BambooHRClient
 from opsgraph.sources.base import SourceClient, SourceConfig
@@ -26,15 +27,18 @@ class Sources:
     netsuite: NetSuiteClient
 
     @classmethod
-    def from_configs(cls, configs: Mapping[SourceName, SourceConfig]) -> Sources:
+    def from_configs(
+        cls, configs: Mapping[SourceName, SourceConfig], *, clock: Clock | None = None
+    ) -> Sources:
+        """The four clients; `clock` times their retries, breakers and token expiry."""
         missing = [s.value for s in SourceName if s not in configs]
         if missing:
             raise ValueError(f"no configuration for sources: {', '.join(missing)}")
         return cls(
-            salesforce=SalesforceClient(configs[SourceName.SALESFORCE]),
-            harvest=HarvestClient(configs[SourceName.HARVEST]),
-            bamboohr=BambooHRClient(configs[SourceName.BAMBOOHR]),
-            netsuite=NetSuiteClient(configs[SourceName.NETSUITE]),
+            salesforce=SalesforceClient(configs[SourceName.SALESFORCE], clock=clock),
+            harvest=HarvestClient(configs[SourceName.HARVEST], clock=clock),
+            bamboohr=BambooHRClient(configs[SourceName.BAMBOOHR], clock=clock),
+            netsuite=NetSuiteClient(configs[SourceName.NETSUITE], clock=clock),
         )
 
     def all(self) -> list[SourceClient]:

@@ -7,8 +7,12 @@ wire details through a few hooks (auth headers, its rate-limit signal, its error
 - a timeout per request;
 - retries with jittered backoff for idempotent reads only, honouring the vendor's
   `Retry-After` or limit signal (up to `retry_max_wait_s`; longer waits fail fast);
-- a circuit breaker with half-open probes;
+- a circuit breaker (`breaker.py`) that only the system's own failures move: a 5xx, a timeout,
+  a refused connection or a garbage 2xx, never a 4xx our request earned;
+- every attempt counted once (`health.py`), token requests included (they go through `request`);
 - `X-Correlation-ID` on every call, and an OpenTelemetry span per call.
+
+Time (retry waits, breaker resets, token expiry) comes from an injected `Clock`.
 """
 
 from __future__ import annotations
@@ -17,18 +21,20 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import aiohttp
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
 from opsgraph.model import SourceName
+from opsgraph.sources.breaker import CircuitBreaker, CircuitState, Permit
 from opsgraph.sources.errors import (
+    SourceBadResponse,
     SourceDataError,
     SourceError,
     SourceRateLimited,
@@ -36,9 +42,13 @@ from opsgraph.sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from opsgraph.sources.health import SYSTEM_FAILURES, FailureReason, SourceHealth
 
 __all__ = [
     "CircuitBreaker",
+    "CircuitState",
+    "Shape",
+    "SourceBadResponse",
     "SourceClient",
     "SourceConfig",
     "SourceDataError",
@@ -52,6 +62,9 @@ __all__ = [
 ]
 
 _tracer = trace.get_tracer("opsgraph.sources")
+
+Shape = Callable[[Any], str | None]
+"""A check of a successful body's shape: None when it is as expected, else what is wrong with it."""
 
 
 class SourceConfig(BaseModel):
@@ -79,76 +92,15 @@ class UpstreamResponse:
     url: str
 
 
-class CircuitState(StrEnum):
-    CLOSED = "CLOSED"
-    OPEN = "OPEN"
-    HALF_OPEN = "HALF_OPEN"
-
-
-class CircuitBreaker:
-    """Opens after N consecutive failures; after `reset_s` lets one probe through (half-open)."""
-
-    def __init__(self, failure_threshold: int, reset_s: float) -> None:
-        self.failure_threshold = failure_threshold
-        self.reset_s = reset_s
-        self.failures = 0
-        self.opened_at: float | None = None
-        self._probing = False
-
-    @property
-    def state(self) -> CircuitState:
-        if self.opened_at is None:
-            return CircuitState.CLOSED
-        if time.monotonic() - self.opened_at >= self.reset_s:
-            return CircuitState.HALF_OPEN
-        return CircuitState.OPEN
-
-    def allow(self) -> bool:
-        state = self.state
-        if state is CircuitState.CLOSED:
-            return True
-        if state is CircuitState.HALF_OPEN and not self._probing:
-            self._probing = True
-            return True
-        return False
-
-    def success(self) -> None:
-        self.failures, self.opened_at, self._probing = 0, None, False
-
-    def failure(self) -> None:
-        self.failures += 1
-        if self._probing or self.failures >= self.failure_threshold:
-            self.opened_at = time.monotonic()
-        self._probing = False
-
-
-@dataclass
-class SourceHealth:
-    """What the `sources` query reports for one upstream."""
-
-    requests: int = 0
-    failures: int = 0
-    last_latency_ms: float | None = None
-    last_error: str | None = None
-    last_error_code: str | None = None
-    last_ok_at: float | None = None
-    latencies_ms: list[float] = field(default_factory=list)
-
-    def observe(self, ms: float) -> None:
-        self.last_latency_ms = ms
-        self.latencies_ms.append(ms)
-        if len(self.latencies_ms) > 256:
-            del self.latencies_ms[:128]
-
-
 class SourceClient:
     """Base for vendor clients. Subclasses set `source` and override the hooks below."""
 
     source: ClassVar[SourceName]
 
-    def __init__(self, config: SourceConfig) -> None:
+    def __init__(self, config: SourceConfig, *, clock: Clock | None = None) -> None:
         self.config = config
-        self.breaker = CircuitBreaker(config.breaker_failure_threshold, config.breaker_reset_s)
+        self.clock: Clock = clock or SystemClock()
+        self.breaker = CircuitBreaker(config.breaker_failure_threshold, config.breaker_reset_s, self.clock)
         self.health = SourceHealth()
         self._bulkhead = asyncio.Semaphore(config.max_concurrency)
         self._session: aiohttp.ClientSession | None = None
@@ -203,7 +155,8 @@ class SourceClient:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
-        """One HTTP exchange: no auth, retry or breaker. Token endpoints use this directly."""
+        """One HTTP exchange: no auth, retry, counting or breaker. Raises `SourceBadResponse` on a
+        2xx that claims JSON and is not."""
         all_headers = {"X-Correlation-ID": current_correlation_id(), **(headers or {})}
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
         async with self.session().request(
@@ -223,11 +176,15 @@ class SourceClient:
         headers: Mapping[str, str] | None = None,
         retry: bool | None = None,
         ok: Collection[int] = (200,),
+        expect: Shape | None = None,
+        auth: bool = True,
     ) -> UpstreamResponse:
-        """An authenticated call with the full resilience policy; raises a `SourceError` unless `ok`.
+        """A call with the full resilience policy; raises a `SourceError` unless `ok`.
 
         `retry` defaults to True for GET only: writes are never retried blindly. Pass
-        `retry=True` for read-only POSTs such as SuiteQL or a composite read.
+        `retry=True` for read-only POSTs such as SuiteQL or a composite read. `expect` checks
+        the shape of an `ok` body; a body that fails it is a `SourceBadResponse` (the system
+        failing). `auth=False` sends no auth headers: the token request itself.
         """
         retry = method.upper() == "GET" if retry is None else retry
         attempt, reauthed = 0, False
@@ -238,62 +195,125 @@ class SourceClient:
             span.set_attribute("http.request.method", method)
             span.set_attribute("url.path", path.split("?")[0])
             while True:
-                if not self.breaker.allow():
-                    raise self._fail(SourceUnavailable(self.source, "circuit open: the source is failing"))
-                error: SourceError
-                started = time.perf_counter()
-                try:
-                    async with self._bulkhead:
-                        all_headers = {**(await self.auth_headers()), **(headers or {})}
-                        self.health.requests += 1
-                        response = await self.raw_request(
-                            method, path, params=params, json=json, data=data, headers=all_headers
-                        )
-                except TimeoutError:
-                    error = SourceTimeout(self.source, f"no answer within {self.config.timeout_s:g}s")
-                    self.breaker.failure()
-                except aiohttp.ClientError as exc:
-                    error = SourceUnavailable(self.source, f"connection failed: {type(exc).__name__}")
-                    self.breaker.failure()
-                else:
-                    self.health.observe((time.perf_counter() - started) * 1000)
+                # Auth first, outside the breaker permit and the bulkhead: a token request is a
+                # `request` of its own, with its own permit, retries and counting.
+                all_headers = (
+                    {**(await self.auth_headers()), **(headers or {})} if auth else dict(headers or {})
+                )
+                outcome = await self._attempt(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=all_headers,
+                    ok=ok,
+                    expect=expect,
+                )
+                if isinstance(outcome, UpstreamResponse):
+                    span.set_attribute("http.response.status_code", outcome.status)
+                    return outcome
+                error, response = outcome
+                if response is not None:
                     span.set_attribute("http.response.status_code", response.status)
-                    if self.auth_expired(response) and not reauthed:
+                    if auth and not reauthed and self.auth_expired(response):
                         self.invalidate_auth()
                         reauthed = True
                         continue
-                    wait = self.retry_after(response)
-                    if response.status in ok and wait is None:
-                        self.breaker.success()
-                        self.health.last_ok_at = time.time()
-                        return response
-                    error = self._classify(response, wait)
-                    if isinstance(error, SourceUnavailable) and response.status >= 500:
-                        self.breaker.failure()
-                    elif not isinstance(error, SourceRateLimited):
-                        self.breaker.success()
-                    if isinstance(error, SourceRejected) or (response.status in (401, 403) and wait is None):
-                        raise self._fail(error)
                 delay = self._backoff(attempt, error)
                 if not retry or attempt >= self.config.max_retries or delay is None:
                     span.set_attribute("opsgraph.retries", attempt)
                     raise self._fail(error)
                 attempt += 1
-                await asyncio.sleep(delay)
+                await self.clock.sleep(delay)
 
-    def _classify(self, response: UpstreamResponse, wait: float | None) -> SourceError:
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: Collection[int],
+        expect: Shape | None,
+        **kwargs: Any,
+    ) -> UpstreamResponse | tuple[SourceError, UpstreamResponse | None]:
+        """One attempt under a breaker permit, counted once: the response, or (error, response)."""
+        permit = self.breaker.admit()
+        if permit is None:
+            self.health.short_circuits += 1
+            raise self._fail(SourceUnavailable(self.source, "circuit open: the source is failing"))
+        try:
+            return await self._exchange(permit, method, path, ok=ok, expect=expect, **kwargs)
+        finally:
+            self.breaker.abandon(permit)  # a no-op once settled; ends a cancelled trial
+
+    async def _exchange(
+        self,
+        permit: Permit,
+        method: str,
+        path: str,
+        *,
+        ok: Collection[int],
+        expect: Shape | None,
+        **kwargs: Any,
+    ) -> UpstreamResponse | tuple[SourceError, UpstreamResponse | None]:
+        response: UpstreamResponse | None = None
+        error: SourceError
+        started = time.perf_counter()
+        try:
+            async with self._bulkhead:
+                self.health.requests += 1
+                response = await self.raw_request(method, path, **kwargs)
+        except TimeoutError:
+            error, reason = (
+                SourceTimeout(self.source, f"no answer within {self.config.timeout_s:g}s"),
+                FailureReason.TIMEOUT,
+            )
+        except aiohttp.ClientError as exc:
+            error = SourceUnavailable(self.source, f"connection failed: {type(exc).__name__}")
+            reason = FailureReason.CONNECTION
+        except SourceBadResponse as exc:
+            error, reason = exc, FailureReason.BAD_RESPONSE
+        else:
+            self.health.observe((time.perf_counter() - started) * 1000)
+            wait = self.retry_after(response)
+            problem = expect(response.body) if expect is not None and 200 <= response.status < 300 else None
+            if response.status in ok and wait is None and problem is None:
+                self.breaker.settle(permit, ok=True)
+                self.health.last_ok_at = self.clock.time()
+                return response
+            if problem is not None and wait is None:
+                error = SourceBadResponse(
+                    self.source, f"unexpected response: {problem}", status=response.status
+                )
+                reason = FailureReason.BAD_RESPONSE
+            else:
+                error, reason = self._classify(response, wait)
+        self.health.attempt_failed(reason)
+        self.breaker.settle(permit, ok=reason not in SYSTEM_FAILURES)
+        return error, response
+
+    def _classify(self, response: UpstreamResponse, wait: float | None) -> tuple[SourceError, FailureReason]:
         vendor_code, message = self.error_detail(response)
         kwargs: dict[str, Any] = {"status": response.status, "vendor_code": vendor_code}
         if wait is not None:
-            return SourceRateLimited(self.source, f"rate limited: {message}", retry_after=wait, **kwargs)
+            limited = SourceRateLimited(self.source, f"rate limited: {message}", retry_after=wait, **kwargs)
+            return limited, FailureReason.RATE_LIMITED
         if response.status in (401, 403):
-            return SourceUnavailable(self.source, f"authentication failed: {message}", **kwargs)
+            return SourceUnavailable(
+                self.source, f"authentication failed: {message}", **kwargs
+            ), FailureReason.AUTH
         if response.status >= 500:
-            return SourceUnavailable(self.source, f"upstream error {response.status}: {message}", **kwargs)
-        return SourceRejected(self.source, message, **kwargs)
+            failed = SourceUnavailable(self.source, f"upstream error {response.status}: {message}", **kwargs)
+            return failed, FailureReason.SERVER_ERROR
+        return SourceRejected(self.source, message, **kwargs), FailureReason.REJECTED
 
     def _backoff(self, attempt: int, error: SourceError) -> float | None:
-        """Seconds to wait before the next try; None when the wait would be too long to be worth it."""
+        """Seconds to wait before the next try; None when the request must not be tried again
+        (a rejection, refused credentials, or a rate-limit wait too long to be worth it)."""
+        if isinstance(error, SourceRejected) or (
+            error.status in (401, 403) and not isinstance(error, SourceRateLimited)
+        ):
+            return None
         if isinstance(error, SourceRateLimited) and error.retry_after is not None:
             if error.retry_after > self.config.retry_max_wait_s:
                 return None
@@ -302,7 +322,6 @@ class SourceClient:
         return min(self.config.retry_max_wait_s, self._rng.uniform(base / 2, base * 1.5))
 
     def _fail(self, error: SourceError) -> SourceError:
-        self.health.failures += 1
         self.health.last_error = error.message
         self.health.last_error_code = error.code
         return error
@@ -326,6 +345,8 @@ def _decode(source: SourceName, resp: aiohttp.ClientResponse, raw: bytes) -> Any
             return json.loads(raw)
         except ValueError as exc:
             if 200 <= resp.status < 300:
-                raise SourceDataError(source, f"response body is not valid JSON: {exc}") from exc
+                raise SourceBadResponse(
+                    source, f"response body is not valid JSON: {exc}", status=resp.status
+                ) from exc
             return raw.decode("utf-8", "replace")
     return raw.decode("utf-8", "replace")

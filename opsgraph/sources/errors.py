@@ -82,3 +82,8 @@ class SourceDataError(SourceError):
         super().__init__(source, detail)
         self.record_id = None if record_id is None else str(record_id)
         self.field = field
+
+
+class SourceBadResponse(SourceUnavailable):
+    """A 2xx that is not what the API answers (not JSON, or JSON of the wrong shape): the system
+    failing, like a 5xx, so it is retried, counted, moves the breaker and lets the cache serve stale."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from opsgraph.model import Engagement, ErpJob, Money
@@ -18,10 +19,21 @@ class Burn:
     billed_to_date: Money
     percent_billed: float | None
     status: str  # ON_TRACK, AT_RISK (>= 90% used), OVER_BUDGET
+    hours_counted_from: date | None = None
+    """The first day whose hours are in `hours_used`."""
+    hours_complete: bool = True
+    """False: time before `hours_counted_from` may be missing (too old to read, or the PSA failed)."""
+    money_error: Exception | None = None
+    """The ERP failed: the money figures (and the status, which needs them) are unknown; hours stand."""
 
 
 def compute_burn(
-    project: Engagement, job: ErpJob | None, hours_used: float, billed: Decimal, currency: str
+    project: Engagement,
+    job: ErpJob | None,
+    hours_used: float,
+    billed: Decimal,
+    currency: str,
+    money_error: Exception | None = None,
 ) -> Burn:
     budget = project.budget_hours
     pct_hours = round(100 * hours_used / budget, 1) if budget else None
@@ -38,4 +50,5 @@ def compute_burn(
         billed_to_date=Money.of(billed, contract.currency if contract else currency),
         percent_billed=pct_billed,
         status=status,
+        money_error=money_error,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 
@@ -36,6 +36,17 @@ def workdays(start: date, end: date) -> int:
 def overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> tuple[date, date] | None:
     start, end = max(a_start, b_start), min(a_end, b_end)
     return (start, end) if start <= end else None
+
+
+def merge_spans(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Inclusive date spans merged where they overlap or touch: each day is in at most one result."""
+    merged: list[tuple[date, date]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def buckets(start: date, end: date, months_per_bucket: int) -> Iterator[tuple[date, date]]:

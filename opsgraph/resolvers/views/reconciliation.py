@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from opsgraph.model import DataQualityIssue, ErpJob, ErpTimeBill, TimeEntry, TimeEntryStatus
+from opsgraph.resolvers.views.hire import TimeBeforeHire
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ReconciliationReport:
     matched: int
     mismatches: list[ReconciliationRow]
     data_quality: list[DataQualityIssue] = field(default_factory=list)
+    time_before_hire: list[TimeBeforeHire] = field(default_factory=list)
 
 
 def reconcile(
@@ -37,6 +39,7 @@ def reconcile(
     jobs_by_id: dict[str, ErpJob],
     jobs_by_code: dict[str, ErpJob | None],
     data_quality: list[DataQualityIssue],
+    time_before_hire: list[TimeBeforeHire] | None = None,
 ) -> ReconciliationReport:
     approved = [e for e in entries if e.status is not TimeEntryStatus.UNAPPROVED and start <= e.date <= end]
     posted_ids = {t.harvest_entry_id for t in timebills if t.harvest_entry_id is not None}
@@ -73,4 +76,6 @@ def reconcile(
                 code, psa, erp, round(psa - erp, 2), tuple(sorted(unposted.get(code, []))), tuple(reasons)
             )
         )
-    return ReconciliationReport(start, end, len(codes), len(codes) - len(rows), rows, data_quality)
+    return ReconciliationReport(
+        start, end, len(codes), len(codes) - len(rows), rows, data_quality, time_before_hire or []
+    )

@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from opsgraph import model
+from opsgraph.clock import Clock
 from opsgraph.money import ExchangeRates
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.loaders import Loaders
+from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.views.burn import Burn, compute_burn
+from opsgraph.resolvers.views.burn_hours import hours_used
 from opsgraph.resolvers.views.forecast import ForecastInputs, ForecastPeriod, compute_forecast
+from opsgraph.resolvers.views.hire import entry_issues, find_time_before_hire, hr_record
 from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compute_readiness, readiness_window
 from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
 from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
-
-BURN_WINDOW_DAYS = 729
-"""Burn counts the hours of the last two years (two report windows): longer engagements undercount."""
+from opsgraph.sources.errors import SourceError
 
 
 class Views:
-    def __init__(self, loaders: Loaders, today: date, reporting_currency: str = "USD") -> None:
+    def __init__(self, loaders: Loaders, clock: Clock, reporting_currency: str = "USD") -> None:
         self.loaders = loaders
-        self.today = today
+        self.clock = clock
         self.reporting_currency = reporting_currency
+
+    @property
+    def today(self) -> date:
+        return self.clock.today()
 
     async def _billed(self, job: model.ErpJob | None) -> Decimal:
         if job is None:
@@ -38,15 +45,43 @@ class Views:
         return model.Money.total((i.total for i in invoices), currency).amount  # mixed currencies raise
 
     async def burn(self, project: model.Engagement) -> Burn:
-        """Hours come from one time report over the burn window, shared by every engagement."""
-        start = self.today - timedelta(days=BURN_WINDOW_DAYS)
-        job, hours = await asyncio.gather(
-            self.loaders.job_by_code.load(project.code), self.loaders.project_hours(start, self.today)
+        """Hours since the engagement's start come from Harvest's time report, in year windows shared
+        by every engagement (`burn_hours`). Money comes from the ERP: when it fails, the hours still
+        stand (`Burn.money_error`)."""
+        money, hours = await asyncio.gather(
+            settled(self._burn_money(project)), hours_used(project, self.today, self.loaders.project_hours)
         )
-        billed = await self._billed(job)
-        currency = job.contract_value.currency if job and job.contract_value else "USD"
-        totals = hours.get(project.harvest_project_id)
-        return compute_burn(project, job, totals.total_hours if totals else 0.0, billed, currency)
+        if not hours.complete:
+            self._warn_incomplete_hours(project.code)
+        if isinstance(money, SourceError):
+            burn = compute_burn(project, None, hours.hours, Decimal("0"), "USD", money_error=money)
+        else:
+            job, billed = money
+            currency = job.contract_value.currency if job and job.contract_value else "USD"
+            burn = compute_burn(project, job, hours.hours, billed, currency)
+        return replace(burn, hours_counted_from=hours.counted_from, hours_complete=hours.complete)
+
+    def _warn_incomplete_hours(self, code: str) -> None:
+        """One INCOMPLETE_DATA warning per response, listing every engagement whose hours are partial."""
+        warnings = self.loaders.reads.warnings
+        for w in warnings:
+            if w.get("code") == "INCOMPLETE_DATA" and w.get("field") == "Burn.hoursUsed":
+                if code not in w["engagements"]:
+                    w["engagements"].append(code)
+                return
+        warnings.append(
+            {
+                "code": "INCOMPLETE_DATA",
+                "source": model.SourceName.HARVEST.value,
+                "field": "Burn.hoursUsed",
+                "message": "hoursUsed counts from hoursCountedFrom only: older time could not be read",
+                "engagements": [code],
+            }
+        )
+
+    async def _burn_money(self, project: model.Engagement) -> tuple[model.ErpJob | None, Decimal]:
+        job = await self.loaders.job_by_code.load(project.code)
+        return job, await self._billed(job)
 
     async def readiness(self, project: model.Engagement) -> Readiness:
         start, end = readiness_window(self.today)
@@ -69,7 +104,7 @@ class Views:
             periods=periods,
             billed_to_date=await self._billed(job),
         )
-        return compute_readiness(inputs, self.today, datetime.now(UTC))
+        return compute_readiness(inputs, self.today, self.clock.now())
 
     async def utilization(
         self, start: date, end: date, group_by: str, only_user: int | None = None
@@ -162,7 +197,13 @@ class Views:
             ]
         for u in users:
             quality += stitching.resource_issues(u, directory.get(u.email.lower()), u.email)
-        return reconcile(start, end, entries, bills, jobs_by_id, jobs_by_code, quality)
+        early = find_time_before_hire(entries, {u.id: u for u in users}, directory)
+        return reconcile(start, end, entries, bills, jobs_by_id, jobs_by_code, quality, early)
+
+    async def entry_issues(self, entry: model.TimeEntry) -> list[model.DataQualityIssue]:
+        """A time entry checked against its person's HR record (TIME_BEFORE_HIRE)."""
+        users, directory = await asyncio.gather(self.loaders.psa_users(), self.loaders.resource_by_email())
+        return entry_issues(entry, hr_record(entry.harvest_user_id, users, directory))
 
 
 async def _none() -> None:

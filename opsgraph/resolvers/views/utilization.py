@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from opsgraph.model import PsaUser, Resource, TimeEntry, TimeOff
-from opsgraph.resolvers.views.periods import overlap, workdays
+from opsgraph.resolvers.views.periods import merge_spans, overlap, workdays
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,11 @@ class UtilizationRow:
 
 
 def capacity_hours(user: PsaUser, time_off: list[TimeOff], start: date, end: date) -> float:
+    """Workdays in [start, end] less approved days off, each day off counted once however many
+    requests cover it (HR allows overlapping requests)."""
     daily = user.weekly_capacity_hours / 5
-    off_days = 0
-    for t in time_off:
-        span = overlap(t.start, t.end, start, end)
-        if span and t.status == "approved":
-            off_days += workdays(*span)
+    spans = (overlap(t.start, t.end, start, end) for t in time_off if t.status == "approved")
+    off_days = sum(workdays(*span) for span in merge_spans(s for s in spans if s is not None))
     return max(0.0, daily * (workdays(start, end) - off_days))
 
 

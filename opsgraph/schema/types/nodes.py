@@ -17,8 +17,8 @@ from strawberry import Private
 from opsgraph import model
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.views.periods import month_start
-from opsgraph.schema.errors import BadUserInput
 from opsgraph.schema.relay import to_global_id
+from opsgraph.schema.types.base import Node, check_range
 from opsgraph.schema.types.common import (
     BillingModel,
     DataQualityIssue,
@@ -26,28 +26,29 @@ from opsgraph.schema.types.common import (
     Info,
     InvoiceStatus,
     Money,
-    ResourceStatus,
     SourceLinks,
     TimeEntryStatus,
     money,
 )
+from opsgraph.schema.types.resource import Resource, TimeOffRequest
 
 if TYPE_CHECKING:
-    from opsgraph.schema.types.views import Burn, InvoiceReadiness, UtilizationRow
+    from opsgraph.schema.types.views import Burn, InvoiceReadiness
 
 Lazy = "opsgraph.schema.types.views"
-
-
-def check_range(start: date, end: date, max_days: int = 731) -> None:
-    if end < start:
-        raise BadUserInput(f"`to` ({end}) is before `from` ({start})", argument="to")
-    if (end - start).days + 1 > max_days:
-        raise BadUserInput(f"date range longer than {max_days} days (both ends count)", argument="to")
-
-
-@strawberry.interface(description="An object with a global id; `node(id:)` resolves any of them.")
-class Node:
-    id: strawberry.ID
+__all__ = [
+    "Assignment",
+    "Client",
+    "Engagement",
+    "Invoice",
+    "InvoiceLine",
+    "Node",
+    "Opportunity",
+    "Resource",
+    "TimeEntry",
+    "TimeOffRequest",
+    "check_range",
+]
 
 
 @strawberry.type
@@ -76,12 +77,16 @@ class Client(Node):
         )
 
     @strawberry.field
-    async def opportunities(self, info: Info, is_closed: bool | None = None) -> list[Opportunity]:
+    async def opportunities(self, info: Info, is_closed: bool | None = None) -> list[Opportunity] | None:
         opps = await info.context.loaders.opportunities_by_account.load(self.key)
         return [Opportunity.of(o) for o in opps if is_closed is None or o.is_closed == is_closed]
 
     @strawberry.field
-    async def engagements(self, info: Info, status: EngagementStatus | None = None) -> list[Engagement]:  # type: ignore[valid-type]
+    async def engagements(
+        self,
+        info: Info,
+        status: EngagementStatus | None = None,  # type: ignore[valid-type]
+    ) -> list[Engagement] | None:
         opps = await info.context.loaders.opportunities_by_account.load(self.key)
         by_code = await info.context.loaders.project_by_code()
         projects = [by_code[o.engagement_code] for o in opps if o.engagement_code in by_code]
@@ -92,7 +97,11 @@ class Client(Node):
         ]
 
     @strawberry.field
-    async def invoices(self, info: Info, status: InvoiceStatus | None = None) -> list[Invoice]:  # type: ignore[valid-type]
+    async def invoices(
+        self,
+        info: Info,
+        status: InvoiceStatus | None = None,  # type: ignore[valid-type]
+    ) -> list[Invoice] | None:
         customer = await info.context.loaders.customer_by_account.load(self.key)
         if customer is None:
             return []
@@ -108,12 +117,12 @@ class Client(Node):
         return Money.of(model.Money.total((i.amount_due for i in invoices), customer.currency))
 
     @strawberry.field
-    async def links(self, info: Info) -> SourceLinks:
+    async def links(self, info: Info) -> SourceLinks | None:
         customer = await info.context.loaders.customer_by_account.load(self.key)
         return SourceLinks(salesforce_id=self.key, netsuite_id=customer.id if customer else None)
 
     @strawberry.field
-    async def data_quality(self, info: Info) -> list[DataQualityIssue]:
+    async def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
         customer = await info.context.loaders.customer_by_account.load(self.key)
         return [DataQualityIssue.of(i) for i in stitching.client_issues(self.record, customer)]
 
@@ -245,7 +254,7 @@ class Engagement(Node):
         return job.practice if job else None
 
     @strawberry.field
-    async def assignments(self, info: Info) -> list[Assignment]:
+    async def assignments(self, info: Info) -> list[Assignment] | None:
         by_project = await info.context.loaders.assignments_by_project()
         return [Assignment.of(a) for a in by_project.get(self.project.harvest_project_id, [])]
 
@@ -256,7 +265,7 @@ class Engagement(Node):
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
         status: TimeEntryStatus | None = None,  # type: ignore[valid-type]
-    ) -> list[TimeEntry]:
+    ) -> list[TimeEntry] | None:
         check_range(from_, to)
         entries = await info.context.loaders.time_entries.load(
             (self.project.harvest_project_id, from_, to, None)
@@ -264,24 +273,26 @@ class Engagement(Node):
         return [TimeEntry.of(e) for e in entries if status is None or e.status is status]
 
     @strawberry.field
-    async def invoices(self, info: Info) -> list[Invoice]:
+    async def invoices(self, info: Info) -> list[Invoice] | None:
         job = await info.context.loaders.job_by_code.load(self.code)
         return [Invoice.of(i) for i in await info.context.loaders.invoices_by_job.load(job.id)] if job else []
 
     @strawberry.field
-    async def burn(self, info: Info) -> Annotated[Burn, strawberry.lazy(Lazy)]:
+    async def burn(self, info: Info) -> Annotated[Burn, strawberry.lazy(Lazy)] | None:
         from opsgraph.schema.types.views import Burn
 
         return Burn.of(await info.context.views.burn(self.project))
 
     @strawberry.field
-    async def invoice_readiness(self, info: Info) -> Annotated[InvoiceReadiness, strawberry.lazy(Lazy)]:
+    async def invoice_readiness(
+        self, info: Info
+    ) -> Annotated[InvoiceReadiness, strawberry.lazy(Lazy)] | None:
         from opsgraph.schema.types.views import InvoiceReadiness
 
         return InvoiceReadiness.of(await info.context.views.readiness(self.project), self.project)
 
     @strawberry.field
-    async def links(self, info: Info) -> SourceLinks:
+    async def links(self, info: Info) -> SourceLinks | None:
         job = await info.context.loaders.job_by_code.load(self.code)
         opp = await info.context.loaders.opportunity_by_code.load(self.code)
         return SourceLinks(
@@ -291,132 +302,10 @@ class Engagement(Node):
         )
 
     @strawberry.field
-    async def data_quality(self, info: Info) -> list[DataQualityIssue]:
+    async def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
         job = await info.context.loaders.job_by_code.load(self.code)
         opp = await info.context.loaders.opportunity_by_code.load(self.code)
         return [DataQualityIssue.of(i) for i in stitching.engagement_issues(self.project, job, opp)]
-
-
-@strawberry.type
-class Resource(Node):
-    name: str
-    email: str
-    title: str | None
-    department: str | None
-    location: str | None
-    status: ResourceStatus  # type: ignore[valid-type]
-    weekly_capacity_hours: float | None
-    cost_rate: Money | None
-    default_bill_rate: Money | None
-    hr: Private[model.Resource | None]
-    psa: Private[model.PsaUser | None]
-
-    @classmethod
-    def of(cls, hr: model.Resource | None, psa: model.PsaUser | None) -> Resource:
-        if hr is None and psa is None:
-            raise ValueError("a resource needs an HR or a PSA record")
-        key = hr.id if hr else f"psa-{psa.id}"  # type: ignore[union-attr]
-        cost = hr.cost_rate if hr and hr.cost_rate else None
-        return cls(
-            id=strawberry.ID(to_global_id("Resource", key)),
-            name=hr.name if hr else psa.name,  # type: ignore[union-attr]
-            email=hr.email if hr else psa.email,  # type: ignore[union-attr]
-            title=hr.title if hr else None,
-            department=hr.department if hr else None,
-            location=hr.location if hr else None,
-            status=hr.status if hr else model.ResourceStatus.ACTIVE,
-            weekly_capacity_hours=psa.weekly_capacity_hours if psa else None,
-            cost_rate=Money.of(cost) if cost else money(psa.cost_rate if psa else None, "USD"),
-            default_bill_rate=money(psa.default_hourly_rate if psa else None, "USD"),
-            hr=hr,
-            psa=psa,
-        )
-
-    @staticmethod
-    async def for_psa_user(info: Info, user_id: int) -> Resource | None:
-        user = (await info.context.loaders.psa_users()).get(user_id)
-        if user is None:
-            return None
-        hr = (await info.context.loaders.resource_by_email()).get(user.email.lower())
-        return Resource.of(hr, user)
-
-    @staticmethod
-    async def for_hr(info: Info, hr: model.Resource) -> Resource:
-        """An HR employee joined to their Harvest user by email (ARCHITECTURE.md section 3)."""
-        return Resource.of(hr, (await info.context.loaders.psa_user_by_email()).get(hr.email.lower()))
-
-    @strawberry.field
-    async def manager(self, info: Info) -> Resource | None:
-        if self.hr is None or self.hr.manager_id is None:
-            return None
-        hr = await info.context.loaders.resource.load(self.hr.manager_id)
-        return await Resource.for_hr(info, hr) if hr else None
-
-    @strawberry.field
-    async def time_off(
-        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
-    ) -> list[TimeOffRequest]:
-        check_range(from_, to)
-        if self.hr is None:
-            return []
-        rows = await info.context.loaders.time_off(from_, to)
-        return [TimeOffRequest.of(t) for t in rows if t.resource_id == self.hr.id]
-
-    @strawberry.field
-    async def assignments(self, info: Info) -> list[Assignment]:
-        if self.psa is None:
-            return []
-        return [
-            Assignment.of(a)
-            for a in await info.context.loaders.assignments()
-            if a.harvest_user_id == self.psa.id
-        ]
-
-    @strawberry.field
-    async def time_entries(
-        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
-    ) -> list[TimeEntry]:
-        check_range(from_, to)
-        if self.psa is None:
-            return []
-        entries = await info.context.loaders.entries_in_range(from_, to)
-        return [TimeEntry.of(e) for e in entries if e.harvest_user_id == self.psa.id]
-
-    @strawberry.field
-    async def utilization(
-        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
-    ) -> Annotated[UtilizationRow, strawberry.lazy(Lazy)] | None:
-        from opsgraph.schema.types.views import UtilizationRow
-
-        check_range(from_, to)
-        if self.psa is None:
-            return None
-        rows = await info.context.views.utilization(from_, to, "RESOURCE", only_user=self.psa.id)
-        return UtilizationRow.of(rows[0]) if rows else None
-
-    @strawberry.field
-    def links(self) -> SourceLinks:
-        return SourceLinks(
-            bamboohr_id=self.hr.id if self.hr else None, harvest_id=str(self.psa.id) if self.psa else None
-        )
-
-    @strawberry.field
-    def data_quality(self) -> list[DataQualityIssue]:
-        issues = stitching.resource_issues(self.psa, self.hr, self.email)
-        return [DataQualityIssue.of(i) for i in issues]
-
-
-@strawberry.type
-class TimeOffRequest:
-    start: date
-    end: date
-    days: float
-    kind: str
-    status: str
-
-    @classmethod
-    def of(cls, t: model.TimeOff) -> TimeOffRequest:
-        return cls(start=t.start, end=t.end, days=t.amount_days, kind=t.kind, status=t.status)
 
 
 @strawberry.type
@@ -465,8 +354,14 @@ class TimeEntry(Node):
         return Invoice.of(inv) if inv else None
 
     @strawberry.field(description="Whether the ERP holds a time bill for this entry.")
-    async def posted_to_erp(self, info: Info) -> bool:
+    async def posted_to_erp(self, info: Info) -> bool | None:
         return await info.context.loaders.posted.load((self.entry.id, month_start(self.entry.date)))
+
+    @strawberry.field(
+        description="Problems found across systems: TIME_BEFORE_HIRE (dated before HR's hire date)."
+    )
+    async def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
+        return [DataQualityIssue.of(i) for i in await info.context.views.entry_issues(self.entry)]
 
 
 @strawberry.type

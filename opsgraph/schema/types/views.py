@@ -9,7 +9,7 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
-from opsgraph.resolvers.views import burn, forecast, readiness, reconciliation
+from opsgraph.resolvers.views import burn, forecast, hire, readiness, reconciliation
 from opsgraph.resolvers.views import utilization as utilization_view
 from opsgraph.schema.types.common import ConvertedMoney, DataQualityIssue, Info, Money, Source
 from opsgraph.schema.types.nodes import Engagement, Resource
@@ -22,16 +22,23 @@ class BurnStatus(Enum):
     OVER_BUDGET = "OVER_BUDGET"
 
 
-@strawberry.type
+@strawberry.type(
+    description="Hours come from the PSA, money from the ERP: when the ERP fails, only the "
+    "money fields (and the status, which weighs both) are null."
+)
 class Burn:
     budget_hours: float | None
     hours_used: float
     hours_remaining: float | None
     percent_hours_used: float | None
-    contract_value: Money | None
-    billed_to_date: Money
-    percent_billed: float | None
-    status: BurnStatus
+    hours_counted_from: date | None = strawberry.field(
+        description="The first day counted in hoursUsed: the engagement's start when hoursComplete"
+    )
+    hours_complete: bool = strawberry.field(
+        description="False: time before hoursCountedFrom may be missing (older than the gateway reads "
+        "back, no start date, or the PSA failed); an INCOMPLETE_DATA warning says so too"
+    )
+    figures: Private[burn.Burn]
 
     @classmethod
     def of(cls, b: burn.Burn) -> Burn:
@@ -40,11 +47,31 @@ class Burn:
             hours_used=b.hours_used,
             hours_remaining=b.hours_remaining,
             percent_hours_used=b.percent_hours_used,
-            contract_value=Money.maybe(b.contract_value),
-            billed_to_date=Money.of(b.billed_to_date),
-            percent_billed=b.percent_billed,
-            status=BurnStatus(b.status),
+            hours_counted_from=b.hours_counted_from,
+            hours_complete=b.hours_complete,
+            figures=b,
         )
+
+    def _money(self) -> burn.Burn:
+        if self.figures.money_error is not None:
+            raise self.figures.money_error
+        return self.figures
+
+    @strawberry.field
+    def contract_value(self) -> Money | None:
+        return Money.maybe(self._money().contract_value)
+
+    @strawberry.field
+    def billed_to_date(self) -> Money | None:
+        return Money.of(self._money().billed_to_date)
+
+    @strawberry.field
+    def percent_billed(self) -> float | None:
+        return self._money().percent_billed
+
+    @strawberry.field
+    def status(self) -> BurnStatus | None:
+        return BurnStatus(self._money().status)
 
 
 @strawberry.type
@@ -168,6 +195,35 @@ class ReconciliationRow:
     reasons: list[str]
 
 
+@strawberry.type(description="One person's PSA time dated before their HR hire date.")
+class TimeBeforeHire:
+    hire_date: date
+    entry_count: int
+    entry_ids: list[strawberry.ID]
+    hours: float
+    first_date: date
+    last_date: date
+    hr: Private[model.Resource]
+
+    @classmethod
+    def of(cls, t: hire.TimeBeforeHire) -> TimeBeforeHire:
+        from opsgraph.schema.relay import to_global_id
+
+        return cls(
+            hire_date=t.hire_date,
+            entry_count=len(t.entry_ids),
+            entry_ids=[strawberry.ID(to_global_id("TimeEntry", i)) for i in t.entry_ids],
+            hours=t.hours,
+            first_date=t.first_date,
+            last_date=t.last_date,
+            hr=t.resource,
+        )
+
+    @strawberry.field
+    async def resource(self, info: Info) -> Resource:
+        return await Resource.for_hr(info, self.hr)
+
+
 @strawberry.type
 class ReconciliationReport:
     from_: date = strawberry.field(name="from")
@@ -176,6 +232,12 @@ class ReconciliationReport:
     matched: int
     mismatches: list[ReconciliationRow]
     data_quality: list[DataQualityIssue]
+    time_before_hire: list[TimeBeforeHire] = strawberry.field(
+        description="Per person, PSA time in the range dated before their HR hire date"
+    )
+    time_before_hire_count: int = strawberry.field(
+        description="Time entries in the range dated before their person's HR hire date"
+    )
 
     @classmethod
     def of(cls, r: reconciliation.ReconciliationReport) -> ReconciliationReport:
@@ -202,6 +264,8 @@ class ReconciliationReport:
             matched=r.matched,
             mismatches=rows,
             data_quality=[DataQualityIssue.of(i) for i in r.data_quality],
+            time_before_hire=[TimeBeforeHire.of(t) for t in r.time_before_hire],
+            time_before_hire_count=sum(len(t.entry_ids) for t in r.time_before_hire),
         )
 
 

@@ -16,9 +16,12 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
+from opsgraph.clock import Clock
 from opsgraph.model import Resource, SourceName, TimeOff
 from opsgraph.sources.bamboohr.mapping import EMPLOYEE_FIELDS, employee_to_resource, time_off_from_record
 from opsgraph.sources.base import SourceClient, SourceConfig, SourceDataError, UpstreamResponse
+from opsgraph.sources.ids import is_digits
+from opsgraph.sources.shapes import json_list, json_object, object_with
 
 ERROR_HEADER = "X-BambooHR-Error-Message"
 IDS_PER_REQUEST = 250  # the documented default page size; also keeps the URL well under 8 KB
@@ -36,8 +39,8 @@ class EmployeeChanges:
 class BambooHRClient(SourceClient):
     source: ClassVar[SourceName] = SourceName.BAMBOOHR
 
-    def __init__(self, config: SourceConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: SourceConfig, *, clock: Clock | None = None) -> None:
+        super().__init__(config, clock=clock)
         key = config.credentials.get("api_key")
         if not key:
             raise ValueError("BambooHR needs credentials.api_key")
@@ -79,7 +82,7 @@ class BambooHRClient(SourceClient):
 
     async def company_directory(self) -> list[Resource]:
         """`GET /employees/directory`: active employees, directory fields only (no cost rate or manager)."""
-        body = self._object(await self.request("GET", "employees/directory"))
+        body = self._object(await self.request("GET", "employees/directory", expect=object_with("employees")))
         employees = body.get("employees")
         if not isinstance(employees, list):
             raise SourceDataError(
@@ -93,7 +96,7 @@ class BambooHRClient(SourceClient):
         Employee ids are numbers, so any other id is None without asking.
         """
         wanted = list(dict.fromkeys(str(i) for i in ids))
-        numeric = [i for i in wanted if i.isdigit()]
+        numeric = [i for i in wanted if is_digits(i)]
         chunks = [numeric[i : i + IDS_PER_REQUEST] for i in range(0, len(numeric), IDS_PER_REQUEST)]
         pages = await asyncio.gather(
             *(
@@ -110,6 +113,7 @@ class BambooHRClient(SourceClient):
             f"employees/{employee_id}",
             params={"fields": ",".join(EMPLOYEE_FIELDS)},
             ok=(200, 404),
+            expect=json_object,
         )
         if response.status == 404:
             return None
@@ -117,7 +121,14 @@ class BambooHRClient(SourceClient):
 
     async def changes(self, since: datetime) -> EmployeeChanges:
         stamp = (since if since.tzinfo else since.replace(tzinfo=UTC)).isoformat(timespec="seconds")
-        body = self._object(await self.request("GET", "employees/changed", params={"since": stamp}))
+        body = self._object(
+            await self.request(
+                "GET",
+                "employees/changed",
+                params={"since": stamp},
+                expect=object_with("employees", Mapping, optional=True),
+            )
+        )
         employees = body.get("employees") or {}
         if not isinstance(employees, Mapping):
             raise SourceDataError(
@@ -147,7 +158,7 @@ class BambooHRClient(SourceClient):
         params = {"start": start.isoformat(), "end": end.isoformat(), "status": status}
         if employee_id is not None:
             params["employeeId"] = employee_id
-        response = await self.request("GET", "time_off/requests/", params=params)
+        response = await self.request("GET", "time_off/requests/", params=params, expect=json_list)
         if not isinstance(response.body, list):
             raise SourceDataError(self.source, "time off response is not a JSON array")
         return [time_off_from_record(r) for r in response.body]
@@ -163,7 +174,7 @@ class BambooHRClient(SourceClient):
         response = await self.request("POST", "employees", json=dict(fields), ok=(201,))
         location = response.headers.get("Location", "")
         new_id = location.rstrip("/").rsplit("/", 1)[-1]
-        if not new_id.isdigit():
+        if not is_digits(new_id):
             raise SourceDataError(self.source, f"create gave no employee id in Location {location!r}")
         return new_id
 
@@ -174,7 +185,9 @@ class BambooHRClient(SourceClient):
         query = {**params, "fields": ",".join(EMPLOYEE_FIELDS)}
         records: list[Mapping[str, Any]] = []
         while True:
-            body = self._object(await self.request("GET", "employees", params=query))
+            body = self._object(
+                await self.request("GET", "employees", params=query, expect=object_with("data"))
+            )
             data = body.get("data")
             if not isinstance(data, list):
                 raise SourceDataError(self.source, "employee list response has no 'data' array", field="data")

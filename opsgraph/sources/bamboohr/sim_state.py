@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from opsgraph.sources.ids import is_digits
 from opsgraph.sources.simkit.store import Row, Store, utc_now
 from opsgraph.sources.world import Person, World
 
@@ -197,7 +198,7 @@ def _validate(field: str, value: Any) -> Any:
         except InvalidOperation as exc:
             raise FieldError(f"Invalid number for customCostRate: {text!r}") from exc
     if field == "supervisorEid":
-        if not text.isdigit():
+        if not is_digits(text):
             raise FieldError(f"Invalid employee id for supervisorEid: {text!r}")
         return int(text)
     return text

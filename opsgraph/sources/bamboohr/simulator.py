@@ -35,6 +35,7 @@ from opsgraph.sources.bamboohr.sim_state import (
     parse_iso,
     render,
 )
+from opsgraph.sources.ids import is_digits
 from opsgraph.sources.simkit.admin import Faults, RateWindow, build_simulator_app, retry_after_header
 from opsgraph.sources.simkit.serve import SimulatorInfo
 from opsgraph.sources.world import World
@@ -67,7 +68,9 @@ def sign_webhook(secret: bytes, timestamp: str, body: bytes) -> str:
 
 def bamboo_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """BambooHR's error shape: no body, the text in a header."""
-    return Response(status_code=status, headers={ERROR_HEADER: message, **(headers or {})})
+    # A header carries ASCII only: echoed input such as '١٢' is escaped, not a crash.
+    text = message.encode("ascii", "backslashreplace").decode()
+    return Response(status_code=status, headers={ERROR_HEADER: text, **(headers or {})})
 
 
 class BambooHRVendor:
@@ -136,7 +139,7 @@ class BambooHRVendor:
 
 
 def _employee_id(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if is_digits(text) else None
 
 
 def _fields(request: Request) -> list[str]:
@@ -213,7 +216,7 @@ def _routes(vendor: BambooHRVendor) -> list[BaseRoute]:
         ]
         ids = None
         if "filter[ids]" in q or "filter[ids][]" in q:
-            ids = [int(i) for i in (p.strip() for p in raw_ids) if i.isdigit()]
+            ids = [int(i) for i in (p.strip() for p in raw_ids) if is_digits(i)]
         try:
             limit = int(q.get("page[limit]", DEFAULT_PAGE_LIMIT))
         except ValueError as exc:

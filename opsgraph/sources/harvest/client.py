@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from opsgraph.clock import Clock
 from opsgraph.model import (
     Assignment,
     Engagement,
@@ -40,6 +41,7 @@ from opsgraph.sources.harvest.mapping import (
     time_entry_to_payload,
     user_to_psa_user,
 )
+from opsgraph.sources.shapes import json_object, object_with
 
 PER_PAGE = "2000"
 DEFAULT_USER_AGENT = "opsgraph (ops@opsgraph.example)"
@@ -69,8 +71,8 @@ def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> li
 class HarvestClient(SourceClient):
     source: ClassVar[SourceName] = SourceName.HARVEST
 
-    def __init__(self, config: SourceConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: SourceConfig, *, clock: Clock | None = None) -> None:
+        super().__init__(config, clock=clock)
         missing = [k for k in ("access_token", "account_id") if not config.credentials.get(k)]
         if missing:
             raise ValueError(f"harvest credentials need {', '.join(missing)}")
@@ -127,14 +129,15 @@ class HarvestClient(SourceClient):
         """Every record of a listing. Page-numbered listings fetch pages 2..N concurrently once the
         first page gives `total_pages`; cursor listings follow `links.next` until it is null."""
         query = {**(params or {}), "per_page": PER_PAGE}
-        first = self._records(path, key, (await self.request("GET", path, params=query)).body)
+        listing = object_with(key)
+        first = self._records(path, key, (await self.request("GET", path, params=query, expect=listing)).body)
         body, records = first
         total_pages = body.get("total_pages")
         next_link = _next_link(body)
         if next_link is not None and isinstance(total_pages, int) and "cursor=" not in next_link:
             pages = await asyncio.gather(
                 *(
-                    self.request("GET", path, params={**query, "page": str(n)})
+                    self.request("GET", path, params={**query, "page": str(n)}, expect=listing)
                     for n in range(2, total_pages + 1)
                 )
             )
@@ -146,7 +149,7 @@ class HarvestClient(SourceClient):
             if next_link in seen:
                 raise SourceDataError(self.source, f"listing {path} links back to a page it already gave")
             seen.add(next_link)
-            body, more = self._records(path, key, (await self.request("GET", next_link)).body)
+            body, more = self._records(path, key, (await self.request("GET", next_link, expect=listing)).body)
             records.extend(more)
             next_link = _next_link(body)
         return records
@@ -163,7 +166,9 @@ class HarvestClient(SourceClient):
         return [project_to_engagement(r) for r in await self._collect("/v2/projects", "projects", params)]
 
     async def get_project(self, project_id: int) -> Engagement:
-        return project_to_engagement((await self.request("GET", f"/v2/projects/{project_id}")).body)
+        return project_to_engagement(
+            (await self.request("GET", f"/v2/projects/{project_id}", expect=json_object)).body
+        )
 
     async def list_users(self) -> list[PsaUser]:
         return [user_to_psa_user(r) for r in await self._collect("/v2/users", "users")]
@@ -224,7 +229,7 @@ class HarvestClient(SourceClient):
     async def time_entry(self, entry_id: int) -> TimeEntry | None:
         """One entry by id; None when Harvest has no such entry (404)."""
         try:
-            response = await self.request("GET", f"/v2/time_entries/{entry_id}")
+            response = await self.request("GET", f"/v2/time_entries/{entry_id}", expect=json_object)
         except SourceRejected as exc:
             if exc.status == 404:
                 return None

@@ -123,14 +123,18 @@ class Filters:
         return " WHERE " + " AND ".join(self.where) if self.where else ""
 
 
+PAGE_BOUND = 2**31
+
+
 def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise unprocessable(f"Invalid {name} parameter: {raw!r} is not an integer") from None
+    return max(-PAGE_BOUND, min(PAGE_BOUND, value))  # page 10**30 is an empty page, not an overflow
 
 
 def list_page(request: Request, store: Store, listing: Resource, filters: Filters) -> Response:

@@ -90,14 +90,18 @@ def timeframe(query: Mapping[str, str]) -> tuple[date, date]:
     return start, end
 
 
+PAGE_BOUND = 2**31
+
+
 def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise unprocessable(f"Invalid {name} parameter: {raw!r} is not an integer") from None
+    return max(-PAGE_BOUND, min(PAGE_BOUND, value))  # page 10**30 is an empty page, not an overflow
 
 
 def _number(units: int, scale: int) -> float:

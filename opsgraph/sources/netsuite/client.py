@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
+from opsgraph.clock import Clock
 from opsgraph.model import (
     AccountingPeriod,
     ErpCustomer,
@@ -37,8 +38,10 @@ from opsgraph.model import (
     SourceName,
 )
 from opsgraph.sources.base import SourceClient, SourceConfig, UpstreamResponse
-from opsgraph.sources.errors import SourceDataError, SourceUnavailable
+from opsgraph.sources.errors import SourceDataError, SourceRejected, SourceUnavailable
+from opsgraph.sources.ids import is_digits
 from opsgraph.sources.netsuite import mapping
+from opsgraph.sources.shapes import json_object, object_with
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -79,6 +82,22 @@ def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+def _token_shape(body: Any) -> str | None:
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        return "the token response has no access_token"
+    return None
+
+
+def _lifetime(body: dict[str, Any]) -> float:
+    expires_in = body.get("expires_in")
+    try:
+        return float(expires_in) if expires_in is not None else 3600.0
+    except (TypeError, ValueError):
+        raise SourceDataError(
+            SourceName.NETSUITE, f"token expires_in is not a number: {expires_in!r}"
+        ) from None
+
+
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -86,8 +105,8 @@ def _b64url(raw: bytes) -> str:
 class NetSuiteClient(SourceClient):
     source: ClassVar[SourceName] = SourceName.NETSUITE
 
-    def __init__(self, config: SourceConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: SourceConfig, *, clock: Clock | None = None) -> None:
+        super().__init__(config, clock=clock)
         missing = [k for k in ("client_id", "client_secret") if not config.credentials.get(k)]
         if missing:
             raise ValueError(f"netsuite credentials are missing: {', '.join(missing)}")
@@ -106,7 +125,7 @@ class NetSuiteClient(SourceClient):
 
     def client_assertion(self) -> str:
         creds = self.config.credentials
-        now = int(time.time())
+        now = int(time.time())  # the vendor checks iat/exp against its own clock: always real time
         claims = {
             "iss": creds["client_id"],
             "scope": ["rest_webservices"],
@@ -121,34 +140,42 @@ class NetSuiteClient(SourceClient):
         return f"{signing_input}.{_b64url(signature)}"
 
     async def auth_headers(self) -> dict[str, str]:
-        if self._token is None or time.monotonic() >= self._token_expires:
+        if self._token is None or self.clock.monotonic() >= self._token_expires:
             async with self._token_lock:
-                if self._token is None or time.monotonic() >= self._token_expires:
+                if self._token is None or self.clock.monotonic() >= self._token_expires:
                     await self._fetch_token()
         return {"Authorization": f"Bearer {self._token}"}
 
     async def _fetch_token(self) -> None:
+        """The client-credentials exchange, through `request` like any call: retried, counted and
+        seen by the breaker. Refused credentials (a 4xx) make the source unavailable, not rejected."""
         form = {
             "grant_type": "client_credentials",
             "client_assertion_type": JWT_BEARER,
             "client_assertion": self.client_assertion(),
         }
-        response = await self.raw_request(
-            "POST", TOKEN_PATH, data=form, headers={"Accept": "application/json"}
-        )
-        body = response.body if isinstance(response.body, dict) else {}
-        token, expires_in = body.get("access_token"), body.get("expires_in")
-        if response.status != 200 or not isinstance(token, str):
-            code, message = self.error_detail(response)
-            raise SourceUnavailable(
-                self.source, f"token request failed: {message}", status=response.status, vendor_code=code
-            )
         try:
-            lifetime = float(expires_in) if expires_in is not None else 3600.0
-        except (TypeError, ValueError):
-            raise SourceDataError(self.source, f"token expires_in is not a number: {expires_in!r}") from None
-        self._token = token
-        self._token_expires = time.monotonic() + max(0.0, lifetime - 60)  # refresh a minute early
+            response = await self.request(
+                "POST",
+                TOKEN_PATH,
+                data=form,
+                headers={"Accept": "application/json"},
+                retry=True,
+                auth=False,
+                expect=_token_shape,
+            )
+        except SourceRejected as exc:
+            raise SourceUnavailable(
+                self.source,
+                f"token request failed: {exc.message}",
+                status=exc.status,
+                vendor_code=exc.vendor_code,
+            ) from None
+        body = response.body
+        self._token = str(body["access_token"])
+        self._token_expires = self.clock.monotonic() + max(
+            0.0, _lifetime(body) - 60
+        )  # refresh a minute early
 
     def invalidate_auth(self) -> None:
         self._token = None
@@ -185,10 +212,9 @@ class NetSuiteClient(SourceClient):
             json={"q": q},
             headers={"Prefer": "transient"},
             retry=True,
+            expect=object_with("items"),
         )
-        body = response.body
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            raise SourceDataError(self.source, "SuiteQL response has no items array")
+        body: dict[str, Any] = response.body
         return body
 
     async def suiteql(self, q: str) -> list[Row]:
@@ -236,7 +262,7 @@ class NetSuiteClient(SourceClient):
 
     async def customers_by_ids(self, ids: Iterable[str]) -> dict[str, ErpCustomer | None]:
         keys = _unique(ids)
-        rows = await self._customers("id", [k for k in keys if k.isdigit()], str)
+        rows = await self._customers("id", [k for k in keys if is_digits(k)], str)
         currencies = await self.currencies()
         found = {c.id: c for c in (mapping.customer_from_row(r, currencies) for r in rows)}
         return {k: found.get(k) for k in keys}
@@ -256,7 +282,7 @@ class NetSuiteClient(SourceClient):
 
     async def jobs_by_ids(self, ids: Iterable[str]) -> dict[str, ErpJob | None]:
         keys = _unique(ids)
-        found = {j.id: j for j in await self._jobs("id", [k for k in keys if k.isdigit()], str)}
+        found = {j.id: j for j in await self._jobs("id", [k for k in keys if is_digits(k)], str)}
         return {k: found.get(k) for k in keys}
 
     async def _invoices(
@@ -287,17 +313,23 @@ class NetSuiteClient(SourceClient):
     async def invoices_by_customer_ids(self, ids: Iterable[str]) -> dict[str, list[Invoice]]:
         keys = _unique(ids)
         grouped: dict[str, list[Invoice]] = {k: [] for k in keys}
-        for inv in await self._invoices("entity IN ({keys})", [k for k in keys if k.isdigit()]):
+        for inv in await self._invoices("entity IN ({keys})", [k for k in keys if is_digits(k)]):
             grouped.setdefault(inv.customer_id, []).append(inv)
         return grouped
 
     async def invoices_by_job_ids(self, ids: Iterable[str]) -> dict[str, list[Invoice]]:
         keys = _unique(ids)
         grouped: dict[str, list[Invoice]] = {k: [] for k in keys}
-        for inv in await self._invoices("custbody_job IN ({keys})", [k for k in keys if k.isdigit()]):
+        for inv in await self._invoices("custbody_job IN ({keys})", [k for k in keys if is_digits(k)]):
             if inv.job_id is not None:
                 grouped.setdefault(inv.job_id, []).append(inv)
         return grouped
+
+    async def invoices_by_ids(self, ids: Iterable[str]) -> dict[str, Invoice | None]:
+        """Invoices by internal id (batched IN lists); None for an id NetSuite does not have."""
+        keys = _unique(ids)
+        found = {i.id: i for i in await self._invoices("id IN ({keys})", [k for k in keys if k.isdigit()])}
+        return {k: found.get(k) for k in keys}
 
     async def list_invoices(self, *, open_only: bool = False, with_lines: bool = True) -> list[Invoice]:
         return await self._invoices("status = 'A'" if open_only else None, with_lines=with_lines)
@@ -318,7 +350,7 @@ class NetSuiteClient(SourceClient):
 
     async def exchange_rates(self, period_ids: Iterable[str]) -> list[ExchangeRate]:
         """The consolidated exchange rates of these accounting periods, every currency pair, one query."""
-        ids = [p for p in _unique(period_ids) if p.isdigit()]
+        ids = [p for p in _unique(period_ids) if is_digits(p)]
         rows = await self._batched(
             ids,
             lambda in_list: (
@@ -353,15 +385,16 @@ class NetSuiteClient(SourceClient):
         params = {"expandSubResources": "true"} if expand else {}
         if fields:
             params["fields"] = ",".join(fields)
-        response = await self.request("GET", self._record_path(record_type, record_id), params=params)
-        if not isinstance(response.body, dict):
-            raise SourceDataError(self.source, "record response is not an object", record_id=record_id)
-        return response.body
+        response = await self.request(
+            "GET", self._record_path(record_type, record_id), params=params, expect=json_object
+        )
+        body: Row = response.body
+        return body
 
     def _location_id(self, response: UpstreamResponse) -> str:
         location = response.headers.get("Location", "")
         rid = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
-        if not rid.isdigit():
+        if not is_digits(rid):
             raise SourceDataError(self.source, f"no record id in Location {location!r}", field="Location")
         return rid
 

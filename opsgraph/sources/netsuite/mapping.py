@@ -32,6 +32,7 @@ from opsgraph.model import (
     SourceName,
 )
 from opsgraph.sources.errors import SourceDataError
+from opsgraph.sources.ids import is_digits
 
 SOURCE = SourceName.NETSUITE
 Row = Mapping[str, Any]
@@ -116,7 +117,7 @@ def parse_hours(row: Row, column: str) -> float:
     text = required(row, column)
     if ":" in text:
         hours, _, minutes = text.partition(":")
-        if hours.isdigit() and minutes.isdigit():
+        if is_digits(hours) and is_digits(minutes):
             return int(hours) + int(minutes) / 60
         raise SourceDataError(
             SOURCE, f"{column} is not a duration: {text!r}", record_id=_rid(row), field=column
@@ -207,7 +208,7 @@ def _int_or_none(row: Row, column: str) -> int | None:
     value = optional(row, column)
     if value is None:
         return None
-    if not value.isdigit():
+    if not is_digits(value):
         raise SourceDataError(
             SOURCE, f"{column} is not a numeric id: {value!r}", record_id=_rid(row), field=column
         )

@@ -12,6 +12,7 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
+from opsgraph.sources.ids import is_digits
 from opsgraph.sources.netsuite.sim_state import (
     INVOICE_STATUS,
     RECORD_TYPES,
@@ -52,7 +53,7 @@ def find(store: Store, rt: RecordType, rid: str) -> Row | None:
     where, params = _where(rt)
     if rid.startswith("eid:"):
         return store.row(f"SELECT * FROM {rt.sql_table} WHERE externalid = ? AND {where}", [rid[4:], *params])
-    if not rid.isdigit():
+    if not is_digits(rid):
         return None
     return store.row(f"SELECT * FROM {rt.sql_table} WHERE id = ? AND {where}", [int(rid), *params])
 

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from opsgraph.model import SourceName
+from opsgraph.sources.ids import is_digits
 from opsgraph.sources.netsuite import sim_records as records
 from opsgraph.sources.netsuite.sim_auth import TokenStore, token_endpoint
 from opsgraph.sources.netsuite.sim_load import new_store
@@ -150,7 +151,7 @@ def _paging(request: Request) -> tuple[int, int]:
         if raw is None:
             continue
         low, high = (1, MAX_LIMIT) if name == "limit" else (0, 10**9)
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not is_digits(raw) or not low <= int(raw) <= high:
             raise RecordError(
                 400, "INVALID_PARAMETER", f"Invalid value for the query parameter {name}: {raw}."
             )

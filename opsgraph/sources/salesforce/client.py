@@ -14,14 +14,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import aiohttp
-
+from opsgraph.clock import Clock
 from opsgraph.model import Client, Opportunity, SourceName
 from opsgraph.sources.base import (
     SourceClient,
     SourceConfig,
     SourceDataError,
-    SourceTimeout,
+    SourceRejected,
     SourceUnavailable,
     UpstreamResponse,
 )
@@ -36,6 +35,7 @@ from opsgraph.sources.salesforce.mapping import (
     to_18,
     to_sf_value,
 )
+from opsgraph.sources.shapes import object_with
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _FIELDS_BY_SOBJECT = {"Account": ACCOUNT_FIELDS, "Opportunity": OPPORTUNITY_FIELDS}
@@ -45,6 +45,12 @@ _FIELDS_BY_SOBJECT = {"Account": ACCOUNT_FIELDS, "Opportunity": OPPORTUNITY_FIEL
 class _Token:
     access_token: str
     instance_url: str
+
+
+def _token_shape(body: Any) -> str | None:
+    if not isinstance(body, dict) or not body.get("access_token") or not body.get("instance_url"):
+        return "the token response lacks access_token or instance_url"
+    return None
 
 
 def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
@@ -64,8 +70,8 @@ class SalesforceClient(SourceClient):
     retrieve_chunk: ClassVar[int] = 2000  # sObject Collections read limit per request
     rate_limit_backoff_s: ClassVar[float] = 1.0  # REQUEST_LIMIT_EXCEEDED carries no Retry-After
 
-    def __init__(self, config: SourceConfig, *, soql_in_chunk: int = 300) -> None:
-        super().__init__(config)
+    def __init__(self, config: SourceConfig, *, soql_in_chunk: int = 300, clock: Clock | None = None) -> None:
+        super().__init__(config, clock=clock)
         self.soql_in_chunk = soql_in_chunk  # ids per `IN (...)`: 300 quoted ids keep the URL near 9 KB
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
@@ -82,6 +88,8 @@ class SalesforceClient(SourceClient):
             return self._token
 
     async def _fetch_token(self) -> _Token:
+        """The client-credentials exchange, through `request` like any call: retried, counted and
+        seen by the breaker. Refused credentials (a 4xx) make the source unavailable, not rejected."""
         creds = self.config.credentials
         form = {
             "grant_type": "client_credentials",
@@ -89,21 +97,17 @@ class SalesforceClient(SourceClient):
             "client_secret": creds.get("client_secret", ""),
         }
         try:
-            response = await self.raw_request("POST", "/services/oauth2/token", data=form)
-        except TimeoutError:
-            raise SourceTimeout(
-                self.source, f"token request: no answer within {self.config.timeout_s:g}s"
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise SourceUnavailable(self.source, f"token request failed: {type(exc).__name__}") from None
-        body = response.body
-        if response.status != 200:
-            code, message = self.error_detail(response)
-            raise SourceUnavailable(
-                self.source, f"authentication failed: {message}", status=response.status, vendor_code=code
+            response = await self.request(
+                "POST", "/services/oauth2/token", data=form, retry=True, auth=False, expect=_token_shape
             )
-        if not isinstance(body, dict) or not body.get("access_token") or not body.get("instance_url"):
-            raise SourceUnavailable(self.source, "token response lacks access_token or instance_url")
+        except SourceRejected as exc:
+            raise SourceUnavailable(
+                self.source,
+                f"authentication failed: {exc.message}",
+                status=exc.status,
+                vendor_code=exc.vendor_code,
+            ) from None
+        body = response.body
         return _Token(str(body["access_token"]), str(body["instance_url"]).rstrip("/"))
 
     async def auth_headers(self) -> dict[str, str]:
@@ -154,28 +158,29 @@ class SalesforceClient(SourceClient):
 
     async def query(self, soql: str) -> list[dict[str, Any]]:
         """Run SOQL and follow `nextRecordsUrl` to the end; records as Salesforce returns them."""
-        response = await self.request("GET", await self._api("query"), params={"q": soql})
+        page = object_with("records")
+        response = await self.request("GET", await self._api("query"), params={"q": soql}, expect=page)
         records: list[dict[str, Any]] = []
         while True:
             body = response.body
-            if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-                raise SourceDataError(self.source, "query response has no 'records' list")
             records.extend(body["records"])
             next_url = body.get("nextRecordsUrl")
             if body.get("done", True) or not next_url:
                 return records
-            response = await self.request("GET", await self._api(str(next_url)))
+            response = await self.request("GET", await self._api(str(next_url)), expect=page)
 
     async def _retrieve(self, sobject: str, ids: Sequence[str], fields: Sequence[str]) -> list[Any]:
         url = await self._api(f"composite/sobjects/{sobject}")
+
+        def one_per_id(body: Any) -> str | None:
+            if not isinstance(body, list) or len(body) != len(ids):
+                return f"composite read of {len(ids)} {sobject} ids gave a malformed answer"
+            return None
+
         response = await self.request(
-            "POST", url, json={"ids": list(ids), "fields": list(fields)}, retry=True
+            "POST", url, json={"ids": list(ids), "fields": list(fields)}, retry=True, expect=one_per_id
         )
-        body = response.body
-        if not isinstance(body, list) or len(body) != len(ids):
-            raise SourceDataError(
-                self.source, f"composite read of {len(ids)} {sobject} ids gave a malformed answer"
-            )
+        body: list[Any] = response.body
         return body
 
     async def _by_ids(

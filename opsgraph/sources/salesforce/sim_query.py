@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from opsgraph.sources.ids import is_digits
 from opsgraph.sources.salesforce.sim_meta import API, SOBJECTS, TABLES, SObject
 from opsgraph.sources.salesforce.sim_state import OrgState, SimError
 from opsgraph.sources.simkit.query import CompiledQuery, QueryCompiler, QueryError
@@ -50,7 +51,7 @@ def batch_size(header: str | None) -> int:
     if header:
         for part in header.split(","):
             key, _, value = part.partition("=")
-            if key.strip().lower() == "batchsize" and value.strip().isdigit():
+            if key.strip().lower() == "batchsize" and is_digits(value.strip()):
                 return max(MIN_BATCH, min(MAX_BATCH, int(value.strip())))
     return MAX_BATCH
 

@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsgraph.clock import Clock, SystemClock
+
 
 class Faults(BaseModel):
     """Injected misbehaviour, set through `PUT /_sim/faults`."""
@@ -77,15 +79,16 @@ class SimStats:
 
 
 class RateWindow:
-    """A fixed window counter: `limit` requests per `window_s` seconds."""
+    """A fixed window counter: `limit` requests per `window_s` seconds, on the simulator's clock."""
 
-    def __init__(self) -> None:
-        self.started = time.monotonic()
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.started = self.clock.monotonic()
         self.used = 0
 
     def take(self, faults: Faults) -> float | None:
         """Count one request; return the seconds to wait when over the limit."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self.started >= faults.rate_window_s:
             self.started, self.used = now, 0
         self.used += 1
@@ -122,13 +125,23 @@ class Vendor(Protocol):
 
 
 class SimControl:
-    """Stats, faults and the rate window of one simulator."""
+    """Stats, faults and the rate window of one simulator.
 
-    def __init__(self) -> None:
+    `clock` times the rate window: a test that shares its `ManualClock` with the client sees a
+    window pass when the client's retry wait advances the clock, without sleeping.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
         self.stats = SimStats()
         self.faults = Faults()
-        self.window = RateWindow()
+        self.window = RateWindow(self.clock)
         self.rng = random.Random(0)
+
+    def use_clock(self, clock: Clock) -> None:
+        """Time the rate window by `clock` from now on (a fresh window)."""
+        self.clock = clock
+        self.window = RateWindow(clock)
 
 
 class _SimMiddleware:
@@ -213,12 +226,12 @@ def _admin_routes(vendor: Vendor, control: SimControl) -> list[Route]:
                 )
             except (ValidationError, ValueError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
-            control.window = RateWindow()
+            control.window = RateWindow(control.clock)
         return JSONResponse(control.faults.model_dump())
 
     async def reset(request: Request) -> Response:
         await vendor.reset()
-        control.stats, control.faults, control.window = SimStats(), Faults(), RateWindow()
+        control.stats, control.faults, control.window = SimStats(), Faults(), RateWindow(control.clock)
         return JSONResponse({"reset": True})
 
     async def events(request: Request) -> Response:

@@ -875,7 +875,7 @@ class _Compilation:
             isinstance(value, exp.Literal) and not value.is_string and _INTEGER.fullmatch(str(value.this))
         ):
             self.fail(f"{what} requires a non-negative integer")
-        return int(str(value.this))
+        return min(int(str(value.this)), 2**62)  # beyond any table: no overflow in SQLite
 
 
 def _like_to_glob(pattern: str) -> str:

@@ -12,6 +12,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 Row = dict[str, Any]
+Params = Sequence[Any] | Mapping[str, Any]
+
+INT64 = range(-(2**63), 2**63)
+
+
+def bindable(params: Params) -> Params:
+    """Parameters SQLite can bind. An int beyond 64 bits (an absurd id from a client) cannot be an
+    INTEGER; bound as text it matches no row, so the vendor's answer follows: a 404 or an empty list,
+    never an `OverflowError` 500."""
+
+    def fix(value: Any) -> Any:
+        return str(value) if isinstance(value, int) and value not in INT64 else value
+
+    if isinstance(params, Mapping):
+        return {k: fix(v) for k, v in params.items()}
+    return [fix(v) for v in params]
 
 
 class Store:
@@ -30,24 +46,24 @@ class Store:
         self.db.close()
         self.db = self._open()
 
-    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
-        return [dict(r) for r in self.db.execute(sql, params)]
+    def rows(self, sql: str, params: Params = ()) -> list[Row]:
+        return [dict(r) for r in self.execute(sql, params)]
 
-    def row(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Row | None:
-        r = self.db.execute(sql, params).fetchone()
+    def row(self, sql: str, params: Params = ()) -> Row | None:
+        r = self.execute(sql, params).fetchone()
         return dict(r) if r is not None else None
 
-    def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
-        r = self.db.execute(sql, params).fetchone()
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        r = self.execute(sql, params).fetchone()
         return r[0] if r is not None else None
 
-    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
-        return self.db.execute(sql, params)
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        return self.db.execute(sql, bindable(params))
 
     def insert(self, table: str, row: Mapping[str, Any]) -> int:
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        cur = self.db.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
+        cur = self.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
         return int(cur.lastrowid or 0)
 
     def insert_many(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -63,7 +79,7 @@ class Store:
 
     def update(self, table: str, key: str, key_value: Any, values: Mapping[str, Any]) -> int:
         sets = ", ".join(f"{c} = ?" for c in values)
-        cur = self.db.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?", [*values.values(), key_value])
+        cur = self.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?", [*values.values(), key_value])
         return cur.rowcount
 
 

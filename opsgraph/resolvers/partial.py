@@ -1,0 +1,23 @@
+"""Partial results: one system's failure spares what the other systems serve."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from opsgraph.sources.errors import SourceError
+
+T = TypeVar("T")
+
+
+async def settled(work: Awaitable[T]) -> T | SourceError:
+    """The result, or the source error that stopped it, for the caller to null only what needs it."""
+    try:
+        return await work
+    except SourceError as exc:
+        return exc
+
+
+def incomplete(error: SourceError, what: str) -> dict[str, Any]:
+    """An `extensions.warnings` entry for a result that arrived without one system's part."""
+    return {"code": "INCOMPLETE_DATA", "source": error.source.value, "message": what}

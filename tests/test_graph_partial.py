@@ -1,0 +1,197 @@
+"""A failing system nulls only the fields it serves (issue 7 item 6).
+
+One table of (list, field, system down): the real gateway over a socket against the simulators
+with one system in outage. For each row: the list still arrives with the same records, a field
+another system serves keeps its value, and the failing field is null on every record with an
+error at exactly that field's path, `SOURCE_UNAVAILABLE` from the system that is down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from test_gateway_support import running_gateway, settings_for
+
+from opsgraph.model import SourceName
+from opsgraph.schema.relay import from_global_id
+from opsgraph.sources.simkit.serve import SimulatorGroup
+from opsgraph.sources.world import World
+
+SF, HV, HR, NS = SourceName.SALESFORCE, SourceName.HARVEST, SourceName.BAMBOOHR, SourceName.NETSUITE
+OCTOBER = 'filter: { from: "2026-10-01", to: "2026-10-31" }'
+JANUARY = 'from: "2026-01-01", to: "2026-01-31"'
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@dataclass(frozen=True)
+class Case:
+    root: str
+    selection: str
+    """The fields of each record: `keep` and `fails` among them."""
+    down: SourceName
+    fails: tuple[str, ...]
+    keep: tuple[str, ...] = ("id",)
+    args: str = "first: 3"
+    only_where_linked: bool = False
+    """The field short-circuits to null without a link (no ERP job, no engagement code): errors only
+    where it had a value."""
+
+    @property
+    def query(self) -> str:
+        return f"{{ {self.root}({self.args}) {{ nodes {{ id {self.selection} }} }} }}"
+
+    def __str__(self) -> str:
+        return f"{self.root}.{'.'.join(self.fails)}[{self.down.value} down]"
+
+
+BURNT, PCT = ("burn", "hoursUsed"), ("burn", "percentHoursUsed")
+CASES = [
+    # Engagements come from the PSA; the ERP and the CRM serve some of their fields.
+    Case("engagements", "code contractValue { amount }", NS, ("contractValue",), ("code",)),
+    Case("engagements", "code practice", NS, ("practice",), ("code",)),
+    Case("engagements", "code invoices { number }", NS, ("invoices",), ("code",)),
+    Case("engagements", "code links { harvestId }", NS, ("links",), ("code",)),
+    Case("engagements", "code dataQuality { code }", NS, ("dataQuality",), ("code",)),
+    Case("engagements", "code invoiceReadiness { ready }", NS, ("invoiceReadiness",), ("code",)),
+    # Burn: hours from the PSA, money from the ERP.
+    Case("engagements", "burn { hoursUsed contractValue { amount } }", NS, ("burn", "contractValue"), BURNT),
+    Case("engagements", "burn { hoursUsed billedToDate { amount } }", NS, ("burn", "billedToDate"), BURNT),
+    Case("engagements", "burn { percentHoursUsed percentBilled }", NS, ("burn", "percentBilled"), PCT),
+    Case("engagements", "burn { hoursUsed status }", NS, ("burn", "status"), BURNT),
+    Case("engagements", "code client { name }", SF, ("client",), ("code",)),
+    Case("engagements", "code opportunity { name }", SF, ("opportunity",), ("code",)),
+    Case("engagements", "code links { harvestId }", SF, ("links",), ("code",)),
+    Case("engagements", "code dataQuality { code }", SF, ("dataQuality",), ("code",)),
+    Case("engagements", "code invoiceReadiness { ready }", SF, ("invoiceReadiness",), ("code",)),
+    # Clients come from the CRM.
+    Case("clients", "name invoices { number }", NS, ("invoices",), ("name",)),
+    Case("clients", "name arBalance { amount }", NS, ("arBalance",), ("name",)),
+    Case("clients", "name links { salesforceId }", NS, ("links",), ("name",)),
+    Case("clients", "name dataQuality { code }", NS, ("dataQuality",), ("name",)),
+    Case("clients", "name engagements { code }", HV, ("engagements",), ("name",)),
+    # People come from HR, joined to the PSA: a PSA outage nulls only the PSA's fields.
+    Case("resources", "name weeklyCapacityHours", HV, ("weeklyCapacityHours",), ("name",)),
+    Case("resources", "email defaultBillRate { amount }", HV, ("defaultBillRate",), ("email",)),
+    Case("resources", "name assignments { id }", HV, ("assignments",), ("name",)),
+    Case("resources", f"name timeEntries({JANUARY}) {{ id }}", HV, ("timeEntries",), ("name",)),
+    Case("resources", f"title utilization({JANUARY}) {{ key }}", HV, ("utilization",), ("title",)),
+    Case("resources", "department links { harvestId }", HV, ("links",), ("department",)),
+    Case("resources", "name dataQuality { code }", HV, ("dataQuality",), ("name",)),
+    # Time entries come from the PSA.
+    Case("timeEntries", "hours postedToErp", NS, ("postedToErp",), ("hours",), f"first: 3, {OCTOBER}"),
+    Case("timeEntries", "date resource { name }", HR, ("resource",), ("date",), f"first: 3, {OCTOBER}"),
+    # Invoices come from the ERP, opportunities from the CRM.
+    Case("invoices", "number client { name }", SF, ("client",), ("number",), only_where_linked=True),
+    Case("invoices", "number engagement { code }", HV, ("engagement",), ("number",), only_where_linked=True),
+    Case("opportunities", "name engagement { code }", HV, ("engagement",), ("name",), "first: 20", True),
+]
+
+
+@dataclass
+class Gateway:
+    http: httpx.AsyncClient
+    simulators: SimulatorGroup
+
+    async def post(self, query: str) -> httpx.Response:
+        return await self.http.post("/graphql", json={"query": query})
+
+    async def ok(self, query: str) -> dict[str, Any]:
+        response = await self.post(query)
+        body: dict[str, Any] = response.json()
+        assert response.status_code == 200 and "errors" not in body, body
+        return body["data"]
+
+    async def set_faults(self, source: SourceName, **faults: Any) -> None:
+        url = f"{self.simulators.urls()[source]}/_sim/faults"
+        (await self.http.put(url, json=faults)).raise_for_status()
+
+    async def during_outage(self, source: SourceName, query: str) -> dict[str, Any]:
+        await self.set_faults(source, outage=True)
+        try:
+            response = await self.post(query)
+        finally:
+            await self.set_faults(source, outage=False)
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def gw(simulators: SimulatorGroup, world: World) -> AsyncIterator[Gateway]:
+    """No read cache (every read reaches a vendor), no retries, and breakers that never open, so that
+    each outage is seen by exactly the request made during it."""
+    settings = settings_for(simulators, world, cache={"enabled": False})
+    for source in SourceName:
+        config = settings.source_config(source)
+        assert config is not None
+        config.max_retries = 0
+        config.breaker_failure_threshold = 1_000_000
+    async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        gateway = Gateway(http, simulators)
+        await gateway.ok("{ invoices(first: 1) { nodes { number } } clients(first: 1) { nodes { name } } }")
+        yield gateway
+
+
+def at(value: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        value = value[name]
+    return value
+
+
+def error_paths(errors: list[dict[str, Any]]) -> list[list[str | int]]:
+    """Every path an error covers (a merged error lists its paths in `extensions.paths`)."""
+    out: list[list[str | int]] = []
+    for error in errors:
+        ext = error["extensions"]
+        paths = ext.get("paths", [error["path"]])
+        assert ext.get("count", 1) == len(paths) or len(paths) == 10, error
+        out += paths
+    return out
+
+
+def psa_only(resource_id: str) -> bool:
+    return from_global_id(resource_id)[1].startswith("psa-")
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_failing_system_nulls_only_its_field(gw: Gateway, case: Case) -> None:
+    before = (await gw.ok(case.query))[case.root]["nodes"]
+    body = await gw.during_outage(case.down, case.query)
+    assert body["data"][case.root] is not None, body.get("errors")
+    nodes = body["data"][case.root]["nodes"]
+    if case.root == "resources":
+        # People only the PSA knows cannot be listed without it; everyone HR knows arrives.
+        before = [n for n in before if not (case.down is HV and psa_only(n["id"]))]
+        assert {"code": "INCOMPLETE_DATA", "source": "harvest"}.items() <= body["extensions"]["warnings"][
+            0
+        ].items()
+    assert before, "the case needs records"
+    assert [n["id"] for n in nodes] == [n["id"] for n in before]
+    for node, old in zip(nodes, before, strict=True):
+        assert at(node, case.keep) == at(old, case.keep)
+        assert at(node, case.fails) is None
+    where = [i for i, n in enumerate(before) if not case.only_where_linked or at(n, case.fails) is not None]
+    assert where, "the case needs records where the field has a value"
+    paths = sorted(error_paths(body["errors"]))
+    assert paths == [[case.root, "nodes", i, *case.fails] for i in where]
+    for error in body["errors"]:
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE", error
+        assert error["extensions"]["source"] == case.down.value
+
+
+@pytest.mark.parametrize("down", [NS, SF], ids=lambda s: f"{s.value} down")
+async def test_readiness_list_nulls_only_its_items(gw: Gateway, down: SourceName) -> None:
+    """The root readiness list arrives with one null item (and one error) per engagement."""
+    query = "{ invoiceReadiness { ready engagement { code } } }"
+    before = (await gw.ok(query))["invoiceReadiness"]
+    body = await gw.during_outage(down, query)
+    assert len(before) > 3
+    assert body["data"]["invoiceReadiness"] == [None] * len(before)
+    assert sorted(error_paths(body["errors"])) == [["invoiceReadiness", i] for i in range(len(before))]
+    assert {e["extensions"]["source"] for e in body["errors"]} == {down.value}
