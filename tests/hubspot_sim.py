@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 import uvicorn
 
+from opsgraph.clock import Clock
 from opsgraph.sources.base import SourceConfig
 from opsgraph.sources.hubspot import HubSpotClient
 from opsgraph.sources.hubspot.simulator import CREDENTIALS, create_app
@@ -76,13 +77,13 @@ Factory = Callable[..., HubSpotClient]
 async def make_client_fixture(hubspot: HubSpotSim) -> AsyncIterator[Factory]:
     made: list[HubSpotClient] = []
 
-    def make(search_cap: int = 10_000, **overrides: Any) -> HubSpotClient:
+    def make(search_cap: int = 10_000, clock: Clock | None = None, **overrides: Any) -> HubSpotClient:
         config = SourceConfig(
             base_url=hubspot.url,
             credentials=dict(CREDENTIALS),
             **{"max_retries": 2, "retry_backoff_s": 0.01, **overrides},
         )
-        client = HubSpotClient(config, search_cap=search_cap)
+        client = HubSpotClient(config, search_cap=search_cap, clock=clock)
         made.append(client)
         return client
 

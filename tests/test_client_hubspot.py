@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from hubspot_sim import Admin, Factory, admin_fixture, counts, hubspot_fixture, make_client_fixture  # noqa: F401
 
+from opsgraph.clock import ManualClock
 from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
 from opsgraph.sources.base import (
     SourceConfig,
@@ -237,6 +238,17 @@ async def test_429_is_retried_after_the_interval_header(
     assert first == second == [expected_client(c) for c in world.clients]
     assert delta(before, after, "status 429") >= 1
     assert delta(before, after, "status 200") == 2
+
+
+async def test_429_waits_the_interval_the_headers_give(make_client: Factory, admin: Admin) -> None:
+    clock = ManualClock()
+    client = make_client(clock=clock, retry_max_wait_s=120, retry_backoff_s=0.0)
+    await admin("PUT", "faults", {"rate_limit": 0, "rate_window_s": 60})
+    with pytest.raises(SourceRateLimited) as caught:
+        await client.list_accounts()
+    assert clock.slept == [60.0, 60.0]  # X-HubSpot-RateLimit-Interval-Milliseconds: 60000, no Retry-After
+    assert caught.value.retry_after == 60.0
+    assert (await counts(admin))["status 429"] == 3  # the first try and max_retries=2
 
 
 async def test_a_long_retry_after_fails_fast(make_client: Factory, admin: Admin) -> None:

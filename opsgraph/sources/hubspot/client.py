@@ -12,11 +12,11 @@ refused before any request (`SourceRejected`).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from opsgraph.clock import Clock
 from opsgraph.model import Client, Opportunity, SourceName
 from opsgraph.sources.base import (
     SourceClient,
@@ -80,8 +80,10 @@ class HubSpotClient(SourceClient):
     source: ClassVar[SourceName] = SourceName.SALESFORCE
     system: ClassVar[str] = SYSTEM
 
-    def __init__(self, config: SourceConfig, *, search_cap: int = SEARCH_RESULT_CAP) -> None:
-        super().__init__(config)
+    def __init__(
+        self, config: SourceConfig, *, search_cap: int = SEARCH_RESULT_CAP, clock: Clock | None = None
+    ) -> None:
+        super().__init__(config, clock=clock)
         self.search_cap = search_cap
 
     # -- hooks -------------------------------------------------------------------------------------
@@ -254,7 +256,7 @@ class HubSpotClient(SourceClient):
         records, raw = await self._search_page(resource, body)
         if raw["total"] > self.search_cap:
             lo = 0 if lo_ms is None else lo_ms
-            hi = int(time.time() * 1000) + 1 if hi_ms is None else hi_ms
+            hi = int(self.clock.time() * 1000) + 1 if hi_ms is None else hi_ms
             if hi - lo <= 1:
                 raise SourceDataError(
                     self.source,
