@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from opsgraph.model import Engagement, ErpJob, Money
@@ -18,6 +19,10 @@ class Burn:
     billed_to_date: Money
     percent_billed: float | None
     status: str  # ON_TRACK, AT_RISK (>= 90% used), OVER_BUDGET
+    hours_counted_from: date | None = None
+    """The first day whose hours are in `hours_used`."""
+    hours_complete: bool = True
+    """False: time before `hours_counted_from` may be missing (too old to read, or the PSA failed)."""
     money_error: Exception | None = None
     """The ERP failed: the money figures (and the status, which needs them) are unknown; hours stand."""
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from opsgraph import model
@@ -14,15 +15,13 @@ from opsgraph.resolvers import stitching
 from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.views.burn import Burn, compute_burn
+from opsgraph.resolvers.views.burn_hours import hours_used
 from opsgraph.resolvers.views.forecast import ForecastInputs, ForecastPeriod, compute_forecast
 from opsgraph.resolvers.views.hire import entry_issues, find_time_before_hire, hr_record
 from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compute_readiness, readiness_window
 from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
 from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
 from opsgraph.sources.errors import SourceError
-
-BURN_WINDOW_DAYS = 729
-"""Burn counts the hours of the last two years (two report windows): longer engagements undercount."""
 
 
 class Views:
@@ -46,19 +45,39 @@ class Views:
         return model.Money.total((i.total for i in invoices), currency).amount  # mixed currencies raise
 
     async def burn(self, project: model.Engagement) -> Burn:
-        """Hours come from one time report over the burn window, shared by every engagement.
-        Money comes from the ERP: when it fails, the hours still stand (`Burn.money_error`)."""
-        start = self.today - timedelta(days=BURN_WINDOW_DAYS)
+        """Hours since the engagement's start come from Harvest's time report, in year windows shared
+        by every engagement (`burn_hours`). Money comes from the ERP: when it fails, the hours still
+        stand (`Burn.money_error`)."""
         money, hours = await asyncio.gather(
-            settled(self._burn_money(project)), self.loaders.project_hours(start, self.today)
+            settled(self._burn_money(project)), hours_used(project, self.today, self.loaders.project_hours)
         )
-        totals = hours.get(project.harvest_project_id)
-        used = totals.total_hours if totals else 0.0
+        if not hours.complete:
+            self._warn_incomplete_hours(project.code)
         if isinstance(money, SourceError):
-            return compute_burn(project, None, used, Decimal("0"), "USD", money_error=money)
-        job, billed = money
-        currency = job.contract_value.currency if job and job.contract_value else "USD"
-        return compute_burn(project, job, used, billed, currency)
+            burn = compute_burn(project, None, hours.hours, Decimal("0"), "USD", money_error=money)
+        else:
+            job, billed = money
+            currency = job.contract_value.currency if job and job.contract_value else "USD"
+            burn = compute_burn(project, job, hours.hours, billed, currency)
+        return replace(burn, hours_counted_from=hours.counted_from, hours_complete=hours.complete)
+
+    def _warn_incomplete_hours(self, code: str) -> None:
+        """One INCOMPLETE_DATA warning per response, listing every engagement whose hours are partial."""
+        warnings = self.loaders.reads.warnings
+        for w in warnings:
+            if w.get("code") == "INCOMPLETE_DATA" and w.get("field") == "Burn.hoursUsed":
+                if code not in w["engagements"]:
+                    w["engagements"].append(code)
+                return
+        warnings.append(
+            {
+                "code": "INCOMPLETE_DATA",
+                "source": model.SourceName.HARVEST.value,
+                "field": "Burn.hoursUsed",
+                "message": "hoursUsed counts from hoursCountedFrom only: older time could not be read",
+                "engagements": [code],
+            }
+        )
 
     async def _burn_money(self, project: model.Engagement) -> tuple[model.ErpJob | None, Decimal]:
         job = await self.loaders.job_by_code.load(project.code)

@@ -31,6 +31,13 @@ class Burn:
     hours_used: float
     hours_remaining: float | None
     percent_hours_used: float | None
+    hours_counted_from: date | None = strawberry.field(
+        description="The first day counted in hoursUsed: the engagement's start when hoursComplete"
+    )
+    hours_complete: bool = strawberry.field(
+        description="False: time before hoursCountedFrom may be missing (older than the gateway reads "
+        "back, no start date, or the PSA failed); an INCOMPLETE_DATA warning says so too"
+    )
     figures: Private[burn.Burn]
 
     @classmethod
@@ -40,6 +47,8 @@ class Burn:
             hours_used=b.hours_used,
             hours_remaining=b.hours_remaining,
             percent_hours_used=b.percent_hours_used,
+            hours_counted_from=b.hours_counted_from,
+            hours_complete=b.hours_complete,
             figures=b,
         )
 
