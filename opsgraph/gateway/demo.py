@@ -58,7 +58,15 @@ class GatewayServer(uvicorn.Server):
 
 def gateway_server(app: Starlette, settings: Settings) -> GatewayServer:
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
+        # The app's own limits decide (413 with a GraphQL error): h11's default header limit
+        # (16 KiB) is below ours, a websocket message may be as large as a body.
+        h11_max_incomplete_event_size=settings.max_header_bytes + 8 * 1024,
+        ws_max_size=settings.max_body_bytes,
     )
     return GatewayServer(config)
 
