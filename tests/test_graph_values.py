@@ -523,7 +523,6 @@ async def test_forecast_actual_revenue_converts_each_invoice_at_its_periods_aver
 # -- bad arguments --------------------------------------------------------------------------------
 
 
-NODE_IDS = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 STATUS = "query($s: EngagementStatus) { engagements(filter: {status: $s}) { totalCount } }"
 
 
@@ -540,7 +539,6 @@ STATUS = "query($s: EngagementStatus) { engagements(filter: {status: $s}) { tota
         ('{ reconciliation(from: "2026-10-31", to: "2026-10-01") { matched } }', {}),
         ('{ utilization(from: "2024-01-01", to: "2026-10-01") { key } }', {}),
         ('{ forecast(from: "2026-01-01", to: "2030-01-01") { from } }', {}),
-        (NODE_IDS, {"ids": [to_global_id("Engagement", f"ENG-{i:04d}") for i in range(501)]}),
         ("{ engagements(filter: {status: PAUSED}) { totalCount } }", {}),
         (STATUS, {"s": "PAUSED"}),
     ],

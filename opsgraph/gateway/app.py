@@ -21,6 +21,7 @@ from opsgraph.gateway.health import health_routes
 from opsgraph.gateway.http import GatewayState, GraphQLView
 from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
+from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.settings import Settings
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
@@ -31,7 +32,9 @@ __all__ = ["create_app", "gateway_schema"]
 
 def gateway_schema(settings: Settings) -> BaseSchema:
     """The graph with the query limits from `settings` and strawberry's parse and validation caches."""
-    return build_schema(extensions=[*limit_extensions(settings), ParserCache, ValidationCache])
+    return build_schema(
+        extensions=[*limit_extensions(settings), OperationNameRequired, ParserCache, ValidationCache]
+    )
 
 
 def create_app(

@@ -137,10 +137,11 @@ async def run_demo(
     announce: Announce = print,
     **overrides: Any,
 ) -> None:
-    """The gateway over the four simulators (small world), all in this event loop, in-memory cache.
+    """The gateway over the four simulators (small world), all in this event loop.
 
     The settings are read (and checked) before anything starts; the sources come from the
-    simulators, and "today" is pinned to the world's as-of date unless configured.
+    simulators, and "today" is pinned to the world's as-of date unless configured. The cache is
+    in memory unless `redis_url` is configured (`OPSGRAPH_REDIS_URL`).
     """
     base = load_settings(config_file, require_sources=False, **overrides)
     world = build_world(profile="small")
@@ -152,7 +153,7 @@ async def run_demo(
             group.urls(),
             credentials,
             config_file,
-            **{**overrides, "today": base.today or world.as_of, "redis_url": None},
+            **{**overrides, "today": base.today or world.as_of},
         )
         app = create_app(settings)
         announce(f"simulators (small world, as of {world.as_of}):")

@@ -114,7 +114,7 @@ class Loaders:
         self.resource = self._one_each(HR, "employee", hr.employees_by_ids)
         self.time_entries = DataLoader(load_fn=self._time_entries)
         self.time_entry = DataLoader(load_fn=self._time_entries_by_id)
-        self.invoice = DataLoader(load_fn=self._invoices_by_id)
+        self.invoice = self._one_each(NS, "invoice", ns.invoices_by_ids)
         self.posted = DataLoader(load_fn=self._posted)
 
     def _one_each(
@@ -219,10 +219,6 @@ class Loaders:
 
         found = await self.reads.many(HV, "time_entry", [str(i) for i in ids], fetch)
         return [found.get(str(i)) for i in ids]
-
-    async def _invoices_by_id(self, ids: list[str]) -> list[model.Invoice | BaseException | None]:
-        by_id = {i.id: i for i in await self.invoices()}
-        return [by_id.get(i) for i in ids]
 
     async def _posted(self, keys: list[tuple[int, date]]) -> list[bool]:
         """Whether each (entry id, month) has an ERP time bill: one listing per month in the batch."""

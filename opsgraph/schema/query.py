@@ -12,6 +12,7 @@ import strawberry
 
 from opsgraph import model
 from opsgraph.resolvers.partial import incomplete, settled
+from opsgraph.schema.node_lookup import MAX_NODE_IDS, resolve_node, resolve_nodes
 from opsgraph.schema.pagination import Connection, check_first, connection
 from opsgraph.schema.relay import from_global_id
 from opsgraph.schema.types.common import BillingModel, EngagementStatus, Info, InvoiceStatus, TimeEntryStatus
@@ -109,32 +110,6 @@ def _contains(value: str | None, needle: str | None) -> bool:
     return needle is None or (value is not None and needle.lower() in value.lower())
 
 
-async def resolve_node(info: Info, global_id: str) -> Node | None:
-    type_name, key = from_global_id(global_id)
-    loaders = info.context.loaders
-    if type_name == "Client":
-        account = await loaders.account.load(key)
-        return Client.of(account) if account else None
-    if type_name == "Opportunity":
-        opp = await loaders.opportunity.load(key)
-        return Opportunity.of(opp) if opp else None
-    if type_name == "Engagement":
-        project = (await loaders.project_by_code()).get(key)
-        return Engagement.of(project) if project else None
-    if type_name == "Resource":
-        if key.startswith("psa-") and key[4:].isdigit():
-            return await Resource.for_psa_user(info, int(key[4:]))
-        hr = await loaders.resource.load(key)
-        return await Resource.for_hr(info, hr) if hr else None
-    if type_name == "TimeEntry":
-        if not key.isdigit():
-            return None
-        entry = await loaders.time_entry.load(int(key))
-        return TimeEntry.of(entry) if entry else None
-    invoice = await loaders.invoice.load(key)
-    return Invoice.of(invoice) if invoice else None
-
-
 @strawberry.type(
     description="Root fields are nullable on purpose: when the source behind one fails, only that field "
     "is null (with an error naming the source) and the other root fields of the request still arrive."
@@ -144,10 +119,12 @@ class Query:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field
+    @strawberry.field(
+        description=f"Nodes by id, in order; an id that is bad or whose system fails nulls only its entry. "
+        f"At most {MAX_NODE_IDS} ids per request, across every node and nodes field (TOO_MANY_IDS)."
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        check_first(len(ids))
-        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
+        return await resolve_nodes(info, ids)  # type: ignore[return-value]
 
     @strawberry.field
     async def clients(
@@ -263,7 +240,7 @@ class Query:
             entries = await loaders.entries_in_range(filter.from_, filter.to)
         if filter.resource_id:
             from_global_id(filter.resource_id, "Resource")
-            resource = await resolve_node(info, filter.resource_id)
+            resource = await resolve_node(info, filter.resource_id, budget=False)
             psa = resource.psa if isinstance(resource, Resource) else None
             entries = [e for e in entries if psa is not None and e.harvest_user_id == psa.id]
         rows = [e for e in entries if filter.status in (None, e.status)]

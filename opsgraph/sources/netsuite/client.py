@@ -325,6 +325,12 @@ class NetSuiteClient(SourceClient):
                 grouped.setdefault(inv.job_id, []).append(inv)
         return grouped
 
+    async def invoices_by_ids(self, ids: Iterable[str]) -> dict[str, Invoice | None]:
+        """Invoices by internal id (batched IN lists); None for an id NetSuite does not have."""
+        keys = _unique(ids)
+        found = {i.id: i for i in await self._invoices("id IN ({keys})", [k for k in keys if k.isdigit()])}
+        return {k: found.get(k) for k in keys}
+
     async def list_invoices(self, *, open_only: bool = False, with_lines: bool = True) -> list[Invoice]:
         return await self._invoices("status = 'A'" if open_only else None, with_lines=with_lines)
 
