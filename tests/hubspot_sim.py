@@ -8,17 +8,21 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 import uvicorn
+from starlette.applications import Starlette
 
-from opsgraph.clock import Clock
+from opsgraph.clock import Clock, ManualClock
 from opsgraph.sources.base import SourceConfig
 from opsgraph.sources.hubspot import HubSpotClient
 from opsgraph.sources.hubspot.simulator import CREDENTIALS, create_app
+from opsgraph.sources.simkit.admin import SimControl
 from opsgraph.sources.simkit.serve import bind
 from opsgraph.sources.world import World
 
@@ -28,6 +32,24 @@ DEFAULT_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "outage": Fa
 @dataclass
 class HubSpotSim:
     url: str
+    app: Starlette
+
+
+@contextmanager
+def shared_clock(sim: HubSpotSim, clock: ManualClock) -> Iterator[ManualClock]:
+    """The simulator's rate windows run on `clock` inside the block (see tests/sim_clock.py)."""
+    control: SimControl = sim.app.state.control
+    previous = control.clock
+    control.use_clock(clock)
+    try:
+        yield clock
+    finally:
+        control.use_clock(previous)
+
+
+def manual_clock() -> ManualClock:
+    """A test clock later than every world and simulator timestamp (search windows end at its now)."""
+    return ManualClock(datetime(2027, 6, 1, tzinfo=UTC))
 
 
 @pytest.fixture(name="hubspot", scope="module")
@@ -35,7 +57,8 @@ def hubspot_fixture(world: World) -> Iterator[HubSpotSim]:
     """The simulator in a thread with its own event loop, on a free port."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(world), log_level="warning", lifespan="off"))
+    app = create_app(world)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -45,7 +68,7 @@ def hubspot_fixture(world: World) -> Iterator[HubSpotSim]:
             task.result()
         threading.Event().wait(0.01)
     try:
-        yield HubSpotSim(f"http://127.0.0.1:{port}")
+        yield HubSpotSim(f"http://127.0.0.1:{port}", app)
     finally:
         server.should_exit = True
         task.result(timeout=10)
@@ -83,7 +106,7 @@ async def make_client_fixture(hubspot: HubSpotSim) -> AsyncIterator[Factory]:
             credentials=dict(CREDENTIALS),
             **{"max_retries": 2, "retry_backoff_s": 0.01, **overrides},
         )
-        client = HubSpotClient(config, search_cap=search_cap, clock=clock)
+        client = HubSpotClient(config, search_cap=search_cap, clock=clock or manual_clock())
         made.append(client)
         return client
 

@@ -3,11 +3,21 @@ mapping of every canonical field, and the same business answers as the Salesforc
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hubspot_sim import Admin, Factory, admin_fixture, counts, hubspot_fixture, make_client_fixture  # noqa: F401
+from hubspot_sim import (  # noqa: F401
+    Admin,
+    Factory,
+    HubSpotSim,
+    admin_fixture,
+    counts,
+    hubspot_fixture,
+    make_client_fixture,
+    manual_clock,
+    shared_clock,
+)
 
 from opsgraph.clock import ManualClock
 from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
@@ -101,11 +111,11 @@ async def test_accounts_by_ids_batches_and_none_for_missing(
     real = [company_id(c.sf_id) for c in world.clients]
     missing = [str(9_100_000_000 + n) for n in range(150 - len(real))]
     before = await counts(admin)
-    found = await client.accounts_by_ids([*real, *missing, "garbage", real[0]])
+    found = await client.accounts_by_ids([*real, *missing, "garbage", "¹", real[0]])
     after = await counts(admin)
-    assert delta(before, after, BATCH) == 2  # 150 well-formed ids, 100 a call; "garbage" is never sent
-    assert len(found) == 151
-    assert {k for k, v in found.items() if v is None} == {*missing, "garbage"}
+    assert delta(before, after, BATCH) == 2  # 150 well-formed ids, 100 a call; the others are never sent
+    assert len(found) == 152
+    assert {k for k, v in found.items() if v is None} == {*missing, "garbage", "¹"}
     assert [found[company_id(c.sf_id)] for c in world.clients] == [expected_client(c) for c in world.clients]
 
 
@@ -227,17 +237,47 @@ async def test_too_many_filters_are_refused_before_any_request(make_client: Fact
 
 
 async def test_429_is_retried_after_the_interval_header(
-    make_client: Factory, admin: Admin, world: World
+    make_client: Factory, admin: Admin, world: World, hubspot: HubSpotSim
 ) -> None:
-    client = make_client()
-    await admin("PUT", "faults", {"rate_limit": 1, "rate_window_s": 0.05})
-    before = await counts(admin)
-    first = await client.list_accounts()
-    second = await client.list_accounts()  # over the limit: 429, wait one interval, then served
-    after = await counts(admin)
+    with shared_clock(hubspot, manual_clock()) as clock:
+        client = make_client(clock=clock, retry_backoff_s=0.0, retry_max_wait_s=30)
+        await admin("PUT", "faults", {"rate_limit": 1, "rate_window_s": 10})
+        before = await counts(admin)
+        first = await client.list_accounts()
+        second = await client.list_accounts()  # over the limit: 429, wait one interval, then served
+        after = await counts(admin)
     assert first == second == [expected_client(c) for c in world.clients]
-    assert delta(before, after, "status 429") >= 1
-    assert delta(before, after, "status 200") == 2
+    assert clock.slept == [10.0]  # X-HubSpot-RateLimit-Interval-Milliseconds: 10000
+    assert (delta(before, after, "status 429"), delta(before, after, "status 200")) == (1, 2)
+
+
+async def test_searches_are_paced_under_the_secondly_limit(
+    make_client: Factory, admin: Admin, hubspot: HubSpotSim
+) -> None:
+    await admin("POST", "events", {"type": "set_search_cap", "cap": 50})
+    await admin("POST", "events", {"type": "set_search_rate", "per_second": 4})
+    with shared_clock(hubspot, manual_clock()) as clock:
+        records = await make_client(search_cap=50, clock=clock).changed_since(
+            "deals", datetime(2020, 1, 1, tzinfo=UTC)
+        )
+        searches = (await counts(admin))[SEARCH]
+    assert len(records) == 120
+    assert "status 429" not in await counts(admin)
+    assert clock.slept == [0.25] * (searches - 1)  # every search after the first waits its turn
+
+
+async def test_a_secondly_429_is_retried_after_a_second(
+    make_client: Factory, admin: Admin, hubspot: HubSpotSim
+) -> None:
+    await admin("POST", "events", {"type": "set_search_rate", "per_second": 1})
+    with shared_clock(hubspot, manual_clock()) as clock:
+        client = make_client(clock=clock, retry_backoff_s=0.0)
+        client.search_interval_s = 0.0  # type: ignore[misc]  # no pacing: hit the limit
+        await client.list_opportunities(stage="Proposal")
+        found = await client.list_opportunities(stage="Negotiation")
+    assert found and {o.stage for o in found} == {"Negotiation"}
+    assert clock.slept == [1.0]
+    assert (await counts(admin))["status 429"] == 1
 
 
 async def test_429_waits_the_interval_the_headers_give(make_client: Factory, admin: Admin) -> None:

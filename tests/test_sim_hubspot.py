@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hubspot_sim import Admin, Factory, admin_fixture, counts, hubspot_fixture, make_client_fixture  # noqa: F401
+from hubspot_sim import (  # noqa: F401
+    Admin,
+    Factory,
+    HubSpotSim,
+    admin_fixture,
+    counts,
+    hubspot_fixture,
+    make_client_fixture,
+    manual_clock,
+    shared_clock,
+)
 
 from opsgraph.sources.base import UpstreamResponse
 from opsgraph.sources.hubspot import HubSpotClient
@@ -278,6 +288,22 @@ async def test_rate_limit_headers_and_ten_secondly_429(make_client: Factory, adm
     assert "Retry-After" not in limited.headers
     await admin("POST", "events", {"type": "retry_after_on_429"})
     assert (await wire(client, "GET", COMPANIES)).headers["Retry-After"] == "60"
+
+
+async def test_search_secondly_limit_429(make_client: Factory, admin: Admin, hubspot: HubSpotSim) -> None:
+    await admin("POST", "events", {"type": "set_search_rate", "per_second": 2})
+    client = make_client()
+    with shared_clock(hubspot, manual_clock()) as clock:
+        statuses = [(await wire(client, "POST", f"{DEALS}/search", body={})).status for _ in range(2)]
+        limited = await wire(client, "POST", f"{DEALS}/search", body={})
+        listed = await wire(client, "GET", DEALS)  # other endpoints are not under the search limit
+        clock.advance(1.0)
+        later = await wire(client, "POST", f"{DEALS}/search", body={})
+    assert statuses == [200, 200] and listed.status == 200 and later.status == 200
+    assert limited.status == 429
+    assert limited.body["policyName"] == "SECONDLY" and limited.body["errorType"] == "RATE_LIMIT"
+    assert limited.headers["X-HubSpot-RateLimit-Secondly"] == "2"
+    assert limited.headers["X-HubSpot-RateLimit-Secondly-Remaining"] == "0"
 
 
 async def test_daily_limit_429(make_client: Factory, admin: Admin) -> None:

@@ -71,7 +71,7 @@ def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
 
 
 def _is_object_id(value: str) -> bool:
-    return value.isdigit() and len(value) <= 20
+    return value.isascii() and value.isdigit() and len(value) <= 20  # "¹".isdigit() is True
 
 
 class HubSpotClient(SourceClient):
@@ -79,12 +79,23 @@ class HubSpotClient(SourceClient):
     # and every message this client writes names HubSpot (`system`).
     source: ClassVar[SourceName] = SourceName.SALESFORCE
     system: ClassVar[str] = SYSTEM
+    search_interval_s: ClassVar[float] = 0.25  # 4 searches a second, under the documented 4-5
 
     def __init__(
         self, config: SourceConfig, *, search_cap: int = SEARCH_RESULT_CAP, clock: Clock | None = None
     ) -> None:
         super().__init__(config, clock=clock)
         self.search_cap = search_cap
+        self._search_gate = asyncio.Lock()
+        self._last_search: float | None = None
+
+    async def _pace_search(self) -> None:
+        """Keep search calls `search_interval_s` apart: search has its own per-second limit per token."""
+        async with self._search_gate:
+            now = self.clock.monotonic()
+            if self._last_search is not None and now - self._last_search < self.search_interval_s:
+                await self.clock.sleep(self.search_interval_s - (now - self._last_search))
+            self._last_search = self.clock.monotonic()
 
     # -- hooks -------------------------------------------------------------------------------------
 
@@ -107,6 +118,8 @@ class HubSpotClient(SourceClient):
         body = response.body if isinstance(response.body, dict) else {}
         if body.get("policyName") == "DAILY":
             return DAILY_WAIT_S
+        if body.get("policyName") == "SECONDLY" or "X-HubSpot-RateLimit-Secondly" in response.headers:
+            return 1.0
         interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
         try:
             return max(0.0, int(interval) / 1000) if interval is not None else 10.0
@@ -217,6 +230,7 @@ class HubSpotClient(SourceClient):
     async def _search_page(
         self, resource: Resource, body: dict[str, Any]
     ) -> tuple[list[Record], dict[str, Any]]:
+        await self._pace_search()
         response = await self.request("POST", f"{resource.path}/search", json=body, retry=True)
         records, raw = self._records(response, f"{resource.name} search")
         if not isinstance(raw.get("total"), int):

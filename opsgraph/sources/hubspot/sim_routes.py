@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,19 @@ def error_body(category: str, message: str, correlation_id: str, **extra: Any) -
     body.update({k: v for k, v in extra.items() if v is not None})
     body["links"] = {"knowledge-base": "https://www.hubspot.com/products/service/knowledge-base"}
     return body
+
+
+def policy_429(policy: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """HubSpot's 429 body: `errorType` RATE_LIMIT and the policy that was hit."""
+    body = {
+        "status": "error",
+        "message": message,
+        "errorType": "RATE_LIMIT",
+        "correlationId": str(uuid.uuid4()),
+        "policyName": policy,
+        "requestId": uuid.uuid4().hex,
+    }
+    return JSONResponse(body, status_code=429, headers=headers)
 
 
 def encode_cursor(position: int) -> str:
@@ -179,6 +193,19 @@ def build_routes(state: PortalState) -> list[Route]:
 
     async def search_objects(request: Request) -> Response:
         kind = _kind(request)
+        if state.search_rate is not None:  # search has its own per-second limit per token
+            now = request.app.state.control.clock.monotonic()
+            state.search_hits = [t for t in state.search_hits if now - t < 1.0]
+            if len(state.search_hits) >= state.search_rate:
+                return policy_429(
+                    "SECONDLY",
+                    "You have reached your secondly limit.",
+                    {
+                        "X-HubSpot-RateLimit-Secondly": str(state.search_rate),
+                        "X-HubSpot-RateLimit-Secondly-Remaining": "0",
+                    },
+                )
+            state.search_hits.append(now)
         try:
             return JSONResponse(search(state, kind, await _json(request)))
         except SearchError as exc:

@@ -130,6 +130,8 @@ class PortalState:
     daily_limit: int = DAILY_LIMIT
     webhook: Webhook | None = None
     next_event_id: int = 100
+    search_rate: int | None = None  # search requests per second; None: not enforced
+    search_hits: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.load()

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from opsgraph.sources.hubspot.resources import STAGE_BY_ID
-from opsgraph.sources.hubspot.sim_routes import HubSpotError, build_routes, error_body
+from opsgraph.sources.hubspot.sim_routes import HubSpotError, build_routes, error_body, policy_429
 from opsgraph.sources.hubspot.sim_state import PORTAL_ID, PortalState, Webhook
 from opsgraph.sources.hubspot.webhooks import signed_headers
 from opsgraph.sources.simkit.admin import Faults, RateWindow, build_simulator_app, retry_after_header
@@ -50,18 +50,6 @@ def _interval_ms(faults: Faults) -> int:
     return int(faults.rate_window_s * 1000) if faults.rate_limit is not None else DEFAULT_INTERVAL_MS
 
 
-def _policy_429(policy: str, message: str) -> JSONResponse:
-    body = {
-        "status": "error",
-        "message": message,
-        "errorType": "RATE_LIMIT",
-        "correlationId": str(uuid.uuid4()),
-        "policyName": policy,
-        "requestId": uuid.uuid4().hex,
-    }
-    return JSONResponse(body, status_code=429)
-
-
 class HubSpotVendor:
     """Auth, error shapes, rate-limit headers, reset and UI events of the simulated portal."""
 
@@ -85,14 +73,14 @@ class HubSpotVendor:
         state = self.state
         state.daily_used += 1
         if state.daily_used > state.daily_limit:
-            return _policy_429("DAILY", "You have reached your daily limit.")
+            return policy_429("DAILY", "You have reached your daily limit.")
         return None
 
     def error(self, status: int, code: str, message: str) -> Response:
         return hs_error(status, _CATEGORY.get(code, code), message)
 
     def rate_limited(self, retry_after_s: float, window: RateWindow, faults: Faults) -> Response:
-        response = _policy_429("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
+        response = policy_429("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
         if self.retry_after_on_429:
             response.headers["Retry-After"] = retry_after_header(retry_after_s)
         return response
@@ -131,6 +119,12 @@ class HubSpotVendor:
                 raise ValueError("set_search_cap needs 'cap': a positive integer")
             state.search_cap = cap
             return {"type": kind, "cap": cap}
+        if kind == "set_search_rate":
+            rate = body.get("per_second")
+            if rate is not None and (not isinstance(rate, int) or rate < 1):
+                raise ValueError("set_search_rate needs 'per_second': a positive integer or null")
+            state.search_rate, state.search_hits = rate, []
+            return {"type": kind, "per_second": rate}
         if kind == "retry_after_on_429":
             self.retry_after_on_429 = bool(body.get("on", True))
             return {"type": kind, "on": self.retry_after_on_429}
@@ -149,7 +143,7 @@ class HubSpotVendor:
             return {"type": kind, "id": deal.id, "delivered": delivered}
         raise ValueError(
             f"unknown event type {kind!r}; use set_deal_stage, subscribe_webhooks, set_search_cap, "
-            "exhaust_daily_limit, retry_after_on_429, revoke_tokens"
+            "set_search_rate, exhaust_daily_limit, retry_after_on_429, revoke_tokens"
         )
 
     async def _deliver(self, object_id: str, subscription: str, prop: str, value: str) -> int | None:
