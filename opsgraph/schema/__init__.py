@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
@@ -27,7 +28,10 @@ class OpsSchema(strawberry.Schema):
         errors[:] = merge_repeats(errors)  # in place: the response holds this very list
 
 
-def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] = ()) -> OpsSchema:
+def build_schema(
+    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    execution_context_class: type[Executor] | None = None,
+) -> OpsSchema:
     types: list[Any] = [
         nodes.Client,
         nodes.Opportunity,
@@ -39,7 +43,9 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] =
         views.InvoiceReadiness,
     ]
     all_extensions: list[Any] = [ResponseExtensions, *extensions]
-    return OpsSchema(query=Query, types=types, extensions=all_extensions)
+    return OpsSchema(
+        query=Query, types=types, extensions=all_extensions, execution_context_class=execution_context_class
+    )
 
 
 def schema_sdl() -> str:

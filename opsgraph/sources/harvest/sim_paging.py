@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from opsgraph.sources.harvest.sim_state import parse_ts
 from opsgraph.sources.harvest.sim_wire import Resource
+from opsgraph.sources.ids import ascii_int
 from opsgraph.sources.simkit.store import Store
 
 MAX_PER_PAGE = 2000
@@ -94,7 +95,7 @@ class Filters:
         if raw is None:
             return
         try:
-            value = int(raw)
+            value = ascii_int(raw)
         except ValueError:
             raise unprocessable(f"Invalid {name} parameter: {raw!r} is not an integer") from None
         self.add(condition if "?" in condition else f"{condition} = ?", value)
@@ -131,7 +132,7 @@ def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = ascii_int(raw)
     except ValueError:
         raise unprocessable(f"Invalid {name} parameter: {raw!r} is not an integer") from None
     return max(-PAGE_BOUND, min(PAGE_BOUND, value))  # page 10**30 is an empty page, not an overflow

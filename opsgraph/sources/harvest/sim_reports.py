@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from opsgraph.sources.harvest.sim_paging import MAX_PER_PAGE, Filters, HarvestReject, unprocessable
+from opsgraph.sources.ids import ascii_int
 from opsgraph.sources.simkit.store import Store
 
 MAX_SPAN_DAYS = 365
@@ -98,7 +99,7 @@ def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = ascii_int(raw)
     except ValueError:
         raise unprocessable(f"Invalid {name} parameter: {raw!r} is not an integer") from None
     return max(-PAGE_BOUND, min(PAGE_BOUND, value))  # page 10**30 is an empty page, not an overflow

@@ -38,6 +38,10 @@ class Faults(BaseModel):
     outage: bool = False
     garbage: bool = False
     """Answer authenticated calls with 200 and a body that is not the JSON it claims to be."""
+    token_500: bool = False
+    """Answer the token endpoint with the vendor's 500."""
+    token_garbage: bool = False
+    """Answer the token endpoint with 200 and a body that is not JSON."""
     rate_limit: int | None = Field(None, ge=0, description="requests allowed per window; None is unlimited")
     rate_window_s: float = Field(15.0, gt=0)
 
@@ -170,9 +174,14 @@ class _SimMiddleware:
         key = self._route_key(scope)
         request = Request(scope)
         early: Response | None = None
+        public = any(scope["path"].startswith(p) for p in vendor.public_paths())
         if faults.outage:
             early = vendor.error(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable.")
-        elif not any(scope["path"].startswith(p) for p in vendor.public_paths()):
+        elif public and faults.token_500:
+            early = vendor.error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (injected).")
+        elif public and faults.token_garbage:
+            early = _garbage()
+        elif not public:
             early = vendor.check_auth(request)
             if early is None:
                 wait = control.window.take(faults)
@@ -181,9 +190,7 @@ class _SimMiddleware:
                 elif faults.error_rate and control.rng.random() < faults.error_rate:
                     early = vendor.error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (injected).")
                 elif faults.garbage:
-                    early = Response(
-                        b"<html><body>Service Temporarily Unavail", media_type="application/json"
-                    )
+                    early = _garbage()
 
         status_holder: list[int] = [500]
 
@@ -198,6 +205,11 @@ class _SimMiddleware:
         else:
             await self.app(scope, receive, _decorating_send(send_wrapped, vendor, control))
         control.stats.record(key, status_holder[0], (time.perf_counter() - started) * 1000)
+
+
+def _garbage() -> Response:
+    """A 200 that claims JSON and is the front of an HTML error page (a proxy's, cut short)."""
+    return Response(b"<html><body>Service Temporarily Unavail", media_type="application/json")
 
 
 def _decorating_send(send: Send, vendor: Vendor, control: SimControl) -> Send:
