@@ -22,7 +22,7 @@ async def check_source(sources: Sources, source: SourceName, timeout_s: float) -
     started = time.perf_counter()
     error = await sources.probe(source, timeout_s)
     status: dict[str, Any] = (
-        {"ok": True} if error is None else {"ok": False, "code": error.code, "error": error.message}
+        {"ok": True} if error is None else {"ok": False, "code": error.code, "error": error.public_message}
     )
     status["latencyMs"] = round((time.perf_counter() - started) * 1000, 1)
     status["circuit"] = str(sources.get(source).breaker.state)
