@@ -81,7 +81,9 @@ class Settings(BaseSettings):
     max_aliases: int = Field(30, ge=0)
     max_tokens: int = Field(5000, ge=1)
 
-    ready_timeout_s: float = Field(2.0, gt=0)
+    ready_timeout_s: float = Field(
+        2.0, gt=0, description="How long a `sources` health probe waits for a vendor"
+    )
     today: date | None = None
     reporting_currency: str = Field(
         "USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code aggregates across currencies convert to"
