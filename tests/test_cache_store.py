@@ -30,19 +30,33 @@ def client(id: str, name: str | None = None) -> Client:
 class Upstream:
     """A fake vendor: returns records from `data`, counts calls, can be slowed down or made to fail."""
 
-    def __init__(self, data: Mapping[str, object] | None = None, *, delay: float = 0.0) -> None:
+    def __init__(
+        self, data: Mapping[str, object] | None = None, *, delay: float = 0.0, gated: bool = False
+    ) -> None:
         self.data: dict[str, object] = dict(data or {})
         self.delay = delay
         self.calls: list[list[str]] = []
         self.error: Exception | None = None
+        self.gate = asyncio.Event()  # `gated`: every fetch waits here until the test opens it
+        self._called = asyncio.Condition()
+        if not gated:
+            self.gate.set()
 
     async def fetch(self, ids: list[str]) -> dict[str, object]:
         self.calls.append(list(ids))
         found = {i: self.data[i] for i in ids if i in self.data}  # what the vendor had when asked
+        async with self._called:
+            self._called.notify_all()
         await asyncio.sleep(self.delay)
+        await self.gate.wait()
         if self.error is not None:
             raise self.error
         return found
+
+    async def called(self, times: int) -> None:
+        """Until `fetch` has been entered `times` times."""
+        async with asyncio.timeout(10), self._called:
+            await self._called.wait_for(lambda: len(self.calls) >= times)
 
 
 class Query:
@@ -296,15 +310,15 @@ async def test_tags_for_ties_a_record_to_other_entities(backend: Cache) -> None:
 
 async def test_a_value_fetched_while_it_is_invalidated_is_not_cached(backend: Cache) -> None:
     cache = ReadCache(backend, CachePolicy())
-    upstream = Upstream({"a": client("a", "old")}, delay=0.2)
+    upstream = Upstream({"a": client("a", "old")}, gated=True)
 
     reading = asyncio.create_task(many(cache, upstream, ["a"]))
-    await asyncio.sleep(0.05)  # the fetch has started and will return the old name
+    await upstream.called(1)  # the fetch has started and will return the old name
     upstream.data["a"] = client("a", "new")
     await cache.invalidate(SF, "client", "a")
+    upstream.gate.set()
     assert (await reading)["a"] == client("a", "old")
 
-    upstream.delay = 0
     assert (await many(cache, upstream, ["a"]))["a"] == client("a", "new")
     assert len(upstream.calls) == 2
 
@@ -368,11 +382,13 @@ async def test_stampede_on_a_query_makes_one_fetch(backend: Cache) -> None:
 
 async def test_a_batch_awaits_the_ids_already_in_flight_and_fetches_only_the_rest(backend: Cache) -> None:
     cache = ReadCache(backend, CachePolicy())
-    upstream = Upstream({i: client(i) for i in "abcd"}, delay=0.1)
+    upstream = Upstream({i: client(i) for i in "abcd"}, gated=True)
 
     first = asyncio.create_task(many(cache, upstream, ["a", "b"]))
-    await asyncio.sleep(0.02)
+    await upstream.called(1)
     second = asyncio.create_task(many(cache, upstream, ["b", "c", "d"]))
+    await upstream.called(2)
+    upstream.gate.set()
 
     assert await first == {"a": client("a"), "b": client("b")}
     assert await second == {i: client(i) for i in "bcd"}
@@ -407,13 +423,16 @@ async def test_a_failed_fetch_releases_waiters_with_the_error(backend: Cache) ->
 
 async def test_waiters_take_over_when_the_leader_is_cancelled(backend: Cache) -> None:
     cache = ReadCache(backend, CachePolicy())
-    upstream = Upstream({"a": client("a")}, delay=0.2)
+    upstream = Upstream({"a": client("a")}, gated=True)
 
     leader = asyncio.create_task(many(cache, upstream, ["a"]))
-    await asyncio.sleep(0.05)
+    await upstream.called(1)
     waiter = asyncio.create_task(many(cache, upstream, ["a"]))
-    await asyncio.sleep(0.05)
+    for _ in range(3):
+        await asyncio.sleep(0)  # the waiter finds "a" in flight and awaits the leader (no I/O before)
     leader.cancel()
+    await upstream.called(2)  # the waiter took over
+    upstream.gate.set()
 
     assert await waiter == {"a": client("a")}
     assert leader.cancelled()

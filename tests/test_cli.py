@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from click.testing import CliRunner
 
 from opsgraph.cli import cli
@@ -152,3 +153,31 @@ def test_simulate_serves_four_vendors_until_interrupted(clean_env: dict[str, str
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_demo_uses_the_configured_redis(clean_env: dict[str, str], redis_server: str) -> None:
+    url = redis_server.rsplit("/", 1)[0] + "/3"  # a database of its own on the session's server
+    store = redis.Redis.from_url(url)
+    store.flushdb()
+    port = free_port()
+    env = {**clean_env, "OPSGRAPH_REDIS_URL": url}
+    command = [*OPSGRAPH, "serve", "--demo", "--port", str(port), "--sim-base-port", "0"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/healthz", proc)
+        response = httpx.post(
+            f"{base}/graphql", json={"query": "{ clients(first: 2) { totalCount } }"}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["data"]["clients"]["totalCount"] > 0
+        assert store.dbsize() > 0  # the read cache wrote there
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        store.flushdb()
+        store.close()

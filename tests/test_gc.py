@@ -1,7 +1,8 @@
-"""The serving path keeps the interpreter's GC thresholds and freezes what start-up built (issue 7, item 14).
+"""The serving path keeps the interpreter's GC thresholds and freezes what start-up and warm-up built
+(issue 7, item 14).
 
-Raised thresholds let cyclic garbage pile up under load; `gc.freeze()` once started keeps the
-long-lived objects out of full collections instead.
+Raised thresholds let cyclic garbage pile up under load; `gc.freeze()` once started and after the
+first requests keeps the long-lived objects out of full collections instead.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from test_gateway_support import settings_for
 
 from opsgraph.gateway.app import create_app
-from opsgraph.gateway.demo import gateway_server
+from opsgraph.gateway.demo import SETTLE_AFTER_REQUESTS, gateway_server
 from opsgraph.sources.simkit.serve import SimulatorGroup, bind
 from opsgraph.sources.world import World
 
@@ -58,14 +59,18 @@ async def test_serving_keeps_default_thresholds_and_freezes_start_up_objects(
             assert not task.done(), "the gateway stopped before it started"
             await asyncio.sleep(0.01)
         frozen_at_start = gc.get_freeze_count()
+        assert frozen_at_start > 10_000  # the schema, the app and its clients at least
+        warm_up = SETTLE_AFTER_REQUESTS[0]
         async with httpx.AsyncClient(timeout=30) as client:
-            for _ in range(3):  # warm-up
+            for _ in range(warm_up):
                 body = (await client.post(url, json={"query": QUERY})).json()
                 assert "errors" not in body
                 assert len(body["data"]["clients"]["nodes"]) == 3
+        assert server.server_state.total_requests == warm_up
+        await server.on_tick(1)  # what uvicorn calls every 0.1 s
         assert gc.get_threshold() == default_thresholds
-        assert frozen_at_start > 10_000  # the schema, the app and its clients at least
-        assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > frozen_at_start  # the cached entries and parsed query joined
+        assert server.settle_after == list(SETTLE_AFTER_REQUESTS[1:])
     finally:
         server.should_exit = True
         await task

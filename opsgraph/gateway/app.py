@@ -11,17 +11,20 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.base import BaseSchema
 
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
+from opsgraph.gateway.documents import document_cache_extensions
+from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import static_mount
 from opsgraph.gateway.health import health_routes
 from opsgraph.gateway.http import GatewayState, GraphQLView
 from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
+from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.settings import Settings
+from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
 from opsgraph.sources.metrics import source_metric_lines
@@ -29,9 +32,19 @@ from opsgraph.sources.metrics import source_metric_lines
 __all__ = ["create_app", "gateway_schema"]
 
 
-def gateway_schema(settings: Settings) -> BaseSchema:
-    """The graph with the query limits from `settings` and strawberry's parse and validation caches."""
-    return build_schema(extensions=[*limit_extensions(settings), ParserCache, ValidationCache])
+def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema:
+    """The graph with the query limits, the response budgets (deadline, size) and the parse and
+    validation caches (bounded by bytes) from `settings`."""
+    caches = document_cache_extensions(settings.parse_cache_bytes, settings.parse_cache_max_document_bytes)
+    executor = gateway_executor(
+        clock or clock_for(settings.today),
+        request_timeout_s=settings.request_timeout_s,
+        max_response_bytes=settings.max_response_bytes,
+    )
+    return build_schema(
+        extensions=[*limit_extensions(settings), OperationNameRequired, *caches],
+        execution_context_class=executor,
+    )
 
 
 def create_app(
@@ -73,7 +86,7 @@ def create_app(
         lines += source_metric_lines(state.sources.all() if state.sources else [])
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
-    view = GraphQLView(schema or gateway_schema(settings), state, graphiql=settings.graphiql)
+    view = GraphQLView(schema or gateway_schema(settings, clock), state, graphiql=settings.graphiql)
     routes: list[BaseRoute] = [
         Route("/graphql", view, name="graphql"),
         WebSocketRoute("/graphql", view, name="graphql-ws"),
@@ -82,7 +95,15 @@ def create_app(
     ]
     if settings.graphiql:
         routes.append(static_mount())
-    app = Starlette(routes=routes, middleware=[Middleware(CorrelationIdMiddleware)], lifespan=lifespan)
+    middleware = [
+        Middleware(CorrelationIdMiddleware),
+        Middleware(
+            RequestSizeLimits,
+            max_body_bytes=settings.max_body_bytes,
+            max_header_bytes=settings.max_header_bytes,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = state  # the sources and the read cache, e.g. for `cache.invalidate(...)`
     # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
     StarletteInstrumentor.instrument_app(app)

@@ -21,6 +21,7 @@ from opsgraph.sources.world import build_world
 
 __all__ = [
     "DEMO_SIM_BASE_PORT",
+    "SETTLE_AFTER_REQUESTS",
     "GatewayServer",
     "describe_simulators",
     "gateway_server",
@@ -38,27 +39,53 @@ Announce = Callable[[str], Any]
 def settle_gc() -> None:
     """Collect once, then move every object alive now to the permanent generation (`gc.freeze()`).
 
-    Called when start-up is done: the schema, settings, clients and, in the demo, the world and
-    the simulators' stores live as long as the process, and full collections no longer scan
-    them. The thresholds stay the interpreter's defaults, so garbage made while serving is
-    collected as it is made and memory levels off (raised thresholds let it pile up: 335 MB to
-    1,186 MB in 60 s at 32 clients).
+    The schema, settings, clients, the read cache's entries and, in the demo, the world and the
+    simulators' stores live long: frozen, full collections no longer scan them (in a warm large-world
+    gateway they took up to 95 ms each, every few requests). The thresholds stay the interpreter's
+    defaults, so garbage made while serving is collected as it is made and memory levels off
+    (raised thresholds let it pile up: 335 MB to 1,186 MB in 60 s at 32 clients).
     """
     gc.collect()
     gc.freeze()
 
 
+SETTLE_AFTER_REQUESTS = (10, 100, 1_000, 10_000)
+"""Request counts after which the GC is settled again, so what warm-up built (cache entries, parsed
+documents) is frozen too. A few times only: each freeze also keeps any cyclic garbage that requests
+in flight leave behind, so a bounded number keeps memory level."""
+
+
 class GatewayServer(uvicorn.Server):
-    """uvicorn's server, settling the GC once the app's lifespan has started and the socket listens."""
+    """uvicorn's server, settling the GC once started (lifespan done, socket listening) and after warm-up."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.settle_after = list(SETTLE_AFTER_REQUESTS)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         settle_gc()
 
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's 0.1 s tick; settles the GC when the request count passes the next mark."""
+        served = self.server_state.total_requests
+        if self.settle_after and served >= self.settle_after[0]:
+            self.settle_after = [mark for mark in self.settle_after if mark > served]
+            settle_gc()
+        return await super().on_tick(counter)
+
 
 def gateway_server(app: Starlette, settings: Settings) -> GatewayServer:
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
+        # The app's own limits decide (413 with a GraphQL error): h11's default header limit
+        # (16 KiB) is below ours, a websocket message may be as large as a body.
+        h11_max_incomplete_event_size=settings.max_header_bytes + 8 * 1024,
+        ws_max_size=settings.max_body_bytes,
     )
     return GatewayServer(config)
 
@@ -118,10 +145,11 @@ async def run_demo(
     announce: Announce = print,
     **overrides: Any,
 ) -> None:
-    """The gateway over the four simulators (small world), all in this event loop, in-memory cache.
+    """The gateway over the four simulators (small world), all in this event loop.
 
     The settings are read (and checked) before anything starts; the sources come from the
-    simulators, and "today" is pinned to the world's as-of date unless configured.
+    simulators, and "today" is pinned to the world's as-of date unless configured. The cache is
+    in memory unless `redis_url` is configured (`OPSGRAPH_REDIS_URL`).
     """
     base = load_settings(config_file, require_sources=False, **overrides)
     world = build_world(profile="small")
@@ -133,7 +161,7 @@ async def run_demo(
             group.urls(),
             credentials,
             config_file,
-            **{**overrides, "today": base.today or world.as_of, "redis_url": None},
+            **{**overrides, "today": base.today or world.as_of},
         )
         app = create_app(settings)
         announce(f"simulators (small world, as of {world.as_of}):")

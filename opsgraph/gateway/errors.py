@@ -26,11 +26,20 @@ INTERNAL = "INTERNAL"
 
 
 class HTTPError(HTTPException):
-    """A request refused before execution, with optional response headers (e.g. `Allow`)."""
+    """A request refused before execution, with optional response headers (e.g. `Allow`) and an
+    `extensions.code` more precise than the status's default (BAD_REQUEST, INTERNAL)."""
 
-    def __init__(self, status_code: int, reason: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        reason: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        code: str | None = None,
+    ) -> None:
         super().__init__(status_code, reason)
         self.headers = dict(headers or {})
+        self.code = code
 
 
 def error_body(message: str, code: str, **extensions: Any) -> bytes:
@@ -44,9 +53,10 @@ def error_response(
     *,
     media_type: str = GRAPHQL_JSON,
     headers: Mapping[str, str] | None = None,
+    code: str | None = None,
     **extensions: Any,
 ) -> Response:
-    code = INTERNAL if status_code >= 500 else BAD_REQUEST
+    code = code or (INTERNAL if status_code >= 500 else BAD_REQUEST)
     return Response(
         error_body(message, code, **extensions),
         status_code=status_code,

@@ -12,6 +12,10 @@ What this subclass adds:
 - A request error response carries no `data` key (GraphQL spec: errors raised before execution).
 - A mutation over GET is a 405 (strawberry: 400); an unsupported POST content type is a 415
   (strawberry: 400); every 405 carries `Allow: GET, POST`.
+- A JSON body must be an object (or a list, refused: no batching) in UTF-8; anything else
+  (`null`, a string, bad bytes, nesting past the parser's recursion limit) is a 400, not a crash.
+- A document with several operations and no `operationName` is a 400 OPERATION_NAME_REQUIRED
+  (`operations.py`; strawberry runs the first).
 - Transport errors are GraphQL-shaped JSON with `extensions.code = BAD_REQUEST`, in the
   negotiated media type (strawberry: plain text). Anything unexpected is masked by the
   correlation middleware (`middleware.py`) as a 500 with code INTERNAL.
@@ -22,6 +26,7 @@ What this subclass adds:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +49,7 @@ from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
+from opsgraph.gateway.operations import OperationNameRequiredError
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources
@@ -140,10 +146,13 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 response = await self.run(request)
             except HTTPException as exc:
                 headers = exc.headers if isinstance(exc, HTTPError) else {}
+                code = exc.code if isinstance(exc, HTTPError) else None
                 if exc.status_code == 405:
                     headers = {"Allow": "GET, POST", **headers}
                 media_type = negotiate(request.headers.get("accept")) + _CHARSET
-                response = error_response(exc.status_code, exc.reason, media_type=media_type, headers=headers)
+                response = error_response(
+                    exc.status_code, exc.reason, media_type=media_type, headers=headers, code=code
+                )
         await response(scope, receive, send)
 
     async def get_context(
@@ -164,6 +173,20 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         return False  # `__call__` serves our own page; strawberry's would load from a CDN
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON from a query parameter (`str`) or the request body (`bytes`, which must be an
+        object or a list: strawberry would crash on `null`, a string or a number)."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            value = json.loads(text)
+        except UnicodeDecodeError:
+            raise HTTPError(400, "The request body is not valid UTF-8") from None
+        except RecursionError:
+            raise HTTPError(400, "The JSON is nested too deeply") from None
+        if isinstance(data, bytes) and not isinstance(value, dict | list):
+            raise HTTPError(400, "The request body must be a JSON object")
+        return value
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -192,6 +215,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError) and request_adapter.method == "GET":
                 raise HTTPError(405, f"{exc.reason}: use POST") from exc
+            if isinstance(exc.__cause__, OperationNameRequiredError):
+                raise HTTPError(400, exc.reason, code=exc.__cause__.code) from exc
             raise
         if request_adapter.method == "GET":
             sub_response.headers.update(cache_headers(result, context.loaders.reads))

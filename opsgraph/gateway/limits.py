@@ -6,7 +6,7 @@ Strawberry instantiates extensions per request (#4369; instances are deprecated)
 made per request would change the key of strawberry's validation cache every time (issue #4635).
 
 The token limit is graphql-core's own `parse(max_tokens=...)`, set through the parse options
-(as strawberry's `MaxTokensLimiter` does, which keeps `ParserCache` working: the option is part
+(as strawberry's `MaxTokensLimiter` does, which keeps the parse cache working: the option is part
 of its key). graphql-core reports an exceeded limit as a syntax error; `QueryLimits` re-labels it.
 Limit errors come before execution, so over graphql-response+json they are a 400.
 """
@@ -186,7 +186,7 @@ class QueryLimits(SchemaExtension):
         context.validation_rules = (*context.validation_rules, *self.rules)
         try:
             yield
-        except GraphQLError as raised:  # a parse error raised from another extension (ParserCache)
+        except GraphQLError as raised:  # a parse error raised from another extension (the parse cache)
             self._relabel(raised)
             raise
         for error in context.pre_execution_errors or ():

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     max_depth: int = Field(12, ge=1)
     max_aliases: int = Field(30, ge=0)
     max_tokens: int = Field(5000, ge=1)
+    max_response_bytes: int = Field(8 * 1024 * 1024, ge=4096, description="cap on one response's data")
+    request_timeout_s: float = Field(15.0, gt=0, description="one overall deadline per request")
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    max_header_bytes: int = Field(32 * 1024, ge=1024)
+    parse_cache_bytes: int = Field(256 * 1024, ge=0, description="total query text of cached documents")
+    parse_cache_max_document_bytes: int = Field(16 * 1024, ge=0, description="larger ones are not cached")
 
     ready_timeout_s: float = Field(
         2.0, gt=0, description="How long a `sources` health probe waits for a vendor"

@@ -7,25 +7,31 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from opsgraph.schema.errors import ResponseExtensions, annotate
+from opsgraph.schema.errors import ResponseExtensions, annotate, merge_repeats
 from opsgraph.schema.query import Query
 from opsgraph.schema.types import nodes, views
 
 
 class OpsSchema(strawberry.Schema):
-    """Gives every error its `extensions.code` on the way out (see `errors.annotate`)."""
+    """Gives every error its `extensions.code` on the way out (see `errors.annotate`), and merges
+    repeats of one error into one entry (`errors.merge_repeats`)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
             annotate(error, execution_context)
+        errors[:] = merge_repeats(errors)  # in place: the response holds this very list
 
 
-def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] = ()) -> OpsSchema:
+def build_schema(
+    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    execution_context_class: type[Executor] | None = None,
+) -> OpsSchema:
     types: list[Any] = [
         nodes.Client,
         nodes.Opportunity,
@@ -37,7 +43,9 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] =
         views.InvoiceReadiness,
     ]
     all_extensions: list[Any] = [ResponseExtensions, *extensions]
-    return OpsSchema(query=Query, types=types, extensions=all_extensions)
+    return OpsSchema(
+        query=Query, types=types, extensions=all_extensions, execution_context_class=execution_context_class
+    )
 
 
 def schema_sdl() -> str:
