@@ -173,6 +173,11 @@ async def test_clients_with_burn_and_readiness_cost_a_constant(gw: Gateway, worl
 # -- partial results while a vendor is down ---------------------------------------------------------
 
 
+def covered(errors: list[dict[str, Any]]) -> list[list[str | int]]:
+    """The paths errors cover: repeats of one error come merged, listing their paths (up to 10)."""
+    return [p for e in errors for p in e["extensions"].get("paths", [e["path"]])]
+
+
 def assert_source_error(error: dict[str, Any], source: str, correlation_id: str) -> None:
     ext = error["extensions"]
     assert ext["code"] == "SOURCE_UNAVAILABLE", error
@@ -194,9 +199,7 @@ async def test_netsuite_outage_nulls_only_its_fields(gw: Gateway, world: World) 
     assert [(n["code"], n["name"]) for n in nodes] == [(e.code, e.name) for e in world.engagements[:5]]
     assert all(n["contractValue"] is None for n in nodes)
     errors = body["errors"]
-    assert sorted(e["path"] for e in errors) == [
-        ["engagements", "nodes", i, "contractValue"] for i in range(5)
-    ]
+    assert sorted(covered(errors)) == [["engagements", "nodes", i, "contractValue"] for i in range(5)]
     for error in errors:
         assert_source_error(error, "netsuite", cid)
 
@@ -215,7 +218,7 @@ async def test_netsuite_outage_keeps_the_callers_correlation_id(gw: Gateway) -> 
     assert response.headers["X-Correlation-ID"] == "e2e-outage-42"
     body = response.json()
     assert [n["practice"] for n in body["data"]["engagements"]["nodes"]] == [None, None]
-    assert len(body["errors"]) == 2
+    assert len(covered(body["errors"])) == 2
     for error in body["errors"]:
         assert_source_error(error, "netsuite", "e2e-outage-42")
 
@@ -240,9 +243,7 @@ async def test_salesforce_outage_fails_clients_but_not_engagements(gw: Gateway, 
     nodes = body["data"]["engagements"]["nodes"]
     assert [n["code"] for n in nodes] == [e.code for e in world.engagements[:5]]
     assert all(n["client"] is None for n in nodes)
-    assert sorted(e["path"] for e in body["errors"]) == [
-        ["engagements", "nodes", i, "client"] for i in range(5)
-    ]
+    assert sorted(covered(body["errors"])) == [["engagements", "nodes", i, "client"] for i in range(5)]
     for error in body["errors"]:
         assert_source_error(error, "salesforce", engagements.headers["X-Correlation-ID"])
 
@@ -288,7 +289,7 @@ async def test_outage_errors_carry_each_requests_own_correlation_id(
         assert response.headers["X-Correlation-ID"] == f"e2e-req-{i}"
         body = response.json()
         assert [n["contractValue"] for n in body["data"]["engagements"]["nodes"]] == [None] * 3
-        assert len(body["errors"]) == 3
+        assert len(covered(body["errors"])) == 3
         for error in body["errors"]:
             assert_source_error(error, "netsuite", f"e2e-req-{i}")
 
@@ -308,7 +309,7 @@ async def test_vendor_returning_garbage_is_the_source_failing(gw: Gateway, world
     assert [n["code"] for n in nodes] == [e.code for e in world.engagements[:3]]
     assert [n["contractValue"] for n in nodes] == [None] * 3
     assert counts[NS] == {SUITEQL: 3}  # the first try and max_retries=2 more: garbage is retried
-    assert len(body["errors"]) == 3
+    assert len(covered(body["errors"])) == 3
     for error in body["errors"]:
         assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
         assert error["extensions"]["source"] == "netsuite"

@@ -11,19 +11,21 @@ from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from opsgraph.schema.errors import ResponseExtensions, annotate
+from opsgraph.schema.errors import ResponseExtensions, annotate, merge_repeats
 from opsgraph.schema.query import Query
 from opsgraph.schema.types import nodes, views
 
 
 class OpsSchema(strawberry.Schema):
-    """Gives every error its `extensions.code` on the way out (see `errors.annotate`)."""
+    """Gives every error its `extensions.code` on the way out (see `errors.annotate`), and merges
+    repeats of one error into one entry (`errors.merge_repeats`)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
             annotate(error, execution_context)
+        errors[:] = merge_repeats(errors)  # in place: the response holds this very list
 
 
 def build_schema(

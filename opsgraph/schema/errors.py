@@ -68,6 +68,40 @@ def _pre_execution_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+MAX_LISTED_PATHS = 10
+
+
+def _field_name(path: list[str | int]) -> str | None:
+    return next((p for p in reversed(path) if isinstance(p, str)), None)
+
+
+def merge_repeats(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """One entry per (code, source, field name): an outage under a list of 500 records is one error,
+    not 500 (errors of no source, such as bad ids, merge only when their messages match too).
+    The first error stands for them all (its `path` is the first path) with
+    `extensions.count` (how many paths) and `extensions.paths` (the first MAX_LISTED_PATHS)."""
+    merged: list[GraphQLError] = []
+    groups: dict[tuple[Any, ...], list[GraphQLError]] = {}
+    for error in errors:
+        ext = error.extensions or {}
+        if not error.path:
+            merged.append(error)
+            continue
+        key: tuple[Any, ...] = (ext.get("code"), ext.get("source"), _field_name(error.path))
+        if ext.get("source") is None:
+            key += (error.message,)  # not a system's failure: each distinct message says something
+        group = groups.setdefault(key, [])
+        if not group:
+            merged.append(error)
+        group.append(error)
+    for group in groups.values():
+        if len(group) > 1:
+            first = group[0]
+            paths = [e.path for e in group[:MAX_LISTED_PATHS]]
+            first.extensions = {**(first.extensions or {}), "count": len(group), "paths": paths}
+    return merged
+
+
 class ResponseExtensions(SchemaExtension):
     """Adds the request's warnings (for example STALE_DATA) to `extensions.warnings`."""
 
