@@ -134,3 +134,53 @@ async def test_a_hung_redis_times_out_fast(own_redis: RedisProcess, caplog: pyte
         own_redis.stop()  # the pause blocks every command, UNPAUSE included: end it with the server
         await admin.aclose()
         await backend.close()
+
+
+def outage_lines(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str]]:
+    messages = [r.getMessage() for r in caplog.records if r.name == "opsgraph.cache"]
+    return [m for m in messages if "unavailable" in m], [m for m in messages if "recovered" in m]
+
+
+async def test_one_outage_is_logged_once_lost_and_once_recovered(
+    own_redis: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write sent before the loss that succeeds after it is a straggler, not a recovery.
+
+    Redis pauses writes for 1.25 s (`CLIENT PAUSE ... WRITE`; reads still answer) with a 1 s socket
+    timeout: write B, sent first, times out (the loss); write A, sent 0.5 s later, is answered when
+    the pause ends. Then Redis is stopped (a real outage) and started again. Before the fix: lost,
+    "recovered" (A), lost again, recovered: two of each.
+    """
+    caplog.set_level(logging.INFO, logger="opsgraph.cache")
+    backend = create_backend(own_redis.url, socket_timeout_s=1.0)
+    clock = ManualClock()
+    cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
+    upstream = Upstream({k: Client(id=k, name=k.upper()) for k in "abcd"})
+    admin = aioredis.from_url(own_redis.url)
+
+    async def read(key: str) -> None:
+        got = await cache.get_or_fetch_many(source=SF, entity="client", ids=[key], fetch=upstream.fetch)
+        assert got.value == {key: upstream.data[key]}
+
+    try:
+        await admin.execute_command("CLIENT", "PAUSE", "1250", "WRITE")
+        first = asyncio.create_task(read("b"))
+        await asyncio.sleep(0.5)  # sequencing the two writes inside the pause, not waiting for a TTL
+        straggler = asyncio.create_task(read("a"))
+        await asyncio.gather(first, straggler)
+        lost, recovered = outage_lines(caplog)
+        assert (len(lost), recovered) == (1, [])  # B's timeout is the loss; A's late success no recovery
+
+        own_redis.stop()
+        clock.advance(0.06)
+        await read("c")  # read through to the source; the outage is already logged
+        own_redis.start()
+        clock.advance(0.06)
+        await read("d")  # probes, recovers
+        await read("d")  # and caches again
+        lost, recovered = outage_lines(caplog)
+        assert (len(lost), len(recovered)) == (1, 1), (lost, recovered)
+        assert upstream.calls == [["b"], ["a"], ["c"], ["d"]]
+    finally:
+        await admin.aclose()
+        await backend.close()

@@ -14,7 +14,7 @@ import pytest
 
 from opsgraph.clock import ManualClock
 from opsgraph.model import SourceName
-from opsgraph.resolvers.sources import Sources
+from opsgraph.resolvers.sources import PROBE_TTL_S, Sources
 from opsgraph.sources.base import SourceConfig
 from opsgraph.sources.breaker import CircuitBreaker, CircuitState
 from opsgraph.sources.errors import (
@@ -146,6 +146,7 @@ async def test_a_cancelled_trial_hands_the_breaker_back_to_open(
         assert error is not None and error.code == "SOURCE_TIMEOUT"
         assert sources.harvest.breaker.state is CircuitState.OPEN  # not HALF_OPEN until restart
         await faults(admin)
+        clock.advance(PROBE_TTL_S)  # past the shared probe answer
         assert await sources.probe(SourceName.HARVEST) is None  # the next call may try, and closes it
         assert sources.harvest.breaker.state is CircuitState.CLOSED
     finally:

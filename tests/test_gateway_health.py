@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from test_gateway_support import running_gateway, settings_for
+from redis_process import RedisProcess
+from test_gateway_support import running_gateway, serving, settings_for
 
+from opsgraph.clock import ManualClock
 from opsgraph.gateway.app import create_app
 from opsgraph.model import SourceName
+from opsgraph.resolvers.sources import PROBE_TTL_S
 from opsgraph.sources.simkit.serve import SimulatorGroup
 from opsgraph.sources.world import World
 
@@ -32,42 +35,90 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_when_every_source_answers(client: httpx.AsyncClient) -> None:
-    response = await client.get("/readyz")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "ready"
-    assert set(body["sources"]) == {s.value for s in SourceName}
-    for check in body["sources"].values():
-        assert check["ok"] is True
-        assert check["circuit"] == "CLOSED"
-        assert check["latencyMs"] >= 0
-        assert "error" not in check
+async def sim_totals(simulators: SimulatorGroup) -> dict[SourceName, int]:
+    async with httpx.AsyncClient() as admin:
+        return {
+            source: (await admin.get(f"{url}/_sim/stats")).json()["total"]
+            for source, url in simulators.urls().items()
+        }
 
 
-async def test_readyz_is_503_with_a_source_in_outage(
+async def test_readyz_is_ready_without_calling_any_vendor(
     client: httpx.AsyncClient, simulators: SimulatorGroup
 ) -> None:
+    before = await sim_totals(simulators)
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"sources": "ok", "cache": "ok"}}
+    assert await sim_totals(simulators) == before
+
+
+async def test_a_vendor_down_leaves_readyz_ready_and_sources_shows_it(
+    client: httpx.AsyncClient, simulators: SimulatorGroup
+) -> None:
+    """Every replica shares the vendors: 503 for one vendor down would pull every replica at once."""
     faults = f"{simulators.urls()[SourceName.HARVEST]}/_sim/faults"
+    query = "{ sources { source reachable lastErrorCode } }"
     async with httpx.AsyncClient(timeout=10) as admin:
         assert (await admin.put(faults, json={"outage": True})).status_code == 200
         try:
-            response = await client.get("/readyz", timeout=30)
+            response = await client.get("/readyz")
+            sources = (await client.post("/graphql", json={"query": query})).json()["data"]["sources"]
         finally:
             await admin.put(faults, json={"outage": False})
-        assert (await admin.get(faults)).json()["outage"] is False
-    assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "unavailable"
-    harvest = body["sources"]["harvest"]
-    assert harvest["ok"] is False
-    assert harvest["code"] == "SOURCE_UNAVAILABLE"
-    assert harvest["error"]
-    assert [name for name, check in body["sources"].items() if check["ok"]] == [
-        "salesforce",
-        "bamboohr",
-        "netsuite",
-    ]
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert {s["source"]: s["reachable"] for s in sources} == {
+        "SALESFORCE": True,
+        "HARVEST": False,
+        "BAMBOOHR": True,
+        "NETSUITE": True,
+    }
+    assert next(s for s in sources if s["source"] == "HARVEST")["lastErrorCode"] == "SOURCE_UNAVAILABLE"
+
+
+@pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
+async def test_readyz_reports_a_redis_outage_as_a_degraded_cache(
+    simulators: SimulatorGroup, world: World, own_redis: RedisProcess
+) -> None:
+    """Reads go through to the sources while Redis is down: degraded, still ready."""
+    settings = settings_for(simulators, world, redis_url=own_redis.url)
+    async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url) as http:
+        own_redis.stop()
+        body = (await http.post("/graphql", json={"query": "{ clients(first: 1) { totalCount } }"})).json()
+        assert body["data"]["clients"]["totalCount"] > 0
+        response = await http.get("/readyz")
+        own_redis.start()
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"sources": "ok", "cache": "degraded"}}
+
+
+async def test_aliases_of_sources_share_one_probe_per_vendor(
+    simulators: SimulatorGroup, world: World
+) -> None:
+    """30 aliases of `sources` made 120 vendor calls. Probes are shared, and kept PROBE_TTL_S."""
+    clock = ManualClock()
+    aliases = " ".join(f"s{i}: sources {{ source reachable }}" for i in range(30))
+    async with (
+        serving(create_app(settings_for(simulators, world), clock=clock)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+
+        async def calls() -> dict[SourceName, int]:
+            before = await sim_totals(simulators)
+            body = (await http.post("/graphql", json={"query": f"{{ {aliases} }}"})).json()
+            assert "errors" not in body and len(body["data"]) == 30
+            assert all(s["reachable"] for answer in body["data"].values() for s in answer)
+            after = await sim_totals(simulators)
+            return {source: after[source] - before[source] for source in SourceName}
+
+        await calls()  # warm: OAuth tokens and NetSuite's currencies
+        clock.advance(PROBE_TTL_S)
+        assert await calls() == dict.fromkeys(SourceName, 1)  # 4 probes for 30 aliases
+        clock.advance(PROBE_TTL_S - 0.1)
+        assert await calls() == dict.fromkeys(SourceName, 0)  # within the TTL: the same answers
+        clock.advance(0.2)
+        assert await calls() == dict.fromkeys(SourceName, 1)  # past it: 4 more
 
 
 async def test_graphiql_page_for_a_browser(client: httpx.AsyncClient) -> None:

@@ -240,6 +240,11 @@ class ReadCache:
             return 0
         return removed
 
+    @property
+    def backend_down(self) -> bool:
+        """Whether the backend is in an outage (reads go straight to the sources meanwhile)."""
+        return self._health.down
+
     def metrics(self) -> list[CacheMetric]:
         """Copies of the counters per (source, entity)."""
         return self._metrics.snapshot()
@@ -458,13 +463,14 @@ class ReadCache:
         """Run a backend operation; on failure count it, report it and return `_FAILED`."""
         if not force and not self._health.available():
             return _FAILED
+        began = self._health.begin()
         try:
             result = await call()
         except Exception as exc:
             (target.metric if isinstance(target, _Target) else target).errors += 1
-            self._health.failed(exc)
+            self._health.failed(exc, began)
             return _FAILED
-        self._health.succeeded()
+        self._health.succeeded(began)
         return result
 
     async def _read(self, target: _Target, keys: list[str]) -> dict[str, tuple[Any, float]] | None:

@@ -67,7 +67,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned: Sources | None = None
         if configs is not None:
-            owned = state.sources = Sources.from_configs(configs, clock=clock)
+            owned = state.sources = Sources.from_configs(
+                configs, clock=clock, probe_timeout_s=settings.ready_timeout_s
+            )
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
         try:
@@ -88,7 +90,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", view, name="graphql"),
         WebSocketRoute("/graphql", view, name="graphql-ws"),
-        *health_routes(state.require_sources, settings.ready_timeout_s),
+        *health_routes(state),
         Route("/metrics", metrics, name="metrics"),
     ]
     if settings.graphiql:

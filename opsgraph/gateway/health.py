@@ -1,49 +1,48 @@
-"""`/healthz` (the process is up) and `/readyz` (every source answers a cheap authenticated read)."""
+"""`/healthz` (the process is up) and `/readyz` (this replica can serve).
+
+Ready means able to answer queries: the connectors and the read cache exist (the lifespan has run).
+A vendor being down does not make a replica unready: every replica shares the vendors, so pulling
+them all from a load balancer helps no one, and they still answer from cache and with partial data.
+Per-system health is in the `sources` query and `/metrics`. A Redis outage is reported as a
+degraded cache, not unready: the cache is optional (reads go through to the sources meanwhile).
+/readyz makes no upstream call.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from opsgraph.model import SourceName
-from opsgraph.resolvers.sources import Sources
+from opsgraph.gateway.http import GatewayState
 
-__all__ = ["check_source", "health_routes", "readiness"]
+__all__ = ["health_routes", "readiness"]
 
 
-async def check_source(sources: Sources, source: SourceName, timeout_s: float) -> dict[str, Any]:
-    """One source's readiness: ok, latency, circuit state, and the error when it is not ok."""
-    started = time.perf_counter()
-    error = await sources.probe(source, timeout_s)
-    status: dict[str, Any] = (
-        {"ok": True} if error is None else {"ok": False, "code": error.code, "error": error.public_message}
+def readiness(state: GatewayState) -> tuple[bool, dict[str, Any]]:
+    cache = state.cache
+    cache_status = (
+        "starting"
+        if cache is None
+        else "off"
+        if not cache.policy.enabled
+        else "degraded"
+        if cache.backend_down
+        else "ok"
     )
-    status["latencyMs"] = round((time.perf_counter() - started) * 1000, 1)
-    status["circuit"] = str(sources.get(source).breaker.state)
-    return status
+    checks = {"sources": "ok" if state.sources is not None else "starting", "cache": cache_status}
+    ready = state.sources is not None and cache is not None
+    return ready, {"status": "ready" if ready else "starting", "checks": checks}
 
 
-async def readiness(sources: Sources, timeout_s: float) -> tuple[bool, dict[str, Any]]:
-    results = await asyncio.gather(*(check_source(sources, source, timeout_s) for source in SourceName))
-    checks = dict(zip((source.value for source in SourceName), results, strict=True))
-    ready = all(check["ok"] for check in results)
-    return ready, {"status": "ready" if ready else "unavailable", "sources": checks}
-
-
-def health_routes(get_sources: Callable[[], Sources], timeout_s: float) -> list[Route]:
-    """`get_sources()` returns the running `Sources` (they exist only once the lifespan has run)."""
-
+def health_routes(state: GatewayState) -> list[Route]:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        ready, body = await readiness(get_sources(), timeout_s)
+        ready, body = readiness(state)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -87,7 +87,9 @@ class Settings(BaseSettings):
     parse_cache_bytes: int = Field(256 * 1024, ge=0, description="total query text of cached documents")
     parse_cache_max_document_bytes: int = Field(16 * 1024, ge=0, description="larger ones are not cached")
 
-    ready_timeout_s: float = Field(2.0, gt=0)
+    ready_timeout_s: float = Field(
+        2.0, gt=0, description="How long a `sources` health probe waits for a vendor"
+    )
     today: date | None = None
     reporting_currency: str = Field(
         "USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code aggregates across currencies convert to"
