@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
 from typing import Any
 
 import httpx
-import pytest
 from test_gateway_support import serving, settings_for
 
 from opsgraph.clock import ManualClock
@@ -56,30 +55,38 @@ async def test_a_response_past_the_cap_is_cut_with_response_too_large(
     assert len({e["message"] for e in body["errors"]}) == 1  # one message: repeats can be merged
 
 
-@pytest.fixture
-async def slow_harvest(simulators: SimulatorGroup) -> AsyncIterator[None]:
-    faults = f"{simulators.urls()[SourceName.HARVEST]}/_sim/faults"
-    async with httpx.AsyncClient(timeout=10) as admin:
-        (await admin.put(faults, json={"latency_ms": 3000})).raise_for_status()
-        try:
-            yield
-        finally:
-            await admin.put(faults, json={"latency_ms": 0})
-
-
-@pytest.mark.usefixtures("slow_harvest")
 async def test_what_is_not_done_by_the_deadline_is_null_with_source_timeout(
     simulators: SimulatorGroup, world: World
 ) -> None:
-    app = create_app(settings_for(simulators, world, request_timeout_s=0.5))
-    async with serving(app) as url:
-        response = await query(url, TWO_SYSTEMS)
+    harvest = simulators.urls()[SourceName.HARVEST]
+    app = create_app(settings_for(simulators, world, request_timeout_s=0.3))
+    async with httpx.AsyncClient(base_url=harvest, timeout=10) as admin:
+        (await admin.put("/_sim/faults", json={"latency_ms": 1500})).raise_for_status()
+        try:
+            async with serving(app) as url:
+                (await admin.delete("/_sim/stats")).raise_for_status()
+                response = await query(url, TWO_SYSTEMS)
+                sent = app.state.gateway.sources.get(SourceName.HARVEST).health.requests
+        finally:
+            await admin.put("/_sim/faults", json={"latency_ms": 0})
+        await drained(admin, sent)
     assert response.status_code == 200
     body = response.json()
     assert len(body["data"]["clients"]["nodes"]) == 2  # Salesforce answered in time
     assert body["data"]["engagements"] is None
     assert codes(body) == [("SOURCE_TIMEOUT", ("engagements",))]
-    assert "deadline of 0.5 s" in body["errors"][0]["message"]
+    assert "deadline of 0.3 s" in body["errors"][0]["message"]
+    assert sent >= 1
+
+
+async def drained(admin: httpx.AsyncClient, sent: int) -> None:
+    """Until the simulator has answered every request the gateway sent (and gave up on), so its
+    late answers land in no later test's stats."""
+    for _ in range(200):
+        if (await admin.get("/_sim/stats")).json()["total"] >= sent:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the simulator never answered {sent} requests")
 
 
 class SteppingClock(ManualClock):

@@ -7,6 +7,7 @@ The real gateway over a socket against the simulators, read cache off.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,6 +49,10 @@ class Gateway:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(simulators: SimulatorGroup, world: World) -> AsyncIterator[Gateway]:
     settings = settings_for(simulators, world, cache={"enabled": False})
+    for source in SourceName:  # each outage is seen by the request made during it: no open breaker
+        config = settings.source_config(source)
+        assert config is not None
+        config.max_retries, config.breaker_failure_threshold = 0, 1_000_000
     async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         gateway = Gateway(http, simulators)
         await http.post("/graphql", json={"query": "{ invoices(first: 1) { nodes { number } } }"})
@@ -108,3 +113,39 @@ async def test_merge_keeps_distinct_errors_apart() -> None:
     ]
     paths = [["a", 0, "practice"], ["a", 1, "practice"], ["a", 5, "practice"]]
     assert (merged[0].extensions or {})["paths"] == paths
+
+
+# -- item 27: vendor text stays in the log ----------------------------------------------------------
+
+SECRET = "ZQX-4711 ORA-00942 table NS_PROD_EU3.TRANSACTION does not exist"
+
+
+async def test_vendor_text_is_logged_never_sent(gw: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    query = "{ engagements(first: 3) { nodes { code contractValue { amount } } } }"
+    await gw.faults(NS, outage=True, error_text=SECRET)
+    try:
+        with caplog.at_level(logging.WARNING, logger="opsgraph.errors"):
+            response = await gw.http.post(
+                "/graphql", json={"query": query}, headers={"X-Correlation-ID": "e2e-vendor-text-1"}
+            )
+            sources = await gw.http.post("/graphql", json={"query": "{ sources { source lastError } }"})
+        ready, alive = await gw.http.get("/readyz"), await gw.http.get("/healthz")
+    finally:
+        await gw.faults(NS, outage=False, error_text="")
+    assert response.status_code == 200
+    for answer in (response, sources, ready, alive):
+        assert "ZQX-4711" not in answer.text and "ORA-00942" not in answer.text
+        assert "temporarily unavailable" not in answer.text  # the simulator's own outage text
+    (error,) = response.json()["errors"]
+    assert error["message"] == "NetSuite is unavailable"
+    assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+    assert error["extensions"]["correlationId"] == "e2e-vendor-text-1"
+    assert "vendorCode" not in error["extensions"]
+    status = {s["source"]: s["lastError"] for s in sources.json()["data"]["sources"]}
+    assert status["NETSUITE"] == "NetSuite is unavailable"
+    assert ready.status_code in (200, 503)
+    logged = [r for r in caplog.records if r.name == "opsgraph.errors" and SECRET in r.getMessage()]
+    assert len(logged) == 1  # one line for the three merged paths
+    assert logged[0].levelno == logging.WARNING
+    assert "e2e-vendor-text-1" in logged[0].getMessage()
+    assert "engagements.nodes.0.contractValue (3 paths)" in logged[0].getMessage()

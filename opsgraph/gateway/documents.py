@@ -10,11 +10,12 @@ strawberry's. Larger documents are parsed per request, and skip the validation c
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from graphql import DocumentNode, parse
+from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension, ValidationCache
 
 __all__ = ["BoundedValidationCache", "DocumentCache", "ParsedDocuments", "document_cache_extensions"]
@@ -71,7 +72,10 @@ class DocumentCache(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.query is not None:
-            context.graphql_document = self.documents.parse(context.query, **context.parse_options)
+            # A syntax error is left to strawberry's own parse, which reports it as a request
+            # error on every transport (raised from here, it escapes `Schema.stream`).
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = self.documents.parse(context.query, **context.parse_options)
         yield
 
 

@@ -16,6 +16,7 @@ What this subclass adds:
   (`null`, a string, bad bytes, nesting past the parser's recursion limit) is a 400, not a crash.
 - A document with several operations and no `operationName` is a 400 OPERATION_NAME_REQUIRED
   (`operations.py`; strawberry runs the first).
+- Over WebSocket, request errors are graphql-transport-ws `error` messages (`websocket.py`).
 - Transport errors are GraphQL-shaped JSON with `extensions.code = BAD_REQUEST`, in the
   negotiated media type (strawberry: plain text). Anything unexpected is masked by the
   correlation middleware (`middleware.py`) as a 500 with code INTERNAL.
@@ -49,7 +50,8 @@ from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
-from opsgraph.gateway.operations import OperationNameRequiredError
+from opsgraph.gateway.operations import OperationChoiceError
+from opsgraph.gateway.websocket import GatewayTransportWSHandler
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources
@@ -123,6 +125,8 @@ def _wants_graphiql(request: Request) -> bool:
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
+    graphql_transport_ws_handler_class = GatewayTransportWSHandler
+
     def __init__(
         self,
         schema: BaseSchema,
@@ -215,7 +219,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError) and request_adapter.method == "GET":
                 raise HTTPError(405, f"{exc.reason}: use POST") from exc
-            if isinstance(exc.__cause__, OperationNameRequiredError):
+            if isinstance(exc.__cause__, OperationChoiceError):
                 raise HTTPError(400, exc.reason, code=exc.__cause__.code) from exc
             raise
         if request_adapter.method == "GET":

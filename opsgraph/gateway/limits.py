@@ -186,10 +186,14 @@ class QueryLimits(SchemaExtension):
         context.validation_rules = (*context.validation_rules, *self.rules)
         try:
             yield
-        except GraphQLError as raised:  # a parse error raised from another extension (the parse cache)
+        except GraphQLError as raised:  # a parse error raised from another extension (a parse cache)
             self._relabel(raised)
             raise
-        for error in context.pre_execution_errors or ():
+
+    def on_parse(self) -> Iterator[None]:
+        """Relabels when parsing ends: a streamed result (WebSocket) leaves before `on_operation` ends."""
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
             self._relabel(error)
 
     def _relabel(self, error: GraphQLError) -> None:

@@ -11,7 +11,7 @@ from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from opsgraph.schema.errors import ResponseExtensions, annotate, merge_repeats
+from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
 from opsgraph.schema.query import Query
 from opsgraph.schema.types import nodes, views
 
@@ -26,6 +26,7 @@ class OpsSchema(strawberry.Schema):
         for error in errors:
             annotate(error, execution_context)
         errors[:] = merge_repeats(errors)  # in place: the response holds this very list
+        log_source_errors(errors)
 
 
 def build_schema(

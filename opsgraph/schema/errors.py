@@ -1,6 +1,7 @@
 """The error contract: every GraphQL error leaves with `extensions.code`.
 
-Source failures add `source` and `correlationId`; anything unexpected is masked as
+Source failures add `source` and `correlationId`, with a message of ours ("NetSuite is
+unavailable"): the vendor's text is logged, never sent. Anything unexpected is masked as
 INTERNAL (logged with its stack, never sent). Codes follow Apollo's names where
 they exist.
 """
@@ -42,8 +43,7 @@ def annotate(error: GraphQLError, execution_context: ExecutionContext | None) ->
         ext.update(code=original.code, source=original.source.value, correlationId=request_id)
         if original.correlation_id != request_id:
             ext["upstreamCorrelationId"] = original.correlation_id
-        if original.vendor_code:
-            ext["vendorCode"] = original.vendor_code
+        error.message = original.public_message  # the vendor's text goes to the log (`log_source_errors`)
     elif isinstance(original, GraphQLError):
         ext = {**(original.extensions or {}), **ext}
     elif original is not None and "code" not in ext:
@@ -100,6 +100,27 @@ def merge_repeats(errors: list[GraphQLError]) -> list[GraphQLError]:
             paths = [e.path for e in group[:MAX_LISTED_PATHS]]
             first.extensions = {**(first.extensions or {}), "count": len(group), "paths": paths}
     return merged
+
+
+def log_source_errors(errors: list[GraphQLError]) -> None:
+    """The vendor's own text of each source error, for operators: one WARNING per (merged) entry,
+    under the request's correlation id. Clients see only our message (`annotate`)."""
+    for error in errors:
+        original = error.original_error
+        if not isinstance(original, SourceError):
+            continue
+        ext = error.extensions or {}
+        log.warning(
+            "%s %s at %s (%d paths) correlation_id=%s: %s (vendor code %s, HTTP %s)",
+            original.source.value,
+            original.code,
+            ".".join(map(str, error.path or ())),
+            ext.get("count", 1),
+            ext.get("correlationId", original.correlation_id),
+            original.message,
+            original.vendor_code,
+            original.status,
+        )
 
 
 class ResponseExtensions(SchemaExtension):

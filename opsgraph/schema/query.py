@@ -36,7 +36,7 @@ from opsgraph.schema.types.views import (
     SourceStatus,
     UtilizationRow,
 )
-from opsgraph.sources.errors import SourceError
+from opsgraph.sources.errors import SourceError, public_message
 
 From = Annotated[date, strawberry.argument(name="from")]
 T = TypeVar("T")
@@ -335,7 +335,7 @@ class Query:
                 p95_latency_ms=round(lat[int(len(lat) * 0.95) - 1 if len(lat) > 1 else 0], 2)
                 if lat
                 else None,
-                last_error=h.last_error,
+                last_error=public_message(h.last_error_code, source) if h.last_error_code else None,
                 last_error_code=h.last_error_code,
                 cache=[
                     CacheStats(

@@ -7,6 +7,27 @@ from typing import ClassVar
 from opsgraph.context import current_correlation_id
 from opsgraph.model import SourceName
 
+SYSTEM_NAMES = {
+    SourceName.SALESFORCE: "Salesforce",
+    SourceName.HARVEST: "Harvest",
+    SourceName.BAMBOOHR: "BambooHR",
+    SourceName.NETSUITE: "NetSuite",
+}
+PUBLIC_MESSAGES = {
+    "SOURCE_UNAVAILABLE": "{} is unavailable",
+    "SOURCE_TIMEOUT": "{} did not answer in time",
+    "SOURCE_RATE_LIMITED": "{} is limiting our requests; try again later",
+    "SOURCE_REJECTED": "{} could not answer this request",
+    "SOURCE_DATA_ERROR": "{} sent data that could not be read",
+}
+
+
+def public_message(code: str, source: SourceName | str) -> str:
+    """What clients are told: our words for the code and system, never the vendor's text (which may
+    hold internals: hosts, queries, account names). The vendor's text goes to the log."""
+    name = SYSTEM_NAMES.get(SourceName(source), str(source))
+    return PUBLIC_MESSAGES.get(code, "{} failed").format(name)
+
 
 class SourceError(Exception):
     code: ClassVar[str] = "SOURCE_UNAVAILABLE"
@@ -29,6 +50,10 @@ class SourceError(Exception):
 
     def __str__(self) -> str:
         return f"{self.source.value}: {self.message}"
+
+    @property
+    def public_message(self) -> str:
+        return public_message(self.code, self.source)
 
 
 class SourceUnavailable(SourceError):

@@ -42,6 +42,8 @@ class Faults(BaseModel):
     """Answer the token endpoint with the vendor's 500."""
     token_garbage: bool = False
     """Answer the token endpoint with 200 and a body that is not JSON."""
+    error_text: str | None = None
+    """The vendor's message in injected outages and errors (to check it never reaches a client)."""
     rate_limit: int | None = Field(None, ge=0, description="requests allowed per window; None is unlimited")
     rate_window_s: float = Field(15.0, gt=0)
 
@@ -176,7 +178,8 @@ class _SimMiddleware:
         early: Response | None = None
         public = any(scope["path"].startswith(p) for p in vendor.public_paths())
         if faults.outage:
-            early = vendor.error(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable.")
+            text = faults.error_text or "The service is temporarily unavailable."
+            early = vendor.error(503, "SERVICE_UNAVAILABLE", text)
         elif public and faults.token_500:
             early = vendor.error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (injected).")
         elif public and faults.token_garbage:
@@ -188,7 +191,8 @@ class _SimMiddleware:
                 if wait is not None:
                     early = vendor.rate_limited(wait, control.window, faults)
                 elif faults.error_rate and control.rng.random() < faults.error_rate:
-                    early = vendor.error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (injected).")
+                    text = faults.error_text or "An unexpected error occurred (injected)."
+                    early = vendor.error(500, "UNKNOWN_EXCEPTION", text)
                 elif faults.garbage:
                     early = _garbage()
 
