@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
+from sim_clock import shared_clock
 
+from opsgraph.clock import ManualClock
 from opsgraph.model import Money, Resource, ResourceStatus, SourceName, TimeOff
 from opsgraph.sources.bamboohr.client import BambooHRClient
 from opsgraph.sources.bamboohr.mapping import employee_to_resource, time_off_from_record
@@ -33,14 +34,15 @@ def sim(simulators: SimulatorGroup) -> RunningSimulator:
     return simulators.running[SourceName.BAMBOOHR]
 
 
-def make_client(sim: RunningSimulator, **overrides: Any) -> BambooHRClient:
+def make_client(sim: RunningSimulator, clock: ManualClock | None = None, **overrides: Any) -> BambooHRClient:
+    """A client on a `ManualClock`: its retry waits advance the clock instead of sleeping."""
     config = SourceConfig(
         base_url=sim.url + sim.info.api_path,
         credentials=dict(sim.info.credentials),
         retry_backoff_s=0.01,
         **overrides,
     )
-    return BambooHRClient(config)
+    return BambooHRClient(config, clock=clock or ManualClock())
 
 
 @pytest.fixture
@@ -184,18 +186,29 @@ async def test_update_then_changed_since(
 
 
 async def test_rate_limit_is_retried_then_succeeds(
-    client: BambooHRClient, admin: aiohttp.ClientSession, world: World
+    sim: RunningSimulator, admin: aiohttp.ClientSession, world: World
 ) -> None:
     ids = [hr_people(world)[0].bamboo_id or ""]
+    with shared_clock(sim) as clock:
+        client = make_client(sim, clock)
+        try:
+            await rate_limited_once_then_served(client, admin, clock, ids)
+        finally:
+            await client.close()
+
+
+async def rate_limited_once_then_served(
+    client: BambooHRClient, admin: aiohttp.ClientSession, clock: ManualClock, ids: list[str]
+) -> None:
     try:
         for status in (503, 429):
             await admin.post("/_sim/events", json={"type": "set_rate_limit_status", "status": status})
             await admin.put("/_sim/faults", json={"rate_limit": 1, "rate_window_s": 0.5})
             before = (await stats(admin))["statuses"]
             await client.employees_by_ids(ids)  # uses the window's only request
-            started = time.monotonic()
+            slept = len(clock.slept)
             found = await client.employees_by_ids(ids)  # limited once, waits out Retry-After, then succeeds
-            assert time.monotonic() - started >= 0.5
+            assert len(clock.slept) == slept + 1 and clock.slept[-1] >= 1.0  # Retry-After: 1
             assert found[ids[0]] is not None
             after = (await stats(admin))["statuses"]
             assert after.get(str(status), 0) - before.get(str(status), 0) == 1

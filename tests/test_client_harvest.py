@@ -11,7 +11,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sim_clock import shared_clock
 
+from opsgraph.clock import ManualClock
 from opsgraph.model import BillingModel, Engagement, ProjectTimeTotals, SourceName, TimeEntryStatus
 from opsgraph.sources.base import (
     SourceConfig,
@@ -51,8 +53,13 @@ def config(sim: RunningSimulator, **overrides: Any) -> SourceConfig:
 
 
 @pytest.fixture
-async def harvest(sim: RunningSimulator) -> AsyncIterator[HarvestClient]:
-    client = HarvestClient(config(sim))
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def harvest(sim: RunningSimulator, clock: ManualClock) -> AsyncIterator[HarvestClient]:
+    client = HarvestClient(config(sim), clock=clock)  # retry waits advance the clock: no sleeping
     yield client
     await client.close()
 
@@ -179,18 +186,24 @@ async def test_projects_users_and_assignments_map_to_canonical(harvest: HarvestC
 
 
 async def test_429_is_retried_after_retry_after_then_succeeds(
-    harvest: HarvestClient, http: aiohttp.ClientSession, sim: RunningSimulator, world: World
+    harvest: HarvestClient,
+    http: aiohttp.ClientSession,
+    sim: RunningSimulator,
+    world: World,
+    clock: ManualClock,
 ) -> None:
-    try:
-        await set_faults(http, sim, {"rate_limit": 1, "rate_window_s": 1})
-        before = await stats(http, sim)
-        assert len(await harvest.list_clients()) == len(world.clients)
-        assert len(await harvest.list_clients()) == len(world.clients)  # 429, waits ~1 s, retried
-        after = await stats(http, sim)
-    finally:
-        await set_faults(http, sim, DEFAULT_FAULTS)
-    assert after["statuses"].get("429", 0) - before["statuses"].get("429", 0) >= 1
-    assert count(after, "GET /v2/clients") - count(before, "GET /v2/clients") >= 3
+    with shared_clock(sim, clock):
+        try:
+            await set_faults(http, sim, {"rate_limit": 1, "rate_window_s": 1})
+            before = await stats(http, sim)
+            assert len(await harvest.list_clients()) == len(world.clients)
+            assert len(await harvest.list_clients()) == len(world.clients)  # 429, waits 1 s, retried
+            after = await stats(http, sim)
+        finally:
+            await set_faults(http, sim, DEFAULT_FAULTS)
+    assert after["statuses"].get("429", 0) - before["statuses"].get("429", 0) == 1
+    assert count(after, "GET /v2/clients") - count(before, "GET /v2/clients") == 3
+    assert len(clock.slept) == 1 and clock.slept[0] >= 1.0  # Retry-After: 1, on the client's clock
 
 
 async def test_429_with_a_long_retry_after_raises_rate_limited(

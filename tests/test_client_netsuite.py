@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from opsgraph.clock import ManualClock
 from opsgraph.model import BillingModel, InvoiceStatus, SourceName
 from opsgraph.sources.base import SourceConfig
 from opsgraph.sources.errors import SourceDataError, SourceRateLimited, SourceRejected, SourceUnavailable
@@ -44,7 +45,7 @@ async def client(sim: RunningSimulator) -> AsyncIterator[NetSuiteClient]:
         max_retries=2,
         retry_backoff_s=0.01,
     )
-    c = NetSuiteClient(config)
+    c = NetSuiteClient(config, clock=ManualClock())  # retry waits advance it: no sleeping
     await c.currencies()  # read once per client; warmed so call counts below are per batch
     yield c
     await c.close()

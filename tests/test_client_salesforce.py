@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from opsgraph.clock import ManualClock
 from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
 from opsgraph.sources.base import (
     SourceConfig,
@@ -57,7 +58,7 @@ async def make_client(sim: RunningSimulator) -> AsyncIterator[Factory]:
             credentials=dict(sim.info.credentials),
             **{"max_retries": 2, "retry_backoff_s": 0.01, **overrides},
         )
-        client = SalesforceClient(config, soql_in_chunk=soql_in_chunk)
+        client = SalesforceClient(config, soql_in_chunk=soql_in_chunk, clock=ManualClock())
         made.append(client)
         return client
 
