@@ -1,12 +1,14 @@
 """Two per-response budgets enforced while the query executes: a deadline and a size cap.
 
 `gateway_executor` makes the graphql-core executor class (strawberry's `execution_context_class`)
-with both bound; graphql-core makes one executor per request.
+with both bound; graphql-core makes one executor per request. Both checks sit on the executor's
+hottest paths (every resolver await, every completed value), so they are kept to a few
+attribute reads there: one loop timer per request, not one per await, and no helper calls.
 
-Deadline (`request_timeout_s`): every resolver await goes through `with_abort_signal`, so that is
-where time is checked: a resolver due to start after the deadline (on the injected clock's
-`monotonic`) never starts, and one still awaiting at the deadline (a loop timer) is cancelled.
-Its field is null with `SOURCE_TIMEOUT` at its path; what finished stays.
+Deadline (`request_timeout_s`): a resolver due to start after the deadline (on the injected
+clock's `monotonic`) never starts. The tasks awaiting a resolver are registered; one loop timer at
+the deadline cancels them, and each turns the cancellation into `SOURCE_TIMEOUT` at its path.
+What finished stays.
 
 Size (`max_response_bytes`): each value adds its compact-JSON size (key, brackets, leaf text) as
 it completes. The value that crosses the cap, and every value after it, is cut: null with
@@ -20,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
-from graphql import GraphQLError, GraphQLOutputType, is_leaf_type, is_non_null_type
+from graphql import GraphQLError, GraphQLNonNull, GraphQLOutputType
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -49,6 +52,27 @@ def json_size(value: Any) -> int:
     return len(str(value))
 
 
+def _str_size(value: str) -> int:
+    return len(value) + 2 if value.isascii() else len(json.dumps(value))
+
+
+def _text_size(value: object) -> int:
+    return len(str(value))
+
+
+# Leaf classes by how their JSON is sized; any other value (object, list, enum, custom scalar)
+# counts its brackets only.
+_LEAF_SIZES: dict[type, Any] = {
+    str: _str_size,
+    int: _text_size,
+    float: _text_size,
+    Decimal: _text_size,
+    date: _text_size,
+    datetime: _text_size,
+    bool: lambda value: 4 if value else 5,
+}
+
+
 class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     clock: ClassVar[Clock]
     request_timeout_s: ClassVar[float]
@@ -57,8 +81,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = self.clock.monotonic() + self.request_timeout_s
-        # One loop-time instant for every wait, so all timers at the deadline fire together.
-        self.loop_deadline = time.monotonic() + self.request_timeout_s  # asyncio's loop.time()
+        self.expired = False
+        self.awaiting: set[asyncio.Task[Any]] = set()
+        self.timer: asyncio.TimerHandle | None = None
         self.response_bytes = 0
         self.data_limit = self.max_response_bytes - min(self.max_response_bytes // 4, _ERROR_RESERVE_BYTES)
         self.cut = False
@@ -66,20 +91,38 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     # -- deadline ------------------------------------------------------------------------------
 
     async def with_abort_signal(self, awaitable: Awaitable[T]) -> T:
-        if self.clock.monotonic() >= self.deadline:
+        if self.expired or self.clock.monotonic() >= self.deadline:
             _discard(awaitable)
             raise self._timed_out()
+        task = asyncio.current_task()
+        if task is None or task in self.awaiting:  # not a task, or one already watched
+            return await awaitable
+        if self.timer is None:
+            self._start_timer()
+        self.awaiting.add(task)
         try:
-            async with asyncio.timeout_at(self.loop_deadline):
-                return await super().with_abort_signal(awaitable)
-        except TimeoutError:
-            raise self._timed_out() from None
+            return await awaitable
         except asyncio.CancelledError:
-            # A load shared with a field cancelled at the deadline; not this request's cancellation.
-            task = asyncio.current_task()
-            if asyncio.get_running_loop().time() >= self.loop_deadline and task and not task.cancelling():
+            if self.expired and task.uncancel() == 0:  # ours alone, not the request's own
                 raise self._timed_out() from None
             raise
+        finally:
+            self.awaiting.discard(task)
+
+    def _start_timer(self) -> None:
+        loop = asyncio.get_running_loop()
+        remaining = max(0.0, self.deadline - self.clock.monotonic())
+        self.timer = loop.call_at(loop.time() + remaining, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        for task in self.awaiting:
+            task.cancel()
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        if self.timer is not None:  # the request is done: release it now, not at the deadline
+            self.timer.cancel()
+        return super().build_response(data)
 
     def _timed_out(self) -> GraphQLError:
         message = f"The request's deadline of {self.request_timeout_s:g} s passed before this was resolved."
@@ -96,24 +139,18 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        if not is_non_null_type(return_type):
-            self._spend(return_type, path, result)
+        # A non-null type is completed twice (wrapper, then inner type): count the inner one only.
+        if return_type.__class__ is not GraphQLNonNull:
+            if self.cut:
+                raise self._too_large()
+            key = path.key
+            size = len(key) + 4 if key.__class__ is str else 1  # `"key":` and a comma
+            leaf = _LEAF_SIZES.get(result.__class__)
+            self.response_bytes += size + (leaf(result) if leaf is not None else 4 if result is None else 2)
+            if self.response_bytes > self.data_limit:
+                self.cut = True
+                raise self._too_large()
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
-
-    def _spend(self, return_type: GraphQLOutputType, path: Path, result: Any) -> None:
-        if self.cut:
-            raise self._too_large()
-        size = len(path.key) + 4 if isinstance(path.key, str) else 1  # `"key":` and a comma
-        if result is None or isinstance(result, Exception):
-            size += 4
-        elif is_leaf_type(return_type):
-            size += json_size(result)  # before serialization: enums and custom scalars estimated
-        else:
-            size += 2  # `{}` or `[]`
-        self.response_bytes += size
-        if self.response_bytes > self.data_limit:
-            self.cut = True
-            raise self._too_large()
 
     def _too_large(self) -> GraphQLError:
         message = f"The response reached the limit of {self.max_response_bytes} bytes; the rest is cut."
