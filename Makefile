@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[sim,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,8 +20,8 @@ simulate: $(STAMP)
 	$(BIN)/opsgraph simulate
 
 lint: $(STAMP)
-	$(BIN)/ruff check opsgraph tests bench
-	$(BIN)/ruff format --check opsgraph tests bench
+	$(BIN)/ruff check opsgraph simulators tests bench
+	$(BIN)/ruff format --check opsgraph simulators tests bench
 	$(BIN)/mypy
 
 pytest: $(STAMP)

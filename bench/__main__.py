@@ -31,7 +31,7 @@ import aiohttp
 from bench.memory import memory
 from bench.procs import gateway_env, start_gateway, start_simulators, stop_all
 from bench.reject import time_to_reject
-from opsgraph.sources.world import DEFAULT_AS_OF
+from simulators.world import DEFAULT_AS_OF
 
 QUERIES = Path(__file__).parent / "queries"
 LATENCY_MS = 20.0

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import VENDOR_ORDER, simulator_info
+from simulators.simkit.serve import VENDOR_ORDER, simulator_info
 
 __all__ = ["Process", "free_port", "gateway_env", "rss_mb", "start_gateway", "start_simulators", "stop_all"]
 

@@ -16,8 +16,8 @@ import gc
 import uvicorn
 
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import bind, simulator_info
-from opsgraph.sources.world import build_world
+from simulators.simkit.serve import bind, simulator_info
+from simulators.world import build_world
 
 
 async def serve(source: SourceName, *, profile: str, seed: int, host: str, port: int) -> None:

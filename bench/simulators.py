@@ -13,11 +13,11 @@ from typing import Any
 
 import aiohttp
 
+from opsgraph.connectors.base import SourceConfig
 from opsgraph.model import SourceName
 from opsgraph.resolvers.sources import Sources
-from opsgraph.sources.base import SourceConfig
-from opsgraph.sources.simkit.serve import SimulatorGroup, SimulatorThread
-from opsgraph.sources.world import World, build_world
+from simulators.simkit.serve import SimulatorGroup, SimulatorThread
+from simulators.world import World, build_world
 
 
 def rss_mb() -> float:

@@ -21,8 +21,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from opsgraph.connectors.errors import SourceDataError
 from opsgraph.model import AccountingPeriod, ExchangeRate, Money, SourceName
-from opsgraph.sources.errors import SourceDataError
 
 DERIVED_RATE_PLACES = Decimal("0.00000001")
 

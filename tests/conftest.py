@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from redis_process import RedisProcess, RedisUnavailable
 
-from opsgraph.sources.simkit.serve import SimulatorGroup, SimulatorThread
-from opsgraph.sources.world import World, build_world
+from simulators.simkit.serve import SimulatorGroup, SimulatorThread
+from simulators.world import World, build_world
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

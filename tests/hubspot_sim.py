@@ -19,12 +19,12 @@ import uvicorn
 from starlette.applications import Starlette
 
 from opsgraph.clock import Clock, ManualClock
-from opsgraph.sources.base import SourceConfig
-from opsgraph.sources.hubspot import HubSpotClient
-from opsgraph.sources.hubspot.simulator import CREDENTIALS, create_app
-from opsgraph.sources.simkit.admin import SimControl
-from opsgraph.sources.simkit.serve import bind
-from opsgraph.sources.world import World
+from opsgraph.connectors.base import SourceConfig
+from opsgraph.connectors.hubspot import HubSpotClient
+from simulators.hubspot.simulator import CREDENTIALS, create_app
+from simulators.simkit.admin import SimControl
+from simulators.simkit.serve import bind
+from simulators.world import World
 
 DEFAULT_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "outage": False, "rate_limit": None}
 

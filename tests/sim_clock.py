@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from opsgraph.clock import ManualClock
-from opsgraph.sources.simkit.admin import SimControl
-from opsgraph.sources.simkit.serve import RunningSimulator
+from simulators.simkit.admin import SimControl
+from simulators.simkit.serve import RunningSimulator
 
 
 @contextmanager

@@ -23,8 +23,8 @@ from opsgraph.model import SourceName
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema.relay import to_global_id
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 

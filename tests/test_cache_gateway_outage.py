@@ -20,8 +20,8 @@ from test_gateway_support import settings_for
 from opsgraph.clock import ManualClock
 from opsgraph.model import SourceName
 from opsgraph.schema.relay import to_global_id
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 

@@ -14,8 +14,8 @@ from cashews import Cache
 
 from opsgraph.cache import CachePolicy, CacheRead, ReadCache, create_backend, entity_tag, tag
 from opsgraph.clock import ManualClock
+from opsgraph.connectors.errors import SourceRateLimited, SourceRejected, SourceTimeout, SourceUnavailable
 from opsgraph.model import Client, Opportunity
-from opsgraph.sources.errors import SourceRateLimited, SourceRejected, SourceTimeout, SourceUnavailable
 
 SF = "salesforce"
 

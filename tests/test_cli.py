@@ -17,7 +17,7 @@ import redis
 from click.testing import CliRunner
 
 from opsgraph.cli import cli
-from opsgraph.sources.simkit.serve import bind
+from simulators.simkit.serve import bind
 
 OPSGRAPH = [sys.executable, "-c", "from opsgraph.cli import main; main()"]
 

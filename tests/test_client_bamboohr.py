@@ -11,13 +11,13 @@ import pytest
 from sim_clock import shared_clock
 
 from opsgraph.clock import ManualClock
+from opsgraph.connectors.bamboohr.client import BambooHRClient
+from opsgraph.connectors.bamboohr.mapping import employee_to_resource, time_off_from_record
+from opsgraph.connectors.base import SourceConfig
+from opsgraph.connectors.errors import SourceDataError, SourceRateLimited, SourceRejected, SourceUnavailable
 from opsgraph.model import Money, Resource, ResourceStatus, SourceName, TimeOff
-from opsgraph.sources.bamboohr.client import BambooHRClient
-from opsgraph.sources.bamboohr.mapping import employee_to_resource, time_off_from_record
-from opsgraph.sources.base import SourceConfig
-from opsgraph.sources.errors import SourceDataError, SourceRateLimited, SourceRejected, SourceUnavailable
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import Person, World
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import Person, World
 
 DEFAULT_FAULTS = {
     "latency_ms": 0,

@@ -13,18 +13,18 @@ import aiohttp
 import pytest
 
 from opsgraph.clock import ManualClock
-from opsgraph.model import SourceName
-from opsgraph.resolvers.sources import PROBE_TTL_S, Sources
-from opsgraph.sources.base import SourceConfig
-from opsgraph.sources.breaker import CircuitBreaker, CircuitState
-from opsgraph.sources.errors import (
+from opsgraph.connectors.base import SourceConfig
+from opsgraph.connectors.breaker import CircuitBreaker, CircuitState
+from opsgraph.connectors.errors import (
     SourceBadResponse,
     SourceRateLimited,
     SourceUnavailable,
 )
-from opsgraph.sources.harvest.client import HarvestClient
-from opsgraph.sources.health import FailureReason
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
+from opsgraph.connectors.harvest.client import HarvestClient
+from opsgraph.connectors.health import FailureReason
+from opsgraph.model import SourceName
+from opsgraph.resolvers.sources import PROBE_TTL_S, Sources
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 
 RESET_S = 30.0
 TIME_ENTRY = "GET /v2/time_entries/{id:int}"

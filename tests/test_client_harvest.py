@@ -14,23 +14,23 @@ import pytest
 from sim_clock import shared_clock
 
 from opsgraph.clock import ManualClock
-from opsgraph.model import BillingModel, Engagement, ProjectTimeTotals, SourceName, TimeEntryStatus
-from opsgraph.sources.base import (
+from opsgraph.connectors.base import (
     SourceConfig,
     SourceDataError,
     SourceRateLimited,
     SourceRejected,
     SourceUnavailable,
 )
-from opsgraph.sources.harvest.client import HarvestClient, report_windows
-from opsgraph.sources.harvest.mapping import (
+from opsgraph.connectors.harvest.client import HarvestClient, report_windows
+from opsgraph.connectors.harvest.mapping import (
     project_time_totals_from_result,
     project_to_engagement,
     time_entry_from_record,
     user_to_psa_user,
 )
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import World
+from opsgraph.model import BillingModel, Engagement, ProjectTimeTotals, SourceName, TimeEntryStatus
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import World
 
 DEFAULT_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "outage": False, "rate_limit": None}
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))

@@ -20,22 +20,22 @@ from hubspot_sim import (  # noqa: F401
 )
 
 from opsgraph.clock import ManualClock
-from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
-from opsgraph.sources.base import (
+from opsgraph.connectors.base import (
     SourceConfig,
     SourceDataError,
     SourceRateLimited,
     SourceRejected,
     SourceUnavailable,
 )
-from opsgraph.sources.hubspot.mapping import company_to_client, deal_to_opportunity
-from opsgraph.sources.hubspot.resources import DEALS
-from opsgraph.sources.hubspot.sim_state import company_id, deal_id
-from opsgraph.sources.salesforce import SalesforceClient
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import Client as WorldClient
-from opsgraph.sources.world import Opportunity as WorldOpportunity
-from opsgraph.sources.world import World
+from opsgraph.connectors.hubspot.mapping import company_to_client, deal_to_opportunity
+from opsgraph.connectors.hubspot.resources import DEALS
+from opsgraph.connectors.salesforce import SalesforceClient
+from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
+from simulators.hubspot.sim_state import company_id, deal_id
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import Client as WorldClient
+from simulators.world import Opportunity as WorldOpportunity
+from simulators.world import World
 
 LIST = "GET /crm/v3/objects/{kind}"
 BATCH = "POST /crm/v3/objects/{kind}/batch/read"

@@ -18,8 +18,8 @@ from opsgraph.clock import ManualClock
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import Settings
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 HV = SourceName.HARVEST
 QUERY = "{ engagements(first: 2) { nodes { code } } }"  # one Harvest listing per request

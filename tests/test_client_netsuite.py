@@ -12,13 +12,13 @@ import aiohttp
 import pytest
 
 from opsgraph.clock import ManualClock
+from opsgraph.connectors.base import SourceConfig
+from opsgraph.connectors.errors import SourceDataError, SourceRateLimited, SourceRejected, SourceUnavailable
+from opsgraph.connectors.netsuite import mapping
+from opsgraph.connectors.netsuite.client import NetSuiteClient, sql_string
 from opsgraph.model import BillingModel, InvoiceStatus, SourceName
-from opsgraph.sources.base import SourceConfig
-from opsgraph.sources.errors import SourceDataError, SourceRateLimited, SourceRejected, SourceUnavailable
-from opsgraph.sources.netsuite import mapping
-from opsgraph.sources.netsuite.client import NetSuiteClient, sql_string
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import World
 
 SUITEQL = "POST /services/rest/query/v1/suiteql"
 TOKEN = "POST /services/rest/auth/oauth2/v1/token"

@@ -9,11 +9,11 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from opsgraph.connectors.base import SourceConfig
+from opsgraph.connectors.netsuite.client import NetSuiteClient
 from opsgraph.model import SourceName
-from opsgraph.sources.base import SourceConfig
-from opsgraph.sources.netsuite.client import NetSuiteClient
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import World
 
 SUITEQL = "POST /services/rest/query/v1/suiteql"
 

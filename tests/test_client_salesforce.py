@@ -12,26 +12,26 @@ import aiohttp
 import pytest
 
 from opsgraph.clock import ManualClock
-from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
-from opsgraph.sources.base import (
+from opsgraph.connectors.base import (
     SourceConfig,
     SourceDataError,
     SourceRateLimited,
     SourceRejected,
     SourceUnavailable,
 )
-from opsgraph.sources.salesforce import SalesforceClient
-from opsgraph.sources.salesforce.mapping import (
+from opsgraph.connectors.salesforce import SalesforceClient
+from opsgraph.connectors.salesforce.mapping import (
     account_to_client,
     client_to_fields,
     opportunity_from_record,
     soql_quote,
     to_18,
 )
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import Client as WorldClient
-from opsgraph.sources.world import Opportunity as WorldOpportunity
-from opsgraph.sources.world import World, salesforce_id
+from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import Client as WorldClient
+from simulators.world import Opportunity as WorldOpportunity
+from simulators.world import World, salesforce_id
 
 API = "/services/data/v60.0"
 QUERY = f"GET {API}/query"

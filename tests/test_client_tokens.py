@@ -12,14 +12,14 @@ import aiohttp
 import pytest
 
 from opsgraph.clock import ManualClock
+from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.breaker import CircuitState
+from opsgraph.connectors.errors import SourceBadResponse, SourceUnavailable
+from opsgraph.connectors.health import FailureReason
+from opsgraph.connectors.netsuite.client import NetSuiteClient
+from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.model import SourceName
-from opsgraph.sources.base import SourceClient, SourceConfig
-from opsgraph.sources.breaker import CircuitState
-from opsgraph.sources.errors import SourceBadResponse, SourceUnavailable
-from opsgraph.sources.health import FailureReason
-from opsgraph.sources.netsuite.client import NetSuiteClient
-from opsgraph.sources.salesforce.client import SalesforceClient
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 
 TOKEN_ROUTES = {
     SourceName.SALESFORCE: "POST /services/oauth2/token",

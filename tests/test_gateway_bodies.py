@@ -10,8 +10,8 @@ import httpx
 import pytest
 from test_gateway_support import running_gateway, settings_for
 
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 JSON = {"Content-Type": "application/json"}
 

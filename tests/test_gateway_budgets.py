@@ -11,8 +11,8 @@ from test_gateway_support import serving, settings_for
 from opsgraph.clock import ManualClock
 from opsgraph.gateway.app import create_app
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 CAP = 16 * 1024
 ALIASES = 20

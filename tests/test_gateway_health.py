@@ -14,8 +14,8 @@ from opsgraph.clock import ManualClock
 from opsgraph.gateway.app import create_app
 from opsgraph.model import SourceName
 from opsgraph.resolvers.sources import PROBE_TTL_S
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 _REF = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 

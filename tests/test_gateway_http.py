@@ -13,8 +13,8 @@ from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.gateway.http import negotiate
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 GQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"

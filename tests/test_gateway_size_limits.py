@@ -15,8 +15,8 @@ from strawberry.extensions.validation_cache import DEFAULT_MAXSIZE, _get_validat
 from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.gateway.documents import ParsedDocuments, document_cache_extensions
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 BODY_LIMIT = 64 * 1024
 HEADER_LIMIT = 4 * 1024

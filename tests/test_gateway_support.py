@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import Settings, demo_settings
-from opsgraph.sources.simkit.serve import SimulatorGroup, bind
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup, bind
+from simulators.world import World
 
 
 def settings_for(simulators: SimulatorGroup, world: World, **overrides: Any) -> Settings:

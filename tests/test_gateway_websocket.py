@@ -14,8 +14,8 @@ from gql.transport.websockets import WebsocketsTransport
 from graphql import DocumentNode
 from test_gateway_support import running_gateway, settings_for
 
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 
 @pytest.fixture

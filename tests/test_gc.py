@@ -19,8 +19,8 @@ from test_gateway_support import settings_for
 
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.demo import SETTLE_AFTER_REQUESTS, gateway_server
-from opsgraph.sources.simkit.serve import SimulatorGroup, bind
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup, bind
+from simulators.world import World
 
 QUERY = "{ clients(first: 3) { nodes { name engagements { code } } } }"
 

@@ -19,8 +19,8 @@ import pytest
 from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 SF, HV, HR, NS = SourceName.SALESFORCE, SourceName.HARVEST, SourceName.BAMBOOHR, SourceName.NETSUITE
 SOQL = "GET /services/data/v60.0/query"

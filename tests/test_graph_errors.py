@@ -19,8 +19,8 @@ from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.model import SourceName
 from opsgraph.schema.errors import MAX_LISTED_PATHS, merge_repeats
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 NS = SourceName.NETSUITE
 ERP_FIELDS_100 = """{ engagements(first: 100) { nodes { code contractValue { amount } practice

@@ -19,8 +19,8 @@ from test_gateway_support import running_gateway, settings_for
 from opsgraph.model import SourceName
 from opsgraph.schema.node_lookup import MAX_NODE_IDS
 from opsgraph.schema.relay import to_global_id
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 SF, HV, HR, NS = SourceName.SALESFORCE, SourceName.HARVEST, SourceName.BAMBOOHR, SourceName.NETSUITE
 NODES = """query($ids: [ID!]!) { nodes(ids: $ids) { __typename id

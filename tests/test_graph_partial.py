@@ -19,8 +19,8 @@ from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.model import SourceName
 from opsgraph.schema.relay import from_global_id
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 SF, HV, HR, NS = SourceName.SALESFORCE, SourceName.HARVEST, SourceName.BAMBOOHR, SourceName.NETSUITE
 OCTOBER = 'filter: { from: "2026-10-01", to: "2026-10-31" }'

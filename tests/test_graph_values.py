@@ -13,11 +13,11 @@ import pytest
 from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.schema.relay import to_global_id
-from opsgraph.sources.netsuite.sim_rates import exchange_rate_rows
-from opsgraph.sources.netsuite.sim_state import CURRENCIES
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import AccountingPeriod as WorldPeriod
-from opsgraph.sources.world import TimeEntry, World, salesforce_id
+from simulators.netsuite.sim_rates import exchange_rate_rows
+from simulators.netsuite.sim_state import CURRENCIES
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import AccountingPeriod as WorldPeriod
+from simulators.world import TimeEntry, World, salesforce_id
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
 OCT_FROM, OCT_TO = date(2026, 10, 1), date(2026, 10, 31)

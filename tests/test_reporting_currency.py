@@ -12,10 +12,10 @@ import pytest
 from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.gateway.settings import ConfigError, load_settings
-from opsgraph.sources.netsuite.sim_rates import exchange_rate_rows
-from opsgraph.sources.netsuite.sim_state import CURRENCIES
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.netsuite.sim_rates import exchange_rate_rows
+from simulators.netsuite.sim_state import CURRENCIES
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 Q1 = """{ forecast(from: "2026-01-01", to: "2026-03-31", granularity: QUARTER) { periods {
   actualRevenue { amount currency originals { amount currency }

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.resolvers.sources import Sources
-from opsgraph.sources.base import SourceClient, SourceConfig
-from opsgraph.sources.salesforce.client import SalesforceClient
-from opsgraph.sources.simkit.serve import SimulatorGroup
+from simulators.simkit.serve import SimulatorGroup
 
 ABSURD = ["9" * 30, str(2**63), "-" + "9" * 20, "¹", "١٢", "12¹"]
 BIG = "9" * 30

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 
 from opsgraph.model import SourceName
-from opsgraph.sources.bamboohr.simulator import sign_webhook
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import Person, World
+from simulators.bamboohr.simulator import sign_webhook
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import Person, World
 
 ERROR = "X-BambooHR-Error-Message"
 DEFAULT_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "outage": False, "rate_limit": None}

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import TimeEntry, World
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import TimeEntry, World
 
 DEFAULT_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "outage": False, "rate_limit": None}
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))

@@ -20,11 +20,10 @@ from hubspot_sim import (  # noqa: F401
     shared_clock,
 )
 
-from opsgraph.sources.base import UpstreamResponse
-from opsgraph.sources.hubspot import HubSpotClient
-from opsgraph.sources.hubspot.resources import DEAL_PROPERTIES
-from opsgraph.sources.hubspot.sim_state import company_id, deal_id
-from opsgraph.sources.hubspot.webhooks import (
+from opsgraph.connectors.base import UpstreamResponse
+from opsgraph.connectors.hubspot import HubSpotClient
+from opsgraph.connectors.hubspot.resources import DEAL_PROPERTIES
+from opsgraph.connectors.hubspot.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookRejected,
@@ -32,7 +31,8 @@ from opsgraph.sources.hubspot.webhooks import (
     signed_headers,
     verify_v3,
 )
-from opsgraph.sources.world import World
+from simulators.hubspot.sim_state import company_id, deal_id
+from simulators.world import World
 
 COMPANIES = "/crm/v3/objects/companies"
 DEALS = "/crm/v3/objects/deals"

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup
+from simulators.world import World
 
 DEFAULT_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "outage": False, "rate_limit": None}
 SUITEQL = "POST /services/rest/query/v1/suiteql"

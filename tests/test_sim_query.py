@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from opsgraph.sources.simkit.query import (
+from simulators.simkit.query import (
     CompiledQuery,
     QueryCompiler,
     QueryError,

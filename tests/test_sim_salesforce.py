@@ -16,9 +16,9 @@ import uvicorn
 from multidict import CIMultiDict
 
 from opsgraph.model import SourceName
-from opsgraph.sources.salesforce.simulator import create_app
-from opsgraph.sources.simkit.serve import RunningSimulator, SimulatorGroup, bind
-from opsgraph.sources.world import World, build_world, salesforce_id
+from simulators.salesforce.simulator import create_app
+from simulators.simkit.serve import RunningSimulator, SimulatorGroup, bind
+from simulators.world import World, build_world, salesforce_id
 
 API = "/services/data/v60.0"
 DEFAULT_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "outage": False, "rate_limit": None}

@@ -15,13 +15,13 @@ import httpx
 import pytest
 from test_gateway_support import running_gateway, settings_for
 
+from opsgraph.connectors.errors import SourceUnavailable
 from opsgraph.model import Engagement as ModelEngagement
 from opsgraph.model import ProjectTimeTotals, SourceName
 from opsgraph.resolvers.views.burn_hours import MAX_WINDOWS, HoursUsed, hours_used, window
 from opsgraph.schema.relay import to_global_id
-from opsgraph.sources.errors import SourceUnavailable
-from opsgraph.sources.simkit.serve import SimulatorGroup, SimulatorThread
-from opsgraph.sources.world import Engagement, World, build_world
+from simulators.simkit.serve import SimulatorGroup, SimulatorThread
+from simulators.world import Engagement, World, build_world
 
 TIME_REPORT = "GET /v2/reports/time/projects"
 AS_OF = date(2026, 11, 20)

@@ -9,8 +9,8 @@ import httpx
 from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.resolvers.views.periods import merge_spans
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 D = date
 

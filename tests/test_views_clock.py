@@ -12,8 +12,8 @@ from test_gateway_support import serving, settings_for
 
 from opsgraph.clock import Clock, ManualClock
 from opsgraph.gateway.app import create_app
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
 
 Gql = Callable[[str], Awaitable[dict[str, Any]]]
 READINESS = "{ invoiceReadiness { asOf periodStart periodEnd } }"

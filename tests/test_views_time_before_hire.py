@@ -14,8 +14,8 @@ import pytest
 from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.schema.relay import to_global_id
-from opsgraph.sources.simkit.serve import SimulatorGroup
-from opsgraph.sources.world import TimeEntry, World
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import TimeEntry, World
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
 FROM, TO = date(2025, 11, 1), date(2026, 5, 31)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-from opsgraph.sources.world import PROFILES, World, build_world, salesforce_id
+from simulators.world import PROFILES, World, build_world, salesforce_id
 
 
 def _fingerprint(world: World) -> list[tuple[object, ...]]:

@@ -33,7 +33,7 @@ from opsgraph.cache.metrics import CacheMetric, CacheMetrics, prometheus_lines
 from opsgraph.cache.policy import CachePolicy
 from opsgraph.cache.tagindex import TagIndex
 from opsgraph.clock import Clock, SystemClock
-from opsgraph.sources.errors import SourceRateLimited, SourceTimeout, SourceUnavailable
+from opsgraph.connectors.errors import SourceRateLimited, SourceTimeout, SourceUnavailable
 
 V = TypeVar("V")
 T = TypeVar("T")

@@ -15,6 +15,7 @@ from strawberry.schema.base import BaseSchema
 
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
+from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import static_mount
@@ -27,7 +28,6 @@ from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
-from opsgraph.sources.metrics import source_metric_lines
 
 __all__ = ["create_app", "gateway_schema"]
 

@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -16,8 +16,9 @@ from starlette.applications import Starlette
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import Settings, demo_settings, load_settings
 from opsgraph.model import SourceName
-from opsgraph.sources.simkit.serve import VENDOR_ORDER, SimulatorGroup
-from opsgraph.sources.world import build_world
+
+if TYPE_CHECKING:  # the simulators are imported by the demo entry points only (see ARCHITECTURE §1)
+    from simulators.simkit.serve import SimulatorGroup
 
 __all__ = [
     "DEMO_SIM_BASE_PORT",
@@ -112,6 +113,8 @@ async def wait_for_stop_signal() -> None:
 
 def describe_simulators(group: SimulatorGroup) -> list[str]:
     """One line per running simulator: vendor, URL, API path and credentials."""
+    from simulators.simkit.serve import VENDOR_ORDER
+
     lines = []
     for source in VENDOR_ORDER:
         sim = group.running[source]
@@ -124,6 +127,9 @@ async def run_simulators(
     *, profile: str, seed: int, host: str, base_port: int, announce: Announce = print
 ) -> None:
     """The four simulators until cancelled (Ctrl-C)."""
+    from simulators.simkit.serve import SimulatorGroup
+    from simulators.world import build_world
+
     world = build_world(seed=seed, profile=profile)
     group = SimulatorGroup(world, host=host, base_port=base_port)
     await group.start()
@@ -151,6 +157,9 @@ async def run_demo(
     simulators, and "today" is pinned to the world's as-of date unless configured. The cache is
     in memory unless `redis_url` is configured (`OPSGRAPH_REDIS_URL`).
     """
+    from simulators.simkit.serve import SimulatorGroup
+    from simulators.world import build_world
+
     base = load_settings(config_file, require_sources=False, **overrides)
     world = build_world(profile="small")
     group = SimulatorGroup(world, host="127.0.0.1", base_port=sim_base_port)

@@ -26,9 +26,8 @@ from pydantic_settings import (
 )
 
 from opsgraph.cache import CachePolicy
+from opsgraph.connectors.base import SourceConfig
 from opsgraph.model import SourceName
-from opsgraph.sources.base import SourceConfig
-from opsgraph.sources.simkit.serve import simulator_info
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -157,7 +156,10 @@ def load_settings(
 
 
 def simulator_base_url(source: SourceName, host_url: str) -> str:
-    """The `base_url` a connector needs for the simulator serving at `host_url`."""
+    """The `base_url` a connector needs for the simulator serving at `host_url` (demo and tests only:
+    the simulators are imported here, not at module level, so the gateway runs without them)."""
+    from simulators.simkit.serve import simulator_info
+
     return simulator_info(source).connector_base_url(host_url)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from opsgraph.sources.errors import SourceError
+from opsgraph.connectors.errors import SourceError
 
 T = TypeVar("T")
 

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from opsgraph.clock import Clock, SystemClock
+from opsgraph.connectors.bamboohr.client import BambooHRClient
+from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.errors import SourceError, SourceTimeout
+from opsgraph.connectors.harvest.client import HarvestClient
+from opsgraph.connectors.netsuite.client import NetSuiteClient
+from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.model import SourceName
-from opsgraph.sources.bamboohr.client import BambooHRClient
-from opsgraph.sources.base import SourceClient, SourceConfig
-from opsgraph.sources.errors import SourceError, SourceTimeout
-from opsgraph.sources.harvest.client import HarvestClient
-from opsgraph.sources.netsuite.client import NetSuiteClient
-from opsgraph.sources.salesforce.client import SalesforceClient
 
 PROBE_TIMEOUT_S = 2.0
 """How long a health probe waits for a source (readiness should answer fast, not wait out retries)."""

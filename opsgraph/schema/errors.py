@@ -15,8 +15,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from opsgraph.connectors.errors import SourceError
 from opsgraph.context import current_correlation_id
-from opsgraph.sources.errors import SourceError
 
 log = logging.getLogger("opsgraph.errors")
 

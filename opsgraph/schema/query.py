@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import strawberry
 
 from opsgraph import model
+from opsgraph.connectors.errors import SourceError, public_message
 from opsgraph.resolvers.partial import incomplete, settled
 from opsgraph.schema.node_lookup import MAX_NODE_IDS, resolve_node, resolve_nodes
 from opsgraph.schema.pagination import Connection, check_first, connection
@@ -36,7 +37,6 @@ from opsgraph.schema.types.views import (
     SourceStatus,
     UtilizationRow,
 )
-from opsgraph.sources.errors import SourceError, public_message
 
 From = Annotated[date, strawberry.argument(name="from")]
 T = TypeVar("T")

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from opsgraph.connectors.errors import SourceError
 from opsgraph.model import Engagement, ProjectTimeTotals
 from opsgraph.resolvers.partial import settled
-from opsgraph.sources.errors import SourceError
 
 WINDOW_DAYS = 365
 """Harvest's Time Reports timeframe "cannot exceed 1 year (365 days)"."""

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from opsgraph import model
 from opsgraph.clock import Clock
+from opsgraph.connectors.errors import SourceError
 from opsgraph.money import ExchangeRates
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.loaders import Loaders
@@ -21,7 +22,6 @@ from opsgraph.resolvers.views.hire import entry_issues, find_time_before_hire, h
 from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compute_readiness, readiness_window
 from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
 from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
-from opsgraph.sources.errors import SourceError
 
 
 class Views:

@@ -14,12 +14,12 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
+from opsgraph.connectors.errors import SourceError
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.partial import settled
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node, check_range
 from opsgraph.schema.types.common import DataQualityIssue, Info, Money, ResourceStatus, SourceLinks, money
-from opsgraph.sources.errors import SourceError
 
 if TYPE_CHECKING:
     from opsgraph.schema.types.nodes import Assignment, TimeEntry

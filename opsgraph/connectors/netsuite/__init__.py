@@ -1,0 +1,1 @@
+"""NetSuite ERP connector: SuiteTalk REST records + SuiteQL (client, mapping; simulator in `simulators`)."""

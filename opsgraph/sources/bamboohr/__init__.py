@@ -1,1 +1,0 @@
-"""BambooHR (HR), the system of record for people: client, mapping and simulator."""

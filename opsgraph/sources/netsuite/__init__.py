@@ -1,1 +1,0 @@
-"""NetSuite ERP kit: SuiteTalk REST records + SuiteQL (client, mapping, simulator)."""

@@ -1,0 +1,1 @@
+"""The Harvest API v2 (PSA and time) simulator (`simulator.SIMULATOR`), serving the seeded world."""

@@ -1,0 +1,1 @@
+"""The NetSuite SuiteTalk REST + SuiteQL (ERP) simulator (`simulator.SIMULATOR`), serving the seeded world."""

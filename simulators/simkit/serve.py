@@ -1,0 +1,135 @@
+"""Running the four simulators on loopback ports, in this event loop or in a thread of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from opsgraph.model import SourceName
+from simulators.world import World
+
+VENDOR_ORDER: tuple[SourceName, ...] = (
+    SourceName.SALESFORCE,
+    SourceName.HARVEST,
+    SourceName.BAMBOOHR,
+    SourceName.NETSUITE,
+)
+"""Port order: Salesforce on the base port, Harvest +1, BambooHR +2, NetSuite +3."""
+
+
+@dataclass(frozen=True)
+class SimulatorInfo:
+    """What a vendor's `simulator` module exports as `SIMULATOR`."""
+
+    source: SourceName
+    create_app: Callable[[World], Starlette]
+    credentials: Mapping[str, str]
+    api_path: str  # where the vendor API lives below the host, e.g. "/services/data/v60.0"
+    connector_path: str = ""
+    """What the connector's `base_url` adds to the host, in the vendor's real URL shape: nothing for
+    Salesforce (the login host) and Harvest (paths are `/v2/...`), the API root for BambooHR and NetSuite."""
+
+    def connector_base_url(self, host_url: str) -> str:
+        return host_url.rstrip("/") + self.connector_path if self.connector_path else host_url
+
+
+def simulator_info(source: SourceName) -> SimulatorInfo:
+    module = importlib.import_module(f"simulators.{source.value}.simulator")
+    info: SimulatorInfo = module.SIMULATOR
+    return info
+
+
+@dataclass
+class RunningSimulator:
+    info: SimulatorInfo
+    app: Starlette
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def connector_base_url(self) -> str:
+        return self.info.connector_base_url(self.url)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind now, so that port 0 gives a free port with no race."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this: without it Nagle + delayed ACK add ~20 ms to small exchanges.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass
+class SimulatorGroup:
+    """The four simulators serving one world. `start()` runs them in the current event loop."""
+
+    world: World
+    host: str = "127.0.0.1"
+    base_port: int = 0  # 0: each on a free port
+    running: dict[SourceName, RunningSimulator] = field(default_factory=dict)
+    _servers: list[uvicorn.Server] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        for offset, source in enumerate(VENDOR_ORDER):
+            info = simulator_info(source)
+            app = info.create_app(self.world)
+            sock = bind(self.host, self.base_port + offset if self.base_port else 0)
+            port = sock.getsockname()[1]
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+            server = uvicorn.Server(config)
+            self._servers.append(server)
+            self._tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
+            self.running[source] = RunningSimulator(info, app, self.host, port)
+        while not all(s.started for s in self._servers):
+            if any(t.done() for t in self._tasks):
+                for t in self._tasks:
+                    if t.done() and t.exception():
+                        raise RuntimeError("a simulator failed to start") from t.exception()
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._servers.clear()
+        self._tasks.clear()
+
+    def urls(self) -> dict[SourceName, str]:
+        return {source: sim.url for source, sim in self.running.items()}
+
+
+class SimulatorThread:
+    """The simulators in a thread with their own event loop: for tests and benchmarks."""
+
+    def __init__(self, world: World, host: str = "127.0.0.1", base_port: int = 0) -> None:
+        self.group = SimulatorGroup(world, host, base_port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="simulators", daemon=True)
+
+    def __enter__(self) -> SimulatorGroup:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.group.start(), self._loop).result(timeout=30)
+        return self.group
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        asyncio.run_coroutine_threadsafe(self.group.stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
