@@ -1,4 +1,5 @@
-"""Role ports: which read methods each existing client already offers under the port's name and shape.
+"""Role ports: which read methods each existing client already offers under the port's name and shape
+(parameter names and kinds, async, and the return annotation as written).
 
 The expected gaps are written out below, so closing one (a rename in a connector) fails this test
 until the tables are updated: the tables are the plan for making the clients conform.
@@ -69,11 +70,29 @@ MISSING: dict[str, set[str]] = {
 }
 
 # Port read methods a client has under the port's name but with other parameters (or not async).
+# A `*_by_ids`/`*_by_codes` listed here maps a missing id to None, where the port leaves it absent.
 DIFFERS: dict[str, set[str]] = {
-    "salesforce": {"changed_since", "list_opportunities"},  # (sobject, since) -> raw; keyword filters
-    "hubspot": {"changed_since", "list_opportunities"},  # (resource, since) -> raw; keyword filters
+    "salesforce": {
+        "changed_since",  # (sobject, since) -> raw records
+        "list_opportunities",  # keyword filters
+        "opportunities_by_ids",
+        "opportunities_by_engagement_codes",
+    },
+    "hubspot": {
+        "changed_since",  # (resource, since) -> raw records
+        "list_opportunities",  # keyword filters
+        "opportunities_by_ids",
+        "opportunities_by_engagement_codes",
+    },
     "bamboohr": {"changed_since"},  # (since) -> {id: action}
-    "netsuite": {"changed_since", "list_invoices"},  # (table, since) -> raw rows; keyword open_only
+    "netsuite": {
+        "changed_since",  # (table, since) -> raw rows
+        "list_invoices",  # keyword open_only
+        "customers_by_ids",
+        "jobs_by_ids",
+        "jobs_by_codes",
+        "invoices_by_ids",
+    },
 }
 
 # Where each missing port method lives today (the rename plan); None: nothing to rename yet.
@@ -151,6 +170,11 @@ def params(fn: Any) -> list[tuple[str, inspect._ParameterKind]]:
     return [(p.name, p.kind) for p in inspect.signature(fn).parameters.values() if p.name != "self"]
 
 
+def returns(fn: Any) -> str:
+    """The return annotation as written, a `dict` counted as the `Mapping` the ports promise."""
+    return str(inspect.signature(fn).return_annotation).replace("dict[", "Mapping[")
+
+
 def gaps(vendor: str) -> tuple[set[str], set[str]]:
     """(missing, differing) read members of the vendor client against its role's port."""
     _, role = CLIENTS[vendor]
@@ -167,7 +191,11 @@ def gaps(vendor: str) -> tuple[set[str], set[str]]:
                 differs.add(name)
         else:
             have = getattr(type(client), name)
-            if not inspect.iscoroutinefunction(have) or params(have) != params(member):
+            if (
+                not inspect.iscoroutinefunction(have)
+                or params(have) != params(member)
+                or returns(have) != returns(member)
+            ):
                 differs.add(name)
     return missing, differs
 
