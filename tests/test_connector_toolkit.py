@@ -7,7 +7,9 @@ Token caching is proven through the production clients against the simulators' t
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any
 
@@ -16,10 +18,12 @@ import pytest
 
 from opsgraph.clock import ManualClock
 from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.errors import SourceDataError
 from opsgraph.connectors.netsuite.client import NetSuiteClient
 from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.connectors.toolkit.auth import BearerToken, Token, TokenCache
 from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.fields import FieldReader
 from opsgraph.connectors.toolkit.retry_after import parse_retry_after, retry_after_header
 from opsgraph.model import SourceName
 from simulators.simkit.serve import SimulatorGroup
@@ -147,3 +151,105 @@ async def test_ten_concurrent_callers_share_one_token_request(
                 assert await _token_calls(admin, source) - before == 2
         finally:
             await client.close()
+
+
+# -- field readers -------------------------------------------------------------------------------
+
+
+def _fail(record: Mapping[str, Any], field: str, problem: str) -> SourceDataError:
+    return SourceDataError(
+        SourceName.SALESFORCE, f"record {problem}", record_id=record.get("id"), field=field
+    )
+
+
+JSON = FieldReader(_fail)
+TEXTUAL = FieldReader(_fail, blank_is_none=True, strings_only=True, flag_words=("true", "false"))
+
+
+def test_a_json_reader_reads_typed_values_exactly() -> None:
+    record = {
+        "id": "r1",
+        "name": "Acme",
+        "blank": "",
+        "n": 12.5,
+        "i": 3,
+        "s": "7.25",
+        "on": True,
+        "day": "2026-02-28",
+    }
+    assert JSON.required_text(record, "name") == "Acme"
+    assert JSON.text(record, "blank") == "" and JSON.text(record, "absent") is None
+    assert (JSON.number(record, "n"), JSON.number(record, "i"), JSON.number(record, "s")) == (
+        Decimal("12.5"),
+        Decimal("3"),
+        Decimal("7.25"),
+    )
+    assert JSON.flag(record, "on") is True and JSON.flag(record, "absent") is False
+    assert JSON.date(record, "day") == date(2026, 2, 28)
+    assert JSON.number(record, "absent") is None and JSON.date(record, "absent") is None
+
+
+def test_a_textual_reader_parses_strings_and_treats_blank_as_unset() -> None:
+    record = {"id": "r2", "amount": "1500.50", "closed": "false", "won": "true", "note": ""}
+    assert TEXTUAL.number(record, "amount") == Decimal("1500.50")
+    assert (TEXTUAL.flag(record, "closed"), TEXTUAL.flag(record, "won"), TEXTUAL.flag(record, "note")) == (
+        False,
+        True,
+        False,
+    )
+    assert TEXTUAL.text(record, "note") is None
+
+
+@pytest.mark.parametrize(
+    ("reader", "record", "read", "message"),
+    [
+        (JSON, {"id": "x", "name": ""}, lambda r, rec: r.required_text(rec, "name"), "record has no name"),
+        (JSON, {"id": "x", "name": 5}, lambda r, rec: r.text(rec, "name"), "record has a non-string name: 5"),
+        (JSON, {"id": "x", "n": True}, lambda r, rec: r.number(rec, "n"), "record has a non-numeric n: True"),
+        (
+            JSON,
+            {"id": "x", "n": "12,5"},
+            lambda r, rec: r.number(rec, "n"),
+            "record has a non-numeric n: '12,5'",
+        ),
+        (
+            JSON,
+            {"id": "x", "on": "yes"},
+            lambda r, rec: r.flag(rec, "on"),
+            "record has a non-boolean on: 'yes'",
+        ),
+        (
+            JSON,
+            {"id": "x", "d": "2026-13-01"},
+            lambda r, rec: r.date(rec, "d"),
+            "record has a malformed d: '2026-13-01'",
+        ),
+        (TEXTUAL, {"id": "x", "n": 5}, lambda r, rec: r.number(rec, "n"), "record has a non-string n: 5"),
+        (
+            TEXTUAL,
+            {"id": "x", "n": "NaN"},
+            lambda r, rec: r.number(rec, "n", finite=True),
+            "record has a non-numeric n: 'NaN'",
+        ),
+        (
+            TEXTUAL,
+            {"id": "x", "f": "True"},
+            lambda r, rec: r.flag(rec, "f"),
+            "record has a non-boolean f: 'True'",
+        ),
+    ],
+)
+def test_a_bad_field_is_a_data_error_naming_record_and_field(
+    reader: FieldReader,
+    record: dict[str, Any],
+    read: Callable[[FieldReader, dict[str, Any]], Any],
+    message: str,
+) -> None:
+    with pytest.raises(SourceDataError) as caught:
+        read(reader, record)
+    field = next(k for k in record if k != "id")
+    assert (caught.value.message, caught.value.record_id, caught.value.field) == (
+        f"{message} (record x, field {field})",
+        "x",
+        field,
+    )
