@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 
 class Canonical(BaseModel):
@@ -23,6 +23,47 @@ class SourceName(StrEnum):
     HARVEST = "harvest"
     BAMBOOHR = "bamboohr"
     NETSUITE = "netsuite"
+
+
+class Role(StrEnum):
+    """What a system does for the firm; each role has one port (`opsgraph.roles`)."""
+
+    CRM = "crm"
+    PSA = "psa"
+    HR = "hr"
+    ERP = "erp"
+
+
+SYSTEM_NAME = r"^[a-z][a-z0-9_-]*$"
+"""A configured system's name (`psa-emea`): lower case, no `:`, so `system:id` splits at the first `:`."""
+
+
+class SourceRef(Canonical):
+    """Where a record lives: a configured system and the record's id there (always a string).
+
+    `system` is the configured name (`psa-na`), not the vendor; `role` and `vendor` say what that
+    system is, so a ref is meaningful without the settings. Equal refs name the same record.
+    """
+
+    system: StrictStr = Field(pattern=SYSTEM_NAME)
+    role: Role
+    vendor: StrictStr = Field(min_length=1)
+    id: StrictStr = Field(min_length=1)
+
+    def __str__(self) -> str:
+        """`system:id`: the record's key in cache keys, tags and global ids."""
+        return f"{self.system}:{self.id}"
+
+    @classmethod
+    def parse(cls, key: str, *, role: Role, vendor: str) -> SourceRef:
+        """The ref whose `str()` is `key`; `role` and `vendor` come from the system's settings.
+
+        Raises `ValueError` when `key` has no `:` or its system name is not valid.
+        """
+        system, sep, record_id = key.partition(":")
+        if not sep:
+            raise ValueError(f"not a system:id key: {key!r}")
+        return cls(system=system, role=role, vendor=vendor, id=record_id)
 
 
 class BillingModel(StrEnum):
