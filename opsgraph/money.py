@@ -79,10 +79,15 @@ class ExchangeRates:
         self.reporting_currency = reporting_currency
         self.periods = sorted(periods, key=lambda p: p.start)
         self._rates = {(r.period_id, r.from_currency, r.to_currency): r for r in rates}
+        self._period_by_day: dict[date, AccountingPeriod] = {}
 
     def period_of(self, day: date) -> AccountingPeriod:
+        found = self._period_by_day.get(day)
+        if found is not None:
+            return found
         for p in self.periods:
             if p.start <= day <= p.end:
+                self._period_by_day[day] = p
                 return p
         raise MissingExchangeRate(f"no ERP accounting period holds {day}, so no exchange rate applies")
 
@@ -118,13 +123,14 @@ class Converter:
     _groups: dict[tuple[str, str, RateType], Decimal] = field(default_factory=dict)
     _periods: dict[str, AccountingPeriod] = field(default_factory=dict)
 
-    def add(self, amount: Money, day: date, rate_type: RateType) -> None:
+    def add(self, amount: Decimal, currency: str, day: date, rate_type: RateType) -> None:
+        """Plain values, not `Money`: views add tens of thousands of amounts per request."""
         period_id = ""  # amounts already in the reporting currency need no rate, hence no period
-        if amount.currency != self.rates.reporting_currency:
+        if currency != self.rates.reporting_currency:
             period = self.rates.period_of(day)
             self._periods[period_id := period.id] = period
-        key = (amount.currency, period_id, rate_type)
-        self._groups[key] = self._groups.get(key, Decimal(0)) + amount.amount
+        key = (currency, period_id, rate_type)
+        self._groups[key] = self._groups.get(key, Decimal(0)) + amount
 
     def result(self) -> ConvertedMoney:
         target = self.rates.reporting_currency
@@ -151,5 +157,5 @@ def converted(
     """Convert amounts, each at the rate of the period holding its day."""
     c = Converter(rates)
     for amount, day in amounts:
-        c.add(amount, day, rate_type)
+        c.add(amount.amount, amount.currency, day, rate_type)
     return c.result()

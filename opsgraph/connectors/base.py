@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import aiohttp
 from opentelemetry import trace
@@ -41,10 +41,12 @@ from opsgraph.connectors.errors import (
     SourceUnavailable,
 )
 from opsgraph.connectors.health import SYSTEM_FAILURES, FailureReason, SourceHealth
+from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.context import current_correlation_id
 from opsgraph.model import SourceName
 
 __all__ = [
+    "Authenticator",
     "CircuitBreaker",
     "CircuitState",
     "Shape",
@@ -84,6 +86,16 @@ class SourceConfig(BaseModel):
     connection_limit: int = Field(32, ge=1)
 
 
+class Authenticator(Protocol):
+    """What `toolkit.auth` objects give a client: headers, and a way to drop a refused token."""
+
+    refreshable: bool
+
+    async def headers(self) -> dict[str, str]: ...
+
+    def invalidate(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class UpstreamResponse:
     status: int
@@ -105,22 +117,27 @@ class SourceClient:
         self._bulkhead = asyncio.Semaphore(config.max_concurrency)
         self._session: aiohttp.ClientSession | None = None
         self._rng = random.Random()
+        self.authenticator: Authenticator | None = None  # set by kits that use `toolkit.auth`
 
     # -- hooks ---------------------------------------------------------------------------------
 
     async def auth_headers(self) -> dict[str, str]:
-        return {}
+        return await self.authenticator.headers() if self.authenticator is not None else {}
 
     def auth_expired(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
+        """A 401 worth one retry with a fresh token; a static token cannot be refreshed."""
+        refreshable = self.authenticator is None or self.authenticator.refreshable
+        return response.status == 401 and refreshable
 
     def invalidate_auth(self) -> None:
         """Drop a cached token so the next `auth_headers()` fetches a new one."""
+        if self.authenticator is not None:
+            self.authenticator.invalidate()
 
     def retry_after(self, response: UpstreamResponse) -> float | None:
         """The vendor's rate-limit signal as seconds to wait, or None when this is not a rate limit."""
         if response.status == 429:
-            return _retry_after_header(response.headers) or 1.0
+            return retry_after_header(response.headers, self.clock) or 1.0
         return None
 
     def error_detail(self, response: UpstreamResponse) -> tuple[str | None, str]:
@@ -325,16 +342,6 @@ class SourceClient:
         self.health.last_error = error.message
         self.health.last_error_code = error.code
         return error
-
-
-def _retry_after_header(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _decode(source: SourceName, resp: aiohttp.ClientResponse, raw: bytes) -> Any:

@@ -274,10 +274,15 @@ class Loaders:
         )
 
     async def assignments_by_project(self) -> dict[int, list[model.Assignment]]:
-        grouped: dict[int, list[model.Assignment]] = defaultdict(list)
-        for a in await self.assignments():
-            grouped[a.harvest_project_id].append(a)
-        return grouped
+        """Grouped once per request: every engagement in a list looks its assignments up here."""
+
+        async def build() -> dict[int, list[model.Assignment]]:
+            grouped: dict[int, list[model.Assignment]] = defaultdict(list)
+            for a in await self.assignments():
+                grouped[a.harvest_project_id].append(a)
+            return grouped
+
+        return await self.memo.get(("index", "assignments_by_project"), build)
 
     async def directory(self) -> list[model.Resource]:
         return await self._listing(HR, "employee", "directory", self.sources.bamboohr.directory)
@@ -366,4 +371,8 @@ class Loaders:
         )
 
     async def invoice_by_harvest_id(self) -> dict[int, model.Invoice]:
-        return {i.harvest_invoice_id: i for i in await self.invoices() if i.harvest_invoice_id is not None}
+        async def build() -> dict[int, model.Invoice]:
+            invoices = await self.invoices()
+            return {i.harvest_invoice_id: i for i in invoices if i.harvest_invoice_id is not None}
+
+        return await self.memo.get(("index", "invoice_by_harvest_id"), build)

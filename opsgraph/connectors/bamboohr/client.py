@@ -21,6 +21,7 @@ from opsgraph.connectors.bamboohr.mapping import EMPLOYEE_FIELDS, employee_to_re
 from opsgraph.connectors.base import SourceClient, SourceConfig, SourceDataError, UpstreamResponse
 from opsgraph.connectors.ids import is_digits
 from opsgraph.connectors.shapes import json_list, json_object, object_with
+from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import Resource, SourceName, TimeOff
 
 ERROR_HEADER = "X-BambooHR-Error-Message"
@@ -53,7 +54,7 @@ class BambooHRClient(SourceClient):
         return {"Authorization": self._auth, "Accept": "application/json"}
 
     def retry_after(self, response: UpstreamResponse) -> float | None:
-        wait = _seconds(response.headers.get("Retry-After"))
+        wait = retry_after_header(response.headers, self.clock)
         if response.status == 429:
             return wait if wait is not None else 1.0
         if response.status == 503 and wait is not None:
@@ -202,16 +203,6 @@ class BambooHRClient(SourceClient):
         if not isinstance(response.body, Mapping):
             raise SourceDataError(self.source, f"expected a JSON object from {urlparse(response.url).path}")
         return response.body
-
-
-def _seconds(value: str | None) -> float | None:
-    """`Retry-After` in seconds (BambooHR sends delta-seconds)."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _api_root(base_url: str, company_domain: str | None) -> str:

@@ -34,6 +34,8 @@ from opsgraph.connectors.harvest.mapping import (
     user_to_psa_user,
 )
 from opsgraph.connectors.shapes import json_object, object_with
+from opsgraph.connectors.toolkit.auth import BearerToken
+from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import (
     Assignment,
     Engagement,
@@ -76,20 +78,17 @@ class HarvestClient(SourceClient):
         missing = [k for k in ("access_token", "account_id") if not config.credentials.get(k)]
         if missing:
             raise ValueError(f"harvest credentials need {', '.join(missing)}")
-        self._headers = {
-            "Authorization": f"Bearer {config.credentials['access_token']}",
-            "Harvest-Account-Id": config.credentials["account_id"],
-            "User-Agent": config.credentials.get("user_agent") or DEFAULT_USER_AGENT,
-            "Accept": "application/json",
-        }
+        # a personal access token cannot be refreshed: a 401 is a configuration error
+        self.authenticator = BearerToken(
+            config.credentials["access_token"],
+            {
+                "Harvest-Account-Id": config.credentials["account_id"],
+                "User-Agent": config.credentials.get("user_agent") or DEFAULT_USER_AGENT,
+                "Accept": "application/json",
+            },
+        )
 
     # -- base hooks --------------------------------------------------------------------------------
-
-    async def auth_headers(self) -> dict[str, str]:
-        return dict(self._headers)
-
-    def auth_expired(self, response: UpstreamResponse) -> bool:
-        return False  # a personal access token cannot be refreshed: a 401 is a configuration error
 
     def url(self, path: str) -> str:
         """Paths are `/v2/...`; the base URL may be the host or already end in `/v2`."""
@@ -101,10 +100,8 @@ class HarvestClient(SourceClient):
     def retry_after(self, response: UpstreamResponse) -> float | None:
         if response.status != 429:
             return None
-        try:
-            return max(0.0, float(response.headers.get("Retry-After", RATE_WINDOW_S)))
-        except ValueError:
-            return RATE_WINDOW_S
+        wait = retry_after_header(response.headers, self.clock)
+        return RATE_WINDOW_S if wait is None else wait
 
     def error_detail(self, response: UpstreamResponse) -> tuple[str | None, str]:
         """Harvest answers `{"error", "error_description"}` (OAuth), `{"message"}` (validation, 400,

@@ -48,6 +48,9 @@ from opsgraph.connectors.hubspot.resources import (
     SYSTEM,
     Resource,
 )
+from opsgraph.connectors.toolkit.auth import BearerToken
+from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import Client, Opportunity, SourceName
 
 Filter = dict[str, Any]
@@ -64,10 +67,6 @@ def check_filter_groups(groups: Sequence[Sequence[Filter]]) -> None:
         raise ValueError(f"more than {SEARCH_MAX_FILTERS_PER_GROUP} filters in one group")
     if total > SEARCH_MAX_FILTERS:
         raise ValueError(f"{total} filters; HubSpot allows {SEARCH_MAX_FILTERS} in total")
-
-
-def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _is_object_id(value: str) -> bool:
@@ -88,6 +87,8 @@ class HubSpotClient(SourceClient):
         self.search_cap = search_cap
         self._search_gate = asyncio.Lock()
         self._last_search: float | None = None
+        # a private-app token does not expire: a 401 is final
+        self.authenticator = BearerToken(lambda: self.config.credentials.get("access_token", ""))
 
     async def _pace_search(self) -> None:
         """Keep search calls `search_interval_s` apart: search has its own per-second limit per token."""
@@ -99,22 +100,13 @@ class HubSpotClient(SourceClient):
 
     # -- hooks -------------------------------------------------------------------------------------
 
-    async def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.config.credentials.get('access_token', '')}"}
-
-    def auth_expired(self, response: UpstreamResponse) -> bool:
-        return False  # a private-app token does not expire: a 401 is final
-
     def retry_after(self, response: UpstreamResponse) -> float | None:
         """Retry-After when sent; a DAILY limit waits past any budget; the rolling one its interval."""
         if response.status != 429:
             return None
-        header = response.headers.get("Retry-After")
-        if header is not None:
-            try:
-                return max(0.0, float(header))
-            except ValueError:
-                pass
+        wait = retry_after_header(response.headers, self.clock)
+        if wait is not None:
+            return wait
         body = response.body if isinstance(response.body, dict) else {}
         if body.get("policyName") == "DAILY":
             return DAILY_WAIT_S
@@ -171,7 +163,7 @@ class HubSpotClient(SourceClient):
                 "propertiesWithHistory": [],
                 **({"idProperty": id_property} if id_property else {}),
             }
-            for chunk in _chunks(ids, BATCH_LIMIT)
+            for chunk in chunks(ids, BATCH_LIMIT)
         ]
         path = f"{resource.path}/batch/read"
         answers = await asyncio.gather(
@@ -197,7 +189,7 @@ class HubSpotClient(SourceClient):
                 self.request(
                     "POST", path, json={"inputs": [{"id": i} for i in chunk]}, retry=True, ok=(200, 207)
                 )
-                for chunk in _chunks(ids, ASSOCIATION_BATCH_LIMIT)
+                for chunk in chunks(ids, ASSOCIATION_BATCH_LIMIT)
             )
         )
         out: dict[str, Record] = {}

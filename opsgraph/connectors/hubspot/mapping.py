@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
@@ -19,6 +19,7 @@ from opsgraph.connectors.hubspot.resources import (
     INDUSTRY_BY_VALUE,
     STAGE_BY_ID,
 )
+from opsgraph.connectors.toolkit.fields import FieldReader
 from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
 
 # The error's source slot: SourceName has no HubSpot member yet, so errors name the CRM slot and the
@@ -69,53 +70,23 @@ def _fail(record: Mapping[str, Any], prop: str, problem: str) -> SourceDataError
     return SourceDataError(SOURCE, f"HubSpot object {problem}", record_id=_id(record), field=prop)
 
 
-def _text(record: Mapping[str, Any], prop: str) -> str | None:
-    """A property as HubSpot sends it: a string, with null and "" both meaning unset."""
-    value = _props(record).get(prop)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _fail(record, prop, f"has a non-string {prop}: {value!r}")
-    return value
+def _prop(record: Mapping[str, Any], prop: str) -> Any:
+    return _props(record).get(prop)
 
 
-def _required(record: Mapping[str, Any], prop: str) -> str:
-    value = _text(record, prop)
-    if value is None:
-        raise _fail(record, prop, f"has no {prop}")
-    return value
+# HubSpot sends every property as a string; null and "" both mean unset.
+_read = FieldReader(_fail, get=_prop, blank_is_none=True, strings_only=True, flag_words=("true", "false"))
+_text = _read.text
+_required = _read.required_text
+_bool = _read.flag
 
 
 def _number(record: Mapping[str, Any], prop: str) -> Decimal | None:
-    value = _text(record, prop)
-    if value is None:
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise _fail(record, prop, f"has a non-numeric {prop}: {value!r}") from None
-    if not number.is_finite():
-        raise _fail(record, prop, f"has a non-numeric {prop}: {value!r}")
-    return number
-
-
-def _bool(record: Mapping[str, Any], prop: str) -> bool:
-    value = _text(record, prop)
-    if value is None:
-        return False
-    if value not in ("true", "false"):
-        raise _fail(record, prop, f"has a non-boolean {prop}: {value!r}")
-    return value == "true"
+    return _read.number(record, prop, finite=True)
 
 
 def _datetime(record: Mapping[str, Any], prop: str) -> datetime | None:
-    value = _text(record, prop)
-    if value is None:
-        return None
-    try:
-        return parse_datetime(value)
-    except ValueError:
-        raise _fail(record, prop, f"has a malformed {prop}: {value!r}") from None
+    return _read.datetime(record, prop, parse_datetime)
 
 
 def _date(record: Mapping[str, Any], prop: str) -> date | None:

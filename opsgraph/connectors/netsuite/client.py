@@ -29,10 +29,13 @@ from urllib.parse import quote, urlsplit
 
 from opsgraph.clock import Clock
 from opsgraph.connectors.base import SourceClient, SourceConfig, UpstreamResponse
-from opsgraph.connectors.errors import SourceDataError, SourceRejected, SourceUnavailable
+from opsgraph.connectors.errors import SourceDataError
 from opsgraph.connectors.ids import is_digits
 from opsgraph.connectors.netsuite import mapping
 from opsgraph.connectors.shapes import json_object, object_with
+from opsgraph.connectors.toolkit.auth import ClientCredentials
+from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import (
     AccountingPeriod,
     ErpCustomer,
@@ -74,10 +77,6 @@ def sql_date(day: date) -> str:
     return f"TO_DATE('{day.isoformat()}', 'YYYY-MM-DD')"
 
 
-def chunks(values: Sequence[T], size: int = IN_LIMIT) -> list[Sequence[T]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -86,16 +85,6 @@ def _token_shape(body: Any) -> str | None:
     if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
         return "the token response has no access_token"
     return None
-
-
-def _lifetime(body: dict[str, Any]) -> float:
-    expires_in = body.get("expires_in")
-    try:
-        return float(expires_in) if expires_in is not None else 3600.0
-    except (TypeError, ValueError):
-        raise SourceDataError(
-            SourceName.NETSUITE, f"token expires_in is not a number: {expires_in!r}"
-        ) from None
 
 
 def _b64url(raw: bytes) -> str:
@@ -110,9 +99,16 @@ class NetSuiteClient(SourceClient):
         missing = [k for k in ("client_id", "client_secret") if not config.credentials.get(k)]
         if missing:
             raise ValueError(f"netsuite credentials are missing: {', '.join(missing)}")
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_lock = asyncio.Lock()
+        self.authenticator = ClientCredentials(
+            self,
+            TOKEN_PATH,
+            self._token_form,
+            expect=_token_shape,
+            refused="token request failed",
+            headers={"Accept": "application/json"},
+            default_lifetime_s=3600.0,
+            refresh_early_s=60.0,  # refresh a minute early
+        )
         self._currencies: dict[str, str] | None = None
         self._currency_lock = asyncio.Lock()
 
@@ -139,55 +135,19 @@ class NetSuiteClient(SourceClient):
         _, signature = self.sign_assertion(signing_input.encode())
         return f"{signing_input}.{_b64url(signature)}"
 
-    async def auth_headers(self) -> dict[str, str]:
-        if self._token is None or self.clock.monotonic() >= self._token_expires:
-            async with self._token_lock:
-                if self._token is None or self.clock.monotonic() >= self._token_expires:
-                    await self._fetch_token()
-        return {"Authorization": f"Bearer {self._token}"}
-
-    async def _fetch_token(self) -> None:
-        """The client-credentials exchange, through `request` like any call: retried, counted and
-        seen by the breaker. Refused credentials (a 4xx) make the source unavailable, not rejected."""
-        form = {
+    def _token_form(self) -> dict[str, str]:
+        return {
             "grant_type": "client_credentials",
             "client_assertion_type": JWT_BEARER,
             "client_assertion": self.client_assertion(),
         }
-        try:
-            response = await self.request(
-                "POST",
-                TOKEN_PATH,
-                data=form,
-                headers={"Accept": "application/json"},
-                retry=True,
-                auth=False,
-                expect=_token_shape,
-            )
-        except SourceRejected as exc:
-            raise SourceUnavailable(
-                self.source,
-                f"token request failed: {exc.message}",
-                status=exc.status,
-                vendor_code=exc.vendor_code,
-            ) from None
-        body = response.body
-        self._token = str(body["access_token"])
-        self._token_expires = self.clock.monotonic() + max(
-            0.0, _lifetime(body) - 60
-        )  # refresh a minute early
-
-    def invalidate_auth(self) -> None:
-        self._token = None
 
     def retry_after(self, response: UpstreamResponse) -> float | None:
         """429 `CONCURRENCY_LIMIT_EXCEEDED`: NetSuite sends no Retry-After, so wait a second unless told."""
         if response.status != 429:
             return None
-        try:
-            return max(0.0, float(response.headers.get("Retry-After", "1")))
-        except ValueError:
-            return 1.0
+        wait = retry_after_header(response.headers, self.clock)
+        return 1.0 if wait is None else wait
 
     def error_detail(self, response: UpstreamResponse) -> tuple[str | None, str]:
         body = response.body
@@ -229,7 +189,9 @@ class NetSuiteClient(SourceClient):
 
     async def _batched(self, values: Sequence[str], build: Callable[[str], str]) -> list[Row]:
         """One SuiteQL per chunk of at most 1000 IN-list entries, the chunks run concurrently."""
-        parts: list[Awaitable[list[Row]]] = [self.suiteql(build(", ".join(c))) for c in chunks(values)]
+        parts: list[Awaitable[list[Row]]] = [
+            self.suiteql(build(", ".join(c))) for c in chunks(values, IN_LIMIT)
+        ]
         return [row for rows in await asyncio.gather(*parts) for row in rows]
 
     async def currencies(self) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -19,8 +18,6 @@ from opsgraph.connectors.base import (
     SourceClient,
     SourceConfig,
     SourceDataError,
-    SourceRejected,
-    SourceUnavailable,
     UpstreamResponse,
 )
 from opsgraph.connectors.salesforce.mapping import (
@@ -35,26 +32,19 @@ from opsgraph.connectors.salesforce.mapping import (
     to_sf_value,
 )
 from opsgraph.connectors.shapes import object_with
+from opsgraph.connectors.toolkit.auth import ClientCredentials
+from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import Client, Opportunity, SourceName
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _FIELDS_BY_SOBJECT = {"Account": ACCOUNT_FIELDS, "Opportunity": OPPORTUNITY_FIELDS}
 
 
-@dataclass(frozen=True)
-class _Token:
-    access_token: str
-    instance_url: str
-
-
 def _token_shape(body: Any) -> str | None:
     if not isinstance(body, dict) or not body.get("access_token") or not body.get("instance_url"):
         return "the token response lacks access_token or instance_url"
     return None
-
-
-def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _name(value: str, what: str) -> str:
@@ -73,60 +63,24 @@ class SalesforceClient(SourceClient):
     def __init__(self, config: SourceConfig, *, soql_in_chunk: int = 300, clock: Clock | None = None) -> None:
         super().__init__(config, clock=clock)
         self.soql_in_chunk = soql_in_chunk  # ids per `IN (...)`: 300 quoted ids keep the URL near 9 KB
-        self._token: _Token | None = None
-        self._token_lock = asyncio.Lock()
+        self.authenticator = self._oauth = ClientCredentials(
+            self, "/services/oauth2/token", self._token_form, expect=_token_shape
+        )
 
     # -- auth ------------------------------------------------------------------------------------
 
-    async def _ensure_token(self) -> _Token:
-        token = self._token
-        if token is not None:
-            return token
-        async with self._token_lock:
-            if self._token is None:
-                self._token = await self._fetch_token()
-            return self._token
-
-    async def _fetch_token(self) -> _Token:
-        """The client-credentials exchange, through `request` like any call: retried, counted and
-        seen by the breaker. Refused credentials (a 4xx) make the source unavailable, not rejected."""
+    def _token_form(self) -> dict[str, str]:
         creds = self.config.credentials
-        form = {
+        return {
             "grant_type": "client_credentials",
             "client_id": creds.get("client_id", ""),
             "client_secret": creds.get("client_secret", ""),
         }
-        try:
-            response = await self.request(
-                "POST", "/services/oauth2/token", data=form, retry=True, auth=False, expect=_token_shape
-            )
-        except SourceRejected as exc:
-            raise SourceUnavailable(
-                self.source,
-                f"authentication failed: {exc.message}",
-                status=exc.status,
-                vendor_code=exc.vendor_code,
-            ) from None
-        body = response.body
-        return _Token(str(body["access_token"]), str(body["instance_url"]).rstrip("/"))
-
-    async def auth_headers(self) -> dict[str, str]:
-        token = await self._ensure_token()
-        return {"Authorization": f"Bearer {token.access_token}"}
-
-    def invalidate_auth(self) -> None:
-        self._token = None
 
     # -- vendor signals --------------------------------------------------------------------------
 
     def retry_after(self, response: UpstreamResponse) -> float | None:
-        header = response.headers.get("Retry-After")
-        seconds = None
-        if header is not None:
-            try:
-                seconds = max(0.0, float(header))
-            except ValueError:
-                seconds = None
+        seconds = retry_after_header(response.headers, self.clock)
         if response.status == 403 and self.error_detail(response)[0] == "REQUEST_LIMIT_EXCEEDED":
             return seconds if seconds is not None else self.rate_limit_backoff_s
         if response.status in (429, 503) and seconds is not None:
@@ -149,10 +103,10 @@ class SalesforceClient(SourceClient):
 
     async def _api(self, path: str) -> str:
         """An absolute URL on the instance: `path` below `/services/data/vXX.X/`, or a server path."""
-        token = await self._ensure_token()
+        instance_url = str((await self._oauth.token()).body["instance_url"]).rstrip("/")
         if path.startswith("/services/"):
-            return token.instance_url + path
-        return f"{token.instance_url}/services/data/{self.api_version}/{path.lstrip('/')}"
+            return instance_url + path
+        return f"{instance_url}/services/data/{self.api_version}/{path.lstrip('/')}"
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -190,10 +144,10 @@ class SalesforceClient(SourceClient):
         unique = list(dict.fromkeys(ids))
         out: dict[str, dict[str, Any] | None] = dict.fromkeys(unique)
         wanted = [i for i in unique if is_salesforce_id(i, prefix)]  # anything else cannot exist
-        chunks = _chunks(wanted, self.retrieve_chunk)
+        parts = chunks(wanted, self.retrieve_chunk)
         fields = _FIELDS_BY_SOBJECT[sobject]
-        answers = await asyncio.gather(*(self._retrieve(sobject, chunk, fields) for chunk in chunks))
-        for chunk, records in zip(chunks, answers, strict=True):
+        answers = await asyncio.gather(*(self._retrieve(sobject, chunk, fields) for chunk in parts))
+        for chunk, records in zip(parts, answers, strict=True):
             for record_id, record in zip(chunk, records, strict=True):
                 out[record_id] = record if isinstance(record, dict) else None
         return out
@@ -214,7 +168,7 @@ class SalesforceClient(SourceClient):
         select = f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity"
         queries = [
             f"{select} WHERE {field} IN ({', '.join(soql_quote(v) for v in chunk)}) ORDER BY Id"
-            for chunk in _chunks(values, self.soql_in_chunk)
+            for chunk in chunks(values, self.soql_in_chunk)
         ]
         batches = await asyncio.gather(*(self.query(q) for q in queries))
         return [opportunity_from_record(r) for batch in batches for r in batch]

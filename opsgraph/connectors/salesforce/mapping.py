@@ -10,11 +10,12 @@ import re
 import string
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
+from opsgraph.connectors.toolkit.fields import FieldReader
 from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
 
 SOURCE = SourceName.SALESFORCE
@@ -139,63 +140,16 @@ def _fail(record: Mapping[str, Any], field: str, problem: str) -> SourceDataErro
     )
 
 
-def _required_str(record: Mapping[str, Any], field: str) -> str:
-    value = record.get(field)
-    if value is None or value == "":
-        raise _fail(record, field, f"has no {field}")
-    if not isinstance(value, str):
-        raise _fail(record, field, f"has a non-string {field}: {value!r}")
-    return value
-
-
-def _optional_str(record: Mapping[str, Any], field: str) -> str | None:
-    value = record.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _fail(record, field, f"has a non-string {field}: {value!r}")
-    return value
-
-
-def _optional_number(record: Mapping[str, Any], field: str) -> Decimal | None:
-    value = record.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _fail(record, field, f"has a non-numeric {field}: {value!r}")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise _fail(record, field, f"has a non-numeric {field}: {value!r}") from None
-
-
-def _bool(record: Mapping[str, Any], field: str) -> bool:
-    value = record.get(field, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise _fail(record, field, f"has a non-boolean {field}: {value!r}")
-    return value
-
-
-def _optional_date(record: Mapping[str, Any], field: str) -> date | None:
-    value = _optional_str(record, field)
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _fail(record, field, f"has a malformed {field}: {value!r}") from None
+_read = FieldReader(_fail)
+_required_str = _read.required_text
+_optional_str = _read.text
+_optional_number = _read.number
+_bool = _read.flag
+_optional_date = _read.date
 
 
 def _optional_datetime(record: Mapping[str, Any], field: str) -> datetime | None:
-    value = _optional_str(record, field)
-    if value is None:
-        return None
-    try:
-        return parse_datetime(value)
-    except ValueError:
-        raise _fail(record, field, f"has a malformed {field}: {value!r}") from None
+    return _read.datetime(record, field, parse_datetime)
 
 
 def _currency(record: Mapping[str, Any]) -> str:

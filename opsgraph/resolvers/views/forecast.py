@@ -70,14 +70,15 @@ def _backlog(i: ForecastInputs, today: date) -> list[_Backlog]:
 
 
 def _unbilled(i: ForecastInputs, today: date) -> ConvertedMoney:
-    c = Converter(i.rates)
+    """Summed per currency first: one day and rate type for all of it, and tens of thousands of entries."""
+    by_currency: dict[str, Decimal] = {}
     for e in i.unbilled_approved:
         if e.bill_rate:
-            c.add(
-                Money(amount=e.bill_rate * Decimal(str(e.hours)), currency=e.currency),
-                today,
-                RateType.CURRENT,
-            )
+            value = e.bill_rate * Decimal(str(e.hours))
+            by_currency[e.currency] = by_currency.get(e.currency, Decimal(0)) + value
+    c = Converter(i.rates)
+    for currency, amount in by_currency.items():
+        c.add(amount, currency, today, RateType.CURRENT)
     return c.result()
 
 
@@ -92,19 +93,19 @@ def compute_forecast(
         actual = Converter(i.rates)
         for inv in i.invoices:
             if s <= inv.issue_date <= e:
-                actual.add(inv.total, inv.issue_date, RateType.AVERAGE)
+                actual.add(inv.total.amount, inv.total.currency, inv.issue_date, RateType.AVERAGE)
         backlog, demand = Converter(i.rates), 0.0
         for b in backlog_daily:
             span = overlap(b.start, b.end, s, e)
             if span:
                 value = b.per_workday.amount * workdays(*span)
-                backlog.add(Money(amount=value, currency=b.per_workday.currency), today, RateType.CURRENT)
+                backlog.add(value, b.per_workday.currency, today, RateType.CURRENT)
                 demand += float(value / b.hourly_rate)
         pipeline = Converter(i.rates)
         for o in i.open_opportunities:
             if o.amount and o.close_date and s <= o.close_date <= e:
                 weighted = o.amount.amount * Decimal(o.probability) / 100
-                pipeline.add(Money(amount=weighted, currency=o.amount.currency), today, RateType.CURRENT)
+                pipeline.add(weighted, o.amount.currency, today, RateType.CURRENT)
         future = e >= today
         approved_unbilled = unbilled if s <= today <= e else nothing
         actual_revenue, backlog_value, pipeline_value = actual.result(), backlog.result(), pipeline.result()
