@@ -122,14 +122,15 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     def source_config(self, source: SourceName) -> SourceConfig | None:
-        config: SourceConfig | None = getattr(self, source.value)
+        """The settings of the system named after `source` (`[systems.<vendor>]` or `[<vendor>]`)."""
+        config: SourceConfig | None = self.systems.get(source.value) or getattr(self, source.value)
         return config
 
     def system_specs(
         self, registry: Registry | None = None, *, require_roles: bool = True
     ) -> list[SystemSpec]:
         """The configured systems, checked (`gateway/systems.py`); a `ConfigError` naming each bad key."""
-        legacy = {source.value: self.source_config(source) for source in SourceName}
+        legacy = {source.value: getattr(self, source.value) for source in SourceName}
         specs, problems = resolve_systems(
             self.systems, legacy, registry or default_registry(), require_roles=require_roles
         )
