@@ -97,11 +97,9 @@ async def test_a_source_outage_serves_stale_values_within_the_grace_then_errors(
     client = world.clients[0]
     balance = balance_query(client.sf_id)
     settings = settings_for(simulators, world, redis_url=redis_url, cache=STALE_SETTINGS)
-    assert settings.netsuite is not None
     # the outage opens NetSuite's circuit: let it half-open soon after, for the recovery check at the end
     # no retries: their waits would advance the shared clock past the ages asserted below
-    netsuite = settings.netsuite.model_copy(update={"breaker_reset_s": 0.5, "max_retries": 0})
-    settings = settings.model_copy(update={"netsuite": netsuite})
+    settings = settings.with_system("netsuite", breaker_reset_s=0.5, max_retries=0)
     clock = manual_clock(world)
     async with running(settings, clock) as http:
         fresh_balance, _ = await get(http, balance)
@@ -156,9 +154,7 @@ async def test_a_stale_value_is_served_even_when_its_batch_has_a_key_never_cache
     ids = ", ".join(f'"{to_global_id("Client", c.sf_id)}"' for c in (cached, uncached))
     both = f"{{ nodes(ids: [{ids}]) {{ ... on Client {{ name arBalance {{ amount currency }} }} }} }}"
     settings = settings_for(simulators, world, redis_url=redis_url, cache=STALE_SETTINGS)
-    assert settings.netsuite is not None
-    netsuite = settings.netsuite.model_copy(update={"max_retries": 0})  # retry waits would age the value
-    settings = settings.model_copy(update={"netsuite": netsuite})
+    settings = settings.with_system("netsuite", max_retries=0)  # retry waits would age the value
     clock = manual_clock(world)
     async with running(settings, clock) as http:
         warm, _ = await get(http, balance_query(cached.sf_id))

@@ -61,7 +61,7 @@ def test_serve_without_sources_names_the_variables(clean_env: dict[str, str]) ->
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 4
-    assert lines[0].startswith("config error: salesforce: not configured; set OPSGRAPH_SALESFORCE__BASE_URL")
+    assert lines[0].startswith("config error: systems: no crm system; declare one under [systems.<name>]")
     assert result.stdout == ""
 
 

@@ -27,8 +27,7 @@ QUERY = "{ engagements(first: 2) { nodes { code } } }"  # one Harvest listing pe
 
 def harvest_settings(simulators: SimulatorGroup, world: World, **harvest: Any) -> Settings:
     settings = settings_for(simulators, world, cache={"enabled": False})
-    assert settings.harvest is not None
-    return settings.model_copy(update={"harvest": settings.harvest.model_copy(update=harvest)})
+    return settings.with_system("harvest", **harvest)
 
 
 @asynccontextmanager

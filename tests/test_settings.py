@@ -19,12 +19,15 @@ credentials = { client_id = "cid", client_secret = "secret" }
 
 [harvest]
 base_url = "http://harvest.example"
+credentials = { access_token = "t", account_id = "1" }
 
 [bamboohr]
 base_url = "http://bamboo.example"
+credentials = { api_key = "k" }
 
 [netsuite]
 base_url = "http://netsuite.example"
+credentials = { client_id = "cid", client_secret = "secret" }
 """
 
 
@@ -93,10 +96,12 @@ def test_explicit_overrides_beat_environment(monkeypatch: pytest.MonkeyPatch) ->
 def test_sources_from_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     for source in SourceName:
         monkeypatch.setenv(f"OPSGRAPH_{source.value.upper()}__BASE_URL", f"http://{source.value}.local")
-    monkeypatch.setenv("OPSGRAPH_HARVEST__CREDENTIALS", '{"account_id": "1", "token": "t"}')
+    monkeypatch.setenv("OPSGRAPH_HARVEST__CREDENTIALS", '{"account_id": "1", "access_token": "t"}')
+    monkeypatch.setenv("OPSGRAPH_BAMBOOHR__CREDENTIALS", '{"api_key": "k"}')
+    monkeypatch.setenv("OPSGRAPH_NETSUITE__CREDENTIALS", '{"client_id": "c", "client_secret": "s"}')
     configs = load_settings().source_configs()
     assert configs[SourceName.NETSUITE].base_url == "http://netsuite.local"
-    assert configs[SourceName.HARVEST].credentials == {"account_id": "1", "token": "t"}
+    assert configs[SourceName.HARVEST].credentials == {"account_id": "1", "access_token": "t"}
 
 
 def test_bad_value_names_the_dotted_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,15 +129,19 @@ def test_partial_source_says_which_variable_to_set(monkeypatch: pytest.MonkeyPat
     assert caught.value.problems == ["harvest.base_url: Field required (set OPSGRAPH_HARVEST__BASE_URL)"]
 
 
-def test_missing_sources_name_each_variable() -> None:
+def test_missing_sources_name_each_role_and_variable() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings()
-    problems = caught.value.problems
-    assert len(problems) == 4
-    for source, problem in zip(SourceName, problems, strict=True):
-        assert problem.startswith(
-            f"{source.value}: not configured; set OPSGRAPH_{source.value.upper()}__BASE_URL"
-        )
+    assert caught.value.problems == [
+        "systems: no crm system; declare one under [systems.<name>] (vendor: hubspot | salesforce), "
+        "or set OPSGRAPH_SALESFORCE__BASE_URL, or run `opsgraph serve --demo`",
+        "systems: no psa system; declare one under [systems.<name>] (vendor: harvest), "
+        "or set OPSGRAPH_HARVEST__BASE_URL, or run `opsgraph serve --demo`",
+        "systems: no hr system; declare one under [systems.<name>] (vendor: bamboohr), "
+        "or set OPSGRAPH_BAMBOOHR__BASE_URL, or run `opsgraph serve --demo`",
+        "systems: no erp system; declare one under [systems.<name>] (vendor: netsuite), "
+        "or set OPSGRAPH_NETSUITE__BASE_URL, or run `opsgraph serve --demo`",
+    ]
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
@@ -150,7 +159,11 @@ def test_invalid_toml(tmp_path: Path) -> None:
 
 def test_demo_settings_point_every_source_at_the_simulators(tmp_path: Path) -> None:
     urls = {source: f"http://127.0.0.1:{8101 + i}" for i, source in enumerate(SourceName)}
-    creds = {SourceName.BAMBOOHR: {"api_key": "k"}}
+    creds = {
+        SourceName.BAMBOOHR: {"api_key": "k"},
+        SourceName.HARVEST: {"access_token": "t", "account_id": "1"},
+        SourceName.NETSUITE: {"client_id": "c", "client_secret": "s"},
+    }
     settings = demo_settings(urls, creds, write(tmp_path, "max_tokens = 900\n"), today=date(2026, 11, 20))
     assert isinstance(settings, Settings)
     configs = settings.source_configs()

@@ -57,18 +57,19 @@ def create_app(
     """The app. Without `sources`, its lifespan builds them from `settings` and closes them at exit.
     `clock` defaults to the one `settings.today` asks for; tests pass a `ManualClock`.
 
-    A missing source config fails here (a `ConfigError`), before anything listens.
+    Bad systems (a role missing, an unknown vendor, a vendor's bad settings, overlapping scopes)
+    fail here (a `ConfigError`), before anything listens.
     """
-    configs = settings.source_configs() if sources is None else None
+    specs = settings.system_specs() if sources is None else None
     clock = clock or clock_for(settings.today)
     state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned: Sources | None = None
-        if configs is not None:
-            owned = state.sources = Sources.from_configs(
-                configs, clock=clock, probe_timeout_s=settings.ready_timeout_s
+        if specs is not None:
+            owned = state.sources = Sources.from_specs(
+                specs, clock=clock, probe_timeout_s=settings.ready_timeout_s
             )
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)

@@ -1,9 +1,11 @@
 """Gateway settings: `OPSGRAPH_*` environment variables over an optional TOML file over defaults.
 
-Nested keys use `__` (`OPSGRAPH_SALESFORCE__TIMEOUT_S=5`); the TOML file uses tables
-(`[salesforce]` / `timeout_s = 5`). Precedence, highest first: explicit overrides, the
-environment, the file, the defaults. Any bad value fails `load_settings` with a `ConfigError`
-that names every bad key in dotted form.
+The firm's systems are `[systems.<name>]` tables (`gateway/systems.py`; env
+`OPSGRAPH_SYSTEMS__<NAME>__VENDOR=harvest`). The single-vendor shape still works: a `[salesforce]`
+table (env `OPSGRAPH_SALESFORCE__TIMEOUT_S=5`) is a system named `salesforce`.
+
+Precedence, highest first: explicit overrides, the environment, the file, the defaults. Any bad
+value fails `load_settings` with a `ConfigError` that names every bad key in dotted form.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pydantic_settings import (
 
 from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
+from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
+from opsgraph.gateway.systems import SystemSettings, resolve_systems
 from opsgraph.model import SourceName
 
 __all__ = [
@@ -65,6 +69,8 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    systems: dict[str, SystemSettings] = Field(default_factory=dict)
+    # The single-vendor shape: each table is the system of that name and vendor.
     salesforce: SourceConfig | None = None
     harvest: SourceConfig | None = None
     bamboohr: SourceConfig | None = None
@@ -116,27 +122,53 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     def source_config(self, source: SourceName) -> SourceConfig | None:
-        config: SourceConfig | None = getattr(self, source.value)
+        """The settings of the system named after `source` (`[systems.<vendor>]` or `[<vendor>]`)."""
+        config: SourceConfig | None = self.systems.get(source.value) or getattr(self, source.value)
         return config
 
+    def system_specs(
+        self, registry: Registry | None = None, *, require_roles: bool = True
+    ) -> list[SystemSpec]:
+        """The configured systems, checked (`gateway/systems.py`); a `ConfigError` naming each bad key."""
+        legacy = {source.value: getattr(self, source.value) for source in SourceName}
+        specs, problems = resolve_systems(
+            self.systems, legacy, registry or default_registry(), require_roles=require_roles
+        )
+        if problems:
+            raise ConfigError(problems)
+        return specs
+
+    def with_system(self, name: str, **changes: Any) -> Settings:
+        """A copy with `changes` applied to system `name`'s settings (`[systems.<name>]`)."""
+        system = self.systems[name].model_copy(update=changes)
+        return self.model_copy(update={"systems": {**self.systems, name: system}})
+
     def source_configs(self) -> dict[SourceName, SourceConfig]:
-        """Every source's config; a `ConfigError` naming the variable to set for each one missing."""
-        missing = [source for source in SourceName if self.source_config(source) is None]
-        if missing:
-            raise ConfigError([_missing_source(source) for source in missing])
-        return {source: config for source in SourceName if (config := self.source_config(source))}
+        """The config of the one system of each classic vendor (tests and bench build clients from it)."""
+        specs = self.system_specs()
+        by_vendor = {source: [s for s in specs if s.vendor == source.value] for source in SourceName}
+        problems = [
+            f"systems: {len(found)} {source.value} systems; this caller needs exactly one"
+            for source, found in by_vendor.items()
+            if len(found) != 1
+        ]
+        if problems:
+            raise ConfigError(problems)
+        return {source: found[0].config for source, found in by_vendor.items()}
 
 
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     *,
     require_sources: bool = True,
+    registry: Registry | None = None,
     **overrides: Any,
 ) -> Settings:
     """Settings from overrides, the environment, the TOML file and the defaults, in that order.
 
     The file is `config_file`, else `$OPSGRAPH_CONFIG_FILE`, else none. With `require_sources`
-    (the default; the demo turns it off) all four source configs must be present.
+    (the default; the demo turns it off) every role must have a system. The systems are checked
+    either way (known vendors in `registry`, default the installed one; each vendor's settings; scopes).
     """
     path = _resolve_config_file(config_file)
     token = _toml_file.set(path)
@@ -150,8 +182,7 @@ def load_settings(
         raise ConfigError([str(exc)]) from None
     finally:
         _toml_file.reset(token)
-    if require_sources:
-        settings.source_configs()
+    settings.system_specs(registry, require_roles=require_sources)
     return settings
 
 
@@ -169,16 +200,18 @@ def demo_settings(
     config_file: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Settings pointing every source at a simulator (`urls`: each simulator's host URL, as
-    `SimulatorGroup.urls()` gives them); everything else as `load_settings` reads it."""
-    sources = {
+    """Settings whose systems are the classic stack, one per simulator, named after its vendor
+    (`urls`: each simulator's host URL, as `SimulatorGroup.urls()` gives them); the rest as
+    `load_settings` reads it."""
+    systems = {
         source.value: {
+            "vendor": source.value,
             "base_url": simulator_base_url(source, urls[source]),
             "credentials": dict(credentials.get(source, {})),
         }
         for source in SourceName
     }
-    return load_settings(config_file, **{**sources, **overrides})
+    return load_settings(config_file, **{"systems": systems, **overrides})
 
 
 def _resolve_config_file(config_file: str | os.PathLike[str] | None) -> Path | None:
@@ -194,13 +227,6 @@ def _resolve_config_file(config_file: str | os.PathLike[str] | None) -> Path | N
 
 def _env_name(loc: tuple[str | int, ...]) -> str:
     return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
-
-
-def _missing_source(source: SourceName) -> str:
-    return (
-        f"{source.value}: not configured; set {_env_name((source.value, 'base_url'))} "
-        f"(or base_url under [{source.value}] in the config file), or run `opsgraph serve --demo`"
-    )
 
 
 def _describe(exc: ValidationError) -> list[str]:

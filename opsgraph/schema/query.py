@@ -320,9 +320,10 @@ class Query:
         cache = info.context.loaders.reads.cache
         metrics = cache.metrics() if cache else []
 
-        async def status(source: model.SourceName) -> SourceStatus:
-            client = sources.get(source)
-            reachable = await sources.probe(source) is None
+        async def status(name: str) -> SourceStatus:
+            client = sources.get(name)
+            source = client.source
+            reachable = await sources.probe(name) is None
             h = client.health
             lat = sorted(h.latencies_ms)
             return SourceStatus(
@@ -351,4 +352,4 @@ class Query:
                 ],
             )
 
-        return list(await asyncio.gather(*(status(s) for s in model.SourceName)))
+        return list(await asyncio.gather(*(status(name) for name in sources.systems)))

@@ -1,0 +1,30 @@
+"""The BambooHR connector's registration (entry point `opsgraph.connectors: bamboohr`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opsgraph.connectors.bamboohr.client import BambooHRClient
+from opsgraph.connectors.registry import Connector, ConnectorSettings
+from opsgraph.model import Role
+
+
+class BambooHRCredentials(BaseModel):
+    """An API key; `company_domain` when `base_url` is the bare host."""
+
+    model_config = ConfigDict(extra="allow")
+    api_key: str = Field(min_length=1)
+    company_domain: str | None = None
+
+
+class BambooHRSettings(ConnectorSettings):
+    credentials: BambooHRCredentials
+
+
+async def ping(client: BambooHRClient) -> None:
+    await client.employees_by_ids(["0"])
+
+
+CONNECTOR = Connector(
+    vendor="bamboohr", role=Role.HR, client=BambooHRClient, settings=BambooHRSettings, ping=ping
+)
