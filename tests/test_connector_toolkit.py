@@ -17,8 +17,11 @@ import aiohttp
 import pytest
 
 from opsgraph.clock import ManualClock
-from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.bamboohr.client import BambooHRClient
+from opsgraph.connectors.base import SourceClient, SourceConfig, UpstreamResponse
 from opsgraph.connectors.errors import SourceDataError
+from opsgraph.connectors.harvest.client import HarvestClient
+from opsgraph.connectors.hubspot.client import HubSpotClient
 from opsgraph.connectors.netsuite.client import NetSuiteClient
 from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.connectors.toolkit.auth import BearerToken, Token, TokenCache
@@ -296,3 +299,33 @@ async def test_offset_and_page_number_paginators_fan_out_from_the_first_page() -
     assert [p["page"] for p in pages] == [1, 2, 3, 4]
     assert dig({"paging": {"next": {"after": "42"}}}, "paging", "next", "after") == "42"
     assert dig({"paging": None}, "paging", "next", "after") is None
+
+
+# -- every kit reads an HTTP-date Retry-After through the one parser -------------------------------
+
+HTTP_DATE_40S = "Fri, 20 Nov 2026 12:00:40 GMT"  # START + 40 s
+
+
+@pytest.mark.parametrize(
+    ("cls", "credentials", "status"),
+    [
+        (HarvestClient, {"access_token": "t", "account_id": "1"}, 429),
+        (NetSuiteClient, {"client_id": "c", "client_secret": "s"}, 429),
+        (BambooHRClient, {"api_key": "k", "company_domain": "acme"}, 503),
+        (SalesforceClient, {}, 429),
+        (HubSpotClient, {"access_token": "pat"}, 429),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else None,
+)
+async def test_each_kit_waits_exactly_until_an_http_date_retry_after(
+    cls: type[SourceClient], credentials: dict[str, str], status: int
+) -> None:
+    """Before the toolkit each kit parsed only delta-seconds: an HTTP-date fell back to the kit's
+    default (Harvest 15 s, NetSuite 1 s) or, on BambooHR's 503, was not seen as a rate limit at all."""
+    clock = ManualClock(START)
+    client = cls(SourceConfig(base_url="http://127.0.0.1:9", credentials=credentials), clock=clock)
+    response = UpstreamResponse(status, {"Retry-After": HTTP_DATE_40S}, None, "http://127.0.0.1:9/x")
+    assert client.retry_after(response) == 40.0
+    clock.advance(30)
+    assert client.retry_after(response) == 10.0
+    await client.close()
