@@ -24,6 +24,7 @@ from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.connectors.toolkit.auth import BearerToken, Token, TokenCache
 from opsgraph.connectors.toolkit.chunks import chunks
 from opsgraph.connectors.toolkit.fields import FieldReader
+from opsgraph.connectors.toolkit.paging import CursorPaginator, OffsetPaginator, PageNumberPaginator, dig
 from opsgraph.connectors.toolkit.retry_after import parse_retry_after, retry_after_header
 from opsgraph.model import SourceName
 from simulators.simkit.serve import SimulatorGroup
@@ -253,3 +254,45 @@ def test_a_bad_field_is_a_data_error_naming_record_and_field(
         "x",
         field,
     )
+
+
+# -- paginators (pages as plain dicts; the clients' paging runs against the simulators elsewhere) -
+
+
+async def test_a_cursor_paginator_follows_to_the_end_and_refuses_a_loop() -> None:
+    book: dict[str | None, dict[str, Any]] = {
+        None: {"n": 1, "next": "b"},
+        "b": {"n": 2, "next": "c"},
+        "c": {"n": 3},
+    }
+    asked: list[str | None] = []
+
+    async def fetch(cursor: str | None) -> dict[str, Any]:
+        asked.append(cursor)
+        return book[cursor]
+
+    paginator = CursorPaginator(lambda p: p.get("next"), source=SourceName.HARVEST, what="listing /x")
+    assert [p["n"] for p in await paginator.pages(fetch)] == [1, 2, 3] and asked == [None, "b", "c"]
+    book["c"] = {"n": 3, "next": "b"}
+    with pytest.raises(SourceDataError, match="listing /x links back to a page it already gave"):
+        await paginator.pages(fetch)
+
+
+async def test_offset_and_page_number_paginators_fan_out_from_the_first_page() -> None:
+    offsets: list[int] = []
+
+    async def at(offset: int) -> dict[str, Any]:
+        offsets.append(offset)
+        return {"offset": offset, "total": 2500}
+
+    pages = await OffsetPaginator(1000, lambda p: p["total"]).pages(at)
+    assert [p["offset"] for p in pages] == [0, 1000, 2000] and offsets == [0, 1000, 2000]
+    assert len(await OffsetPaginator(1000, lambda p: None).pages(at)) == 1
+
+    async def numbered(n: int) -> dict[str, Any]:
+        return {"page": n, "total_pages": 4}
+
+    pages = await PageNumberPaginator(lambda p: p["total_pages"]).pages(numbered)
+    assert [p["page"] for p in pages] == [1, 2, 3, 4]
+    assert dig({"paging": {"next": {"after": "42"}}}, "paging", "next", "after") == "42"
+    assert dig({"paging": None}, "paging", "next", "after") is None

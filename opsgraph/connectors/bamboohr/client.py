@@ -21,6 +21,8 @@ from opsgraph.connectors.bamboohr.mapping import EMPLOYEE_FIELDS, employee_to_re
 from opsgraph.connectors.base import SourceClient, SourceConfig, SourceDataError, UpstreamResponse
 from opsgraph.connectors.ids import is_digits
 from opsgraph.connectors.shapes import json_list, json_object, object_with
+from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.paging import CursorPaginator, dig
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import Resource, SourceName, TimeOff
 
@@ -35,6 +37,11 @@ class EmployeeChanges:
 
     latest: datetime
     actions: dict[str, str]  # employee id -> "Inserted" | "Updated" | "Deleted"
+
+
+_EMPLOYEE_PAGES = CursorPaginator(
+    lambda body: dig(body, "meta", "page", "nextCursor"), source=SourceName.BAMBOOHR, what="employee list"
+)
 
 
 class BambooHRClient(SourceClient):
@@ -98,11 +105,10 @@ class BambooHRClient(SourceClient):
         """
         wanted = list(dict.fromkeys(str(i) for i in ids))
         numeric = [i for i in wanted if is_digits(i)]
-        chunks = [numeric[i : i + IDS_PER_REQUEST] for i in range(0, len(numeric), IDS_PER_REQUEST)]
         pages = await asyncio.gather(
             *(
                 self._list({"filter[ids]": ",".join(chunk), "page[limit]": str(IDS_PER_REQUEST)})
-                for chunk in chunks
+                for chunk in chunks(numeric, IDS_PER_REQUEST)
             )
         )
         found = {r.id: r for page in pages for r in map(employee_to_resource, page)}
@@ -185,19 +191,20 @@ class BambooHRClient(SourceClient):
         """All records of `GET /employees`, following `meta.page.nextCursor`."""
         query = {**params, "fields": ",".join(EMPLOYEE_FIELDS)}
         records: list[Mapping[str, Any]] = []
-        while True:
+
+        async def fetch(cursor: str | None) -> Mapping[str, Any]:
+            params = query if cursor is None else {**query, "page[after]": cursor}
             body = self._object(
-                await self.request("GET", "employees", params=query, expect=object_with("data"))
+                await self.request("GET", "employees", params=params, expect=object_with("data"))
             )
             data = body.get("data")
             if not isinstance(data, list):
                 raise SourceDataError(self.source, "employee list response has no 'data' array", field="data")
             records.extend(data)
-            page = (body.get("meta") or {}).get("page") or {}
-            cursor = page.get("nextCursor")
-            if not cursor:
-                return records
-            query = {**query, "page[after]": str(cursor)}
+            return body
+
+        await _EMPLOYEE_PAGES.pages(fetch)
+        return records
 
     def _object(self, response: UpstreamResponse) -> Mapping[str, Any]:
         if not isinstance(response.body, Mapping):

@@ -35,6 +35,7 @@ from opsgraph.connectors.harvest.mapping import (
 )
 from opsgraph.connectors.shapes import json_object, object_with
 from opsgraph.connectors.toolkit.auth import BearerToken
+from opsgraph.connectors.toolkit.paging import CursorPaginator, PageNumberPaginator
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import (
     Assignment,
@@ -127,29 +128,22 @@ class HarvestClient(SourceClient):
         first page gives `total_pages`; cursor listings follow `links.next` until it is null."""
         query = {**(params or {}), "per_page": PER_PAGE}
         listing = object_with(key)
-        first = self._records(path, key, (await self.request("GET", path, params=query, expect=listing)).body)
-        body, records = first
-        total_pages = body.get("total_pages")
-        next_link = _next_link(body)
+
+        async def page(link: str | None, params: Mapping[str, str] | None = None) -> Mapping[str, Any]:
+            response = await self.request("GET", link or path, params=params, expect=listing)
+            return self._records(path, key, response.body)[0]
+
+        first = await page(None, query)
+        total_pages = first.get("total_pages")
+        next_link = _next_link(first)
         if next_link is not None and isinstance(total_pages, int) and "cursor=" not in next_link:
-            pages = await asyncio.gather(
-                *(
-                    self.request("GET", path, params={**query, "page": str(n)}, expect=listing)
-                    for n in range(2, total_pages + 1)
-                )
-            )
-            for page in pages:
-                records.extend(self._records(path, key, page.body)[1])
-            return records
-        seen: set[str] = set()
-        while next_link is not None:
-            if next_link in seen:
-                raise SourceDataError(self.source, f"listing {path} links back to a page it already gave")
-            seen.add(next_link)
-            body, more = self._records(path, key, (await self.request("GET", next_link, expect=listing)).body)
-            records.extend(more)
-            next_link = _next_link(body)
-        return records
+            count: int = total_pages
+            numbered = PageNumberPaginator(lambda _: count)
+            pages = await numbered.pages(lambda n: page(None, {**query, "page": str(n)}), first=first)
+        else:
+            cursor = CursorPaginator(_next_link, source=self.source, what=f"listing {path}")
+            pages = await cursor.pages(page, first=first)
+        return [record for body in pages for record in body[key]]
 
     def _records(self, path: str, key: str, body: Any) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
         if not isinstance(body, Mapping) or not isinstance(body.get(key), list):

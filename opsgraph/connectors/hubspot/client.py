@@ -12,7 +12,7 @@ refused before any request (`SourceRejected`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -50,6 +50,7 @@ from opsgraph.connectors.hubspot.resources import (
 )
 from opsgraph.connectors.toolkit.auth import BearerToken
 from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.paging import CursorPaginator, dig
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import Client, Opportunity, SourceName
 
@@ -67,6 +68,10 @@ def check_filter_groups(groups: Sequence[Sequence[Filter]]) -> None:
         raise ValueError(f"more than {SEARCH_MAX_FILTERS_PER_GROUP} filters in one group")
     if total > SEARCH_MAX_FILTERS:
         raise ValueError(f"{total} filters; HubSpot allows {SEARCH_MAX_FILTERS} in total")
+
+
+def _next_after(body: Mapping[str, Any]) -> Any:
+    return dig(body, "paging", "next", "after")
 
 
 def _is_object_id(value: str) -> bool:
@@ -143,14 +148,16 @@ class HubSpotClient(SourceClient):
         if properties:
             params["properties"] = ",".join(properties)
         out: list[Record] = []
-        while True:
-            response = await self.request("GET", resource.path, params=params)
-            records, body = self._records(response, f"{resource.name} list")
+
+        async def fetch(after: str | None) -> dict[str, Any]:
+            query = params if after is None else {**params, "after": after}
+            records, body = self._records(await self.request("GET", resource.path, params=query), what)
             out.extend(records)
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return out
-            params = {**params, "after": str(after)}
+            return body
+
+        what = f"{resource.name} list"
+        await CursorPaginator(_next_after, source=self.source, what=f"HubSpot {what}").pages(fetch)
+        return out
 
     async def _batch_read(
         self, resource: Resource, ids: Sequence[str], id_property: str | None = None
@@ -273,9 +280,14 @@ class HubSpotClient(SourceClient):
             first = await self.search(resource, filters, lo_ms=lo, hi_ms=mid)
             return first + await self.search(resource, filters, lo_ms=mid, hi_ms=hi)
         out = list(records)
-        while (after := ((raw.get("paging") or {}).get("next") or {}).get("after")) is not None:
-            records, raw = await self._search_page(resource, {**body, "after": str(after)})
-            out.extend(records)
+
+        async def fetch(after: str | None) -> dict[str, Any]:
+            more, page = await self._search_page(resource, {**body, "after": after})
+            out.extend(more)
+            return page
+
+        what = f"HubSpot {resource.name} search"
+        await CursorPaginator(_next_after, source=self.source, what=what).pages(fetch, first=raw)
         return out
 
     # -- reads in canonical terms -------------------------------------------------------------------

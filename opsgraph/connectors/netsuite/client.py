@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
@@ -35,6 +35,7 @@ from opsgraph.connectors.netsuite import mapping
 from opsgraph.connectors.shapes import json_object, object_with
 from opsgraph.connectors.toolkit.auth import ClientCredentials
 from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.paging import OffsetPaginator
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import (
     AccountingPeriod,
@@ -85,6 +86,14 @@ def _token_shape(body: Any) -> str | None:
     if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
         return "the token response has no access_token"
     return None
+
+
+def _total(first: Mapping[str, Any]) -> int | None:
+    """All rows when the first page says there are more (`hasMore`, `totalResults`), else None."""
+    return int(first.get("totalResults") or 0) if first.get("hasMore") else None
+
+
+_PAGES = OffsetPaginator(PAGE_SIZE, _total)
 
 
 def _b64url(raw: bytes) -> str:
@@ -179,12 +188,7 @@ class NetSuiteClient(SourceClient):
 
     async def suiteql(self, q: str) -> list[Row]:
         """Every row of a SuiteQL query (all pages), without the per-item `links`."""
-        first = await self._page(q, 0)
-        pages = [first]
-        if first.get("hasMore"):
-            total = int(first.get("totalResults") or 0)
-            offsets = range(PAGE_SIZE, total, PAGE_SIZE)
-            pages += await asyncio.gather(*(self._page(q, at) for at in offsets))
+        pages = await _PAGES.pages(lambda offset: self._page(q, offset))
         return [{k: v for k, v in item.items() if k != "links"} for page in pages for item in page["items"]]
 
     async def _batched(self, values: Sequence[str], build: Callable[[str], str]) -> list[Row]:

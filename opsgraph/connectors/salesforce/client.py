@@ -34,6 +34,7 @@ from opsgraph.connectors.salesforce.mapping import (
 from opsgraph.connectors.shapes import object_with
 from opsgraph.connectors.toolkit.auth import ClientCredentials
 from opsgraph.connectors.toolkit.chunks import chunks
+from opsgraph.connectors.toolkit.paging import CursorPaginator
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.model import Client, Opportunity, SourceName
 
@@ -45,6 +46,10 @@ def _token_shape(body: Any) -> str | None:
     if not isinstance(body, dict) or not body.get("access_token") or not body.get("instance_url"):
         return "the token response lacks access_token or instance_url"
     return None
+
+
+def _next_records_url(body: Mapping[str, Any]) -> Any:
+    return None if body.get("done", True) else body.get("nextRecordsUrl")
 
 
 def _name(value: str, what: str) -> str:
@@ -112,16 +117,16 @@ class SalesforceClient(SourceClient):
 
     async def query(self, soql: str) -> list[dict[str, Any]]:
         """Run SOQL and follow `nextRecordsUrl` to the end; records as Salesforce returns them."""
-        page = object_with("records")
-        response = await self.request("GET", await self._api("query"), params={"q": soql}, expect=page)
-        records: list[dict[str, Any]] = []
-        while True:
-            body = response.body
-            records.extend(body["records"])
-            next_url = body.get("nextRecordsUrl")
-            if body.get("done", True) or not next_url:
-                return records
-            response = await self.request("GET", await self._api(str(next_url)), expect=page)
+        shape = object_with("records")
+
+        async def fetch(next_url: str | None) -> dict[str, Any]:
+            if next_url is None:
+                first = await self.request("GET", await self._api("query"), params={"q": soql}, expect=shape)
+                return dict(first.body)
+            return dict((await self.request("GET", await self._api(next_url), expect=shape)).body)
+
+        paginator = CursorPaginator(_next_records_url, source=self.source, what="SOQL query")
+        return [record for page in await paginator.pages(fetch) for record in page["records"]]
 
     async def _retrieve(self, sobject: str, ids: Sequence[str], fields: Sequence[str]) -> list[Any]:
         url = await self._api(f"composite/sobjects/{sobject}")
