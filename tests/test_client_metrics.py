@@ -50,6 +50,9 @@ async def set_error_rate(simulators: SimulatorGroup, rate: float) -> None:
         (await admin.delete(f"{url}/_sim/stats")).raise_for_status()
 
 
+HARVEST = {"source": "harvest", "system": "harvest"}
+
+
 def metric(text: str, name: str, **labels: str) -> float:
     wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
     found = re.search(rf"^{name}\{{{re.escape(wanted)}\}} (\S+)$", text, re.MULTILINE)
@@ -70,11 +73,18 @@ async def test_each_upstream_500_is_counted_once(simulators: SimulatorGroup, wor
             await set_error_rate(simulators, 0.0)
         text = (await http.get("/metrics")).text
     assert injected == 4 * 3  # four requests, each tried three times
+    assert metric(text, "opsgraph_upstream_failures_total", **HARVEST, reason="server_error") == injected
+    assert metric(text, "opsgraph_upstream_short_circuits_total", **HARVEST) == 0
     assert (
-        metric(text, "opsgraph_upstream_failures_total", source="harvest", reason="server_error") == injected
+        metric(
+            text,
+            "opsgraph_upstream_failures_total",
+            source="netsuite",
+            system="netsuite",
+            reason="server_error",
+        )
+        == 0
     )
-    assert metric(text, "opsgraph_upstream_short_circuits_total", source="harvest") == 0
-    assert metric(text, "opsgraph_upstream_failures_total", source="netsuite", reason="server_error") == 0
 
 
 async def test_short_circuits_are_counted_apart_from_upstream_failures(
@@ -92,6 +102,6 @@ async def test_short_circuits_are_counted_apart_from_upstream_failures(
         text = (await http.get("/metrics")).text
     # the first request: two 500s open the breaker, its third try is refused; then two refusals
     assert injected == 2
-    assert metric(text, "opsgraph_upstream_failures_total", source="harvest", reason="server_error") == 2
-    assert metric(text, "opsgraph_upstream_short_circuits_total", source="harvest") == 3
-    assert metric(text, "opsgraph_upstream_circuit_open", source="harvest") == 1
+    assert metric(text, "opsgraph_upstream_failures_total", **HARVEST, reason="server_error") == 2
+    assert metric(text, "opsgraph_upstream_short_circuits_total", **HARVEST) == 3
+    assert metric(text, "opsgraph_upstream_circuit_open", **HARVEST) == 1

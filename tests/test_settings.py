@@ -23,7 +23,7 @@ credentials = { access_token = "t", account_id = "1" }
 
 [bamboohr]
 base_url = "http://bamboo.example"
-credentials = { api_key = "k" }
+credentials = { api_key = "k", company_domain = "firm" }
 
 [netsuite]
 base_url = "http://netsuite.example"
@@ -97,7 +97,7 @@ def test_sources_from_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None
     for source in SourceName:
         monkeypatch.setenv(f"OPSGRAPH_{source.value.upper()}__BASE_URL", f"http://{source.value}.local")
     monkeypatch.setenv("OPSGRAPH_HARVEST__CREDENTIALS", '{"account_id": "1", "access_token": "t"}')
-    monkeypatch.setenv("OPSGRAPH_BAMBOOHR__CREDENTIALS", '{"api_key": "k"}')
+    monkeypatch.setenv("OPSGRAPH_BAMBOOHR__CREDENTIALS", '{"api_key": "k", "company_domain": "f"}')
     monkeypatch.setenv("OPSGRAPH_NETSUITE__CREDENTIALS", '{"client_id": "c", "client_secret": "s"}')
     configs = load_settings().source_configs()
     assert configs[SourceName.NETSUITE].base_url == "http://netsuite.local"

@@ -223,6 +223,7 @@ async def test_the_sources_query_lists_every_system(simulators: SimulatorGroup, 
         before = await harvest_requests(simulators)
         body = (await http.post("/graphql", json={"query": "{ sources { source reachable } }"})).json()
         after = await harvest_requests(simulators)
+        metrics = (await http.get("/metrics")).text
     assert sorted(s["source"] for s in body["data"]["sources"]) == [
         "BAMBOOHR",
         "HARVEST",
@@ -232,3 +233,13 @@ async def test_the_sources_query_lists_every_system(simulators: SimulatorGroup, 
     ]
     assert all(s["reachable"] for s in body["data"]["sources"])
     assert after - before == 2
+    for name in ("psa-na", "psa-emea"):  # one series per system
+        assert f'opsgraph_upstream_requests_total{{source="harvest",system="{name}"}} 1' in metrics
+
+
+def test_bamboohr_on_a_bare_host_needs_the_company_domain(tmp_path: Path) -> None:
+    text = STACK.replace("http://bamboo.example/api/gateway.php/firm/v1", "http://bamboo.example")
+    assert problems(tmp_path, text) == [
+        "systems.hr: Value error, credentials.company_domain is required when base_url is the bare host "
+        "(bamboohr connector)"
+    ]

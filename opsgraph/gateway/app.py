@@ -84,7 +84,7 @@ def create_app(
 
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
-        lines += source_metric_lines(state.sources.all() if state.sources else [])
+        lines += source_metric_lines(state.sources.clients() if state.sources else {})
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     view = GraphQLView(schema or gateway_schema(settings, clock), state, graphiql=settings.graphiql)

@@ -95,7 +95,8 @@ def _check(
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             path = ".".join(str(part) for part in error["loc"])
-            problems.append(f"{key}.{path}: {error['msg']} ({system.vendor} connector)")
+            where = f"{key}.{path}" if path else key
+            problems.append(f"{where}: {error['msg']} ({system.vendor} connector)")
     if system.scope is not None and not system.scope:
         problems.append(f"{key}.scope: empty; leave it out for a system that owns everything")
     if len(problems) > before:

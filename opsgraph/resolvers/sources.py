@@ -163,6 +163,10 @@ class Sources:
     def all(self) -> list[SourceClient]:
         return [system.client for system in self.systems.values()]
 
+    def clients(self) -> dict[str, SourceClient]:
+        """Each system's client by system name."""
+        return {name: system.client for name, system in self.systems.items()}
+
     def system(self, key: str) -> System:
         """The system named `key`; else (a `SourceName`, say) the one system of that vendor."""
         found = self.systems.get(str(key))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from opsgraph.connectors.bamboohr.client import BambooHRClient
 from opsgraph.connectors.registry import Connector, ConnectorSettings
@@ -18,7 +18,14 @@ class BambooHRCredentials(BaseModel):
 
 
 class BambooHRSettings(ConnectorSettings):
+    base_url: str
     credentials: BambooHRCredentials
+
+    @model_validator(mode="after")
+    def _company_domain_for_a_bare_host(self) -> BambooHRSettings:
+        if "/api/gateway.php/" not in self.base_url and not self.credentials.company_domain:
+            raise ValueError("credentials.company_domain is required when base_url is the bare host")
+        return self
 
 
 async def ping(client: BambooHRClient) -> None:
