@@ -56,7 +56,8 @@ CASES = [
     Case("engagements", "code contractValue { amount }", NS, ("contractValue",), ("code",)),
     Case("engagements", "code practice", NS, ("practice",), ("code",)),
     Case("engagements", "code invoices { number }", NS, ("invoices",), ("code",)),
-    Case("engagements", "code links { harvestId }", NS, ("links",), ("code",)),
+    Case("engagements", "code sourceLinks { harvestId }", NS, ("sourceLinks",), ("code",)),
+    Case("engagements", "code links { id }", NS, ("links",), ("code",)),
     Case("engagements", "code dataQuality { code }", NS, ("dataQuality",), ("code",)),
     Case("engagements", "code invoiceReadiness { ready }", NS, ("invoiceReadiness",), ("code",)),
     # Burn: hours from the PSA, money from the ERP.
@@ -66,13 +67,14 @@ CASES = [
     Case("engagements", "burn { hoursUsed status }", NS, ("burn", "status"), BURNT),
     Case("engagements", "code client { name }", SF, ("client",), ("code",)),
     Case("engagements", "code opportunity { name }", SF, ("opportunity",), ("code",)),
-    Case("engagements", "code links { harvestId }", SF, ("links",), ("code",)),
+    Case("engagements", "code sourceLinks { harvestId }", SF, ("sourceLinks",), ("code",)),
     Case("engagements", "code dataQuality { code }", SF, ("dataQuality",), ("code",)),
     Case("engagements", "code invoiceReadiness { ready }", SF, ("invoiceReadiness",), ("code",)),
     # Clients come from the CRM.
     Case("clients", "name invoices { number }", NS, ("invoices",), ("name",)),
     Case("clients", "name arBalance { amount }", NS, ("arBalance",), ("name",)),
-    Case("clients", "name links { salesforceId }", NS, ("links",), ("name",)),
+    Case("clients", "name sourceLinks { salesforceId }", NS, ("sourceLinks",), ("name",)),
+    Case("clients", "name links { id }", NS, ("links",), ("name",)),
     Case("clients", "name dataQuality { code }", NS, ("dataQuality",), ("name",)),
     Case("clients", "name engagements { code }", HV, ("engagements",), ("name",)),
     # People come from HR, joined to the PSA: a PSA outage nulls only the PSA's fields.
@@ -81,7 +83,8 @@ CASES = [
     Case("resources", "name assignments { id }", HV, ("assignments",), ("name",)),
     Case("resources", f"name timeEntries({JANUARY}) {{ id }}", HV, ("timeEntries",), ("name",)),
     Case("resources", f"title utilization({JANUARY}) {{ key }}", HV, ("utilization",), ("title",)),
-    Case("resources", "department links { harvestId }", HV, ("links",), ("department",)),
+    Case("resources", "department sourceLinks { harvestId }", HV, ("sourceLinks",), ("department",)),
+    Case("resources", "department links { id }", HV, ("links",), ("department",)),
     Case("resources", "name dataQuality { code }", HV, ("dataQuality",), ("name",)),
     # Time entries come from the PSA.
     Case("timeEntries", "hours postedToErp", NS, ("postedToErp",), ("hours",), f"first: 3, {OCTOBER}"),

@@ -326,7 +326,11 @@ class Query:
             reachable = await sources.probe(name) is None
             h = client.health
             lat = sorted(h.latencies_ms)
+            system = sources.system(name)
             return SourceStatus(
+                system=system.name,
+                role=system.role,
+                vendor=system.vendor,
                 source=source,
                 reachable=reachable,
                 circuit_state=CircuitState(client.breaker.state.value),

@@ -20,6 +20,15 @@ TimeEntryStatus = strawberry.enum(model.TimeEntryStatus)
 InvoiceStatus = strawberry.enum(model.InvoiceStatus)
 ResourceStatus = strawberry.enum(model.ResourceStatus)
 Source = strawberry.enum(model.SourceName, name="Source")
+Role = strawberry.enum(model.Role, name="Role", description="What a system does for the firm.")
+
+ROLE_OF_VENDOR = {
+    model.SourceName.SALESFORCE: model.Role.CRM,
+    model.SourceName.HARVEST: model.Role.PSA,
+    model.SourceName.BAMBOOHR: model.Role.HR,
+    model.SourceName.NETSUITE: model.Role.ERP,
+}
+"""The classic vendors' roles, for values still keyed by vendor (`DataQualityIssue.source`)."""
 
 
 @strawberry.type
@@ -90,13 +99,26 @@ def money(amount: Decimal | None, currency: str) -> Money | None:
     return None if amount is None else Money(amount=amount.quantize(Decimal("0.01")), currency=currency)
 
 
+DEPRECATED_LINKS = "Use `links`: one SourceRef per configured system, not a field per vendor."
+DEPRECATED_SOURCE = "Use `system` and `role`: the Source enum names vendors, not configured systems."
+
+
 @strawberry.type
 class DataQualityIssue:
     code: str
     message: str
-    source: Source  # type: ignore[valid-type]
+    source: Source = strawberry.field(deprecation_reason=DEPRECATED_SOURCE)  # type: ignore[valid-type]
     record_id: str | None
     field: str | None
+
+    @strawberry.field(description="The configured system the issue is about (null if not one).")
+    def system(self, info: Info) -> str | None:
+        found = [s.name for s in info.context.sources.systems.values() if s.vendor == str(self.source)]
+        return found[0] if len(found) == 1 else None
+
+    @strawberry.field(description="The role of the system the issue is about.")
+    def role(self) -> Role | None:  # type: ignore[valid-type]
+        return ROLE_OF_VENDOR.get(self.source)
 
     @classmethod
     def of(cls, issue: model.DataQualityIssue) -> DataQualityIssue:

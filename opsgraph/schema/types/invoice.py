@@ -9,9 +9,11 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
+from opsgraph.model import Role
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node
 from opsgraph.schema.types.common import Info, InvoiceStatus, Money
+from opsgraph.schema.types.refs import SourceRef, refs
 
 if TYPE_CHECKING:
     from opsgraph.schema.types.nodes import Client, Engagement
@@ -60,6 +62,11 @@ class Invoice(Node):
             lines=lines,
             record=i,
         )
+
+    @strawberry.field(description="The record's id in each configured system it lives in.")
+    def links(self, info: Info) -> list[SourceRef]:
+        ids = [(Role.ERP, self.record.id), (Role.PSA, self.record.harvest_invoice_id)]
+        return refs(info.context.sources, ids)
 
     @strawberry.field(description="Days past the due date while money is still owed; 0 otherwise.")
     def days_overdue(self, info: Info) -> int:

@@ -15,11 +15,13 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
+from opsgraph.model import Role
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.views.periods import month_start
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node, check_range
 from opsgraph.schema.types.common import (
+    DEPRECATED_LINKS,
     BillingModel,
     DataQualityIssue,
     EngagementStatus,
@@ -31,6 +33,7 @@ from opsgraph.schema.types.common import (
     money,
 )
 from opsgraph.schema.types.invoice import Invoice, InvoiceLine
+from opsgraph.schema.types.refs import SourceRef, refs
 from opsgraph.schema.types.resource import Resource, TimeOffRequest
 
 if TYPE_CHECKING:
@@ -117,8 +120,14 @@ class Client(Node):
         invoices = await info.context.loaders.invoices_by_customer.load(customer.id)
         return Money.of(model.Money.total((i.amount_due for i in invoices), customer.currency))
 
-    @strawberry.field
-    async def links(self, info: Info) -> SourceLinks | None:
+    @strawberry.field(description="The record's id in each configured system it lives in.")
+    async def links(self, info: Info) -> list[SourceRef] | None:
+        customer = await info.context.loaders.customer_by_account.load(self.key)
+        ids = [(Role.CRM, self.key), (Role.ERP, customer.id if customer else None)]
+        return refs(info.context.sources, ids)
+
+    @strawberry.field(deprecation_reason=DEPRECATED_LINKS)
+    async def source_links(self, info: Info) -> SourceLinks | None:
         customer = await info.context.loaders.customer_by_account.load(self.key)
         return SourceLinks(salesforce_id=self.key, netsuite_id=customer.id if customer else None)
 
@@ -292,8 +301,19 @@ class Engagement(Node):
 
         return InvoiceReadiness.of(await info.context.views.readiness(self.project), self.project)
 
-    @strawberry.field
-    async def links(self, info: Info) -> SourceLinks | None:
+    @strawberry.field(description="The record's id in each configured system it lives in.")
+    async def links(self, info: Info) -> list[SourceRef] | None:
+        job = await info.context.loaders.job_by_code.load(self.code)
+        opp = await info.context.loaders.opportunity_by_code.load(self.code)
+        ids = [
+            (Role.PSA, self.project.harvest_project_id),
+            (Role.ERP, job.id if job else None),
+            (Role.CRM, opp.id if opp else None),
+        ]
+        return refs(info.context.sources, ids)
+
+    @strawberry.field(deprecation_reason=DEPRECATED_LINKS)
+    async def source_links(self, info: Info) -> SourceLinks | None:
         job = await info.context.loaders.job_by_code.load(self.code)
         opp = await info.context.loaders.opportunity_by_code.load(self.code)
         return SourceLinks(
@@ -342,6 +362,10 @@ class TimeEntry(Node):
     @strawberry.field
     async def resource(self, info: Info) -> Resource | None:
         return await Resource.for_psa_user(info, self.entry.harvest_user_id)
+
+    @strawberry.field(description="The record's id in each configured system it lives in.")
+    def links(self, info: Info) -> list[SourceRef]:
+        return refs(info.context.sources, [(Role.PSA, self.entry.id)])
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:

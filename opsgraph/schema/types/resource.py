@@ -15,11 +15,21 @@ from strawberry import Private
 
 from opsgraph import model
 from opsgraph.connectors.errors import SourceError
+from opsgraph.model import Role
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.partial import settled
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node, check_range
-from opsgraph.schema.types.common import DataQualityIssue, Info, Money, ResourceStatus, SourceLinks, money
+from opsgraph.schema.types.common import (
+    DEPRECATED_LINKS,
+    DataQualityIssue,
+    Info,
+    Money,
+    ResourceStatus,
+    SourceLinks,
+    money,
+)
+from opsgraph.schema.types.refs import SourceRef, refs
 
 if TYPE_CHECKING:
     from opsgraph.schema.types.nodes import Assignment, TimeEntry
@@ -154,8 +164,14 @@ class Resource(Node):
         rows = await info.context.views.utilization(from_, to, "RESOURCE", only_user=psa.id)
         return UtilizationRow.of(rows[0]) if rows else None
 
-    @strawberry.field
-    def links(self) -> SourceLinks | None:
+    @strawberry.field(description="The record's id in each configured system it lives in.")
+    def links(self, info: Info) -> list[SourceRef] | None:
+        psa = self._psa()
+        ids = [(Role.HR, self.hr.id if self.hr else None), (Role.PSA, psa.id if psa else None)]
+        return refs(info.context.sources, ids)
+
+    @strawberry.field(deprecation_reason=DEPRECATED_LINKS)
+    def source_links(self) -> SourceLinks | None:
         psa = self._psa()
         return SourceLinks(
             bamboohr_id=self.hr.id if self.hr else None, harvest_id=str(psa.id) if psa else None

@@ -11,7 +11,15 @@ from strawberry import Private
 from opsgraph import model
 from opsgraph.resolvers.views import burn, forecast, hire, readiness, reconciliation
 from opsgraph.resolvers.views import utilization as utilization_view
-from opsgraph.schema.types.common import ConvertedMoney, DataQualityIssue, Info, Money, Source
+from opsgraph.schema.types.common import (
+    DEPRECATED_SOURCE,
+    ConvertedMoney,
+    DataQualityIssue,
+    Info,
+    Money,
+    Role,
+    Source,
+)
 from opsgraph.schema.types.nodes import Engagement, Resource
 
 
@@ -290,7 +298,10 @@ class CacheStats:
 
 @strawberry.type
 class SourceStatus:
-    source: Source  # type: ignore[valid-type]
+    system: str = strawberry.field(description="The configured system's name")
+    role: Role  # type: ignore[valid-type]
+    vendor: str
+    source: Source = strawberry.field(deprecation_reason=DEPRECATED_SOURCE)  # type: ignore[valid-type]
     reachable: bool
     circuit_state: CircuitState
     requests: int
