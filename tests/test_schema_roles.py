@@ -53,7 +53,8 @@ async def test_sources_name_the_four_classic_systems(gql: Gql) -> None:
 
 async def test_client_links_are_refs_matching_the_world(gql: Gql, world: World) -> None:
     data = await gql(
-        "{ clients(first: 2) { nodes { links { system role vendor id } sourceLinks { salesforceId netsuiteId } } } }"
+        """{ clients(first: 2) { nodes {
+          links { system role vendor id } sourceLinks { salesforceId netsuiteId } } } }"""
     )
     nodes = data["clients"]["nodes"]
     assert len(nodes) == 2
