@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -33,23 +33,12 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from opsgraph.clock import Clock
 
-__all__ = ["RESPONSE_TOO_LARGE", "SOURCE_TIMEOUT", "GatewayExecutor", "gateway_executor", "json_size"]
+__all__ = ["RESPONSE_TOO_LARGE", "SOURCE_TIMEOUT", "GatewayExecutor", "gateway_executor"]
 
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 SOURCE_TIMEOUT = "SOURCE_TIMEOUT"
 _ERROR_RESERVE_BYTES = 64 * 1024
 T = TypeVar("T")
-
-
-def json_size(value: Any) -> int:
-    """Compact-JSON bytes of a leaf value (ASCII strings estimated without escapes)."""
-    if isinstance(value, str):
-        return len(value) + 2 if value.isascii() else len(json.dumps(value))
-    if value is None or value is True:
-        return 4
-    if value is False:
-        return 5
-    return len(str(value))
 
 
 def _str_size(value: str) -> int:
@@ -60,9 +49,9 @@ def _text_size(value: object) -> int:
     return len(str(value))
 
 
-# Leaf classes by how their JSON is sized; any other value (object, list, enum, custom scalar)
-# counts its brackets only.
-_LEAF_SIZES: dict[type, Any] = {
+# Leaf classes by how their JSON is sized (a dict lookup per value: this runs for every value);
+# any other value (object, list, enum member) counts 2, its brackets or an estimate.
+_LEAF_SIZES: dict[type, Callable[[Any], int]] = {
     str: _str_size,
     int: _text_size,
     float: _text_size,
