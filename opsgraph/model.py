@@ -18,13 +18,6 @@ class Canonical(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SourceName(StrEnum):
-    SALESFORCE = "salesforce"
-    HARVEST = "harvest"
-    BAMBOOHR = "bamboohr"
-    NETSUITE = "netsuite"
-
-
 class Role(StrEnum):
     """What a system does for the firm; each role has one port (`opsgraph.roles`)."""
 
@@ -126,27 +119,53 @@ class Money(Canonical):
         return out
 
 
+class Record(Canonical):
+    """A record as one configured system holds it: `system` is that system's configured name
+    (`psa-na`), `id` its own id there (a string, whatever the vendor's type).
+
+    `key` (`system:id`) is the record's canonical key: unique across every system of the firm, so
+    it is what loaders, cache keys, tags and global ids use.
+    """
+
+    system: StrictStr  # checked against SYSTEM_NAME once, in settings; not per record
+    id: StrictStr = Field(min_length=1)
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}:{self.id}"
+
+
+def record_key(system: str, record_id: str) -> str:
+    """The canonical key of record `record_id` of `system` (what `Record.key` gives)."""
+    return f"{system}:{record_id}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(system, id) of a canonical key; `ValueError` when it has no `:`."""
+    system, sep, record_id = key.partition(":")
+    if not sep or not system or not record_id:
+        raise ValueError(f"not a system:id key: {key!r}")
+    return system, record_id
+
+
 class DataQualityIssue(Canonical):
-    """A broken join or suspicious value: returned as data, never raised."""
+    """A broken join or suspicious value: returned as data, never raised.
+
+    `system` is the configured system the issue is about (where the record is, or where the missing
+    link should be); `field` is the canonical field (`code`, `client_id`, `email`), never a vendor's.
+    """
 
     code: str
     message: str
-    source: SourceName
+    system: str
+    role: Role
     record_id: str | None = None
     field: str | None = None
 
 
-class SourceLinks(Canonical):
-    """The record's ids in each system it lives in (None where the link is missing)."""
+class Client(Record):
+    """A CRM client (account, company)."""
 
-    salesforce_id: str | None = None
-    harvest_id: str | None = None
-    bamboohr_id: str | None = None
-    netsuite_id: str | None = None
-
-
-class Client(Canonical):
-    id: str  # Salesforce Account Id
     name: str
     industry: str | None = None
     region: str | None = None
@@ -156,8 +175,9 @@ class Client(Canonical):
     modified_at: datetime | None = None
 
 
-class Opportunity(Canonical):
-    id: str  # Salesforce Opportunity Id
+class Opportunity(Record):
+    """A CRM opportunity (deal); `client_id` is its client's id in the same system."""
+
     name: str
     client_id: str
     stage: str
@@ -172,13 +192,15 @@ class Opportunity(Canonical):
     modified_at: datetime | None = None
 
 
-class Engagement(Canonical):
-    """A delivery project (Harvest) joined to its finance job (NetSuite) by code."""
+class Engagement(Record):
+    """A delivery project in the PSA, joined to its ERP job and CRM opportunity by `code`.
+
+    `psa_client_id` is the PSA's own client record (same system), not the CRM client.
+    """
 
     code: str
     name: str
-    harvest_project_id: int
-    harvest_client_id: int | None = None
+    psa_client_id: str | None = None
     is_active: bool = True
     billing_model: BillingModel = BillingModel.TIME_AND_MATERIALS
     hourly_rate: Decimal | None = None
@@ -188,14 +210,14 @@ class Engagement(Canonical):
     notes: str | None = None
 
 
-class ErpJob(Canonical):
-    """The NetSuite side of an engagement."""
+class ErpJob(Record):
+    """The ERP side of an engagement: `code` is the engagement code, `opportunity_id` the CRM
+    opportunity it came from (the job's external id)."""
 
-    id: str
-    code: str  # entityId
+    code: str
     name: str
     customer_id: str
-    opportunity_id: str | None = None  # externalId
+    opportunity_id: str | None = None
     is_inactive: bool = False
     contract_value: Money | None = None
     billing_model: BillingModel | None = None
@@ -204,29 +226,30 @@ class ErpJob(Canonical):
     end_date: date | None = None
 
 
-class ErpCustomer(Canonical):
-    id: str
+class ErpCustomer(Record):
+    """An ERP customer; `client_id` (its external id) is the CRM client's id."""
+
     name: str
-    account_id: str | None = None  # externalId = Salesforce Account Id
+    client_id: str | None = None
     legal_entity: str | None = None
     currency: str = "USD"
     balance: Money | None = None
 
 
-class Assignment(Canonical):
-    id: int
+class Assignment(Record):
+    """A PSA user assigned to an engagement; `engagement_id` and `user_id` are ids in the same system."""
+
     engagement_code: str
-    harvest_project_id: int
-    harvest_user_id: int
+    engagement_id: str
+    user_id: str
     hourly_rate: Decimal | None = None
     budget_hours: float | None = None
     is_active: bool = True
 
 
-class Resource(Canonical):
-    """A person: HR is the owner, Harvest and NetSuite are joined by email."""
+class Resource(Record):
+    """A person: HR is the owner; the PSA user and the ERP employee are joined by email."""
 
-    id: str  # BambooHR employee id
     name: str
     first_name: str | None = None
     last_name: str | None = None
@@ -241,10 +264,9 @@ class Resource(Canonical):
     cost_rate: Money | None = None
 
 
-class PsaUser(Canonical):
-    """A Harvest user: carries the capacity and default rate used for time."""
+class PsaUser(Record):
+    """A PSA user: carries the capacity and default rate used for time."""
 
-    id: int
     name: str
     email: str
     is_active: bool = True
@@ -253,8 +275,7 @@ class PsaUser(Canonical):
     cost_rate: Decimal | None = None
 
 
-class TimeOff(Canonical):
-    id: str
+class TimeOff(Record):
     resource_id: str
     start: date
     end: date
@@ -263,30 +284,31 @@ class TimeOff(Canonical):
     status: str
 
 
-class TimeEntry(Canonical):
-    id: int  # Harvest time entry id
+class TimeEntry(Record):
+    """PSA time; `user_id`, `engagement_id` and `invoice_id` (the PSA's own invoice) are ids in the
+    same system."""
+
     date: date
     hours: float
     billable: bool
     status: TimeEntryStatus
     notes: str | None = None
-    harvest_user_id: int
+    user_id: str
     user_name: str | None = None
-    harvest_project_id: int
+    engagement_id: str
     engagement_code: str | None = None
     task: str | None = None
     currency: str  # the engagement's (its client's) currency: rates and amounts are in it
     bill_rate: Decimal | None = None
     cost_rate: Decimal | None = None
-    harvest_invoice_id: int | None = None
+    invoice_id: str | None = None
     updated_at: datetime | None = None
 
 
-class ErpTimeBill(Canonical):
-    """Hours posted to NetSuite; externalId links back to the Harvest entry."""
+class TimePosting(Record):
+    """Hours posted to the ERP; `time_entry_id` (its external id) is the PSA time entry's id."""
 
-    id: str
-    harvest_entry_id: int | None
+    time_entry_id: str | None
     job_id: str | None
     date: date
     hours: float
@@ -299,8 +321,9 @@ class InvoiceLine(Canonical):
     amount: Money
 
 
-class Invoice(Canonical):
-    id: str  # NetSuite invoice id
+class Invoice(Record):
+    """An ERP invoice; `psa_invoice_id` (its external id) is the PSA invoice it was raised from."""
+
     number: str
     customer_id: str
     job_id: str | None = None
@@ -310,11 +333,10 @@ class Invoice(Canonical):
     total: Money
     amount_due: Money
     lines: list[InvoiceLine] = Field(default_factory=list)
-    harvest_invoice_id: int | None = None
+    psa_invoice_id: str | None = None
 
 
-class AccountingPeriod(Canonical):
-    id: str
+class AccountingPeriod(Record):
     name: str
     start: date
     end: date
@@ -336,10 +358,10 @@ class ExchangeRate(Canonical):
     historical_rate: Decimal
 
 
-class ProjectTimeTotals(Canonical):
-    """A Harvest project's tracked time over a timeframe (Harvest's Time Reports: Projects)."""
+class EngagementTimeTotals(Canonical):
+    """An engagement's tracked time over a timeframe, from the PSA's time report."""
 
-    harvest_project_id: int
+    engagement_id: str
     total_hours: float
     billable_hours: float
     billable_amount: Decimal

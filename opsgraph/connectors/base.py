@@ -43,7 +43,7 @@ from opsgraph.connectors.errors import (
 from opsgraph.connectors.health import SYSTEM_FAILURES, FailureReason, SourceHealth
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.context import current_correlation_id
-from opsgraph.model import SourceName
+from opsgraph.model import Role
 
 __all__ = [
     "Authenticator",
@@ -105,12 +105,18 @@ class UpstreamResponse:
 
 
 class SourceClient:
-    """Base for vendor clients. Subclasses set `source` and override the hooks below."""
+    """Base for vendor clients. Subclasses set `vendor` and `role` and override the hooks below.
 
-    source: ClassVar[SourceName]
+    `system` is the configured system's name (`psa-na`; the vendor's name when not given): records
+    carry it, errors name it, metrics and breakers are per system.
+    """
 
-    def __init__(self, config: SourceConfig, *, clock: Clock | None = None) -> None:
+    vendor: ClassVar[str]
+    role: ClassVar[Role]
+
+    def __init__(self, config: SourceConfig, *, system: str | None = None, clock: Clock | None = None) -> None:
         self.config = config
+        self._system = system or self.vendor
         self.clock: Clock = clock or SystemClock()
         self.breaker = CircuitBreaker(config.breaker_failure_threshold, config.breaker_reset_s, self.clock)
         self.health = SourceHealth()
@@ -118,6 +124,11 @@ class SourceClient:
         self._session: aiohttp.ClientSession | None = None
         self._rng = random.Random()
         self.authenticator: Authenticator | None = None  # set by kits that use `toolkit.auth`
+
+    @property
+    def system(self) -> str:
+        """The configured name of this system (`psa-emea`), not its vendor."""
+        return self._system
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -180,7 +191,7 @@ class SourceClient:
             method, self.url(path), params=params, json=json, data=data, headers=all_headers, timeout=timeout
         ) as resp:
             raw = await resp.read()
-            return UpstreamResponse(resp.status, resp.headers, _decode(self.source, resp, raw), str(resp.url))
+            return UpstreamResponse(resp.status, resp.headers, _decode(self.system, resp, raw), str(resp.url))
 
     async def request(
         self,
@@ -206,9 +217,10 @@ class SourceClient:
         retry = method.upper() == "GET" if retry is None else retry
         attempt, reauthed = 0, False
         with _tracer.start_as_current_span(
-            f"{self.source.value} {method}", kind=trace.SpanKind.CLIENT
+            f"{self.system} {method}", kind=trace.SpanKind.CLIENT
         ) as span:
-            span.set_attribute("opsgraph.source", self.source.value)
+            span.set_attribute("opsgraph.system", self.system)
+            span.set_attribute("opsgraph.vendor", self.vendor)
             span.set_attribute("http.request.method", method)
             span.set_attribute("url.path", path.split("?")[0])
             while True:
@@ -257,7 +269,7 @@ class SourceClient:
         permit = self.breaker.admit()
         if permit is None:
             self.health.short_circuits += 1
-            raise self._fail(SourceUnavailable(self.source, "circuit open: the source is failing"))
+            raise self._fail(SourceUnavailable(self.system, "circuit open: the source is failing"))
         try:
             return await self._exchange(permit, method, path, ok=ok, expect=expect, **kwargs)
         finally:
@@ -282,11 +294,11 @@ class SourceClient:
                 response = await self.raw_request(method, path, **kwargs)
         except TimeoutError:
             error, reason = (
-                SourceTimeout(self.source, f"no answer within {self.config.timeout_s:g}s"),
+                SourceTimeout(self.system, f"no answer within {self.config.timeout_s:g}s"),
                 FailureReason.TIMEOUT,
             )
         except aiohttp.ClientError as exc:
-            error = SourceUnavailable(self.source, f"connection failed: {type(exc).__name__}")
+            error = SourceUnavailable(self.system, f"connection failed: {type(exc).__name__}")
             reason = FailureReason.CONNECTION
         except SourceBadResponse as exc:
             error, reason = exc, FailureReason.BAD_RESPONSE
@@ -300,7 +312,7 @@ class SourceClient:
                 return response
             if problem is not None and wait is None:
                 error = SourceBadResponse(
-                    self.source, f"unexpected response: {problem}", status=response.status
+                    self.system, f"unexpected response: {problem}", status=response.status
                 )
                 reason = FailureReason.BAD_RESPONSE
             else:
@@ -313,16 +325,16 @@ class SourceClient:
         vendor_code, message = self.error_detail(response)
         kwargs: dict[str, Any] = {"status": response.status, "vendor_code": vendor_code}
         if wait is not None:
-            limited = SourceRateLimited(self.source, f"rate limited: {message}", retry_after=wait, **kwargs)
+            limited = SourceRateLimited(self.system, f"rate limited: {message}", retry_after=wait, **kwargs)
             return limited, FailureReason.RATE_LIMITED
         if response.status in (401, 403):
             return SourceUnavailable(
-                self.source, f"authentication failed: {message}", **kwargs
+                self.system, f"authentication failed: {message}", **kwargs
             ), FailureReason.AUTH
         if response.status >= 500:
-            failed = SourceUnavailable(self.source, f"upstream error {response.status}: {message}", **kwargs)
+            failed = SourceUnavailable(self.system, f"upstream error {response.status}: {message}", **kwargs)
             return failed, FailureReason.SERVER_ERROR
-        return SourceRejected(self.source, message, **kwargs), FailureReason.REJECTED
+        return SourceRejected(self.system, message, **kwargs), FailureReason.REJECTED
 
     def _backoff(self, attempt: int, error: SourceError) -> float | None:
         """Seconds to wait before the next try; None when the request must not be tried again
@@ -344,7 +356,7 @@ class SourceClient:
         return error
 
 
-def _decode(source: SourceName, resp: aiohttp.ClientResponse, raw: bytes) -> Any:
+def _decode(system: str, resp: aiohttp.ClientResponse, raw: bytes) -> Any:
     if not raw:
         return None
     if "json" in (resp.content_type or ""):
@@ -353,7 +365,7 @@ def _decode(source: SourceName, resp: aiohttp.ClientResponse, raw: bytes) -> Any
         except ValueError as exc:
             if 200 <= resp.status < 300:
                 raise SourceBadResponse(
-                    source, f"response body is not valid JSON: {exc}", status=resp.status
+                    system, f"response body is not valid JSON: {exc}", status=resp.status
                 ) from exc
             return raw.decode("utf-8", "replace")
     return raw.decode("utf-8", "replace")

@@ -5,14 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from opsgraph.context import current_correlation_id
-from opsgraph.model import SourceName
-
-SYSTEM_NAMES = {
-    SourceName.SALESFORCE: "Salesforce",
-    SourceName.HARVEST: "Harvest",
-    SourceName.BAMBOOHR: "BambooHR",
-    SourceName.NETSUITE: "NetSuite",
-}
 PUBLIC_MESSAGES = {
     "SOURCE_UNAVAILABLE": "{} is unavailable",
     "SOURCE_TIMEOUT": "{} did not answer in time",
@@ -22,11 +14,10 @@ PUBLIC_MESSAGES = {
 }
 
 
-def public_message(code: str, source: SourceName | str) -> str:
-    """What clients are told: our words for the code and system, never the vendor's text (which may
-    hold internals: hosts, queries, account names). The vendor's text goes to the log."""
-    name = SYSTEM_NAMES.get(SourceName(source), str(source))
-    return PUBLIC_MESSAGES.get(code, "{} failed").format(name)
+def public_message(code: str, system: str) -> str:
+    """What clients are told: our words for the code and the configured system's name, never the
+    vendor's text (which may hold internals: hosts, queries, account names). That goes to the log."""
+    return PUBLIC_MESSAGES.get(code, "{} failed").format(f"System {system}")
 
 
 class SourceError(Exception):
@@ -34,7 +25,7 @@ class SourceError(Exception):
 
     def __init__(
         self,
-        source: SourceName | str,
+        system: str,
         message: str,
         *,
         status: int | None = None,
@@ -42,18 +33,18 @@ class SourceError(Exception):
         correlation_id: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.source = SourceName(source)
+        self.system = system
         self.message = message
         self.status = status
         self.vendor_code = vendor_code
         self.correlation_id = correlation_id or current_correlation_id()
 
     def __str__(self) -> str:
-        return f"{self.source.value}: {self.message}"
+        return f"{self.system}: {self.message}"
 
     @property
     def public_message(self) -> str:
-        return public_message(self.code, self.source)
+        return public_message(self.code, self.system)
 
 
 class SourceUnavailable(SourceError):
@@ -71,14 +62,14 @@ class SourceRateLimited(SourceError):
 
     def __init__(
         self,
-        source: SourceName | str,
+        system: str,
         message: str,
         *,
         retry_after: float | None = None,
         status: int | None = None,
         vendor_code: str | None = None,
     ) -> None:
-        super().__init__(source, message, status=status, vendor_code=vendor_code)
+        super().__init__(system, message, status=status, vendor_code=vendor_code)
         self.retry_after = retry_after
 
 
@@ -95,7 +86,7 @@ class SourceDataError(SourceError):
 
     def __init__(
         self,
-        source: SourceName | str,
+        system: str,
         message: str,
         *,
         record_id: str | int | None = None,
@@ -104,7 +95,7 @@ class SourceDataError(SourceError):
         detail = message
         if record_id is not None or field is not None:
             detail = f"{message} (record {record_id!s}, field {field})"
-        super().__init__(source, detail)
+        super().__init__(system, detail)
         self.record_id = None if record_id is None else str(record_id)
         self.field = field
 

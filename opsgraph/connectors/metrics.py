@@ -12,14 +12,14 @@ __all__ = ["source_metric_lines"]
 
 
 def source_metric_lines(systems: Mapping[str, SourceClient]) -> list[str]:
-    """One sample per configured system (and per failure reason), labelled with the system's name and
-    its vendor (`source`): every failed upstream attempt counted once."""
+    """One sample per configured system (and per failure reason), labelled with the system's name, role
+    and vendor: every failed upstream attempt counted once."""
     requests = ["# TYPE opsgraph_upstream_requests_total counter"]
     failures = ["# TYPE opsgraph_upstream_failures_total counter"]
     short = ["# TYPE opsgraph_upstream_short_circuits_total counter"]
     circuit = ["# TYPE opsgraph_upstream_circuit_open gauge"]
     for name, client in systems.items():
-        labels = f'source="{client.source.value}",system="{name}"'
+        labels = f'system="{name}",role="{client.role.value}",vendor="{client.vendor}"'
         health = client.health
         requests.append(f"opsgraph_upstream_requests_total{{{labels}}} {health.requests}")
         for reason in FailureReason:

@@ -1,6 +1,6 @@
 """The connector registry: which vendors this gateway can talk to, by vendor name.
 
-A connector is a small `Connector` object (vendor, role, client class, settings model, health ping)
+A connector is a small `Connector` object (vendor, role, client class, settings model)
 published under the entry-point group `opsgraph.connectors`, so a firm can ship a private connector
 as its own package:
 
@@ -14,11 +14,10 @@ The built-in connectors are also registered directly (`BUILTIN`), so a source tr
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -48,9 +47,6 @@ BUILTIN: Mapping[str, str] = {
 }
 """The connectors shipped with opsgraph, as `module:attribute` (pyproject's entry points name the same)."""
 
-Ping = Callable[[Any], Awaitable[object]]
-
-
 class ConnectorSettings(BaseModel):
     """Base for a connector's settings model: checks a system's settings (credentials keys above all)
     at start; keys it does not declare are left to the shared `SourceConfig`."""
@@ -67,8 +63,6 @@ class Connector:
     client: type[SourceClient]
     settings: type[BaseModel]
     """Validates a system's settings (`base_url`, `credentials`, tuning) for this vendor at start."""
-    ping: Ping
-    """One cheap authenticated read on a client of this connector; raises a `SourceError` when down."""
 
 
 class UnknownVendor(LookupError):

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ErpTimeBill, ExchangeRate, Invoice, Money
+from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, TimePosting, ExchangeRate, Invoice, Money
 from opsgraph.roles.base import SystemPort
 from opsgraph.roles.drafts import CustomerDraft, InvoiceDraft, JobDraft, TimePostingDraft
 from opsgraph.roles.filters import InvoiceFilter
@@ -51,7 +51,7 @@ class ErpPort(SystemPort, Protocol):
         """Invoices matching `filter`, ordered by id; without lines when only totals are needed."""
         ...
 
-    async def list_time_postings(self, start: date, end: date) -> list[ErpTimeBill]:
+    async def list_time_postings(self, start: date, end: date) -> list[TimePosting]:
         """Time posted with a date in `start..end` (inclusive), ordered by id."""
         ...
 
@@ -85,7 +85,7 @@ class ErpPort(SystemPort, Protocol):
 
     async def post_time(
         self, postings: Sequence[TimePostingDraft], *, idempotency_key: str
-    ) -> list[ErpTimeBill]:
+    ) -> list[TimePosting]:
         """Post approved time; each posting is upserted on its PSA entry's external id, so no entry is
         ever posted twice."""
         ...

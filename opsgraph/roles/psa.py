@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from opsgraph.model import Assignment, Engagement, ProjectTimeTotals, PsaUser, SourceRef, TimeEntry
+from opsgraph.model import Assignment, Engagement, EngagementTimeTotals, PsaUser, SourceRef, TimeEntry
 from opsgraph.roles.base import SystemPort
 from opsgraph.roles.drafts import AssignmentDraft, BudgetChange, EngagementDraft, TimeEntryDraft
 from opsgraph.roles.filters import AssignmentFilter, EngagementFilter, TimeEntryFilter
@@ -49,7 +49,7 @@ class PsaPort(SystemPort, Protocol):
         """Time entries by id; unknown ids are absent."""
         ...
 
-    async def hours_by_engagement(self, start: date, end: date) -> Mapping[str, ProjectTimeTotals]:
+    async def hours_by_engagement(self, start: date, end: date) -> Mapping[str, EngagementTimeTotals]:
         """The vendor's time report: hours and billable amount per engagement id over `start..end`
         (inclusive); an engagement with no time in the range is absent."""
         ...
