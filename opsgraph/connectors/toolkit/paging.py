@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
-from opsgraph.model import SourceName
 
 __all__ = ["CursorPaginator", "OffsetPaginator", "PageNumberPaginator", "dig"]
 
@@ -31,9 +30,9 @@ def dig(body: Any, *path: str) -> Any:
 class CursorPaginator:
     """Follow the cursor each page names (`next_cursor`) until it names none."""
 
-    def __init__(self, next_cursor: Callable[[Page], Any], *, source: SourceName, what: str) -> None:
+    def __init__(self, next_cursor: Callable[[Page], Any], *, system: str, what: str) -> None:
         self.next_cursor = next_cursor
-        self.source = source
+        self.system = system
         self.what = what
 
     async def pages(
@@ -46,7 +45,7 @@ class CursorPaginator:
         while cursor := self.next_cursor(page):
             cursor = str(cursor)
             if cursor in seen:
-                raise SourceDataError(self.source, f"{self.what} links back to a page it already gave")
+                raise SourceDataError(self.system, f"{self.what} links back to a page it already gave")
             seen.add(cursor)
             page = await fetch(cursor)
             pages.append(page)
