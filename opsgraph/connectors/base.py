@@ -114,7 +114,9 @@ class SourceClient:
     vendor: ClassVar[str]
     role: ClassVar[Role]
 
-    def __init__(self, config: SourceConfig, *, system: str | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: SourceConfig, *, system: str | None = None, clock: Clock | None = None
+    ) -> None:
         self.config = config
         self._system = system or self.vendor
         self.clock: Clock = clock or SystemClock()
@@ -216,9 +218,7 @@ class SourceClient:
         """
         retry = method.upper() == "GET" if retry is None else retry
         attempt, reauthed = 0, False
-        with _tracer.start_as_current_span(
-            f"{self.system} {method}", kind=trace.SpanKind.CLIENT
-        ) as span:
+        with _tracer.start_as_current_span(f"{self.system} {method}", kind=trace.SpanKind.CLIENT) as span:
             span.set_attribute("opsgraph.system", self.system)
             span.set_attribute("opsgraph.vendor", self.vendor)
             span.set_attribute("http.request.method", method)

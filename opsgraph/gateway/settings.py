@@ -1,8 +1,7 @@
 """Gateway settings: `OPSGRAPH_*` environment variables over an optional TOML file over defaults.
 
 The firm's systems are `[systems.<name>]` tables (`gateway/systems.py`; env
-`OPSGRAPH_SYSTEMS__<NAME>__VENDOR=harvest`). The single-vendor shape still works: a `[salesforce]`
-table (env `OPSGRAPH_SALESFORCE__TIMEOUT_S=5`) is a system named `salesforce`.
+`OPSGRAPH_SYSTEMS__<NAME>__VENDOR=...`), one per configured system, whatever its vendor.
 
 Precedence, highest first: explicit overrides, the environment, the file, the defaults. Any bad
 value fails `load_settings` with a `ConfigError` that names every bad key in dotted form.
@@ -31,7 +30,6 @@ from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
 from opsgraph.gateway.systems import SystemSettings, resolve_systems
-from opsgraph.model import SourceName
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -40,7 +38,6 @@ __all__ = [
     "Settings",
     "demo_settings",
     "load_settings",
-    "simulator_base_url",
 ]
 
 ENV_PREFIX = "OPSGRAPH_"
@@ -70,11 +67,6 @@ class Settings(BaseSettings):
     )
 
     systems: dict[str, SystemSettings] = Field(default_factory=dict)
-    # The single-vendor shape: each table is the system of that name and vendor.
-    salesforce: SourceConfig | None = None
-    harvest: SourceConfig | None = None
-    bamboohr: SourceConfig | None = None
-    netsuite: SourceConfig | None = None
 
     redis_url: str | None = None
     cache: CachePolicy = Field(default_factory=CachePolicy)
@@ -121,18 +113,16 @@ class Settings(BaseSettings):
             return (init_settings, env_settings)
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
-    def source_config(self, source: SourceName) -> SourceConfig | None:
-        """The settings of the system named after `source` (`[systems.<vendor>]` or `[<vendor>]`)."""
-        config: SourceConfig | None = self.systems.get(source.value) or getattr(self, source.value)
-        return config
+    def system_config(self, name: str) -> SourceConfig:
+        """The shared connector settings of system `name` (a `KeyError` when there is none)."""
+        return SourceConfig(**self.systems[name].model_dump(exclude={"vendor", "role", "scope"}))
 
     def system_specs(
         self, registry: Registry | None = None, *, require_roles: bool = True
     ) -> list[SystemSpec]:
         """The configured systems, checked (`gateway/systems.py`); a `ConfigError` naming each bad key."""
-        legacy = {source.value: getattr(self, source.value) for source in SourceName}
         specs, problems = resolve_systems(
-            self.systems, legacy, registry or default_registry(), require_roles=require_roles
+            self.systems, registry or default_registry(), require_roles=require_roles
         )
         if problems:
             raise ConfigError(problems)
@@ -142,19 +132,6 @@ class Settings(BaseSettings):
         """A copy with `changes` applied to system `name`'s settings (`[systems.<name>]`)."""
         system = self.systems[name].model_copy(update=changes)
         return self.model_copy(update={"systems": {**self.systems, name: system}})
-
-    def source_configs(self) -> dict[SourceName, SourceConfig]:
-        """The config of the one system of each classic vendor (tests and bench build clients from it)."""
-        specs = self.system_specs()
-        by_vendor = {source: [s for s in specs if s.vendor == source.value] for source in SourceName}
-        problems = [
-            f"systems: {len(found)} {source.value} systems; this caller needs exactly one"
-            for source, found in by_vendor.items()
-            if len(found) != 1
-        ]
-        if problems:
-            raise ConfigError(problems)
-        return {source: found[0].config for source, found in by_vendor.items()}
 
 
 def load_settings(
@@ -186,32 +163,14 @@ def load_settings(
     return settings
 
 
-def simulator_base_url(source: SourceName, host_url: str) -> str:
-    """The `base_url` a connector needs for the simulator serving at `host_url` (demo and tests only:
-    the simulators are imported here, not at module level, so the gateway runs without them)."""
-    from simulators.simkit.serve import simulator_info
-
-    return simulator_info(source).connector_base_url(host_url)
-
-
 def demo_settings(
-    urls: Mapping[SourceName, str],
-    credentials: Mapping[SourceName, Mapping[str, str]],
+    systems: Mapping[str, Mapping[str, Any]],
     config_file: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Settings whose systems are the classic stack, one per simulator, named after its vendor
-    (`urls`: each simulator's host URL, as `SimulatorGroup.urls()` gives them); the rest as
-    `load_settings` reads it."""
-    systems = {
-        source.value: {
-            "vendor": source.value,
-            "base_url": simulator_base_url(source, urls[source]),
-            "credentials": dict(credentials.get(source, {})),
-        }
-        for source in SourceName
-    }
-    return load_settings(config_file, **{"systems": systems, **overrides})
+    """Settings whose systems are `systems` (name -> its `[systems.<name>]` table, as the demo builds
+    them for its simulators); the rest as `load_settings` reads it."""
+    return load_settings(config_file, **{"systems": {k: dict(v) for k, v in systems.items()}, **overrides})
 
 
 def _resolve_config_file(config_file: str | os.PathLike[str] | None) -> Path | None:

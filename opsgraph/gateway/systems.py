@@ -39,28 +39,11 @@ class SystemSettings(SourceConfig):
 
 
 def resolve_systems(
-    declared: Mapping[str, SystemSettings],
-    legacy: Mapping[str, SourceConfig | None],
-    registry: Registry,
-    *,
-    require_roles: bool = True,
+    declared: Mapping[str, SystemSettings], registry: Registry, *, require_roles: bool = True
 ) -> tuple[list[SystemSpec], list[str]]:
-    """The systems, and one problem line per bad key (`systems.<name>.<key>: ...`).
-
-    `legacy` holds the single-vendor tables (`[<vendor>]`, `OPSGRAPH_<VENDOR>__*`; None when unset):
-    each is a system named after its vendor, under its own key.
-    """
+    """The systems, and one problem line per bad key (`systems.<name>.<key>: ...`)."""
     problems: list[str] = []
-    tables: dict[str, tuple[str, SystemSettings]] = {}
-    for name, config in legacy.items():
-        if config is None:
-            continue
-        if name in declared:
-            problems.append(f"{name}: also declared as systems.{name}; keep one")
-            continue
-        tables[name] = (name, SystemSettings(vendor=name, **config.model_dump()))
-    for name, system in declared.items():
-        tables[name] = (f"systems.{name}", system)
+    tables = {name: (f"systems.{name}", system) for name, system in declared.items()}
 
     specs: list[SystemSpec] = []
     for name, (key, system) in tables.items():
@@ -69,7 +52,7 @@ def resolve_systems(
             specs.append(spec)
     if not problems:
         keys = {name: key for name, (key, _) in tables.items()}
-        problems += _check_roles(specs, keys, registry, list(legacy) if require_roles else None)
+        problems += _check_roles(specs, keys, registry, require_roles)
     return specs, problems
 
 
@@ -106,15 +89,15 @@ def _check(
 
 
 def _check_roles(
-    specs: list[SystemSpec], keys: Mapping[str, str], registry: Registry, legacy: list[str] | None
+    specs: list[SystemSpec], keys: Mapping[str, str], registry: Registry, require_roles: bool
 ) -> list[str]:
-    """Scopes per role; and, unless `legacy` is None, that each role has a system."""
+    """Scopes per role; and, with `require_roles`, that each role has a system."""
     problems = []
     for role in Role:
         of_role = [spec for spec in specs if spec.role is role]
         if not of_role:
-            if legacy is not None:
-                problems.append(_missing_role(role, registry, legacy))
+            if require_roles:
+                problems.append(_missing_role(role, registry))
             continue
         unscoped = [keys[spec.name] for spec in of_role if spec.scope is None]
         if len(unscoped) > 1:
@@ -132,12 +115,9 @@ def _check_roles(
     return problems
 
 
-def _missing_role(role: Role, registry: Registry, legacy: list[str]) -> str:
+def _missing_role(role: Role, registry: Registry) -> str:
     vendors = [v for v in registry.vendors() if registry.get(v).role is role]
-    classic = next((v for v in legacy if v in vendors), None)
-    line = (
-        f"systems: no {role.value} system; declare one under [systems.<name>] (vendor: {' | '.join(vendors)})"
+    return (
+        f"systems: no {role.value} system; declare one under [systems.<name>] "
+        f"(vendor: {' | '.join(vendors)}), or run `opsgraph serve --demo`"
     )
-    if classic is not None:
-        line += f", or set OPSGRAPH_{classic.upper()}__BASE_URL"
-    return line + ", or run `opsgraph serve --demo`"

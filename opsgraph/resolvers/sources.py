@@ -1,39 +1,35 @@
 """The configured systems a gateway process holds, built once from settings through the connector
 registry and shared by all requests.
 
+Readers ask for the ports of a role (`sources.psa` is every PSA system's `PsaPort`, in the order the
+settings declare them) and, for a scope value (a region, a legal entity), which of them own it
+(`route`). Nothing here knows a vendor: each `System` is what its connector made of its settings.
+
 Health probes (the `sources` query, `/readyz`) are shared: callers asking about one system while a
 probe is in flight, or within `PROBE_TTL_S` of its answer, get that answer. Thirty aliases of
 `sources` in one query cost one upstream call per system, not 30, and repeated polling costs at most
 one call per system per `PROBE_TTL_S`.
-
-The resolvers still read through one client per role (`crm`, `psa`, `hr`, `erp`, and the classic
-vendor names as typed aliases of those); they move to the role ports later.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import cast
 
 from opsgraph.clock import Clock, SystemClock
-from opsgraph.connectors.bamboohr.client import BambooHRClient
-from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.base import SourceClient
 from opsgraph.connectors.errors import SourceError, SourceTimeout
-from opsgraph.connectors.harvest.client import HarvestClient
-from opsgraph.connectors.netsuite.client import NetSuiteClient
 from opsgraph.connectors.registry import Connector, Registry, SystemSpec, default_registry
-from opsgraph.connectors.salesforce.client import SalesforceClient
-from opsgraph.model import Role, SourceName
+from opsgraph.model import Record, Role, SourceRef
+from opsgraph.roles import CrmPort, ErpPort, HrPort, PsaPort, SystemPort
 
 PROBE_TIMEOUT_S = 2.0
 """How long a health probe waits for a source (readiness should answer fast, not wait out retries)."""
 
 PROBE_TTL_S = 5.0
 """How long a probe's answer is reused, from when it arrived."""
-
-C = TypeVar("C", bound=SourceClient)
 
 
 @dataclass
@@ -44,7 +40,7 @@ class _Probe:
 
 @dataclass(frozen=True)
 class System:
-    """A configured system and its client."""
+    """A configured system and its client (which implements its role's port)."""
 
     spec: SystemSpec
     connector: Connector
@@ -61,6 +57,27 @@ class System:
     @property
     def vendor(self) -> str:
         return self.spec.vendor
+
+    @property
+    def scope(self) -> frozenset[str] | None:
+        """The regions or legal entities this system owns; None: whatever no scoped system owns."""
+        return self.spec.scope
+
+    def ref(self, record_id: str) -> SourceRef:
+        return SourceRef(system=self.name, role=self.role, vendor=self.vendor, id=record_id)
+
+
+@dataclass(frozen=True)
+class Route:
+    """The systems of a role that own a scope value (a region, a legal entity).
+
+    `exact`: every record of these systems is in the scope (they are scoped to it). When no scoped
+    system owns the value, the route is the role's unscoped system (if any) with `exact` False: it
+    also holds records of other unscoped values, so the caller filters its records itself.
+    """
+
+    systems: tuple[System, ...]
+    exact: bool
 
 
 @dataclass
@@ -85,80 +102,60 @@ class Sources:
         systems = {}
         for spec in specs:
             connector = registry.get(spec.vendor)
-            systems[spec.name] = System(spec, connector, connector.client(spec.config, clock=clock))
+            client = connector.client(spec.config, system=spec.name, clock=clock)
+            systems[spec.name] = System(spec, connector, client)
         return cls(systems=systems, clock=clock or SystemClock(), probe_timeout_s=probe_timeout_s)
 
-    @classmethod
-    def from_configs(
-        cls,
-        configs: Mapping[SourceName, SourceConfig],
-        *,
-        clock: Clock | None = None,
-        probe_timeout_s: float = PROBE_TIMEOUT_S,
-    ) -> Sources:
-        """The classic stack: one system per vendor, named after it."""
-        missing = [s.value for s in SourceName if s not in configs]
-        if missing:
-            raise ValueError(f"no configuration for sources: {', '.join(missing)}")
-        registry = default_registry()
-        specs = [
-            SystemSpec(name=s.value, role=registry.get(s.value).role, vendor=s.value, config=configs[s])
-            for s in SourceName
-        ]
-        return cls.from_specs(specs, registry=registry, clock=clock, probe_timeout_s=probe_timeout_s)
-
-    # -- the resolvers' accessors: one system per role until they move to the role ports ----------
+    # -- by role -----------------------------------------------------------------------------
 
     def of_role(self, role: Role) -> list[System]:
+        """The role's systems in the order the settings declare them."""
         return [system for system in self.systems.values() if system.role is role]
 
-    def one(self, role: Role) -> SourceClient:
-        """The client of the one system of `role` (a `LookupError` when there are none or several)."""
-        found = self.of_role(role)
-        if len(found) != 1:
-            names = ", ".join(s.name for s in found) or "none"
-            raise LookupError(f"one {role.value} system expected, configured: {names}")
-        return found[0].client
-
-    def _typed(self, role: Role, kind: type[C]) -> C:
-        client = self.one(role)
-        if not isinstance(client, kind):
-            raise LookupError(f"the {role.value} system is not a {kind.__name__}")
-        return client
+    @property
+    def crm(self) -> list[CrmPort]:
+        return [cast(CrmPort, s.client) for s in self.of_role(Role.CRM)]
 
     @property
-    def crm(self) -> SourceClient:
-        return self.one(Role.CRM)
+    def psa(self) -> list[PsaPort]:
+        return [cast(PsaPort, s.client) for s in self.of_role(Role.PSA)]
 
     @property
-    def psa(self) -> SourceClient:
-        return self.one(Role.PSA)
+    def hr(self) -> list[HrPort]:
+        return [cast(HrPort, s.client) for s in self.of_role(Role.HR)]
 
     @property
-    def hr(self) -> SourceClient:
-        return self.one(Role.HR)
+    def erp(self) -> list[ErpPort]:
+        return [cast(ErpPort, s.client) for s in self.of_role(Role.ERP)]
 
-    @property
-    def erp(self) -> SourceClient:
-        return self.one(Role.ERP)
+    def route(self, role: Role, value: str | None) -> Route:
+        """Which of the role's systems own `value`; every system (exact) when `value` is None."""
+        systems = self.of_role(role)
+        if value is None:
+            return Route(tuple(systems), exact=True)
+        scoped = tuple(s for s in systems if s.scope is not None and value in s.scope)
+        if scoped:
+            return Route(scoped, exact=True)
+        return Route(tuple(s for s in systems if s.scope is None), exact=False)
 
-    @property
-    def salesforce(self) -> SalesforceClient:
-        return self._typed(Role.CRM, SalesforceClient)
+    # -- by name -----------------------------------------------------------------------------
 
-    @property
-    def harvest(self) -> HarvestClient:
-        return self._typed(Role.PSA, HarvestClient)
+    def system(self, name: str) -> System:
+        """The system named `name` (a `KeyError` when none is)."""
+        try:
+            return self.systems[name]
+        except KeyError:
+            raise KeyError(f"no system named {name!r}") from None
 
-    @property
-    def bamboohr(self) -> BambooHRClient:
-        return self._typed(Role.HR, BambooHRClient)
+    def port(self, name: str) -> SystemPort:
+        return cast(SystemPort, self.system(name).client)
 
-    @property
-    def netsuite(self) -> NetSuiteClient:
-        return self._typed(Role.ERP, NetSuiteClient)
+    def ref(self, system: str, record_id: str) -> SourceRef:
+        """The `SourceRef` of record `record_id` of `system`, with the system's role and vendor."""
+        return self.system(system).ref(record_id)
 
-    # -- every system ----------------------------------------------------------------------------
+    def ref_of(self, record: Record) -> SourceRef:
+        return self.ref(record.system, record.id)
 
     def all(self) -> list[SourceClient]:
         return [system.client for system in self.systems.values()]
@@ -167,28 +164,12 @@ class Sources:
         """Each system's client by system name."""
         return {name: system.client for name, system in self.systems.items()}
 
-    def system(self, key: str) -> System:
-        """The system named `key`; else (a `SourceName`, say) the one system of that vendor."""
-        found = self.systems.get(str(key))
-        if found is not None:
-            return found
-        of_vendor = [system for system in self.systems.values() if system.vendor == str(key)]
-        if len(of_vendor) != 1:
-            raise KeyError(f"no single system named or of vendor {key!s}")
-        return of_vendor[0]
+    # -- health ------------------------------------------------------------------------------
 
-    def get(self, key: str) -> SourceClient:
-        return self.system(key).client
-
-    async def ping(self, key: str) -> None:
-        """One cheap authenticated read; raises a `SourceError` when the system cannot answer."""
-        system = self.system(key)
-        await system.connector.ping(system.client)
-
-    async def probe(self, key: str, timeout_s: float | None = None) -> SourceError | None:
-        """None when the system answers a `ping` within `timeout_s`, else why it did not; shared with
-        every concurrent caller and reused for `PROBE_TTL_S` after it is answered."""
-        name = self.system(key).name
+    async def probe(self, name: str, timeout_s: float | None = None) -> SourceError | None:
+        """None when the system answers its port's `probe` within `timeout_s`, else why it did not;
+        shared with every concurrent caller and reused for `PROBE_TTL_S` after it is answered."""
+        self.system(name)
         probe = self._probes.get(name)
         if probe is None or (
             probe.answered_at is not None and self.clock.monotonic() - probe.answered_at >= PROBE_TTL_S
@@ -202,11 +183,11 @@ class Sources:
     async def _probe(self, name: str, timeout_s: float) -> SourceError | None:
         try:
             async with asyncio.timeout(timeout_s):
-                await self.ping(name)
+                await self.port(name).probe()
         except SourceError as exc:
             return exc
         except TimeoutError:
-            return SourceTimeout(self.get(name).source, f"no answer within {timeout_s:g}s")
+            return SourceTimeout(name, f"no answer within {timeout_s:g}s")
         return None
 
     async def close(self) -> None:

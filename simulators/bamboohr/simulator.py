@@ -23,7 +23,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from opsgraph.connectors.ids import is_digits
-from opsgraph.model import SourceName
 from simulators.bamboohr.sim_state import (
     LIST_DEFAULT_FIELDS,
     TIME_OFF_STATUSES,
@@ -341,7 +340,7 @@ def create_app(world: World) -> Starlette:
 
 
 SIMULATOR = SimulatorInfo(
-    source=SourceName.BAMBOOHR,
+    vendor="bamboohr",
     create_app=create_app,
     credentials={"api_key": API_KEY, "company_domain": COMPANY_DOMAIN},
     api_path=API_PATH,

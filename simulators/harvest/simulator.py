@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from opsgraph.model import SourceName
 from simulators.harvest import sim_invoices, sim_reports, sim_writes
 from simulators.harvest.sim_paging import Filters, HarvestReject, document, list_page, not_found
 from simulators.harvest.sim_state import SCHEMA, load_world
@@ -299,5 +298,5 @@ def create_app(world: World) -> Starlette:
 
 
 SIMULATOR = SimulatorInfo(
-    source=SourceName.HARVEST, create_app=create_app, credentials=CREDENTIALS, api_path=API
+    vendor="harvest", create_app=create_app, credentials=CREDENTIALS, api_path=API
 )

@@ -26,7 +26,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from opsgraph.connectors.ids import is_digits
-from opsgraph.model import SourceName
 from simulators.netsuite import sim_records as records
 from simulators.netsuite.sim_auth import TokenStore, token_endpoint
 from simulators.netsuite.sim_load import new_store
@@ -316,7 +315,7 @@ def create_app(world: World) -> Starlette:
 
 
 SIMULATOR = SimulatorInfo(
-    source=SourceName.NETSUITE,
+    vendor="netsuite",
     create_app=create_app,
     credentials=CREDENTIALS,
     api_path=API_PATH,

@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from opsgraph.model import SourceName
 from simulators.salesforce.sim_meta import API, OPPORTUNITY, SObject, sobject
 from simulators.salesforce.sim_query import SoqlEngine, batch_size
 from simulators.salesforce.sim_state import OrgState, SimError, normalise_id, not_found
@@ -371,7 +370,7 @@ def create_app(world: World) -> Starlette:
 
 
 SIMULATOR = SimulatorInfo(
-    source=SourceName.SALESFORCE,
+    vendor="salesforce",
     create_app=create_app,
     credentials=CREDENTIALS,
     api_path=API,

@@ -13,15 +13,9 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from opsgraph.model import SourceName
 from simulators.world import World
 
-VENDOR_ORDER: tuple[SourceName, ...] = (
-    SourceName.SALESFORCE,
-    SourceName.HARVEST,
-    SourceName.BAMBOOHR,
-    SourceName.NETSUITE,
-)
+VENDOR_ORDER: tuple[str, ...] = ("salesforce", "harvest", "bamboohr", "netsuite")
 """Port order: Salesforce on the base port, Harvest +1, BambooHR +2, NetSuite +3."""
 
 
@@ -29,7 +23,7 @@ VENDOR_ORDER: tuple[SourceName, ...] = (
 class SimulatorInfo:
     """What a vendor's `simulator` module exports as `SIMULATOR`."""
 
-    source: SourceName
+    vendor: str
     create_app: Callable[[World], Starlette]
     credentials: Mapping[str, str]
     api_path: str  # where the vendor API lives below the host, e.g. "/services/data/v60.0"
@@ -41,8 +35,8 @@ class SimulatorInfo:
         return host_url.rstrip("/") + self.connector_path if self.connector_path else host_url
 
 
-def simulator_info(source: SourceName) -> SimulatorInfo:
-    module = importlib.import_module(f"simulators.{source.value}.simulator")
+def simulator_info(vendor: str) -> SimulatorInfo:
+    module = importlib.import_module(f"simulators.{vendor}.simulator")
     info: SimulatorInfo = module.SIMULATOR
     return info
 
@@ -81,7 +75,7 @@ class SimulatorGroup:
     world: World
     host: str = "127.0.0.1"
     base_port: int = 0  # 0: each on a free port
-    running: dict[SourceName, RunningSimulator] = field(default_factory=dict)
+    running: dict[str, RunningSimulator] = field(default_factory=dict)
     _servers: list[uvicorn.Server] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -110,7 +104,7 @@ class SimulatorGroup:
         self._servers.clear()
         self._tasks.clear()
 
-    def urls(self) -> dict[SourceName, str]:
+    def urls(self) -> dict[str, str]:
         return {source: sim.url for source, sim in self.running.items()}
 
 
