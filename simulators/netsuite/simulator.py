@@ -31,6 +31,7 @@ from simulators.netsuite.sim_auth import TokenStore, token_endpoint
 from simulators.netsuite.sim_load import new_store
 from simulators.netsuite.sim_records import RecordError
 from simulators.netsuite.sim_state import SUITEQL_KINDS, SUITEQL_TABLES, suiteql_encoder
+from simulators.netsuite.sim_timebills import timebill_routes
 from simulators.simkit.admin import Faults, RateWindow, build_simulator_app
 from simulators.simkit.query import QueryCompiler, QueryError
 from simulators.simkit.serve import SimulatorInfo
@@ -265,6 +266,7 @@ def _routes(sim: NetSuiteSim) -> list[Route]:
             return _from(records.integrity_error(exc))
 
     return [
+        *timebill_routes(sim, API_PATH, _from),  # ahead of the generic record routes
         Route(TOKEN_PATH, token, methods=["POST"]),
         Route(f"{API_PATH}/query/v1/suiteql", suiteql, methods=["POST"]),
         Route(f"{API_PATH}/record/v1/{{rtype}}", collection, methods=["GET", "POST"]),

@@ -46,6 +46,10 @@ class Faults(BaseModel):
     """The vendor's message in injected outages and errors (to check it never reaches a client)."""
     rate_limit: int | None = Field(None, ge=0, description="requests allowed per window; None is unlimited")
     rate_window_s: float = Field(15.0, gt=0)
+    methods: list[str] | None = None
+    """Aim latency, outage, error_rate and garbage at requests of these HTTP methods only (None: all)."""
+    after: int = Field(0, ge=0)
+    """Let the first `after` aimed requests (counted from this setting) through untouched."""
 
 
 @dataclass
@@ -143,6 +147,17 @@ class SimControl:
         self.faults = Faults()
         self.window = RateWindow(self.clock)
         self.rng = random.Random(0)
+        self.aimed = 0  # requests the faults were aimed at since they were set (for `after`)
+
+    def aimed_at(self, method: str) -> bool:
+        """Whether the faults apply to this request (its method, and past the first `after`)."""
+        faults = self.faults
+        if faults.methods is not None and method.upper() not in {m.upper() for m in faults.methods}:
+            return False
+        if faults.after:
+            self.aimed += 1
+            return self.aimed > faults.after
+        return True
 
     def use_clock(self, clock: Clock) -> None:
         """Time the rate window by `clock` from now on (a fresh window)."""
@@ -169,7 +184,8 @@ class _SimMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/_sim/"):
             await self.app(scope, receive, send)
             return
-        control, faults, vendor = self.control, self.control.faults, self.vendor
+        control, vendor = self.control, self.vendor
+        faults = control.faults if control.aimed_at(scope["method"]) else _aimed_elsewhere(control.faults)
         if faults.latency_ms or faults.jitter_ms:
             await asyncio.sleep((faults.latency_ms + control.rng.uniform(0, faults.jitter_ms)) / 1000)
         started = time.perf_counter()
@@ -211,6 +227,12 @@ class _SimMiddleware:
         control.stats.record(key, status_holder[0], (time.perf_counter() - started) * 1000)
 
 
+def _aimed_elsewhere(faults: Faults) -> Faults:
+    """The faults that still apply to a request they are not aimed at: the rate limit and token ones."""
+    return faults.model_copy(update={"latency_ms": 0.0, "jitter_ms": 0.0, "error_rate": 0.0, "outage": False,
+                                     "garbage": False})  # fmt: skip
+
+
 def _garbage() -> Response:
     """A 200 that claims JSON and is the front of an HTML error page (a proxy's, cut short)."""
     return Response(b"<html><body>Service Temporarily Unavail", media_type="application/json")
@@ -243,11 +265,13 @@ def _admin_routes(vendor: Vendor, control: SimControl) -> list[Route]:
             except (ValidationError, ValueError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             control.window = RateWindow(control.clock)
+            control.aimed = 0
         return JSONResponse(control.faults.model_dump())
 
     async def reset(request: Request) -> Response:
         await vendor.reset()
         control.stats, control.faults, control.window = SimStats(), Faults(), RateWindow(control.clock)
+        control.aimed = 0
         return JSONResponse({"reset": True})
 
     async def events(request: Request) -> Response:
