@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsgraph.model import Role
+from opsgraph.roles import CrmPort, ErpPort, HrPort, PsaPort
 from opsgraph.workflows.records import UnknownKind, UserError
 
 
@@ -30,6 +31,9 @@ class SystemEntry(Protocol):
     def role(self) -> Role: ...
 
     @property
+    def vendor(self) -> str: ...
+
+    @property
     def client(self) -> object: ...
 
 
@@ -41,17 +45,20 @@ class Systems(Protocol):
     def system(self, name: str) -> SystemEntry: ...
 
 
-P = TypeVar("P")
+def crm(systems: Systems, name: str) -> CrmPort:
+    return cast(CrmPort, systems.system(name).client)
 
 
-def port(systems: Systems, name: str, port_type: type[P]) -> P:
-    """The port of system `name`, typed as its role's port."""
-    return cast(P, systems.system(name).client)
+def psa(systems: Systems, name: str) -> PsaPort:
+    return cast(PsaPort, systems.system(name).client)
 
 
-def ports(systems: Systems, role: Role, port_type: type[P]) -> list[tuple[str, P]]:
-    """(system name, port) of every system of `role`, in settings order."""
-    return [(s.name, cast(P, s.client)) for s in systems.of_role(role)]
+def hr(systems: Systems, name: str) -> HrPort:
+    return cast(HrPort, systems.system(name).client)
+
+
+def erp(systems: Systems, name: str) -> ErpPort:
+    return cast(ErpPort, systems.system(name).client)
 
 
 class PlannedStep(BaseModel):

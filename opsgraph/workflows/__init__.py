@@ -1,0 +1,44 @@
+"""Writes: each mutation a durable DBOS workflow of steps across systems (ARCHITECTURE section 6).
+
+The schema calls `WorkflowEngine` (`start`, `get`, `list`, `replay`, `resolve`); a mutation is a
+`WorkflowKind` registered by name (importing this package registers the built-in ones).
+"""
+
+from __future__ import annotations
+
+from opsgraph.workflows import post_time as _post_time  # noqa: F401  (registers postApprovedTime)
+from opsgraph.workflows.engine import WorkflowEngine
+from opsgraph.workflows.kinds import KINDS, PlannedStep, StepContext, Systems, WorkflowKind, register
+from opsgraph.workflows.records import (
+    StepRecord,
+    UserError,
+    WorkflowConflict,
+    WorkflowError,
+    WorkflowNotFound,
+    WorkflowNotParked,
+    WorkflowRecord,
+    WorkflowResult,
+    WorkflowStatus,
+)
+from opsgraph.workflows.settings import QueueLimits, WorkflowSettings
+
+__all__ = [
+    "KINDS",
+    "PlannedStep",
+    "QueueLimits",
+    "StepContext",
+    "StepRecord",
+    "Systems",
+    "UserError",
+    "WorkflowConflict",
+    "WorkflowEngine",
+    "WorkflowError",
+    "WorkflowKind",
+    "WorkflowNotFound",
+    "WorkflowNotParked",
+    "WorkflowRecord",
+    "WorkflowResult",
+    "WorkflowSettings",
+    "WorkflowStatus",
+    "register",
+]
