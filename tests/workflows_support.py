@@ -1,0 +1,136 @@
+"""Fixtures of the workflow tests: a store on SQLite or on a PostgreSQL database of its own, the ERP
+and PSA simulators, the engine launched on them, and the simulators' admin routes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from workflows_interim import InterimSystems, SomeSimulators
+
+from opsgraph.model import SourceRef
+from opsgraph.workflows import WorkflowEngine, WorkflowSettings
+from simulators.simkit.serve import SimulatorGroup
+from simulators.world import World
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+POSTGRES = os.environ.get("OPSGRAPH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def wf_simulators(world: World) -> Iterator[SimulatorGroup]:
+    with SomeSimulators(world) as group:
+        yield group
+
+
+def _postgres_database() -> Iterator[str]:
+    """A database of its own on the local PostgreSQL, dropped afterwards; skipped when there is no
+    server (failed under CI=true)."""
+    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    name = f"opsgraph_wf_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One database for the test run (DBOS migrates a new one in seconds); tests use their own keys."""
+    yield from _postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'workflows.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+class SimAdmin:
+    """One simulator's `/_sim/` routes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            response = await client.request(method, path, json=body)
+            response.raise_for_status()
+            return response.json()
+
+    async def clear_counts(self) -> None:
+        await self._call("DELETE", "/_sim/stats")
+        await self._call("DELETE", "/_sim/writes")
+
+    async def faults(self, **faults: Any) -> None:
+        await self._call("PUT", "/_sim/faults", faults)
+
+    async def clear_faults(self) -> None:
+        await self.faults(error_rate=0.0, outage=False, latency_ms=0.0, methods=None, after=0)
+
+    async def route_count(self, route: str) -> int:
+        """Requests the simulator answered on `route` (`PUT /services/rest/record/v1/timeBill/{rid}`)."""
+        stats = await self._call("GET", "/_sim/stats")
+        return int(stats["routes"].get(route, {}).get("count", 0))
+
+    async def writes(self, method: str | None = None) -> list[dict[str, Any]]:
+        """Time bill writes the ERP accepted (204), oldest first."""
+        log = (await self._call("GET", "/_sim/writes"))["writes"]
+        return [w for w in log if method is None or w["method"] == method]
+
+
+TIMEBILL_PUT = "PUT /services/rest/record/v1/timeBill/{rid}"
+TIMEBILL_DELETE = "DELETE /services/rest/record/v1/timeBill/{rid}"
+
+
+@pytest.fixture
+async def systems(wf_simulators: SimulatorGroup) -> AsyncIterator[InterimSystems]:
+    found = InterimSystems(wf_simulators)
+    yield found
+    await found.close()
+
+
+@pytest.fixture
+async def erp_sim(wf_simulators: SimulatorGroup, systems: InterimSystems) -> AsyncIterator[SimAdmin]:
+    """The ERP simulator with no faults and zero counts; afterwards the bills the test wrote are
+    deleted again (a reset rebuilds the whole store: seconds)."""
+    admin = SimAdmin(wf_simulators.running["netsuite"].url)
+    await admin.clear_faults()
+    await admin.clear_counts()
+    yield admin
+    await admin.clear_faults()
+    written = {w["key"].removeprefix("eid:") for w in await admin.writes("PUT")}
+    psa = systems.system("psa")
+    refs = [SourceRef(system=psa.name, role=psa.role, vendor=psa.vendor, id=i) for i in sorted(written)]
+    await systems.erp.delete_time_postings(refs, idempotency_key="test-cleanup")
+    await admin.clear_counts()
+
+
+def settings_for(database_url: str, **overrides: Any) -> WorkflowSettings:
+    return WorkflowSettings(database_url=database_url, poll_interval_s=0.02, wait_s=60, **overrides)
+
+
+@pytest.fixture
+async def engine(
+    database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+) -> AsyncIterator[WorkflowEngine]:
+    async with WorkflowEngine(settings_for(database_url), systems).running() as running:
+        yield running
