@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from workflows_interim import InterimSystems
-from workflows_support import TIMEBILL_PUT, SimAdmin
+from workflows_sim import TIMEBILL_PUT, SimAdmin
 
 from opsgraph.model import TimeEntryStatus
 from opsgraph.roles.filters import TimeEntryFilter
