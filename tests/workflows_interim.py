@@ -281,12 +281,15 @@ class InterimSystem:
 class InterimSystems:
     """A `Systems` of one ERP (`erp`, NetSuite) and one PSA (`psa`, Harvest) on the simulators."""
 
-    def __init__(self, simulators: SimulatorGroup, *, max_retries: int = 0) -> None:
+    def __init__(self, simulators: SimulatorGroup | Mapping[str, str], *, max_retries: int = 0) -> None:
+        """`simulators`: the running group, or each vendor's simulator URL (another process's)."""
+        urls = simulators.urls() if isinstance(simulators, SimulatorGroup) else simulators
+
         def config(vendor: str) -> SourceConfig:
-            sim = simulators.running[vendor]
+            info = simulator_info(vendor)
             return SourceConfig(
-                base_url=sim.connector_base_url,
-                credentials=dict(sim.info.credentials),
+                base_url=info.connector_base_url(urls[vendor]),
+                credentials=dict(info.credentials),
                 max_retries=max_retries,
                 retry_backoff_s=0.01,
                 breaker_failure_threshold=1000,

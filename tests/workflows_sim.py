@@ -1,10 +1,12 @@
-"""A simulator's `/_sim/` admin routes, as the workflow tests use them."""
+"""Helpers of the workflow tests: a simulator's `/_sim/` admin routes, and the engine's test settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+
+from opsgraph.workflows import WorkflowSettings
 
 
 class SimAdmin:
@@ -42,3 +44,7 @@ class SimAdmin:
 
 TIMEBILL_PUT = "PUT /services/rest/record/v1/timeBill/{rid}"
 TIMEBILL_DELETE = "DELETE /services/rest/record/v1/timeBill/{rid}"
+
+
+def settings_for(database_url: str, **overrides: Any) -> WorkflowSettings:
+    return WorkflowSettings(database_url=database_url, poll_interval_s=0.02, wait_s=60, **overrides)

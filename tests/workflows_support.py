@@ -7,15 +7,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from workflows_interim import InterimSystems, SomeSimulators
-from workflows_sim import SimAdmin
+from workflows_sim import SimAdmin, settings_for
 
 from opsgraph.model import SourceRef
-from opsgraph.workflows import WorkflowEngine, WorkflowSettings
+from opsgraph.workflows import WorkflowEngine
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
@@ -85,10 +84,6 @@ async def erp_sim(wf_simulators: SimulatorGroup, systems: InterimSystems) -> Asy
     refs = [SourceRef(system=psa.name, role=psa.role, vendor=psa.vendor, id=i) for i in sorted(written)]
     await systems.erp.delete_time_postings(refs, idempotency_key="test-cleanup")
     await admin.clear_counts()
-
-
-def settings_for(database_url: str, **overrides: Any) -> WorkflowSettings:
-    return WorkflowSettings(database_url=database_url, poll_interval_s=0.02, wait_s=60, **overrides)
 
 
 @pytest.fixture
