@@ -1,0 +1,122 @@
+"""The engine's settings, ids, write queues and API edges (the mutations' behaviour is in
+test_workflows_post_time.py and test_workflows_compensation.py)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from dbos import DBOS
+from pydantic import ValidationError
+from workflows_interim import InterimSystems
+from workflows_sim import TIMEBILL_PUT, SimAdmin, settings_for
+
+from opsgraph.workflows import (
+    QueueLimits,
+    WorkflowEngine,
+    WorkflowNotFound,
+    WorkflowSettings,
+    WorkflowStatus,
+)
+from opsgraph.workflows.engine import dbos_config
+from opsgraph.workflows.ids import fingerprint, workflow_id
+from opsgraph.workflows.records import UnknownKind
+from opsgraph.workflows.runtime import QUEUE_PREFIX
+
+pytest_plugins = ("workflows_support",)
+
+OCTOBER_4 = {"engagement_code": "ENG-0004", "start": "2026-10-01", "end": "2026-10-31"}
+
+
+def test_settings_default_to_a_sqlite_file_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPSGRAPH_WORKFLOWS__DATABASE_URL", raising=False)
+    settings = WorkflowSettings(data_dir=tmp_path / "data")
+
+    assert settings.url() == f"sqlite:///{tmp_path / 'data' / 'workflows.sqlite'}"
+    assert (tmp_path / "data").is_dir()
+    assert settings.limits("erp") == QueueLimits()
+
+
+def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPSGRAPH_WORKFLOWS__DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/opsgraph")
+    monkeypatch.setenv("OPSGRAPH_WORKFLOWS__QUEUES", '{"erp": {"concurrency": 2, "rate": 9, "period_s": 2}}')
+
+    settings = WorkflowSettings()
+
+    assert settings.url() == "postgresql://postgres@127.0.0.1:5432/opsgraph"
+    assert settings.limits("erp") == QueueLimits(concurrency=2, rate=9, period_s=2.0)
+    assert settings.limits("psa") == QueueLimits(concurrency=4, rate=20, period_s=1.0)
+
+
+def test_dbos_is_configured_from_our_settings_only(tmp_path: Path) -> None:
+    config = dbos_config(WorkflowSettings(database_url=f"sqlite:///{tmp_path}/w.sqlite", poll_interval_s=0.5))
+
+    assert config["system_database_url"] == f"sqlite:///{tmp_path}/w.sqlite"
+    assert config["notification_listener_polling_interval_sec"] == 0.5
+    assert "conductor_key" not in config and config["enable_otlp"] is False
+    with pytest.raises(ValidationError, match="admin server"):
+        WorkflowSettings(admin_server=True)
+
+
+def test_the_workflow_id_derives_from_caller_mutation_and_key() -> None:
+    wid = workflow_id("alice", "postApprovedTime", "k1")
+
+    assert wid == workflow_id("alice", "postApprovedTime", "k1")
+    assert wid.startswith("postApprovedTime-")
+    others = {
+        workflow_id("bob", "postApprovedTime", "k1"),
+        workflow_id("alice", "prepareInvoice", "k1"),
+        workflow_id("alice", "postApprovedTime", "k2"),
+        workflow_id("alice:postApprovedTime", "", "k1"),
+    }
+    assert wid not in others and len(others) == 4
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+async def test_each_system_writes_through_a_queue_with_its_limits(
+    database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+) -> None:
+    settings = settings_for(database_url, queues={"erp": QueueLimits(concurrency=2, rate=50, period_s=2.0)})
+    async with WorkflowEngine(settings, systems).running() as engine:
+        result = await engine.start(
+            "postApprovedTime", OCTOBER_4, idempotency_key=uuid.uuid4().hex, caller="q"
+        )
+        queue = await DBOS.retrieve_queue_async(QUEUE_PREFIX + "erp")
+
+        assert result.workflow is not None and result.workflow.status is WorkflowStatus.COMPLETED
+        assert queue is not None
+        assert await queue.get_global_concurrency_async() == 2
+        assert await queue.get_limiter_async() == {"limit": 50, "period": 2.0}
+        children = await DBOS.list_workflows_async(queue_name=QUEUE_PREFIX + "erp")
+        mine = [w for w in children if w.workflow_id.startswith(result.workflow.id + "/")]
+        assert sorted(w.workflow_id.removeprefix(result.workflow.id) for w in mine) == [
+            "/r1/0/do",
+            "/r1/1/do",
+        ]
+        assert await erp_sim.route_count(TIMEBILL_PUT) == 45
+
+
+async def test_api_edges(engine: WorkflowEngine, erp_sim: SimAdmin) -> None:
+    with pytest.raises(UnknownKind) as unknown:
+        await engine.start("launchRocket", {}, idempotency_key="k", caller="c")
+    assert unknown.value.code == "BAD_USER_INPUT"
+    assert await engine.get("postApprovedTime-nope") is None
+    with pytest.raises(WorkflowNotFound):
+        await engine.replay("postApprovedTime-nope")
+
+    caller = uuid.uuid4().hex
+    empty = {"engagement_code": "ENG-0001", "start": "2026-12-01", "end": "2026-12-31"}  # nothing approved
+    ids = []
+    for n in range(3):
+        result = await engine.start("postApprovedTime", empty, idempotency_key=f"k{n}", caller=caller)
+        assert result.workflow is not None and result.workflow.steps == ()
+        ids.append(result.workflow.id)
+    listed = [r.id for r in await engine.list(kind="postApprovedTime") if r.caller == caller]
+    assert listed == ids
+    page = await engine.list(kind="postApprovedTime", first=1, after=ids[0])
+    assert [r.id for r in page] == [ids[1]]
+    assert await erp_sim.route_count(TIMEBILL_PUT) == 0
