@@ -9,8 +9,11 @@ from datetime import date
 
 import pytest
 from workflows_interim import InterimSystems
-from workflows_sim import TIMEBILL_PUT, SimAdmin
+from workflows_sim import TIMEBILL_PUT, SimAdmin, settings_for
 
+from opsgraph.cache.backend import create_backend
+from opsgraph.cache.policy import CachePolicy
+from opsgraph.cache.store import ReadCache
 from opsgraph.model import TimeEntryStatus
 from opsgraph.roles.filters import TimeEntryFilter
 from opsgraph.workflows import (
@@ -141,3 +144,31 @@ async def test_validation_failures_are_user_errors_and_write_nothing(
     assert [(e.field, e.code) for e in result.user_errors] == [(field, code)]
     assert await erp_sim.route_count(TIMEBILL_PUT) == 0
     assert [r for r in await engine.list() if r.idempotency_key == k] == []
+
+
+async def test_after_each_step_the_cache_shows_the_postings_at_once(
+    database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+) -> None:
+    cache = ReadCache(create_backend(None), CachePolicy())
+
+    async def cached_postings() -> tuple[bool, int]:
+        read = await cache.get_or_fetch(
+            source="erp",
+            query="time_postings",
+            params={"from": "2026-10-01", "to": "2026-10-31"},
+            fetch=lambda: systems.erp.list_time_postings(date(2026, 10, 1), date(2026, 10, 31)),
+            entity="time_posting",
+        )
+        return read.hit, len(read.value)
+
+    hit, before = await cached_postings()
+    assert not hit
+    assert await cached_postings() == (True, before)  # cached: a workflow must drop it
+
+    async with WorkflowEngine(
+        settings_for(database_url), systems, invalidate=cache.invalidate
+    ).running() as engine:
+        result = await engine.start(KIND, OCTOBER, idempotency_key=key(), caller="alice")
+    assert result.workflow is not None and result.workflow.status is WorkflowStatus.COMPLETED
+
+    assert await cached_postings() == (False, before + UNPOSTED)

@@ -48,7 +48,7 @@ def _legacy_model_names() -> None:
     import opsgraph.model as model
 
     if not hasattr(model, "SourceName"):
-        model.SourceName = StrEnum(  # type: ignore[attr-defined]
+        model.SourceName = StrEnum(  # type: ignore[attr-defined,misc]
             "SourceName",
             {
                 "SALESFORCE": "salesforce",

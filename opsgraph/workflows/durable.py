@@ -77,12 +77,14 @@ async def write_step(
             out: dict[str, Any] = {}
         else:
             out = await k.execute(rt.systems, ctx, done)
-        tags = k.tags(planned, out) if not undo else k.tags(planned, result or {})
-        if tags and rt.invalidate is not None:
-            try:
-                await rt.invalidate(tags)
-            except Exception:  # the write is done: a cache that missed a drop only serves stale a while
-                log.exception("workflow %s (%s): invalidating %s failed", workflow_id, correlation, tags)
+        if rt.invalidate is not None:
+            for system, entity, record_id in k.written(planned, (result or {}) if undo else out):
+                try:
+                    await rt.invalidate(system, entity, record_id)
+                except Exception:  # the write is done: a cache that missed a drop serves stale a while
+                    log.exception(
+                        "workflow %s (%s): invalidating %s failed", workflow_id, correlation, entity
+                    )
         return StepOutcome(ok=True, result=out).model_dump(mode="json")
     except Exception as exc:
         what = "compensation of" if undo else "step"

@@ -118,8 +118,9 @@ class WorkflowKind(ABC, Generic[In]):
         The default has nothing to undo."""
         return None
 
-    def tags(self, step: PlannedStep, result: Mapping[str, Any]) -> list[str]:
-        """Cache tags of what the step wrote, invalidated once it has."""
+    def written(self, step: PlannedStep, result: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        """(system, entity, id) of each record the step wrote (or undid): their cache entries, and
+        the lists of their entities, are dropped once it has."""
         return []
 
     def summarize(self, data: In, results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from opsgraph.model import ErpJob, Role, SourceRef, TimeEntryStatus
+from opsgraph.roles.base import Entity
 from opsgraph.roles.drafts import TimePostingDraft
 from opsgraph.roles.filters import TimeEntryFilter
 from opsgraph.workflows.kinds import (
@@ -178,8 +179,9 @@ class PostApprovedTime(WorkflowKind[PostApprovedTimeInput]):
         entries = [d.time_entry for d in self._drafts(ctx)]
         await erp.delete_time_postings(entries, idempotency_key=f"{ctx.idempotency_key}/undo")
 
-    def tags(self, step: PlannedStep, result: Mapping[str, Any]) -> list[str]:
-        return [f"{step.system}:time_posting:*"]
+    def written(self, step: PlannedStep, result: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        assert step.system is not None
+        return [(step.system, Entity.TIME_POSTING.value, p["id"]) for p in result.get("postings", [])]
 
     def summarize(self, data: PostApprovedTimeInput, results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         postings = [p for r in results.values() for p in r.get("postings", [])]

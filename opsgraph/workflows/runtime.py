@@ -7,7 +7,7 @@ systems' clients, the store and the write queues cannot be arguments, so they li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from dbos import DBOS, Queue
@@ -16,8 +16,9 @@ from opsgraph.workflows.kinds import Systems
 from opsgraph.workflows.settings import WorkflowSettings
 from opsgraph.workflows.store import WorkflowStore
 
-Invalidate = Callable[[Sequence[str]], Awaitable[None]]
-"""Drops the cache entries carrying these tags (the gateway passes its cache's `invalidate`)."""
+Invalidate = Callable[[str, str, str], Awaitable[object]]
+"""`invalidate(system, entity, id)`: drops the cached record and every cached list of the entity
+(the gateway passes its `ReadCache.invalidate`)."""
 
 QUEUE_PREFIX = "opsgraph-writes-"
 

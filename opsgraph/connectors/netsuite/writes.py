@@ -11,7 +11,7 @@ adding one: no entry is ever posted twice. The correlation id goes in the `X-Cor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
@@ -37,7 +37,7 @@ class _Host(Protocol):
         json: Any = None,
         headers: dict[str, str] | None = None,
         retry: bool | None = None,
-        ok: Iterable[int] = (200,),
+        ok: Collection[int] = (200,),
     ) -> UpstreamResponse: ...
 
     async def suiteql(self, q: str) -> list[dict[str, Any]]: ...
