@@ -42,7 +42,8 @@ def _postgres_database() -> Iterator[str]:
             pytest.fail(f"PostgreSQL is required under CI=true: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
+        # As a deployment sets it: no driver named (DBOS and the store both use psycopg 3).
+        yield admin.url.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -81,10 +81,13 @@ class WorkflowStore:
     """Blocking SQLAlchemy calls, each run in a worker thread by the async methods."""
 
     def __init__(self, url: str) -> None:
+        parsed = sa.make_url(url)
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
-        if url.startswith("sqlite"):
+        if parsed.get_backend_name() == "sqlite":
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        self.engine = sa.create_engine(url, **kwargs)
+        elif parsed.get_backend_name() == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")  # the driver DBOS uses (psycopg 3)
+        self.engine = sa.create_engine(parsed, **kwargs)
         METADATA.create_all(self.engine)
 
     def close(self) -> None:
