@@ -14,6 +14,7 @@ from workflows_sim import TIMEBILL_PUT, SimAdmin, settings_for
 from opsgraph.cache.backend import create_backend
 from opsgraph.cache.policy import CachePolicy
 from opsgraph.cache.store import ReadCache
+from opsgraph.connectors.errors import SourceError
 from opsgraph.model import TimeEntryStatus
 from opsgraph.roles.filters import TimeEntryFilter
 from opsgraph.workflows import (
@@ -23,6 +24,7 @@ from opsgraph.workflows import (
     WorkflowStatus,
 )
 from opsgraph.workflows.records import StepStatus
+from simulators.simkit.serve import SimulatorGroup
 
 pytest_plugins = ("workflows_support",)
 
@@ -172,3 +174,26 @@ async def test_after_each_step_the_cache_shows_the_postings_at_once(
     assert result.workflow is not None and result.workflow.status is WorkflowStatus.COMPLETED
 
     assert await cached_postings() == (False, before + UNPOSTED)
+
+
+async def test_a_system_down_before_any_write_is_an_error_with_its_code(
+    engine: WorkflowEngine, erp_sim: SimAdmin, wf_simulators: SimulatorGroup
+) -> None:
+    psa_sim = SimAdmin(wf_simulators.running["harvest"].url)
+    await psa_sim.faults(outage=True)
+    k = key()
+    try:
+        with pytest.raises(SourceError) as raised:
+            await engine.start(KIND, OCTOBER, idempotency_key=k, caller="alice", correlation_id="cid-down")
+    finally:
+        await psa_sim.clear_faults()
+
+    assert (raised.value.code, raised.value.system, raised.value.correlation_id) == (
+        "SOURCE_UNAVAILABLE",
+        "psa",
+        "cid-down",
+    )
+    assert [r for r in await engine.list() if r.idempotency_key == k] == []
+    assert await erp_sim.route_count(TIMEBILL_PUT) == 0
+    # Nothing was recorded: the same key works once the PSA is back.
+    assert (await completed(engine, OCTOBER, k)).status is WorkflowStatus.COMPLETED

@@ -20,6 +20,7 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 from pydantic import ValidationError
 
+from opsgraph.context import correlation_id as correlation_var
 from opsgraph.context import current_correlation_id
 from opsgraph.workflows import durable, runtime
 from opsgraph.workflows.ids import fingerprint, workflow_id
@@ -120,7 +121,26 @@ class WorkflowEngine:
         correlation_id: str | None = None,
         wait: bool = True,
     ) -> WorkflowResult:
-        """Validate and run mutation `kind`, or answer the workflow this key started before."""
+        """Validate and run mutation `kind`, or answer the workflow this key started before.
+
+        `correlation_id` (the request's when not given) goes with the validation reads, on the
+        workflow record and with every write; a system failing during validation raises its
+        `SourceError` and records nothing."""
+        token = correlation_var.set(correlation_id or current_correlation_id())
+        try:
+            return await self._start(kind, data, idempotency_key, caller, correlation_var.get() or "", wait)
+        finally:
+            correlation_var.reset(token)
+
+    async def _start(
+        self,
+        kind: str,
+        data: Mapping[str, Any],
+        idempotency_key: str,
+        caller: str,
+        correlation: str,
+        wait: bool,
+    ) -> WorkflowResult:
         k = kind_named(kind)
         try:
             parsed = k.parse(data)
@@ -140,7 +160,7 @@ class WorkflowEngine:
                 caller=caller,
                 idempotency_key=idempotency_key,
                 fingerprint=digest,
-                correlation_id=correlation_id or current_correlation_id(),
+                correlation_id=correlation,
                 status=WorkflowStatus.PENDING,
                 input=canonical,
                 started_at=now(),
