@@ -3,6 +3,8 @@ test_workflows_post_time.py and test_workflows_compensation.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import uuid
 from pathlib import Path
 
@@ -78,9 +80,11 @@ def test_the_workflow_id_derives_from_caller_mutation_and_key() -> None:
 
 
 async def test_each_system_writes_through_a_queue_with_its_limits(
-    database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+    own_database_url: str, systems: InterimSystems, erp_sim: SimAdmin
 ) -> None:
-    settings = settings_for(database_url, queues={"erp": QueueLimits(concurrency=2, rate=50, period_s=2.0)})
+    settings = settings_for(
+        own_database_url, queues={"erp": QueueLimits(concurrency=2, rate=50, period_s=2.0)}
+    )
     async with WorkflowEngine(settings, systems).running() as engine:
         result = await engine.start(
             "postApprovedTime", OCTOBER_4, idempotency_key=uuid.uuid4().hex, caller="q"
@@ -120,3 +124,37 @@ async def test_api_edges(engine: WorkflowEngine, erp_sim: SimAdmin) -> None:
     page = await engine.list(kind="postApprovedTime", first=1, after=ids[0])
     assert [r.id for r in page] == [ids[1]]
     assert await erp_sim.route_count(TIMEBILL_PUT) == 0
+
+
+async def test_the_queue_holds_writes_to_the_systems_concurrency_and_rate(
+    own_database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+) -> None:
+    """Two workflows of two steps each: four writes to the ERP, one at a time, two a second."""
+    limits = QueueLimits(concurrency=1, rate=2, period_s=1.0)
+    october_1 = {**OCTOBER_4, "engagement_code": "ENG-0001"}
+    async with WorkflowEngine(
+        settings_for(own_database_url, queues={"erp": limits}), systems
+    ).running() as engine:
+        results = await asyncio.gather(
+            *(
+                engine.start("postApprovedTime", d, idempotency_key=uuid.uuid4().hex, caller="q")
+                for d in (october_1, OCTOBER_4)
+            )
+        )
+        ids = {
+            r.workflow.id
+            for r in results
+            if r.workflow is not None and r.workflow.status is WorkflowStatus.COMPLETED
+        }
+        children = [
+            w
+            for w in await DBOS.list_workflows_async(queue_name=QUEUE_PREFIX + "erp")
+            if w.workflow_id.split("/")[0] in ids
+        ]
+
+    assert len(ids) == 2 and len(children) == 4
+    spans = sorted((w.dequeued_at or 0, w.completed_at or 0) for w in children)
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+    starts = [start for start, _ in spans]
+    assert starts[2] - starts[0] >= 1000 and starts[3] - starts[1] >= 1000  # ms: two per second
+    assert await erp_sim.route_count(TIMEBILL_PUT) == 44 + 45

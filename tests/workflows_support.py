@@ -57,6 +57,15 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
+def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store no other test shares (queue limits are the store's: the test sets its own)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'workflows.sqlite'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'workflows.sqlite'}"
