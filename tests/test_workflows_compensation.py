@@ -121,3 +121,19 @@ async def test_resolve_closes_a_parked_workflow_with_its_note(
     assert len(await erp_sim.writes("PUT")) == BATCH_SIZE
     with pytest.raises(WorkflowNotParked):
         await engine.resolve(parked.id, "again")
+
+
+async def test_a_system_failing_while_planning_ends_the_workflow_with_nothing_written(
+    engine: WorkflowEngine, erp_sim: SimAdmin
+) -> None:
+    # ERP requests: the token and validation's two reads pass, then planning's two repeats of them;
+    # its read of the postings already made (the sixth) finds the ERP down.
+    await erp_sim.faults(outage=True, methods=["POST"], after=5)
+
+    record = await run(engine)
+
+    assert record.status is WorkflowStatus.COMPENSATED
+    assert record.failing_step == "plan"
+    assert record.error is not None and record.error.startswith("plan: SOURCE_UNAVAILABLE: erp: ")
+    assert record.steps == () and record.finished_at is not None
+    assert await erp_sim.route_count(TIMEBILL_PUT) == 0

@@ -52,7 +52,8 @@ async def plan_step(workflow_id: str, kind: str, data: dict[str, Any], correlati
         return {"ok": True, "steps": [s.model_dump(mode="json") for s in steps]}
     except Exception as exc:
         log.warning("workflow %s (%s) could not plan: %s", workflow_id, correlation, exc)
-        return {"ok": False, "error": _failure(exc).error}
+        failure = _failure(exc)
+        return {"ok": False, "error": f"{failure.code}: {failure.error}"}
     finally:
         correlation_var.reset(token)
 

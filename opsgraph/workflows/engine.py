@@ -50,7 +50,7 @@ def dbos_config(settings: WorkflowSettings) -> DBOSConfig:
         "notification_listener_polling_interval_sec": settings.poll_interval_s,
         "log_level": "WARNING",
         "enable_otlp": False,
-        "application_version": settings.app_name,
+        "application_version": settings.app_version,
     }
 
 

@@ -35,6 +35,10 @@ class WorkflowSettings(BaseSettings):
     `data_dir`."""
     data_dir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()) / "opsgraph")
     app_name: str = "opsgraph"
+    app_version: str = "1"
+    """DBOS recovers only the workflows of its own application version: every replica, and the
+    process that restarts after a crash, must share it. Bump it only with a change that would break
+    the replay of pending workflows (their steps' order), after they have drained."""
     admin_server: bool = False
     """DBOS 3.4 has no admin HTTP server; kept so a deployment that asks for one fails loudly."""
     poll_interval_s: float = Field(0.25, gt=0, le=5)
