@@ -22,7 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.base import SourceClient, SourceConfig, UpstreamResponse
 from opsgraph.connectors.netsuite.writes import NetSuiteWrites
 from opsgraph.connectors.shapes import object_with
 from opsgraph.connectors.toolkit.auth import BearerToken, ClientCredentials
@@ -91,6 +91,13 @@ class InterimNetSuite(NetSuiteWrites, SourceClient):
             default_lifetime_s=3600.0,
             refresh_early_s=60.0,
         )
+
+    def error_detail(self, response: UpstreamResponse) -> tuple[str | None, str]:
+        body = response.body
+        if isinstance(body, dict) and isinstance(body.get("o:errorDetails"), list) and body["o:errorDetails"]:
+            first = body["o:errorDetails"][0]
+            return first.get("o:errorCode"), str(first.get("detail") or body.get("title") or "")
+        return None, f"HTTP {response.status}"
 
     def _form(self) -> dict[str, str]:
         creds, now = self.config.credentials, int(time.time())
