@@ -11,11 +11,15 @@ from pathlib import Path
 import pytest
 from dbos import DBOS
 from pydantic import ValidationError
+from starlette.applications import Starlette
 from workflows_interim import InterimSystems
 from workflows_sim import TIMEBILL_PUT, SimAdmin, settings_for
 
+from opsgraph.model import Role
+from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import (
     QueueLimits,
+    Systems,
     WorkflowEngine,
     WorkflowNotFound,
     WorkflowSettings,
@@ -158,3 +162,19 @@ async def test_the_queue_holds_writes_to_the_systems_concurrency_and_rate(
     starts = [start for start, _ in spans]
     assert starts[2] - starts[0] >= 1000 and starts[3] - starts[1] >= 1000  # ms: two per second
     assert await erp_sim.route_count(TIMEBILL_PUT) == 44 + 45
+
+
+def test_the_gateways_sources_serve_as_the_workflows_systems() -> None:
+    systems: Systems = Sources(systems={})  # mypy checks that `Sources` satisfies `Systems`
+
+    assert list(systems.of_role(Role.ERP)) == []
+
+
+async def test_the_engine_is_a_starlette_lifespan(tmp_path: Path, systems: InterimSystems) -> None:
+    engine = WorkflowEngine(settings_for(f"sqlite:///{tmp_path}/w.sqlite"), systems)
+    app = Starlette(lifespan=engine.lifespan)
+
+    async with app.router.lifespan_context(app):
+        assert await engine.list() == []
+    with pytest.raises(RuntimeError, match="not launched"):
+        await engine.list()
