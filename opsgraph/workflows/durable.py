@@ -29,6 +29,11 @@ from opsgraph.workflows.store import now
 
 log = logging.getLogger("opsgraph.workflows")
 
+MAX_RECOVERIES = 10_000
+"""DBOS dead-letters a workflow recovered more often than this. A parked workflow is recovered at
+each restart while it waits for its operator (DBOS's default of 100 would drop it after a hundred
+deploys); a workflow that crashes the process at each recovery still stops, eventually."""
+
 OPERATOR_TOPIC = "operator"
 SETTLED = "settled:{}"
 
@@ -198,7 +203,7 @@ async def _wait_for_operator() -> dict[str, Any]:
             return message
 
 
-@DBOS.workflow(name="opsgraph.mutation")
+@DBOS.workflow(name="opsgraph.mutation", max_recovery_attempts=MAX_RECOVERIES)
 async def run_mutation(workflow_id: str, kind: str, data: dict[str, Any], correlation: str) -> dict[str, Any]:
     rt, k = runtime.current(), kind_named(kind)
     store = rt.store
