@@ -175,6 +175,9 @@ async def test_the_engine_is_a_starlette_lifespan(tmp_path: Path, systems: Inter
     app = Starlette(lifespan=engine.lifespan)
 
     async with app.router.lifespan_context(app):
-        assert await engine.list() == []
+        empty = {"engagement_code": "ENG-0001", "start": "2026-12-01", "end": "2026-12-31"}
+        result = await engine.start("postApprovedTime", empty, idempotency_key="k", caller="c")
+        assert result.workflow is not None and result.workflow.status is WorkflowStatus.COMPLETED
     with pytest.raises(RuntimeError, match="not launched"):
         await engine.list()
+    assert await asyncio.to_thread(sum, [1, 2]) == 3  # the loop still has a working default executor

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -84,6 +85,9 @@ class WorkflowEngine:
     async def shutdown(self) -> None:
         """Stop DBOS; running workflows stay PENDING in the store and resume at the next launch."""
         DBOS.destroy()
+        # DBOS made its (now shut down) thread pool this loop's default executor: give the loop a
+        # working one, or every `asyncio.to_thread` (and aiohttp's DNS lookups) fails from here on.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio"))
         runtime.bind(None)
         if self._runtime is not None:
             self._runtime.store.close()

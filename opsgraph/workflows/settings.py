@@ -41,7 +41,7 @@ class WorkflowSettings(BaseSettings):
     the replay of pending workflows (their steps' order), after they have drained."""
     admin_server: bool = False
     """DBOS 3.4 has no admin HTTP server; kept so a deployment that asks for one fails loudly."""
-    poll_interval_s: float = Field(0.25, gt=0, le=5)
+    poll_interval_s: float = Field(0.05, gt=0, le=5)
     """How often queue workers, result waits and messages poll the store (SQLite has no NOTIFY)."""
     wait_s: float = Field(30.0, ge=0)
     """How long `start` waits for a workflow to finish before answering it RUNNING."""
