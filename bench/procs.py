@@ -1,4 +1,4 @@
-"""The bench's child processes: one per vendor simulator, the gateways, the demo; each its own interpreter."""
+"""The bench's child processes: one per simulator of a stack, the gateways; each its own interpreter."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
-from opsgraph.model import SourceName
-from simulators.simkit.serve import VENDOR_ORDER, simulator_info
+from simulators.simkit.serve import simulator_info
+from simulators.simkit.stacks import DEFAULT_STACK, ROLE_ORDER, stack_vendors
 
 __all__ = ["Process", "free_port", "gateway_env", "rss_mb", "start_gateway", "start_simulators", "stop_all"]
 
@@ -91,32 +91,37 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def start_simulators(profile: str, seed: int = 7) -> tuple[list[Process], dict[SourceName, str]]:
-    """One `bench.simulator` process per vendor, all started at once; returns when each listens."""
-    procs = {
-        source: Process("bench.simulator", [source.value, "--profile", profile, "--seed", str(seed)])
-        for source in VENDOR_ORDER
-    }
-    urls: dict[SourceName, str] = {}
+def start_simulators(
+    profile: str, seed: int = 7, stack: str = DEFAULT_STACK
+) -> tuple[list[Process], dict[str, str]]:
+    """One `bench.simulator` process per system of `stack`, all started at once; returns when each
+    listens, with each system's host URL by system name (each system is named after its vendor)."""
+    vendors = stack_vendors(stack)
+    args = ["--profile", profile, "--seed", str(seed), "--stack", stack]
+    procs = {vendors[role]: Process("bench.simulator", [vendors[role], *args]) for role in ROLE_ORDER}
+    urls: dict[str, str] = {}
     try:
-        for source, process in procs.items():
-            (match,) = process.wait_for(rf"^ready {source.value} (http://\S+)", timeout_s=300)
-            urls[source] = match.group(1)
+        for name, process in procs.items():
+            (match,) = process.wait_for(rf"^ready {name} (http://\S+)", timeout_s=300)
+            urls[name] = match.group(1)
     except BaseException:
         stop_all(list(procs.values()))
         raise
     return list(procs.values()), urls
 
 
-def gateway_env(urls: dict[SourceName, str], today: str, cache_enabled: bool) -> dict[str, str]:
+def gateway_env(urls: dict[str, str], today: str, cache_enabled: bool) -> dict[str, str]:
+    """The gateway's environment: one `OPSGRAPH_SYSTEMS__<NAME>__*` system per simulator in `urls`
+    (system name -> host URL; each named after its vendor, as `start_simulators` runs them)."""
     env = {
         "OPSGRAPH_TODAY": today,
         "OPSGRAPH_CACHE__ENABLED": str(cache_enabled).lower(),
         "OPSGRAPH_LOG_LEVEL": "warning",
     }
-    for source, url in urls.items():
-        info = simulator_info(source)
-        prefix = f"OPSGRAPH_{source.value.upper()}__"
+    for name, url in urls.items():
+        info = simulator_info(name)
+        prefix = f"OPSGRAPH_SYSTEMS__{name.upper()}__"
+        env[prefix + "VENDOR"] = info.vendor
         env[prefix + "BASE_URL"] = info.connector_base_url(url)
         env[prefix + "CREDENTIALS"] = json.dumps(dict(info.credentials))
     return env

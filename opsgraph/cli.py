@@ -12,7 +12,20 @@ import click
 
 from opsgraph.gateway.settings import ConfigError, load_settings
 
-__all__ = ["cli", "main"]
+__all__ = ["STACKS", "cli", "main"]
+
+STACKS = ("classic", "hubspot")
+"""The simulator stacks `--demo` and `simulate` can run (`simulators/simkit/stacks.py` defines them;
+named here so that `opsgraph --help` loads no simulator): `classic` is Salesforce, Harvest, BambooHR
+and NetSuite; `hubspot` has HubSpot as the CRM instead."""
+
+_stack_option = click.option(
+    "--stack",
+    type=click.Choice(STACKS),
+    default=STACKS[0],
+    show_default=True,
+    help="Which simulator plays each role (serve: with --demo): classic (Salesforce CRM) or hubspot.",
+)
 
 
 def _config_error(exc: ConfigError) -> NoReturn:
@@ -35,6 +48,7 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--demo", is_flag=True, help="Start the four simulators in this process and serve over them.")
+@_stack_option
 @click.option("--host", default=None, help="Interface to listen on (default: settings, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: settings, 8000).")
 @click.option(
@@ -49,10 +63,10 @@ def cli() -> None:
     type=int,
     default=8101,
     show_default=True,
-    help="With --demo: Salesforce simulator port; Harvest +1, BambooHR +2, NetSuite +3 (0: any free).",
+    help="With --demo: the CRM simulator's port; PSA +1, HR +2, ERP +3 (0: any free).",
 )
 def serve(
-    demo: bool, host: str | None, port: int | None, config_file: str | None, sim_base_port: int
+    demo: bool, stack: str, host: str | None, port: int | None, config_file: str | None, sim_base_port: int
 ) -> None:
     """Serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser)."""
     from opsgraph.gateway.app import create_app
@@ -65,7 +79,11 @@ def serve(
             logging.basicConfig(level=settings.log_level.upper())
             _run(
                 run_demo(
-                    config_file=config_file, sim_base_port=sim_base_port, announce=click.echo, **overrides
+                    config_file=config_file,
+                    sim_base_port=sim_base_port,
+                    stack=stack,
+                    announce=click.echo,
+                    **overrides,
                 )
             )
             return
@@ -82,12 +100,19 @@ def serve(
 @click.option("--profile", type=click.Choice(["small", "large"]), default="small", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--base-port", type=int, default=8101, show_default=True, help="Salesforce; Harvest +1, ...")
-def simulate(profile: str, seed: int, host: str, base_port: int) -> None:
-    """Run the four vendor simulators only, until Ctrl-C."""
+@click.option(
+    "--base-port", type=int, default=8101, show_default=True, help="The CRM's; PSA +1, HR +2, ERP +3"
+)
+@_stack_option
+def simulate(profile: str, seed: int, host: str, base_port: int, stack: str) -> None:
+    """Run the stack's four simulators only, until Ctrl-C."""
     from opsgraph.gateway.demo import run_simulators
 
-    _run(run_simulators(profile=profile, seed=seed, host=host, base_port=base_port, announce=click.echo))
+    _run(
+        run_simulators(
+            profile=profile, seed=seed, host=host, base_port=base_port, stack=stack, announce=click.echo
+        )
+    )
 
 
 @cli.command("export-schema")

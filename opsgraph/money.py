@@ -22,7 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from opsgraph.connectors.errors import SourceDataError
-from opsgraph.model import AccountingPeriod, ExchangeRate, Money, SourceName
+from opsgraph.model import AccountingPeriod, ExchangeRate, Money
 
 DERIVED_RATE_PLACES = Decimal("0.00000001")
 
@@ -33,10 +33,10 @@ class RateType(StrEnum):
 
 
 class MissingExchangeRate(SourceDataError):
-    """The ERP has no rate (or no accounting period) for a conversion an aggregate needs."""
+    """The ERP system `system` has no rate (or no accounting period) for a conversion an aggregate needs."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(SourceName.NETSUITE, message)
+    def __init__(self, system: str, message: str) -> None:
+        super().__init__(system, message)
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,23 @@ class ConvertedMoney:
 
 
 class ExchangeRates:
-    """The ERP's rates for some periods, looked up towards one reporting currency."""
+    """One ERP system's rates for some of its periods, looked up towards one reporting currency.
+
+    `system` is the ERP system the rates and periods come from (what a `MissingExchangeRate` names);
+    by default the periods' system.
+    """
 
     def __init__(
-        self, rates: Iterable[ExchangeRate], periods: Iterable[AccountingPeriod], reporting_currency: str
+        self,
+        rates: Iterable[ExchangeRate],
+        periods: Iterable[AccountingPeriod],
+        reporting_currency: str,
+        *,
+        system: str | None = None,
     ) -> None:
         self.reporting_currency = reporting_currency
         self.periods = sorted(periods, key=lambda p: p.start)
+        self.system = system or (self.periods[0].system if self.periods else "")
         self._rates = {(r.period_id, r.from_currency, r.to_currency): r for r in rates}
         self._period_by_day: dict[date, AccountingPeriod] = {}
 
@@ -89,7 +99,9 @@ class ExchangeRates:
             if p.start <= day <= p.end:
                 self._period_by_day[day] = p
                 return p
-        raise MissingExchangeRate(f"no ERP accounting period holds {day}, so no exchange rate applies")
+        raise MissingExchangeRate(
+            self.system, f"no ERP accounting period holds {day}, so no exchange rate applies"
+        )
 
     def rate(self, currency: str, period: AccountingPeriod, rate_type: RateType) -> tuple[Decimal, bool]:
         """(rate, derived): 1 `currency` = rate x the reporting currency in `period`."""
@@ -107,7 +119,7 @@ class ExchangeRates:
             if pid == period.id and source == currency and other is not None:
                 return (_pick(r, rate_type) / _pick(other, rate_type)).quantize(DERIVED_RATE_PLACES), True
         raise MissingExchangeRate(
-            f"the ERP has no exchange rate from {currency} to {target} for period {period.name}"
+            self.system, f"the ERP has no exchange rate from {currency} to {target} for period {period.name}"
         )
 
 

@@ -1,6 +1,6 @@
 """The HubSpot simulator on a loopback port for the HubSpot tests, plus clients and admin helpers.
 
-It runs on its own (not in the simkit `SimulatorGroup`) until `SourceName` has a HubSpot member.
+It runs on its own: the simkit `SimulatorGroup` serves the classic four vendors (`VENDOR_ORDER`).
 """
 
 from __future__ import annotations
@@ -100,13 +100,15 @@ Factory = Callable[..., HubSpotClient]
 async def make_client_fixture(hubspot: HubSpotSim) -> AsyncIterator[Factory]:
     made: list[HubSpotClient] = []
 
-    def make(search_cap: int = 10_000, clock: Clock | None = None, **overrides: Any) -> HubSpotClient:
+    def make(
+        search_cap: int = 10_000, clock: Clock | None = None, system: str | None = None, **overrides: Any
+    ) -> HubSpotClient:
         config = SourceConfig(
             base_url=hubspot.url,
             credentials=dict(CREDENTIALS),
             **{"max_retries": 2, "retry_backoff_s": 0.01, **overrides},
         )
-        client = HubSpotClient(config, search_cap=search_cap, clock=clock or manual_clock())
+        client = HubSpotClient(config, system=system, search_cap=search_cap, clock=clock or manual_clock())
         made.append(client)
         return client
 

@@ -13,13 +13,13 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
-from test_gateway_support import serving, settings_for
+from test_gateway_support import CLASSIC, SF, serving, settings_for
 
 from opsgraph.cache import ReadCache, create_backend, entity_key
 from opsgraph.clock import Clock, PinnedClock
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.http import GatewayState
-from opsgraph.model import SourceName
+from opsgraph.model import record_key
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema.relay import to_global_id
@@ -28,7 +28,6 @@ from simulators.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
-SF = SourceName.SALESFORCE
 SF_TOKEN = "POST /services/oauth2/token"
 SF_QUERY = "GET /services/data/v60.0/query"
 SF_COMPOSITE = "POST /services/data/v60.0/composite/sobjects/{sobject}"
@@ -41,8 +40,9 @@ TIME_ENTRIES = (
 CLIENTS = "{ clients(first: 10) { nodes { name } } }"
 
 
-def nodes_query(account_ids: list[str]) -> str:
-    ids = ", ".join(f'"{to_global_id("Client", i)}"' for i in account_ids)
+def nodes_query(client_ids: list[str]) -> str:
+    """`nodes` of the CRM clients with these local ids."""
+    ids = ", ".join(f'"{to_global_id("Client", record_key(SF, i))}"' for i in client_ids)
     return f"{{ nodes(ids: [{ids}]) {{ ... on Client {{ name }} }} }}"
 
 
@@ -72,17 +72,17 @@ class Sims:
         for url in self.urls.values():
             (await self.http.delete(f"{url}/_sim/stats")).raise_for_status()
 
-    async def stats(self) -> dict[SourceName, dict[str, Any]]:
+    async def stats(self) -> dict[str, dict[str, Any]]:
         return {s: (await self.http.get(f"{url}/_sim/stats")).json() for s, url in self.urls.items()}
 
-    async def routes(self, source: SourceName) -> dict[str, int]:
+    async def routes(self, source: str) -> dict[str, int]:
         stats = (await self.http.get(f"{self.urls[source]}/_sim/stats")).json()
         return {k: v["count"] for k, v in stats["routes"].items()}
 
     async def total(self) -> int:
         return sum(s["total"] for s in (await self.stats()).values())
 
-    async def faults(self, source: SourceName, **faults: Any) -> None:
+    async def faults(self, source: str, **faults: Any) -> None:
         (await self.http.put(f"{self.urls[source]}/_sim/faults", json=faults)).raise_for_status()
 
 
@@ -147,7 +147,7 @@ async def test_a_warm_query_makes_no_upstream_request(
         assert await sims.total() == 0
         assert warm == cold
     # the cold run did read every source the two queries touch
-    assert all(cold_stats[s]["total"] > 0 for s in SourceName), cold_stats
+    assert all(cold_stats[s]["total"] > 0 for s in CLASSIC), cold_stats
     assert len(cold[0]["invoices"]["nodes"]) == 50
     assert all(n["client"]["name"] for n in cold[0]["invoices"]["nodes"])
     assert cold[1]["timeEntries"]["nodes"] and all(n["resource"] for n in cold[1]["timeEntries"]["nodes"])
@@ -156,7 +156,7 @@ async def test_a_warm_query_makes_no_upstream_request(
 # -- 2. invalidation drops the right entries, and only those -----------------------------------
 
 
-async def test_invalidating_one_account_refetches_exactly_that_account(
+async def test_invalidating_one_client_refetches_exactly_that_client(
     simulators: SimulatorGroup, world: World, redis_url: str, sims: Sims, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = (c.sf_id for c in world.clients[:2])
@@ -165,28 +165,28 @@ async def test_invalidating_one_account_refetches_exactly_that_account(
     admin = aioredis.from_url(redis_url)
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         cache = cache_of(app)
-        salesforce = state_of(app).require_sources().salesforce
+        crm = state_of(app).require_sources().system(SF).client
         retrieved: list[list[str]] = []
-        real_retrieve = salesforce._retrieve
+        real_retrieve = crm._retrieve  # type: ignore[attr-defined]
 
-        async def spy(sobject: str, ids: Any, fields: Any) -> list[Any]:
+        async def spy(spec: Any, ids: Any) -> list[Any]:
             retrieved.append(list(ids))
-            return await real_retrieve(sobject, ids, fields)
+            return await real_retrieve(spec, ids)  # type: ignore[no-any-return]
 
-        monkeypatch.setattr(salesforce, "_retrieve", spy)
+        monkeypatch.setattr(crm, "_retrieve", spy)
         warmed = ok(await gql(http, query))
         assert [n["name"] for n in warmed["nodes"]] == [c.name for c in world.clients[:2]]
         assert retrieved == [[first, second]]
-        keys = [entity_key("default", SF.value, "account", i) for i in (first, second)]
+        keys = [entity_key("default", SF, "client", i) for i in (first, second)]
         assert [await admin.exists(k) for k in keys] == [1, 1]
 
-        assert await cache.invalidate(SF.value, "account", first) == 1
+        assert await cache.invalidate(SF, "client", first) == 1
         assert [await admin.exists(k) for k in keys] == [0, 1]
 
-        before = stat_of(cache, SF.value, "account")
+        before = stat_of(cache, SF, "client")
         await sims.reset_stats()
         again = ok(await gql(http, query))
-        after = stat_of(cache, SF.value, "account")
+        after = stat_of(cache, SF, "client")
 
         assert again == warmed
         assert await sims.routes(SF) == {SF_COMPOSITE: 1}
@@ -215,7 +215,7 @@ async def test_two_gateways_on_one_redis_share_the_cache(
         on_b = [ok(await gql(b, q)) for q in (INVOICES, TIME_ENTRIES)]
         assert await sims.total() == 0
         assert on_b == on_a
-        assert stat_of(cache_of(app_b), SF.value, "account")[:2] == (
+        assert stat_of(cache_of(app_b), SF, "client")[:2] == (
             len({n["client"]["name"] for n in on_a[0]["invoices"]["nodes"]}),
             0,
         )
@@ -237,8 +237,8 @@ async def test_fifty_concurrent_cold_queries_make_one_upstream_call(
         assert await sims.routes(SF) == {SF_TOKEN: 1, SF_QUERY: 1}
         assert await sims.total() == 2
 
-        # the listing is cached under entity "account" too: one lookup per request
-        assert sum(stat_of(cache_of(app), SF.value, "account")[:2]) == 50
+        # the listing is cached under entity "client" too: one lookup per request
+        assert sum(stat_of(cache_of(app), SF, "client")[:2]) == 50
 
         await sims.reset_stats()
         bodies = await asyncio.gather(*(gql(http, nodes_query(ids)) for _ in range(50)))
@@ -246,7 +246,7 @@ async def test_fifty_concurrent_cold_queries_make_one_upstream_call(
         assert [n["name"] for n in ok(bodies[0])["nodes"]] == [c.name for c in world.clients[:3]]
         assert await sims.routes(SF) == {SF_COMPOSITE: 1}
         assert await sims.total() == 1
-        assert sum(stat_of(cache_of(app), SF.value, "account")[:2]) == 50 + 50 * len(ids)
+        assert sum(stat_of(cache_of(app), SF, "client")[:2]) == 50 + 50 * len(ids)
 
 
 async def test_concurrent_cold_queries_on_two_replicas_make_one_upstream_call(
@@ -266,7 +266,7 @@ async def test_concurrent_cold_queries_on_two_replicas_make_one_upstream_call(
         assert all(ok(body) == ok(bodies[0]) for body in bodies)
         # the replica that lost the lock never went upstream at all, not even for a token
         assert await sims.routes(SF) == {SF_TOKEN: 1, SF_QUERY: 1}
-        lookups = [stat_of(cache_of(app), SF.value, "account") for app in (app_a, app_b)]
+        lookups = [stat_of(cache_of(app), SF, "client") for app in (app_a, app_b)]
         assert [hits + misses for hits, misses, *_ in lookups] == [25, 25]
 
 
@@ -280,17 +280,17 @@ async def test_cache_counters_in_sources_and_metrics(
         for _ in range(3):
             ok(await gql(http, CLIENTS))
         data = ok(
-            await gql(http, "{ sources { source cache { entity hits misses staleServes evictions } } }")
+            await gql(http, "{ sources { system cache { entity hits misses staleServes evictions } } }")
         )
-        by_source = {s["source"]: s["cache"] for s in data["sources"]}
-        assert by_source["SALESFORCE"] == [
-            {"entity": "account", "hits": 2, "misses": 1, "staleServes": 0, "evictions": 0}
+        by_system = {s["system"]: s["cache"] for s in data["sources"]}
+        assert by_system[SF] == [
+            {"entity": "client", "hits": 2, "misses": 1, "staleServes": 0, "evictions": 0}
         ]
-        assert by_source["NETSUITE"] == []
+        assert by_system["netsuite"] == []
 
         metrics = (await http.get("/metrics")).text.splitlines()
-        assert 'opsgraph_cache_hits_total{source="salesforce",entity="account"} 2' in metrics
-        assert 'opsgraph_cache_misses_total{source="salesforce",entity="account"} 1' in metrics
+        assert 'opsgraph_cache_hits_total{source="salesforce",entity="client"} 2' in metrics
+        assert 'opsgraph_cache_misses_total{source="salesforce",entity="client"} 1' in metrics
         assert "# TYPE opsgraph_cache_hits_total counter" in metrics
 
 
@@ -301,19 +301,19 @@ async def test_request_contexts_of_different_scopes_do_not_share_entries(
     simulators: SimulatorGroup, world: World, redis_url: str, sims: Sims
 ) -> None:
     settings = settings_for(simulators, world, redis_url=redis_url)
-    sources = Sources.from_configs(settings.source_configs())
+    sources = Sources.from_specs(settings.system_specs())
     backend = create_backend(redis_url)
     cache = ReadCache(backend, settings.cache)
-    account = world.clients[0].sf_id
+    client = record_key(SF, world.clients[0].sf_id)
 
     async def read(scope: str) -> tuple[list[str], str | None]:
         clock = PinnedClock(world.as_of)
         ctx = RequestContext.create(sources, correlation_id="t", clock=clock, cache=cache, scope=scope)
-        listed = [c.name for c in await ctx.loaders.accounts()]
-        one = await ctx.loaders.account.load(account)
+        listed = [c.name for c in await ctx.loaders.clients()]
+        one = await ctx.loaders.client.load(client)
         by_id = await RequestContext.create(
             sources, correlation_id="t", clock=PinnedClock(world.as_of), cache=cache, scope=scope
-        ).loaders.account.load(account)
+        ).loaders.client.load(client)
         assert one == by_id
         return listed, by_id.name if by_id else None
 
@@ -331,7 +331,7 @@ async def test_request_contexts_of_different_scopes_do_not_share_entries(
         assert await upstream("finance") == 0
         assert await upstream("default") == 0
         # one invalidation drops the record for every scope
-        assert await cache.invalidate(SF.value, "account", account) == 4
+        assert await cache.invalidate(SF, "client", world.clients[0].sf_id) == 4
         assert await upstream("finance") == 2
         assert await upstream("default") == 2
     finally:

@@ -15,17 +15,15 @@ import pytest
 import redis.asyncio as aioredis
 from redis_process import RedisProcess
 from test_cache_gateway import CLIENTS, INVOICES, Sims, gql, ok, running
-from test_gateway_support import settings_for
+from test_gateway_support import NS, SF, settings_for
 
 from opsgraph.clock import ManualClock
-from opsgraph.model import SourceName
+from opsgraph.model import record_key
 from opsgraph.schema.relay import to_global_id
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
-
-NS = SourceName.NETSUITE
 
 
 @pytest.fixture
@@ -51,9 +49,7 @@ TTL = 1.0
 GRACE = 3.0
 STALE_SETTINGS: dict[str, Any] = {
     # every entity the two queries below touch
-    "ttls": dict.fromkeys(
-        ("account", "customer", "customer_by_account", "customer_invoices", "invoice"), TTL
-    ),
+    "ttls": dict.fromkeys(("client", "customer", "customer_by_client", "customer_invoices", "invoice"), TTL),
     "stale_grace_s": GRACE,
 }
 INVOICE_LIST = "{ invoices(first: 5) { nodes { number client { name } } } }"
@@ -65,9 +61,9 @@ def manual_clock(world: World) -> ManualClock:
     return ManualClock(datetime(day.year, day.month, day.day, tzinfo=UTC))
 
 
-def balance_query(account_id: str) -> str:
-    """Salesforce (name) and NetSuite (arBalance, nullable) fields of one client."""
-    node_id = to_global_id("Client", account_id)
+def balance_query(client_id: str) -> str:
+    """CRM (name) and ERP (arBalance, nullable) fields of the client with this CRM id."""
+    node_id = to_global_id("Client", record_key(SF, client_id))
     return f'{{ nodes(ids: ["{node_id}"]) {{ ... on Client {{ name arBalance {{ amount currency }} }} }} }}'
 
 
@@ -81,7 +77,7 @@ def stale_age(body: dict[str, Any]) -> float:
     warnings = body.get("extensions", {}).get("warnings")
     assert warnings is not None and len(warnings) == 1, body
     (warning,) = warnings
-    assert (warning["code"], warning["source"]) == ("STALE_DATA", "netsuite"), warning
+    assert (warning["code"], warning["source"], warning["system"]) == ("STALE_DATA", NS, NS), warning
     assert isinstance(warning["age"], int | float)
     return float(warning["age"])
 
@@ -151,7 +147,7 @@ async def test_a_stale_value_is_served_even_when_its_batch_has_a_key_never_cache
     """Client 0's NetSuite values are cached (now stale), client 1's never were. In one request both
     land in one loader batch: client 0 must still get its stale value, only client 1 the error."""
     cached, uncached = world.clients[:2]
-    ids = ", ".join(f'"{to_global_id("Client", c.sf_id)}"' for c in (cached, uncached))
+    ids = ", ".join(f'"{to_global_id("Client", record_key(SF, c.sf_id))}"' for c in (cached, uncached))
     both = f"{{ nodes(ids: [{ids}]) {{ ... on Client {{ name arBalance {{ amount currency }} }} }} }}"
     settings = settings_for(simulators, world, redis_url=redis_url, cache=STALE_SETTINGS)
     settings = settings.with_system("netsuite", max_retries=0)  # retry waits would age the value
@@ -195,21 +191,21 @@ async def test_redis_dying_mid_run_falls_back_to_the_sources(
                 assert [ok(await gql(http, q)) for q in queries] == warm
                 clock.advance(0.4)  # past backend_retry_s: each round probes the dead server again
         upstream = await sims.stats()
-        assert upstream[SourceName.NETSUITE]["total"] > 0 and upstream[SourceName.SALESFORCE]["total"] > 0
+        assert upstream[NS]["total"] > 0 and upstream[SF]["total"] > 0
 
         warnings = [r for r in caplog.records if r.name == "opsgraph.cache" and r.levelno >= logging.WARNING]
         assert len(warnings) == 1, [r.getMessage() for r in warnings]
         assert "unavailable" in warnings[0].getMessage()
 
-        data = ok(await gql(http, "{ sources { source cache { entity errors } } }"))
-        errors = {(s["source"], c["entity"]): c["errors"] for s in data["sources"] for c in s["cache"]}
+        data = ok(await gql(http, "{ sources { system cache { entity errors } } }"))
+        errors = {(s["system"], c["entity"]): c["errors"] for s in data["sources"] for c in s["cache"]}
         assert sum(errors.values()) > 0, errors
 
 
 # -- 7. HTTP caching hints ---------------------------------------------------------------------
 
 HINT_TTL = 30.0
-HINT_TTLS = {"invoice": HINT_TTL, "customer": HINT_TTL, "account": HINT_TTL}
+HINT_TTLS = {"invoice": HINT_TTL, "customer": HINT_TTL, "client": HINT_TTL}
 
 
 def max_age_of(response: httpx.Response) -> int | None:

@@ -20,7 +20,7 @@ from opsgraph.cache import (
     tag,
 )
 from opsgraph.cache.keys import NAMESPACE, entity_tag, lock_key
-from opsgraph.model import SourceName
+from opsgraph.model import Role
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
@@ -34,20 +34,19 @@ def test_policy_defaults() -> None:
     assert policy.stale_grace_s == 600
     expected = {
         "client": 3600,
-        "account": 3600,
         "resource": 3600,
-        "employee": 3600,
-        "project": 900,
+        "psa_user": 3600,
         "engagement": 900,
-        "user": 3600,
         "assignment": 900,
         "opportunity": 300,
+        "client_opportunities": 300,
+        "customer_by_client": 3600,
         "customer": 3600,
         "job": 900,
         "period": 3600,
         "invoice": 120,
         "time_entry": 30,
-        "timebill": 30,
+        "time_posting": 30,
         "time_off": 900,
     }
     assert {entity: policy.ttl_for(entity) for entity in expected} == expected
@@ -57,7 +56,7 @@ def test_policy_defaults() -> None:
 def test_entity_names_are_normalised() -> None:
     policy = CachePolicy()
     assert policy.ttl_for("TimeEntry") == policy.ttl_for("time-entry") == policy.ttl_for("time_entry") == 30
-    assert policy.ttl_for("time_bill") == 30
+    assert policy.ttl_for("TimePosting") == policy.ttl_for("time-posting") == 30
     assert policy.ttl_for("TimeOff") == 900
 
 
@@ -84,10 +83,10 @@ def test_bad_policy_is_rejected(bad: dict[str, object]) -> None:
 
 
 def test_keys_are_namespaced_and_scoped() -> None:
-    key = entity_key("default", "harvest", "time_entry", "42")
-    assert key == "opsgraph:v1:default:harvest:e:time_entry:42"
-    assert entity_key("finance", "harvest", "time_entry", "42") != key
-    assert query_key("default", "harvest", "entries", {}).startswith(NAMESPACE + "default:harvest:q:entries:")
+    key = entity_key("default", "psa-na", "time_entry", "42")
+    assert key == "opsgraph:v1:default:psa-na:e:time_entry:42"
+    assert entity_key("finance", "psa-na", "time_entry", "42") != key
+    assert query_key("default", "psa-na", "entries", {}).startswith(NAMESPACE + "default:psa-na:q:entries:")
 
 
 def test_parts_are_escaped_so_keys_cannot_collide() -> None:
@@ -97,29 +96,29 @@ def test_parts_are_escaped_so_keys_cannot_collide() -> None:
 
 
 def test_query_key_is_stable_and_sorted() -> None:
-    one = query_key("default", "harvest", "entries", {"from": date(2024, 1, 1), "project": 7, "billed": None})
-    two = query_key("default", "harvest", "entries", {"billed": None, "project": 7, "from": date(2024, 1, 1)})
+    one = query_key("default", "psa-na", "entries", {"from": date(2024, 1, 1), "user": 7, "billed": None})
+    two = query_key("default", "psa-na", "entries", {"billed": None, "user": 7, "from": date(2024, 1, 1)})
     assert one == two
-    assert one.endswith("billed=null&from=%222024-01-01%22&project=7")
+    assert one.endswith("billed=null&from=%222024-01-01%22&user=7")
     assert query_key("d", "s", "q", {"ids": {"b", "a"}}) == query_key("d", "s", "q", {"ids": frozenset("ab")})
     assert query_key("d", "s", "q", {"x": 1}) != query_key("d", "s", "q", {"x": "1"})
-    assert query_key("d", "s", "q", {"amount": Decimal("1.50"), "source": SourceName.HARVEST}).endswith(
-        "amount=%221.50%22&source=%22harvest%22"
+    assert query_key("d", "s", "q", {"amount": Decimal("1.50"), "role": Role.PSA}).endswith(
+        "amount=%221.50%22&role=%22psa%22"
     )
 
 
 def test_long_params_are_hashed() -> None:
     params = {"ids": [str(i) for i in range(100)]}
-    key = query_key("default", "salesforce", "accounts", params)
+    key = query_key("default", "crm-emea", "clients", params)
     assert key.split(":")[-1].startswith("sha256-")
     assert len(key) < 150
-    assert key == query_key("default", "salesforce", "accounts", dict(params))
-    assert key != query_key("default", "salesforce", "accounts", {"ids": [str(i) for i in range(101)]})
+    assert key == query_key("default", "crm-emea", "clients", dict(params))
+    assert key != query_key("default", "crm-emea", "clients", {"ids": [str(i) for i in range(101)]})
 
 
 def test_tags_have_no_scope_and_lock_keys_ignore_order() -> None:
-    assert tag("harvest", "time_entry", "42") == "harvest:time_entry:42"
-    assert entity_tag("harvest", "time_entry") == "harvest:time_entry:*"
+    assert tag("psa-na", "time_entry", "42") == "psa-na:time_entry:42"
+    assert entity_tag("psa-na", "time_entry") == "psa-na:time_entry:*"
     assert lock_key(["b", "a"]) == lock_key(["a", "b", "a"])
     assert lock_key(["a"]).startswith(NAMESPACE + "lock:")
 
@@ -162,17 +161,17 @@ def test_create_backend_rejects_other_schemes() -> None:
 def test_prometheus_lines() -> None:
     lines = prometheus_lines(
         [
-            CacheMetric("harvest", "time_entry", hits=3, misses=1),
+            CacheMetric("psa-na", "time_entry", hits=3, misses=1),
             CacheMetric('we"ird', "x", errors=2),
         ]
     )
     assert lines[:4] == [
         "# HELP opsgraph_cache_hits_total Values served fresh from the cache",
         "# TYPE opsgraph_cache_hits_total counter",
-        'opsgraph_cache_hits_total{source="harvest",entity="time_entry"} 3',
+        'opsgraph_cache_hits_total{source="psa-na",entity="time_entry"} 3',
         'opsgraph_cache_hits_total{source="we\\"ird",entity="x"} 0',
     ]
-    assert 'opsgraph_cache_misses_total{source="harvest",entity="time_entry"} 1' in lines
+    assert 'opsgraph_cache_misses_total{source="psa-na",entity="time_entry"} 1' in lines
     assert 'opsgraph_cache_errors_total{source="we\\"ird",entity="x"} 2' in lines
     names = {line.split("{")[0] for line in lines if not line.startswith("#")}
     assert names == {

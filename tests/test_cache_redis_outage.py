@@ -15,7 +15,7 @@ from opsgraph.model import Client
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
-SF = "salesforce"
+SF = "crm-emea"
 
 
 class Upstream:
@@ -39,7 +39,7 @@ async def test_redis_killed_mid_run_falls_back_to_the_source_and_recovers(
     backend = create_backend(own_redis.url)
     clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
-    upstream = Upstream({"a": Client(id="a", name="A"), "b": Client(id="b", name="B")})
+    upstream = Upstream({"a": Client(system=SF, id="a", name="A"), "b": Client(system=SF, id="b", name="B")})
     calls = 0
 
     async def clients() -> object:
@@ -90,22 +90,22 @@ async def test_an_invalidation_missed_during_an_outage_is_replayed_on_recovery(
     backend = create_backend(own_redis.url)
     clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
-    upstream = Upstream({"a": Client(id="a", name="old")})
+    upstream = Upstream({"a": Client(system=SF, id="a", name="old")})
 
     async def read() -> object:
         got = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a"], fetch=upstream.fetch)
         return got.value["a"]
 
     try:
-        assert await read() == Client(id="a", name="old")
+        assert await read() == Client(system=SF, id="a", name="old")
         own_redis.stop()
-        upstream.data["a"] = Client(id="a", name="new")
+        upstream.data["a"] = Client(system=SF, id="a", name="new")
         assert await cache.invalidate(SF, "client", "a") == 0  # the change event arrives while Redis is down
         own_redis.start()  # Redis comes back with its data (append-only file): the old value is still there
         clock.advance(0.06)
 
-        assert await read() == Client(id="a", name="new")
-        assert await read() == Client(id="a", name="new")
+        assert await read() == Client(system=SF, id="a", name="new")
+        assert await read() == Client(system=SF, id="a", name="new")
         assert len(upstream.calls) == 2
     finally:
         await backend.close()
@@ -115,7 +115,7 @@ async def test_a_hung_redis_times_out_fast(own_redis: RedisProcess, caplog: pyte
     backend = create_backend(own_redis.url)
     clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
-    upstream = Upstream({"a": Client(id="a", name="A")})
+    upstream = Upstream({"a": Client(system=SF, id="a", name="A")})
     admin = aioredis.from_url(own_redis.url)
     try:
         await cache.get_or_fetch_many(source=SF, entity="client", ids=["a"], fetch=upstream.fetch)
@@ -124,7 +124,7 @@ async def test_a_hung_redis_times_out_fast(own_redis: RedisProcess, caplog: pyte
         async with asyncio.timeout(10):  # the socket timeout (0.5 s) ends the read, not the pause
             got = await cache.get_or_fetch_many(source=SF, entity="client", ids=["a"], fetch=upstream.fetch)
 
-        assert got.value == {"a": Client(id="a", name="A")}
+        assert got.value == {"a": Client(system=SF, id="a", name="A")}
         assert not got.hit
         assert len(upstream.calls) == 2  # read around the hung cache, from the source
         (metric,) = cache.metrics()
@@ -155,7 +155,7 @@ async def test_one_outage_is_logged_once_lost_and_once_recovered(
     backend = create_backend(own_redis.url, socket_timeout_s=1.0)
     clock = ManualClock()
     cache = ReadCache(backend, CachePolicy(backend_retry_s=0.05), clock=clock)
-    upstream = Upstream({k: Client(id=k, name=k.upper()) for k in "abcd"})
+    upstream = Upstream({k: Client(system=SF, id=k, name=k.upper()) for k in "abcd"})
     admin = aioredis.from_url(own_redis.url)
 
     async def read(key: str) -> None:

@@ -17,14 +17,15 @@ from opsgraph.clock import ManualClock
 from opsgraph.connectors.errors import SourceRateLimited, SourceRejected, SourceTimeout, SourceUnavailable
 from opsgraph.model import Client, Opportunity
 
-SF = "salesforce"
+SF = "crm-emea"
+"""The configured CRM system the records come from: the cache's `source` part is a system name."""
 
 # cashews 7.6 closes its redis client with the deprecated `close()`
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
 
 def client(id: str, name: str | None = None) -> Client:
-    return Client(id=id, name=name or f"Client {id}")
+    return Client(system=SF, id=id, name=name or f"Client {id}")
 
 
 class Upstream:
@@ -228,8 +229,8 @@ async def test_invalidate_removes_that_id_and_the_lists_tagged_with_it_only(back
     upstream = Upstream({i: client(i) for i in "abc"})
     await many(cache, upstream, "abc")
     eu = Query([client("a"), client("b")])
-    opps_a = Query([Opportunity(id="o1", name="Deal", client_id="a", stage="Prospecting")])
-    opps_c = Query([Opportunity(id="o2", name="Deal 2", client_id="c", stage="Prospecting")])
+    opps_a = Query([Opportunity(system=SF, id="o1", name="Deal", client_id="a", stage="Prospecting")])
+    opps_c = Query([Opportunity(system=SF, id="o2", name="Deal 2", client_id="c", stage="Prospecting")])
 
     async def read_all() -> None:
         await cache.get_or_fetch(
@@ -272,7 +273,7 @@ async def test_invalidate_of_an_unknown_id_removes_nothing(backend: Cache) -> No
     await many(cache, upstream, ["a"])
 
     assert await cache.invalidate(SF, "client", "nope") == 0
-    assert await cache.invalidate("harvest", "client", "a") == 0
+    assert await cache.invalidate("psa-na", "client", "a") == 0
     await many(cache, upstream, ["a"])
     assert upstream.calls == [["a"]]
 
@@ -290,7 +291,7 @@ async def test_invalidate_covers_every_scope(backend: Cache) -> None:
 
 async def test_tags_for_ties_a_record_to_other_entities(backend: Cache) -> None:
     cache = ReadCache(backend, CachePolicy())
-    opp = Opportunity(id="o1", name="Deal", client_id="a", stage="Prospecting")
+    opp = Opportunity(system=SF, id="o1", name="Deal", client_id="a", stage="Prospecting")
     upstream = Upstream({"o1": opp})
 
     def by_client(o: object) -> list[str]:
@@ -476,12 +477,16 @@ async def test_stale_query_value_served_while_the_source_is_down(backend: Cache)
 
     async def read() -> CacheRead[object]:
         return await cache.get_or_fetch(
-            source="harvest", query="time_entries", params={"project": 7}, fetch=q.fetch, entity="time_entry"
+            source="psa-na",
+            query="time_entries",
+            params={"engagement_id": "7"},
+            fetch=q.fetch,
+            entity="time_entry",
         )
 
     await read()
     clock.advance(45)  # time entries: 30 s
-    q.error = SourceUnavailable("harvest", "circuit open")
+    q.error = SourceUnavailable("psa-na", "circuit open")
     stale = await read()
     assert stale.value == ["e1", "e2"]
     assert stale.stale_age_s == pytest.approx(45)
@@ -591,7 +596,7 @@ async def test_metrics_count_exactly(backend: Cache) -> None:
 
     await many(cache, upstream, ["a", "b"])  # 2 misses
     await many(cache, upstream, ["a", "b", "c"])  # 2 hits, 1 miss
-    await cache.get_or_fetch_many(source="harvest", entity="time_entry", ids=["t1"], fetch=h.fetch)  # 1 miss
+    await cache.get_or_fetch_many(source="psa-na", entity="time_entry", ids=["t1"], fetch=h.fetch)  # 1 miss
     assert await cache.invalidate(SF, "client", "a") == 1  # 1 eviction
     clock.advance(3601)
     upstream.error = SourceUnavailable(SF, "down")
@@ -604,17 +609,17 @@ async def test_metrics_count_exactly(backend: Cache) -> None:
     await many(cache, upstream, ["b", "c"])  # 2 more expired observations, 2 more stale serves
 
     metrics = {(m.source, m.entity): m for m in cache.metrics()}
-    sf = metrics[(SF, "client")]
-    assert (sf.hits, sf.misses, sf.stale_serves, sf.evictions, sf.errors) == (2, 4, 4, 5, 0)
-    hv = metrics[("harvest", "time_entry")]
-    assert (hv.hits, hv.misses, hv.stale_serves, hv.evictions, hv.errors) == (0, 1, 0, 0, 0)
+    crm = metrics[(SF, "client")]
+    assert (crm.hits, crm.misses, crm.stale_serves, crm.evictions, crm.errors) == (2, 4, 4, 5, 0)
+    psa = metrics[("psa-na", "time_entry")]
+    assert (psa.hits, psa.misses, psa.stale_serves, psa.evictions, psa.errors) == (0, 1, 0, 0, 0)
 
     lines = cache.prometheus_lines()
-    assert 'opsgraph_cache_hits_total{source="salesforce",entity="client"} 2' in lines
-    assert 'opsgraph_cache_misses_total{source="harvest",entity="time_entry"} 1' in lines
-    assert 'opsgraph_cache_stale_serves_total{source="salesforce",entity="client"} 4' in lines
-    assert 'opsgraph_cache_evictions_total{source="salesforce",entity="client"} 5' in lines
-    assert 'opsgraph_cache_errors_total{source="salesforce",entity="client"} 0' in lines
+    assert 'opsgraph_cache_hits_total{source="crm-emea",entity="client"} 2' in lines
+    assert 'opsgraph_cache_misses_total{source="psa-na",entity="time_entry"} 1' in lines
+    assert 'opsgraph_cache_stale_serves_total{source="crm-emea",entity="client"} 4' in lines
+    assert 'opsgraph_cache_evictions_total{source="crm-emea",entity="client"} 5' in lines
+    assert 'opsgraph_cache_errors_total{source="crm-emea",entity="client"} 0' in lines
     assert "# TYPE opsgraph_cache_hits_total counter" in lines
 
 

@@ -1,4 +1,5 @@
-"""The `opsgraph` command: export-schema, config errors (exit 2, no traceback), simulate and serve --demo."""
+"""The `opsgraph` command: export-schema, config errors (exit 2, no traceback), simulate and serve --demo,
+on either stack."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from opsgraph.cli import cli
+from opsgraph.cli import STACKS, cli
 from simulators.simkit.serve import bind
+from simulators.simkit.stacks import STACKS as SIMULATOR_STACKS
+from simulators.world import World
 
 OPSGRAPH = [sys.executable, "-c", "from opsgraph.cli import main; main()"]
 
@@ -49,10 +52,10 @@ def test_export_schema_prints_sdl() -> None:
 
 def test_serve_with_a_bad_value_exits_2(tmp_path: Path, clean_env: dict[str, str]) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('[salesforce]\nbase_url = "http://sf"\ntimeout_s = -1\n')
+    config.write_text('[systems.crm]\nvendor = "salesforce"\nbase_url = "http://sf"\ntimeout_s = -1\n')
     result = CliRunner().invoke(cli, ["serve", "--config", str(config)])
     assert result.exit_code == 2
-    assert "config error: salesforce.timeout_s: Input should be greater than 0" in result.stderr
+    assert "config error: systems.crm.timeout_s: Input should be greater than 0" in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -74,10 +77,14 @@ def test_installed_entry_point_reports_config_errors(clean_env: dict[str, str]) 
 
 
 @pytest.fixture
-def demo_process(clean_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def demo_process(
+    clean_env: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`serve --demo` on a free port, on the stack given as the fixture's param (default classic)."""
     port = free_port()
+    stack = getattr(request, "param", "classic")
     proc = subprocess.Popen(
-        [*OPSGRAPH, "serve", "--demo", "--port", str(port), "--sim-base-port", "0"],
+        [*OPSGRAPH, "serve", "--demo", "--stack", stack, "--port", str(port), "--sim-base-port", "0"],
         env=clean_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -125,6 +132,40 @@ def test_serve_demo_end_to_end(demo_process: tuple[subprocess.Popen[str], int]) 
     out, _ = proc.communicate(timeout=30)
     assert f"GraphiQL at http://127.0.0.1:{port}/graphql" in out
     assert "salesforce" in out and "netsuite" in out
+
+
+CLIENT_LINKS = "{ clients(first: 5) { nodes { name links { system vendor id } } } }"
+
+
+@pytest.mark.parametrize("demo_process", ["hubspot"], indirect=True)
+def test_serve_demo_hubspot_stack_joins_the_erp_to_hubspot(
+    demo_process: tuple[subprocess.Popen[str], int], world: World
+) -> None:
+    proc, port = demo_process
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{base}/healthz", proc)
+    response = httpx.post(f"{base}/graphql", json={"query": CLIENT_LINKS}, timeout=30)
+    assert response.status_code == 200, response.text
+    nodes = response.json()["data"]["clients"]["nodes"]
+    by_hubspot_id = {c.hubspot_id: c for c in world.clients}
+    assert len(nodes) == 5
+    for node in nodes:
+        links = {link["system"]: (link["vendor"], link["id"]) for link in node["links"]}
+        client = by_hubspot_id[links["hubspot"][1]]
+        assert node["name"] == client.name
+        assert links == {
+            "hubspot": ("hubspot", client.hubspot_id),
+            "netsuite": ("netsuite", client.ns_customer_id),
+        }
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert "hubspot stack:" in out
+    assert [line.split()[0] for line in out.splitlines()[1:5]] == [
+        "hubspot",
+        "harvest",
+        "bamboohr",
+        "netsuite",
+    ]
 
 
 def test_simulate_serves_four_vendors_until_interrupted(clean_env: dict[str, str]) -> None:
@@ -181,3 +222,51 @@ def test_serve_demo_uses_the_configured_redis(clean_env: dict[str, str], redis_s
             proc.wait()
         store.flushdb()
         store.close()
+
+
+def test_cli_stacks_are_the_simulators_stacks() -> None:
+    assert tuple(SIMULATOR_STACKS) == STACKS
+    help_text = CliRunner().invoke(cli, ["simulate", "--help"]).output
+    assert "[classic|hubspot]" in help_text and "[default: classic]" in help_text
+
+
+@pytest.mark.parametrize("command", [["simulate"], ["serve", "--demo"]])
+def test_an_unknown_stack_is_a_usage_error(command: list[str], clean_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--stack", "pipedrive"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--stack': 'pipedrive' is not one of 'classic', 'hubspot'." in result.stderr
+
+
+def test_simulate_hubspot_stack_serves_hubspot(clean_env: dict[str, str], world: World) -> None:
+    proc = subprocess.Popen(
+        [*OPSGRAPH, "simulate", "--stack", "hubspot", "--base-port", "0"],
+        env={**clean_env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(6)]
+        assert lines[0].rstrip().endswith("hubspot stack:")
+        rows = [line.split() for line in lines[1:5]]
+        assert [row[0] for row in rows] == ["hubspot", "harvest", "bamboohr", "netsuite"]
+        hubspot = rows[0]
+        assert hubspot[3] == "/crm/v3"
+        token = hubspot[4].removeprefix("access_token=")
+        response = httpx.get(
+            f"{hubspot[1]}/crm/v3/objects/companies",
+            params={"limit": "5", "properties": "name"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        companies = response.json()["results"]
+        assert [c["id"] for c in companies] == [c.hubspot_id for c in world.clients[:5]]
+        assert [c["properties"]["name"] for c in companies] == [c.name for c in world.clients[:5]]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

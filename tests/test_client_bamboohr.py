@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aiohttp
@@ -14,8 +14,10 @@ from opsgraph.clock import ManualClock
 from opsgraph.connectors.bamboohr.client import BambooHRClient
 from opsgraph.connectors.bamboohr.mapping import employee_to_resource, time_off_from_record
 from opsgraph.connectors.base import SourceConfig
-from opsgraph.connectors.errors import SourceDataError, SourceRateLimited, SourceRejected, SourceUnavailable
-from opsgraph.model import Money, Resource, ResourceStatus, SourceName, TimeOff
+from opsgraph.connectors.errors import SourceDataError, SourceRateLimited, SourceUnavailable
+from opsgraph.model import Money, Resource, ResourceStatus, TimeOff
+from opsgraph.roles import ChangeKind, Entity, HrPort
+from opsgraph.roles.filters import TimeOffFilter
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 from simulators.world import Person, World
 
@@ -31,10 +33,12 @@ DEFAULT_FAULTS = {
 
 @pytest.fixture
 def sim(simulators: SimulatorGroup) -> RunningSimulator:
-    return simulators.running[SourceName.BAMBOOHR]
+    return simulators.running["bamboohr"]
 
 
-def make_client(sim: RunningSimulator, clock: ManualClock | None = None, **overrides: Any) -> BambooHRClient:
+def make_client(
+    sim: RunningSimulator, clock: ManualClock | None = None, system: str | None = None, **overrides: Any
+) -> BambooHRClient:
     """A client on a `ManualClock`: its retry waits advance the clock instead of sleeping."""
     config = SourceConfig(
         base_url=sim.url + sim.info.api_path,
@@ -42,7 +46,7 @@ def make_client(sim: RunningSimulator, clock: ManualClock | None = None, **overr
         retry_backoff_s=0.01,
         **overrides,
     )
-    return BambooHRClient(config, clock=clock or ManualClock())
+    return BambooHRClient(config, system=system, clock=clock or ManualClock())
 
 
 @pytest.fixture
@@ -77,6 +81,7 @@ def hr_people(world: World) -> list[Person]:
 def expected_resource(p: Person) -> Resource:
     assert p.bamboo_id is not None
     return Resource(
+        system="bamboohr",
         id=p.bamboo_id,
         name=p.name,
         first_name=p.first,
@@ -93,21 +98,21 @@ def expected_resource(p: Person) -> Resource:
     )
 
 
-async def test_200_ids_cost_one_call_and_missing_ids_are_none(
+async def test_200_ids_cost_one_call_and_missing_ids_are_absent(
     client: BambooHRClient, admin: aiohttp.ClientSession, sim: RunningSimulator, world: World
 ) -> None:
     ids = [str(i) for i in range(100, 300)]
     before = list_calls(await stats(admin), sim)
-    found = await client.employees_by_ids(ids)
+    found = await client.resources_by_ids(ids)
     assert list_calls(await stats(admin), sim) - before == 1
-    assert list(found) == ids
     by_id = {p.bamboo_id or "": p for p in hr_people(world)}
-    assert {i for i, r in found.items() if r is not None} == set(by_id)
-    assert sum(r is None for r in found.values()) == 200 - 149
+    assert set(found) == set(by_id) and len(found) == 149
+    assert list(found) == [i for i in ids if i in by_id]  # in the order asked
     ghost_id = str(100 + next(i for i, p in enumerate(world.people) if p.bamboo_id is None))  # the drift
-    assert ghost_id in ids and found[ghost_id] is None
+    assert ghost_id in ids and ghost_id not in found
     for employee_id, person in by_id.items():
         assert found[employee_id] == expected_resource(person)
+        assert found[employee_id].key == f"bamboohr:{employee_id}"
 
 
 async def test_300_ids_cost_two_calls(
@@ -115,29 +120,61 @@ async def test_300_ids_cost_two_calls(
 ) -> None:
     ids = [str(i) for i in range(1, 301)]
     before = list_calls(await stats(admin), sim)
-    found = await client.employees_by_ids([*ids, "abc", "1"])
+    found = await client.resources_by_ids([*ids, "abc", "1", "1"])
     assert list_calls(await stats(admin), sim) - before == 2
-    assert len(found) == 301
-    assert found["abc"] is None and found["1"] is None
-    assert sum(r is not None for r in found.values()) == 149
+    assert len(found) == 149
+    assert "abc" not in found and "1" not in found
+    assert None not in found.values()
 
 
-async def test_directory_and_one_employee_equal_the_world(client: BambooHRClient, world: World) -> None:
-    resources = await client.directory()
+@pytest.mark.parametrize("bad", ["abc", "", "\u00b9", "\u0661\u0662", "1" * 30, "-5", "1.0", " 100"])
+async def test_malformed_ids_are_absent_and_cost_no_request(
+    client: BambooHRClient, admin: aiohttp.ClientSession, sim: RunningSimulator, bad: str
+) -> None:
+    before = (await stats(admin))["total"]
+    assert await client.resources_by_ids([bad, bad]) == {}
+    assert (
+        await client.list_time_off(
+            TimeOffFilter(start=date(2026, 1, 1), end=date(2026, 12, 31), resource_id=bad)
+        )
+        == []
+    )
+    assert (await stats(admin))["total"] == before  # no request at all
+
+
+async def test_unknown_ids_are_absent(client: BambooHRClient, world: World) -> None:
+    known = hr_people(world)[3].bamboo_id or ""
+    found = await client.resources_by_ids(["99999", known, "99999"])
+    assert list(found) == [known]
+    assert await client.resources_by_ids([]) == {}
+
+
+async def test_list_resources_equals_the_world(client: BambooHRClient, world: World) -> None:
+    resources = await client.list_resources()
     assert resources == [expected_resource(p) for p in hr_people(world)]
-    person = hr_people(world)[7]
-    assert await client.employee(person.bamboo_id or "") == expected_resource(person)
-    assert await client.employee("99999") is None
-    basic = await client.company_directory()
-    assert [r.email for r in basic] == [p.email for p in hr_people(world)]
-    assert all(r.cost_rate is None and r.manager_id is None for r in basic)
+    assert isinstance(client, HrPort) and client.system == "bamboohr"
+
+
+async def test_system_name_is_set_on_every_record(sim: RunningSimulator, world: World) -> None:
+    client = make_client(sim, system="hr-emea")
+    try:
+        person = hr_people(world)[7]
+        found = await client.resources_by_ids([person.bamboo_id or ""])
+        assert found[person.bamboo_id or ""] == expected_resource(person).model_copy(
+            update={"system": "hr-emea"}
+        )
+        window = TimeOffFilter(start=date(2026, 9, 1), end=date(2026, 12, 31))
+        assert {t.system for t in await client.list_time_off(window)} == {"hr-emea"}
+    finally:
+        await client.close()
 
 
 async def test_time_off_equals_the_world(client: BambooHRClient, world: World) -> None:
     start, end = date(2026, 9, 1), date(2026, 12, 31)
-    got = await client.time_off(start, end)
+    got = await client.list_time_off(TimeOffFilter(start=start, end=end))
     expected = [
         TimeOff(
+            system="bamboohr",
             id=str(t.id),
             resource_id=t.person.bamboo_id or "",
             start=t.start,
@@ -151,38 +188,80 @@ async def test_time_off_equals_the_world(client: BambooHRClient, world: World) -
     ]
     assert len(expected) > 20
     assert sorted(got, key=lambda t: int(t.id)) == sorted(expected, key=lambda t: int(t.id))
-    requested = await client.time_off(start, end, status="requested")
+    requested = await client.list_time_off(TimeOffFilter(start=start, end=end, status="requested"))
     assert {t.id for t in requested} == {
         str(t.id)
         for t in world.time_off
         if t.status == "requested" and t.person.bamboo_id and t.start <= end and t.end >= start
     }
+    one = expected[0].resource_id
+    mine = await client.list_time_off(TimeOffFilter(start=start, end=end, resource_id=one))
+    assert sorted(t.id for t in mine) == sorted(t.id for t in expected if t.resource_id == one)
 
 
-async def test_update_then_changed_since(
+async def test_changed_since_finds_an_employee_changed_in_bamboohr(
     client: BambooHRClient, admin: aiohttp.ClientSession, world: World
 ) -> None:
     person = hr_people(world)[30]
     employee_id = person.bamboo_id or ""
     try:
-        since = datetime.now(UTC) - timedelta(seconds=1)
-        await client.update_employee(employee_id, {"customCostRate": "101.50", "status": "Inactive"})
-        changes = await client.changes(since)
-        assert changes.actions == {employee_id: "Updated"}
-        assert changes.latest > since
-        assert await client.changed_since(changes.latest) == {}
-        updated = await client.employee(employee_id)
-        assert updated is not None
-        assert (updated.cost_rate, updated.status) == (Money.of("101.50"), ResourceStatus.INACTIVE)
-        new_id = await client.create_employee(
-            {"firstName": "Ines", "lastName": "Moreau", "workEmail": "ines.moreau@opsgraph-firm.example"}
-        )
-        assert (await client.changed_since(changes.latest)) == {new_id: "Inserted"}
-        with pytest.raises(SourceRejected) as info:
-            await client.update_employee(employee_id, {"status": "Retired"})
-        assert (info.value.status, info.value.message) == (400, "Invalid value for status: 'Retired'")
+        baseline = await client.changed_since(Entity.RESOURCE, datetime(2000, 1, 1, tzinfo=UTC))
+        assert len(baseline.changes) == len({c.id for c in baseline.changes}) >= len(hr_people(world))
+        stamps = [c.modified_at for c in baseline.changes]
+        assert stamps == sorted(stamps)  # type: ignore[type-var]
+        assert baseline.high_water == max(stamps)  # type: ignore[type-var]
+        mark = baseline.high_water
+        async with admin.post(
+            "/_sim/events",
+            json={"type": "change_employee", "id": employee_id, "fields": {"customCostRate": "101.50"}},
+        ) as resp:
+            assert resp.status == 200
+            changed_at = datetime.fromisoformat((await resp.json())["lastChanged"])
+        batch = await client.changed_since(Entity.RESOURCE, mark)
+        assert [(c.id, c.kind, c.modified_at) for c in batch.changes] == [
+            (employee_id, ChangeKind.UPSERTED, changed_at)
+        ]
+        assert (batch.since, batch.high_water) == (mark, changed_at) and changed_at > mark
+        again = await client.changed_since(Entity.RESOURCE, batch.high_water)
+        assert (again.changes, again.high_water) == ((), batch.high_water)
+        updated = (await client.resources_by_ids([employee_id]))[employee_id]
+        assert updated.cost_rate == Money.of("101.50")
+        with pytest.raises(ValueError, match="resource"):
+            await client.changed_since(Entity.CLIENT, mark)
     finally:
         await admin.post("/_sim/reset")
+
+
+async def test_a_deleted_employee_is_a_deleted_change(
+    client: BambooHRClient, admin: aiohttp.ClientSession, world: World
+) -> None:
+    managers = {p.supervisor.bamboo_id for p in hr_people(world) if p.supervisor is not None}
+    employee_id = next(p.bamboo_id or "" for p in hr_people(world) if p.bamboo_id not in managers)
+    try:
+        mark = (await client.changed_since(Entity.RESOURCE, datetime(2000, 1, 1, tzinfo=UTC))).high_water
+        async with admin.post("/_sim/events", json={"type": "delete_employee", "id": employee_id}) as resp:
+            assert resp.status == 200
+        batch = await client.changed_since(Entity.RESOURCE, mark)
+        assert [(c.id, c.kind) for c in batch.changes] == [(employee_id, ChangeKind.DELETED)]
+        assert await client.resources_by_ids([employee_id]) == {}
+        assert (await client.changed_since(Entity.RESOURCE, batch.high_water)).changes == ()
+    finally:
+        await admin.post("/_sim/reset")
+
+
+async def test_probe_up_and_down(sim: RunningSimulator, admin: aiohttp.ClientSession) -> None:
+    client = make_client(sim, max_retries=0)
+    try:
+        before = list_calls(await stats(admin), sim)
+        await client.probe()  # answers without raising
+        assert list_calls(await stats(admin), sim) - before == 1
+        await admin.put("/_sim/faults", json={"outage": True})
+        with pytest.raises(SourceUnavailable) as info:
+            await client.probe()
+        assert info.value.status == 503 and info.value.system == "bamboohr"
+    finally:
+        await admin.put("/_sim/faults", json=DEFAULT_FAULTS)
+        await client.close()
 
 
 async def test_rate_limit_is_retried_then_succeeds(
@@ -205,11 +284,11 @@ async def rate_limited_once_then_served(
             await admin.post("/_sim/events", json={"type": "set_rate_limit_status", "status": status})
             await admin.put("/_sim/faults", json={"rate_limit": 1, "rate_window_s": 0.5})
             before = (await stats(admin))["statuses"]
-            await client.employees_by_ids(ids)  # uses the window's only request
+            await client.resources_by_ids(ids)  # uses the window's only request
             slept = len(clock.slept)
-            found = await client.employees_by_ids(ids)  # limited once, waits out Retry-After, then succeeds
+            found = await client.resources_by_ids(ids)  # limited once, waits out Retry-After, then succeeds
             assert len(clock.slept) == slept + 1 and clock.slept[-1] >= 1.0  # Retry-After: 1
-            assert found[ids[0]] is not None
+            assert ids[0] in found
             after = (await stats(admin))["statuses"]
             assert after.get(str(status), 0) - before.get(str(status), 0) == 1
             assert after["200"] - before.get("200", 0) == 2
@@ -226,7 +305,7 @@ async def test_rate_limited_when_the_budget_is_zero(
         await admin.put("/_sim/faults", json={"rate_limit": 0, "rate_window_s": 1})
         before = (await stats(admin))["statuses"].get("503", 0)
         with pytest.raises(SourceRateLimited) as info:
-            await client.employees_by_ids(["100"])
+            await client.resources_by_ids(["100"])
         assert (await stats(admin))["statuses"]["503"] - before == 3  # first try and two retries
         assert info.value.status == 503
         assert info.value.retry_after == 1.0
@@ -234,7 +313,7 @@ async def test_rate_limited_when_the_budget_is_zero(
         assert info.value.message == "rate limited: API rate limit exceeded."
         await admin.put("/_sim/faults", json={"rate_limit": 0, "rate_window_s": 60})
         with pytest.raises(SourceRateLimited) as info:  # a wait past retry_max_wait_s fails at once
-            await client.time_off(date(2026, 1, 1), date(2026, 1, 31))
+            await client.list_time_off(TimeOffFilter(start=date(2026, 1, 1), end=date(2026, 1, 31)))
         assert info.value.retry_after is not None and info.value.retry_after > 5
     finally:
         await admin.put("/_sim/faults", json=DEFAULT_FAULTS)
@@ -248,7 +327,7 @@ async def test_outage_and_bad_key_are_unavailable(
     try:
         await admin.put("/_sim/faults", json={"outage": True})
         with pytest.raises(SourceUnavailable) as info:
-            await client.directory()
+            await client.list_resources()
         assert info.value.status == 503
         assert info.value.code == "SOURCE_UNAVAILABLE"
     finally:
@@ -260,7 +339,7 @@ async def test_outage_and_bad_key_are_unavailable(
     bad = BambooHRClient(config)
     try:
         with pytest.raises(SourceUnavailable) as info:
-            await bad.employee("100")
+            await bad.probe()
         assert (info.value.status, info.value.message) == (401, "authentication failed: Invalid API key.")
     finally:
         await bad.close()
@@ -280,11 +359,11 @@ GOOD = {
 
 
 def test_mapping_reads_strings_into_canonical_values() -> None:
-    r = employee_to_resource(GOOD)
+    r = employee_to_resource(GOOD, "bamboohr")
     assert (r.id, r.name, r.manager_id, r.hire_date) == ("123", "Ada Khan", "100", date(2020, 2, 3))
     assert r.cost_rate == Money.of("88.00", "GBP")
-    listed = employee_to_resource({**GOOD, "id": None, "employeeId": "9", "jobTitleName": "Analyst"})
-    assert (listed.id, listed.title) == ("9", "Analyst")
+    listed = employee_to_resource({**GOOD, "id": None, "employeeId": "9", "jobTitleName": "Analyst"}, "hr-na")
+    assert (listed.system, listed.id, listed.title) == ("hr-na", "9", "Analyst")
 
 
 @pytest.mark.parametrize(
@@ -301,14 +380,14 @@ def test_mapping_reads_strings_into_canonical_values() -> None:
 )
 def test_mapping_errors_name_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(SourceDataError) as info:
-        employee_to_resource({**GOOD, **change})
-    assert (info.value.field, info.value.record_id, info.value.source) == (field, "123", SourceName.BAMBOOHR)
+        employee_to_resource({**GOOD, **change}, "hr-emea")
+    assert (info.value.field, info.value.record_id, info.value.system) == (field, "123", "hr-emea")
     assert info.value.code == "SOURCE_DATA_ERROR"
 
 
 def test_mapping_error_without_an_id() -> None:
     with pytest.raises(SourceDataError) as info:
-        employee_to_resource({k: v for k, v in GOOD.items() if k != "id"})
+        employee_to_resource({k: v for k, v in GOOD.items() if k != "id"}, "bamboohr")
     assert (info.value.field, info.value.record_id) == ("id", None)
 
 
@@ -322,7 +401,8 @@ def test_time_off_mapping() -> None:
         "type": {"id": "1", "name": "Vacation"},
         "amount": {"unit": "hours", "amount": "12"},
     }
-    assert time_off_from_record(record) == TimeOff(
+    assert time_off_from_record(record, "bamboohr") == TimeOff(
+        system="bamboohr",
         id="7",
         resource_id="123",
         start=date(2026, 2, 2),
@@ -332,5 +412,5 @@ def test_time_off_mapping() -> None:
         status="approved",
     )
     with pytest.raises(SourceDataError) as info:
-        time_off_from_record({**record, "amount": {"unit": "days", "amount": "lots"}})
+        time_off_from_record({**record, "amount": {"unit": "days", "amount": "lots"}}, "bamboohr")
     assert (info.value.field, info.value.record_id) == ("amount", "7")

@@ -21,8 +21,9 @@ from opsgraph.connectors.errors import (
     SourceUnavailable,
 )
 from opsgraph.connectors.harvest.client import HarvestClient
+from opsgraph.connectors.harvest.resources import USERS
 from opsgraph.connectors.health import FailureReason
-from opsgraph.model import SourceName
+from opsgraph.gateway.settings import demo_settings
 from opsgraph.resolvers.sources import PROBE_TTL_S, Sources
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 
@@ -33,7 +34,7 @@ CLEAR = {"latency_ms": 0, "error_rate": 0, "outage": False, "garbage": False, "r
 
 @pytest.fixture
 def sim(simulators: SimulatorGroup) -> RunningSimulator:
-    return simulators.running[SourceName.HARVEST]
+    return simulators.running["harvest"]
 
 
 @pytest.fixture
@@ -128,27 +129,21 @@ async def test_a_cancelled_trial_hands_the_breaker_back_to_open(
     simulators: SimulatorGroup, admin: aiohttp.ClientSession, clock: ManualClock
 ) -> None:
     """The probe of `/readyz` and `sources` gives up after its timeout: the trial is cancelled."""
-    configs = {
-        source: SourceConfig(
-            base_url=running.connector_base_url,
-            credentials=dict(running.info.credentials),
-            max_retries=0,
-            breaker_failure_threshold=1,
-            breaker_reset_s=RESET_S,
-        )
-        for source, running in simulators.running.items()
-    }
-    sources = Sources.from_configs(configs, clock=clock)
+    tuning = {"max_retries": 0, "breaker_failure_threshold": 1, "breaker_reset_s": RESET_S}
+    systems = {name: {**table, **tuning} for name, table in simulators.system_settings().items()}
+    sources = Sources.from_specs(demo_settings(systems).system_specs(), clock=clock)
+    harvest = sources.system("harvest").client
+    assert isinstance(harvest, HarvestClient)
     try:
-        await open_breaker(sources.harvest, admin, clock)
+        await open_breaker(harvest, admin, clock)
         await faults(admin, latency_ms=500)
-        error = await sources.probe(SourceName.HARVEST, timeout_s=0.05)
+        error = await sources.probe("harvest", timeout_s=0.05)
         assert error is not None and error.code == "SOURCE_TIMEOUT"
-        assert sources.harvest.breaker.state is CircuitState.OPEN  # not HALF_OPEN until restart
+        assert harvest.breaker.state is CircuitState.OPEN  # not HALF_OPEN until restart
         await faults(admin)
         clock.advance(PROBE_TTL_S)  # past the shared probe answer
-        assert await sources.probe(SourceName.HARVEST) is None  # the next call may try, and closes it
-        assert sources.harvest.breaker.state is CircuitState.CLOSED
+        assert await sources.probe("harvest") is None  # the next call may try, and closes it
+        assert harvest.breaker.state is CircuitState.CLOSED
     finally:
         await sources.close()
 
@@ -183,27 +178,28 @@ async def test_a_rate_limited_trial_closes_the_breaker(
 # -- what counts as the system failing ------------------------------------------------------------------
 
 
-async def test_an_absurd_id_is_a_404_and_never_opens_the_breaker(
+async def test_an_absurd_id_is_never_sent_and_never_opens_the_breaker(
     client: HarvestClient, admin: aiohttp.ClientSession
 ) -> None:
-    """A 30-digit time entry id made the simulator answer 500, which opened the breaker in one call."""
+    """A 30-digit time entry id made the simulator answer 500, which opened the breaker in one call;
+    now the client knows it is no Harvest id and answers it absent without a request."""
     before = await route_count(admin, TIME_ENTRY)
     for _ in range(3):
-        assert await client.time_entry(int("9" * 30)) is None
-    assert await route_count(admin, TIME_ENTRY) - before == 3
+        assert await client.time_entries_by_ids(["9" * 30]) == {}
+    assert await route_count(admin, TIME_ENTRY) - before == 0
     assert client.breaker.state is CircuitState.CLOSED
-    assert client.health.failed == {FailureReason.REJECTED: 3}
-    assert client.health.failures == 0
+    assert client.health.failed == {}
+    assert client.health.requests == 0
 
 
 async def test_4xx_answers_are_rejections_not_breaker_failures(
     client: HarvestClient, admin: aiohttp.ClientSession
 ) -> None:
     for _ in range(3):
-        assert await client.time_entry(1) is None  # Harvest has no entry 1: its 404
+        assert await client.time_entries_by_ids(["1"]) == {}  # Harvest has no entry 1: its 404
     await faults(admin, error_rate=1.0)
     with pytest.raises(SourceUnavailable):
-        await client.time_entry(1)
+        await client.time_entries_by_ids(["1"])
     assert client.breaker.state is CircuitState.OPEN  # threshold 1: one 500 opens it
     assert client.health.failed == {FailureReason.REJECTED: 3, FailureReason.SERVER_ERROR: 1}
 
@@ -232,6 +228,6 @@ async def test_a_body_of_the_wrong_shape_is_a_bad_response(
 ) -> None:
     """JSON, but not the listing Harvest answers (here: a 200 whose object lacks `users`)."""
     with pytest.raises(SourceBadResponse, match="'users'"):
-        await client._collect("/v2/tasks", "users")
+        await client.collect(USERS, path="/v2/tasks")
     assert client.health.failed == {FailureReason.BAD_RESPONSE: 1}
     assert client.breaker.state is CircuitState.OPEN

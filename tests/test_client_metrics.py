@@ -17,11 +17,10 @@ from test_gateway_support import serving, settings_for
 from opsgraph.clock import ManualClock
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import Settings
-from opsgraph.model import SourceName
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
-HV = SourceName.HARVEST
+HV = "harvest"
 QUERY = "{ engagements(first: 2) { nodes { code } } }"  # one Harvest listing per request
 
 
@@ -50,7 +49,7 @@ async def set_error_rate(simulators: SimulatorGroup, rate: float) -> None:
         (await admin.delete(f"{url}/_sim/stats")).raise_for_status()
 
 
-HARVEST = {"source": "harvest", "system": "harvest"}
+HARVEST = {"system": "harvest", "role": "psa", "vendor": "harvest"}
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -79,8 +78,9 @@ async def test_each_upstream_500_is_counted_once(simulators: SimulatorGroup, wor
         metric(
             text,
             "opsgraph_upstream_failures_total",
-            source="netsuite",
             system="netsuite",
+            role="erp",
+            vendor="netsuite",
             reason="server_error",
         )
         == 0

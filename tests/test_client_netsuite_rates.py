@@ -11,7 +11,6 @@ import pytest
 
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.netsuite.client import NetSuiteClient
-from opsgraph.model import SourceName
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 from simulators.world import World
 
@@ -20,7 +19,7 @@ SUITEQL = "POST /services/rest/query/v1/suiteql"
 
 @pytest.fixture
 def sim(simulators: SimulatorGroup) -> RunningSimulator:
-    return simulators.running[SourceName.NETSUITE]
+    return simulators.running["netsuite"]
 
 
 @pytest.fixture

@@ -29,13 +29,12 @@ from opsgraph.connectors.toolkit.chunks import chunks
 from opsgraph.connectors.toolkit.fields import FieldReader
 from opsgraph.connectors.toolkit.paging import CursorPaginator, OffsetPaginator, PageNumberPaginator, dig
 from opsgraph.connectors.toolkit.retry_after import parse_retry_after, retry_after_header
-from opsgraph.model import SourceName
 from simulators.simkit.serve import SimulatorGroup
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN_ROUTES = {
-    SourceName.SALESFORCE: "POST /services/oauth2/token",
-    SourceName.NETSUITE: "POST /services/rest/auth/oauth2/v1/token",
+    "salesforce": "POST /services/oauth2/token",
+    "netsuite": "POST /services/rest/auth/oauth2/v1/token",
 }
 
 # -- Retry-After ---------------------------------------------------------------------------------
@@ -117,19 +116,19 @@ async def test_a_token_cache_fetches_once_for_concurrent_callers_and_again_after
     assert (await cache.get()).access_token == "t3" and cache.fetches == 3
 
 
-async def _token_calls(session: aiohttp.ClientSession, source: SourceName) -> int:
+async def _token_calls(session: aiohttp.ClientSession, source: str) -> int:
     async with session.get("/_sim/stats") as resp:
         body: dict[str, Any] = await resp.json()
     return int(body["routes"].get(TOKEN_ROUTES[source], {}).get("count", 0))
 
 
-@pytest.mark.parametrize("source", [SourceName.SALESFORCE, SourceName.NETSUITE], ids=lambda s: s.value)
+@pytest.mark.parametrize("source", ["salesforce", "netsuite"])
 async def test_ten_concurrent_callers_share_one_token_request(
-    simulators: SimulatorGroup, source: SourceName
+    simulators: SimulatorGroup, source: str
 ) -> None:
     sim = simulators.running[source]
     clock = ManualClock(START)
-    cls = SalesforceClient if source is SourceName.SALESFORCE else NetSuiteClient
+    cls = SalesforceClient if source == "salesforce" else NetSuiteClient
     client: SourceClient = cls(
         SourceConfig(base_url=sim.connector_base_url, credentials=dict(sim.info.credentials)), clock=clock
     )
@@ -139,7 +138,7 @@ async def test_ten_concurrent_callers_share_one_token_request(
             headers = await asyncio.gather(*(client.auth_headers() for _ in range(10)))
             assert len({h["Authorization"] for h in headers}) == 1
             assert await _token_calls(admin, source) - before == 1
-            if source is SourceName.NETSUITE:  # expires_in 3600, refreshed a minute early
+            if source == "netsuite":  # expires_in 3600, refreshed a minute early
                 clock.advance(3539)
                 await asyncio.gather(*(client.auth_headers() for _ in range(10)))
                 assert await _token_calls(admin, source) - before == 1
@@ -161,9 +160,7 @@ async def test_ten_concurrent_callers_share_one_token_request(
 
 
 def _fail(record: Mapping[str, Any], field: str, problem: str) -> SourceDataError:
-    return SourceDataError(
-        SourceName.SALESFORCE, f"record {problem}", record_id=record.get("id"), field=field
-    )
+    return SourceDataError("salesforce", f"record {problem}", record_id=record.get("id"), field=field)
 
 
 JSON = FieldReader(_fail)
@@ -274,7 +271,7 @@ async def test_a_cursor_paginator_follows_to_the_end_and_refuses_a_loop() -> Non
         asked.append(cursor)
         return book[cursor]
 
-    paginator = CursorPaginator(lambda p: p.get("next"), source=SourceName.HARVEST, what="listing /x")
+    paginator = CursorPaginator(lambda p: p.get("next"), system="harvest", what="listing /x")
     assert [p["n"] for p in await paginator.pages(fetch)] == [1, 2, 3] and asked == [None, "b", "c"]
     book["c"] = {"n": 3, "next": "b"}
     with pytest.raises(SourceDataError, match="listing /x links back to a page it already gave"):

@@ -6,11 +6,10 @@ import asyncio
 from typing import Any
 
 import httpx
-from test_gateway_support import serving, settings_for
+from test_gateway_support import HV, serving, settings_for
 
 from opsgraph.clock import ManualClock
 from opsgraph.gateway.app import create_app
-from opsgraph.model import SourceName
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
@@ -58,7 +57,7 @@ async def test_a_response_past_the_cap_is_cut_with_response_too_large(
 async def test_what_is_not_done_by_the_deadline_is_null_with_source_timeout(
     simulators: SimulatorGroup, world: World
 ) -> None:
-    harvest = simulators.urls()[SourceName.HARVEST]
+    harvest = simulators.urls()[HV]
     app = create_app(settings_for(simulators, world, request_timeout_s=0.3))
     async with httpx.AsyncClient(base_url=harvest, timeout=10) as admin:
         (await admin.put("/_sim/faults", json={"latency_ms": 1500})).raise_for_status()
@@ -66,7 +65,7 @@ async def test_what_is_not_done_by_the_deadline_is_null_with_source_timeout(
             async with serving(app) as url:
                 (await admin.delete("/_sim/stats")).raise_for_status()
                 response = await query(url, TWO_SYSTEMS)
-                sent = app.state.gateway.sources.get(SourceName.HARVEST).health.requests
+                sent = app.state.gateway.sources.system(HV).client.health.requests
         finally:
             await admin.put("/_sim/faults", json={"latency_ms": 0})
         await drained(admin, sent)

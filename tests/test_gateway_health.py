@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from redis_process import RedisProcess
-from test_gateway_support import running_gateway, serving, settings_for
+from test_gateway_support import CLASSIC, HV, running_gateway, serving, settings_for
 
 from opsgraph.clock import ManualClock
 from opsgraph.gateway.app import create_app
-from opsgraph.model import SourceName
 from opsgraph.resolvers.sources import PROBE_TTL_S
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
@@ -35,7 +34,7 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def sim_totals(simulators: SimulatorGroup) -> dict[SourceName, int]:
+async def sim_totals(simulators: SimulatorGroup) -> dict[str, int]:
     async with httpx.AsyncClient() as admin:
         return {
             source: (await admin.get(f"{url}/_sim/stats")).json()["total"]
@@ -57,8 +56,8 @@ async def test_a_vendor_down_leaves_readyz_ready_and_sources_shows_it(
     client: httpx.AsyncClient, simulators: SimulatorGroup
 ) -> None:
     """Every replica shares the vendors: 503 for one vendor down would pull every replica at once."""
-    faults = f"{simulators.urls()[SourceName.HARVEST]}/_sim/faults"
-    query = "{ sources { source reachable lastErrorCode } }"
+    faults = f"{simulators.urls()[HV]}/_sim/faults"
+    query = "{ sources { system role vendor reachable lastErrorCode } }"
     async with httpx.AsyncClient(timeout=10) as admin:
         assert (await admin.put(faults, json={"outage": True})).status_code == 200
         try:
@@ -68,13 +67,13 @@ async def test_a_vendor_down_leaves_readyz_ready_and_sources_shows_it(
             await admin.put(faults, json={"outage": False})
     assert response.status_code == 200
     assert response.json()["status"] == "ready"
-    assert {s["source"]: s["reachable"] for s in sources} == {
-        "SALESFORCE": True,
-        "HARVEST": False,
-        "BAMBOOHR": True,
-        "NETSUITE": True,
+    assert {(s["system"], s["role"], s["vendor"]): s["reachable"] for s in sources} == {
+        ("salesforce", "CRM", "salesforce"): True,
+        ("harvest", "PSA", "harvest"): False,
+        ("bamboohr", "HR", "bamboohr"): True,
+        ("netsuite", "ERP", "netsuite"): True,
     }
-    assert next(s for s in sources if s["source"] == "HARVEST")["lastErrorCode"] == "SOURCE_UNAVAILABLE"
+    assert next(s for s in sources if s["system"] == HV)["lastErrorCode"] == "SOURCE_UNAVAILABLE"
 
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
@@ -93,32 +92,32 @@ async def test_readyz_reports_a_redis_outage_as_a_degraded_cache(
     assert response.json() == {"status": "ready", "checks": {"sources": "ok", "cache": "degraded"}}
 
 
-async def test_aliases_of_sources_share_one_probe_per_vendor(
+async def test_aliases_of_sources_share_one_probe_per_system(
     simulators: SimulatorGroup, world: World
 ) -> None:
     """30 aliases of `sources` made 120 vendor calls. Probes are shared, and kept PROBE_TTL_S."""
     clock = ManualClock()
-    aliases = " ".join(f"s{i}: sources {{ source reachable }}" for i in range(30))
+    aliases = " ".join(f"s{i}: sources {{ system reachable }}" for i in range(30))
     async with (
         serving(create_app(settings_for(simulators, world), clock=clock)) as url,
         httpx.AsyncClient(base_url=url) as http,
     ):
 
-        async def calls() -> dict[SourceName, int]:
+        async def calls() -> dict[str, int]:
             before = await sim_totals(simulators)
             body = (await http.post("/graphql", json={"query": f"{{ {aliases} }}"})).json()
             assert "errors" not in body and len(body["data"]) == 30
             assert all(s["reachable"] for answer in body["data"].values() for s in answer)
             after = await sim_totals(simulators)
-            return {source: after[source] - before[source] for source in SourceName}
+            return {source: after[source] - before[source] for source in CLASSIC}
 
         await calls()  # warm: OAuth tokens and NetSuite's currencies
         clock.advance(PROBE_TTL_S)
-        assert await calls() == dict.fromkeys(SourceName, 1)  # 4 probes for 30 aliases
+        assert await calls() == dict.fromkeys(CLASSIC, 1)  # 4 probes for 30 aliases
         clock.advance(PROBE_TTL_S - 0.1)
-        assert await calls() == dict.fromkeys(SourceName, 0)  # within the TTL: the same answers
+        assert await calls() == dict.fromkeys(CLASSIC, 0)  # within the TTL: the same answers
         clock.advance(0.2)
-        assert await calls() == dict.fromkeys(SourceName, 1)  # past it: 4 more
+        assert await calls() == dict.fromkeys(CLASSIC, 1)  # past it: 4 more
 
 
 async def test_graphiql_page_for_a_browser(client: httpx.AsyncClient) -> None:

@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from test_gateway_support import running_gateway, settings_for
+from test_gateway_support import SF, running_gateway, settings_for
 
 from opsgraph.gateway.http import negotiate
-from opsgraph.model import SourceName
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
@@ -272,7 +271,7 @@ async def test_every_response_carries_a_correlation_id(client: httpx.AsyncClient
 async def test_source_error_carries_the_request_correlation_id(
     client: httpx.AsyncClient, simulators: SimulatorGroup
 ) -> None:
-    faults = f"{simulators.urls()[SourceName.SALESFORCE]}/_sim/faults"
+    faults = f"{simulators.urls()[SF]}/_sim/faults"
     async with httpx.AsyncClient(timeout=10) as admin:
         await admin.put(faults, json={"outage": True})
         try:
@@ -284,6 +283,7 @@ async def test_source_error_carries_the_request_correlation_id(
     assert response.status_code == 200
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
-    assert error["extensions"]["source"] == "salesforce"
-    assert error["extensions"]["correlationId"] == "trace-outage-1"
+    ext = error["extensions"]
+    assert (ext["source"], ext["system"], ext["role"], ext["vendor"]) == (SF, SF, "CRM", SF)
+    assert ext["correlationId"] == "trace-outage-1"
     assert response.headers["x-correlation-id"] == "trace-outage-1"

@@ -1,4 +1,5 @@
-"""Helpers for the gateway tests (no tests here): the real app under uvicorn on a free loopback port."""
+"""Helpers for the gateway tests (no tests here): the real app under uvicorn on a free loopback port,
+with settings declaring one `[systems.<name>]` table per running simulator."""
 
 from __future__ import annotations
 
@@ -15,10 +16,29 @@ from opsgraph.gateway.settings import Settings, demo_settings
 from simulators.simkit.serve import SimulatorGroup, bind
 from simulators.world import World
 
+CLASSIC: tuple[str, ...] = ("salesforce", "harvest", "bamboohr", "netsuite")
+"""The classic stack's systems, named after their vendors (CRM, PSA, HR, ERP): the simulators' keys."""
+SF, HV, HR, NS = CLASSIC
+
+
+def system_tables(simulators: SimulatorGroup) -> dict[str, dict[str, Any]]:
+    """One `[systems.<name>]` table per running simulator: its vendor, the connector's base URL on
+    the simulator, its credentials, and its role and scope when the group split a role by region."""
+    return {
+        name: {
+            "vendor": sim.info.vendor,
+            "base_url": sim.info.connector_base_url(sim.url),
+            "credentials": dict(sim.info.credentials),
+            **({"role": sim.role.value} if sim.role is not None else {}),
+            **({"scope": sorted(sim.scope)} if sim.scope is not None else {}),
+        }
+        for name, sim in simulators.running.items()
+    }
+
 
 def settings_for(simulators: SimulatorGroup, world: World, **overrides: Any) -> Settings:
-    credentials = {source: sim.info.credentials for source, sim in simulators.running.items()}
-    return demo_settings(simulators.urls(), credentials, today=world.as_of, **overrides)
+    """Settings over the running simulators, "today" pinned to the world's as-of date."""
+    return demo_settings(system_tables(simulators), today=world.as_of, **overrides)
 
 
 @asynccontextmanager

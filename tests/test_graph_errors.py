@@ -15,14 +15,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from graphql import GraphQLError
-from test_gateway_support import running_gateway, settings_for
+from test_gateway_support import CLASSIC, NS, running_gateway, settings_for
 
-from opsgraph.model import SourceName
 from opsgraph.schema.errors import MAX_LISTED_PATHS, merge_repeats
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
-NS = SourceName.NETSUITE
 ERP_FIELDS_100 = """{ engagements(first: 100) { nodes { code contractValue { amount } practice
   invoices { number } burn { hoursUsed billedToDate { amount } } } } }"""
 
@@ -33,11 +31,11 @@ class Gateway:
     def __init__(self, http: httpx.AsyncClient, simulators: SimulatorGroup) -> None:
         self.http, self.simulators = http, simulators
 
-    async def faults(self, source: SourceName, **faults: Any) -> None:
+    async def faults(self, source: str, **faults: Any) -> None:
         url = f"{self.simulators.urls()[source]}/_sim/faults"
         (await self.http.put(url, json=faults)).raise_for_status()
 
-    async def during(self, source: SourceName, query: str, **faults: Any) -> httpx.Response:
+    async def during(self, source: str, query: str, **faults: Any) -> httpx.Response:
         """`query` while `source` misbehaves as `faults` say."""
         await self.faults(source, **faults)
         try:
@@ -49,10 +47,8 @@ class Gateway:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(simulators: SimulatorGroup, world: World) -> AsyncIterator[Gateway]:
     settings = settings_for(simulators, world, cache={"enabled": False})
-    for source in SourceName:  # each outage is seen by the request made during it: no open breaker
-        config = settings.source_config(source)
-        assert config is not None
-        config.max_retries, config.breaker_failure_threshold = 0, 1_000_000
+    for system in CLASSIC:  # each outage is seen by the request made during it: no open breaker
+        settings = settings.with_system(system, max_retries=0, breaker_failure_threshold=1_000_000)
     async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         gateway = Gateway(http, simulators)
         await http.post("/graphql", json={"query": "{ invoices(first: 1) { nodes { number } } }"})
@@ -74,6 +70,7 @@ async def test_an_erp_outage_over_a_hundred_engagements_is_four_errors(gw: Gatew
     for error in errors:
         ext = error["extensions"]
         assert (ext["code"], ext["source"], ext["count"]) == ("SOURCE_UNAVAILABLE", "netsuite", 100)
+        assert (ext["system"], ext["role"], ext["vendor"]) == ("netsuite", "ERP", "netsuite")
         assert ext["correlationId"] == response.headers["X-Correlation-ID"]
         assert len(ext["paths"]) == MAX_LISTED_PATHS
         assert error["path"] == ext["paths"][0]
@@ -128,7 +125,7 @@ async def test_vendor_text_is_logged_never_sent(gw: Gateway, caplog: pytest.LogC
             response = await gw.http.post(
                 "/graphql", json={"query": query}, headers={"X-Correlation-ID": "e2e-vendor-text-1"}
             )
-            sources = await gw.http.post("/graphql", json={"query": "{ sources { source lastError } }"})
+            sources = await gw.http.post("/graphql", json={"query": "{ sources { system lastError } }"})
         ready, alive = await gw.http.get("/readyz"), await gw.http.get("/healthz")
     finally:
         await gw.faults(NS, outage=False, error_text="")
@@ -137,12 +134,12 @@ async def test_vendor_text_is_logged_never_sent(gw: Gateway, caplog: pytest.LogC
         assert "ZQX-4711" not in answer.text and "ORA-00942" not in answer.text
         assert "temporarily unavailable" not in answer.text  # the simulator's own outage text
     (error,) = response.json()["errors"]
-    assert error["message"] == "NetSuite is unavailable"
+    assert error["message"] == "System netsuite is unavailable"
     assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
     assert error["extensions"]["correlationId"] == "e2e-vendor-text-1"
     assert "vendorCode" not in error["extensions"]
-    status = {s["source"]: s["lastError"] for s in sources.json()["data"]["sources"]}
-    assert status["NETSUITE"] == "NetSuite is unavailable"
+    status = {s["system"]: s["lastError"] for s in sources.json()["data"]["sources"]}
+    assert status["netsuite"] == "System netsuite is unavailable"
     assert ready.status_code in (200, 503)
     logged = [r for r in caplog.records if r.name == "opsgraph.errors" and SECRET in r.getMessage()]
     assert len(logged) == 1  # one line for the three merged paths

@@ -14,15 +14,14 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from test_gateway_support import running_gateway, settings_for
+from test_gateway_support import CLASSIC, HR, HV, NS, SF, running_gateway, settings_for
 
-from opsgraph.model import SourceName
+from opsgraph.model import record_key
 from opsgraph.schema.node_lookup import MAX_NODE_IDS
 from opsgraph.schema.relay import to_global_id
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
-SF, HV, HR, NS = SourceName.SALESFORCE, SourceName.HARVEST, SourceName.BAMBOOHR, SourceName.NETSUITE
 NODES = """query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
   ... on Client { name } ... on Opportunity { name } ... on Engagement { code } ... on Resource { email }
   ... on TimeEntry { hours } ... on Invoice { number } } }"""
@@ -34,7 +33,7 @@ class Gateway:
     def __init__(self, http: httpx.AsyncClient, simulators: SimulatorGroup) -> None:
         self.http, self.simulators = http, simulators
 
-    def sim(self, source: SourceName) -> str:
+    def sim(self, source: str) -> str:
         return self.simulators.urls()[source]
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -45,13 +44,13 @@ class Gateway:
 
     async def counted(
         self, query: str, variables: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], dict[SourceName, dict[str, int]]]:
+    ) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
         """The response and the upstream requests it made, per source and route."""
-        for source in SourceName:
+        for source in CLASSIC:
             (await self.http.delete(f"{self.sim(source)}/_sim/stats")).raise_for_status()
         body = await self.post(query, variables)
         counts = {}
-        for source in SourceName:
+        for source in CLASSIC:
             stats = (await self.http.get(f"{self.sim(source)}/_sim/stats")).json()
             counts[source] = {route: v["count"] for route, v in stats["routes"].items()}
         return body, counts
@@ -71,16 +70,20 @@ def raw_id(type_name: str, key: str) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
 
 
+def gid(type_name: str, system: str, record_id: object) -> str:
+    return to_global_id(type_name, record_key(system, str(record_id)))
+
+
 def mixed_ids(world: World) -> list[tuple[str, str, Any]]:
     """(type, global id, expected field value): 20 clients, opportunities, engagements and people,
     10 time entries and 10 invoices, interleaved."""
     groups = [
-        [("Client", to_global_id("Client", c.sf_id), c.name) for c in world.clients[:20]],
-        [("Opportunity", to_global_id("Opportunity", o.sf_id), o.name) for o in world.opportunities[:20]],
+        [("Client", gid("Client", SF, c.sf_id), c.name) for c in world.clients[:20]],
+        [("Opportunity", gid("Opportunity", SF, o.sf_id), o.name) for o in world.opportunities[:20]],
         [("Engagement", to_global_id("Engagement", e.code), e.code) for e in world.engagements[:20]],
-        [("Resource", to_global_id("Resource", p.bamboo_id), p.email) for p in world.people[:20]],
-        [("TimeEntry", to_global_id("TimeEntry", t.id), t.hours) for t in world.time_entries[:10]],
-        [("Invoice", to_global_id("Invoice", i.ns_id), i.number) for i in world.invoices[:10]],
+        [("Resource", gid("Resource", HR, p.bamboo_id), p.email) for p in world.people[:20]],
+        [("TimeEntry", gid("TimeEntry", HV, t.id), t.hours) for t in world.time_entries[:10]],
+        [("Invoice", gid("Invoice", NS, i.ns_id), i.number) for i in world.invoices[:10]],
     ]
     out = []
     for i in range(20):
@@ -100,7 +103,7 @@ async def test_a_hundred_mixed_ids_cost_a_few_batched_reads(gw: Gateway, world: 
     nodes = body["data"]["nodes"]
     assert [(n["__typename"], n["id"]) for n in nodes] == [(t, g) for t, g, _ in ids]
     assert [n[VALUE[t]] for n, (t, _, _) in zip(nodes, ids, strict=True)] == [v for _, _, v in ids]
-    print(f"\nupstream requests: { {s.value: c for s, c in counts.items()} }")
+    print(f"\nupstream requests: {counts}")
     # One composite read per Salesforce object; the projects and users listings; one GET per time
     # entry (Harvest has no batch read by id); one employee filter; invoice heads and lines by id.
     assert counts[SF] == {"POST /services/data/v60.0/composite/sobjects/{sobject}": 2}
@@ -110,8 +113,8 @@ async def test_a_hundred_mixed_ids_cost_a_few_batched_reads(gw: Gateway, world: 
 
 
 async def test_ids_past_the_cap_fail_without_an_upstream_call(gw: Gateway, world: World) -> None:
-    clients = [to_global_id("Client", c.sf_id) for c in world.clients]
-    entries = [to_global_id("TimeEntry", t.id) for t in world.time_entries[:MAX_NODE_IDS]]
+    clients = [gid("Client", SF, c.sf_id) for c in world.clients]
+    entries = [gid("TimeEntry", HV, t.id) for t in world.time_entries[:MAX_NODE_IDS]]
     # One field over the cap.
     body, counts = await gw.counted(NODES, {"ids": [*entries, clients[0]]})
     assert body["data"] is None  # `nodes` is non-null by contract: the rejection takes the whole response
@@ -132,8 +135,18 @@ async def test_ids_past_the_cap_fail_without_an_upstream_call(gw: Gateway, world
 
 @pytest.mark.parametrize(
     "key",
-    ["¹", "٣", "123456789012345678901234567890", "9223372036854775808", "-1", "1 ", "0x10", ""],
-    ids=["superscript", "arabic-indic", "30-digit", "int64+1", "negative", "space", "hex", "empty"],
+    [
+        "harvest:¹",
+        "harvest:٣",
+        "harvest:-1",
+        "harvest:1 ",
+        "harvest:",
+        "",
+        "1234",
+        "Harvest:1",
+        "harvest:" + "1" * 65,
+    ],
+    ids=["superscript", "arabic-indic", "negative", "space", "no-id", "empty", "no-system", "upper", "long"],
 )
 async def test_a_malformed_time_entry_id_is_bad_input_and_never_leaves(gw: Gateway, key: str) -> None:
     query = "query($id: ID!) { node(id: $id) { id } }"
@@ -145,9 +158,24 @@ async def test_a_malformed_time_entry_id_is_bad_input_and_never_leaves(gw: Gatew
     assert sum(sum(c.values()) for c in counts.values()) == 0
 
 
+@pytest.mark.parametrize(
+    "key",
+    ["harvest:123456789012345678901234567890", "harvest:9223372036854775808", "harvest:0x10", "nosuch:1"],
+    ids=["30-digit", "int64+1", "hex", "unknown-system"],
+)
+async def test_an_id_its_system_could_never_hold_is_null_and_never_leaves(gw: Gateway, key: str) -> None:
+    """Shaped like a key, but no id the PSA could hold (the connector knows its own id shapes), or of a
+    system that is not configured: not found, and no upstream call."""
+    body, counts = await gw.counted(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": raw_id("TimeEntry", key)}
+    )
+    assert body == {"data": {"node": None}}
+    assert sum(sum(c.values()) for c in counts.values()) == 0
+
+
 async def test_the_largest_int64_id_is_asked_and_missing(gw: Gateway) -> None:
     body, counts = await gw.counted(
-        "query($id: ID!) { node(id: $id) { id } }", {"id": raw_id("TimeEntry", str(2**63 - 1))}
+        "query($id: ID!) { node(id: $id) { id } }", {"id": raw_id("TimeEntry", f"{HV}:{2**63 - 1}")}
     )
     assert body == {"data": {"node": None}}
     assert counts[HV] == {"GET /v2/time_entries/{id:int}": 1}
@@ -156,11 +184,11 @@ async def test_the_largest_int64_id_is_asked_and_missing(gw: Gateway) -> None:
 async def test_a_bad_id_nulls_only_its_own_entry(gw: Gateway, world: World) -> None:
     client, eng = world.clients[0], world.engagements[0]
     ids = [
-        to_global_id("Client", client.sf_id),
-        raw_id("TimeEntry", "¹"),
+        gid("Client", SF, client.sf_id),
+        raw_id("TimeEntry", f"{HV}:¹"),
         to_global_id("Engagement", eng.code),
         "not-an-id!",
-        raw_id("Invoice", "999999999"),  # well formed, no such invoice: null, no error
+        gid("Invoice", NS, "999999999"),  # well formed, no such invoice: null, no error
     ]
     body = await gw.post(NODES, {"ids": ids})
     nodes = body["data"]["nodes"]
@@ -172,7 +200,7 @@ async def test_a_bad_id_nulls_only_its_own_entry(gw: Gateway, world: World) -> N
 
 
 async def test_a_failing_system_nulls_only_its_entries(gw: Gateway, world: World) -> None:
-    ids = [to_global_id("Client", world.clients[0].sf_id), to_global_id("Engagement", "ENG-0001")]
+    ids = [gid("Client", SF, world.clients[0].sf_id), to_global_id("Engagement", "ENG-0001")]
     (await gw.http.put(f"{gw.sim(SF)}/_sim/faults", json={"outage": True})).raise_for_status()
     try:
         body = await gw.post(NODES, {"ids": ids})
@@ -182,7 +210,7 @@ async def test_a_failing_system_nulls_only_its_entries(gw: Gateway, world: World
     (error,) = body["errors"]
     assert error["path"] == ["nodes", 0]
     assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
-    assert error["extensions"]["source"] == "salesforce"
+    assert error["extensions"]["source"] == error["extensions"]["system"] == "salesforce"
 
 
 async def test_fragments_are_counted_once_each_where_spread() -> None:

@@ -10,14 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from test_gateway_support import running_gateway, settings_for
+from test_gateway_support import HR, HV, NS, SF, running_gateway, settings_for
 
+from opsgraph.model import record_key
 from opsgraph.schema.relay import to_global_id
 from simulators.netsuite.sim_rates import exchange_rate_rows
 from simulators.netsuite.sim_state import CURRENCIES
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import AccountingPeriod as WorldPeriod
-from simulators.world import TimeEntry, World, salesforce_id
+from simulators.world import Person, TimeEntry, World, salesforce_id
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
 OCT_FROM, OCT_TO = date(2026, 10, 1), date(2026, 10, 31)
@@ -41,6 +42,11 @@ def codes(issues: list[dict[str, Any]]) -> set[str]:
 
 def eng_id(code: str) -> str:
     return to_global_id("Engagement", code)
+
+
+def gid(type_name: str, system: str, record_id: object) -> str:
+    """The global id of record `record_id` of `system`: the type and the record's canonical key."""
+    return to_global_id(type_name, record_key(system, str(record_id)))
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:
@@ -91,9 +97,7 @@ async def test_clients_paging_walks_every_client_once(gql: Gql, world: World) ->
     assert pages == -(-len(world.clients) // 7)
     assert len(seen) == len({c["id"] for c in seen}) == len(world.clients)
     got = {c["id"]: (c["name"], c["region"], c["legalEntity"], c["currency"]) for c in seen}
-    want = {
-        to_global_id("Client", c.sf_id): (c.name, c.region, c.legal_entity, c.currency) for c in world.clients
-    }
+    want = {gid("Client", SF, c.sf_id): (c.name, c.region, c.legal_entity, c.currency) for c in world.clients}
     assert got == want
 
 
@@ -108,7 +112,7 @@ FIELDS = {  # per node type: the fields asked for, `alias:field` where types dis
 NODE_FIELDS = "id __typename " + " ".join(f"... on {t} {{ {f} }}" for t, f in FIELDS.items())
 
 
-def expect(type_name: str, key: str | int, *values: Any) -> tuple[str, dict[str, Any]]:
+def expect(type_name: str, key: str, *values: Any) -> tuple[str, dict[str, Any]]:
     """(global id, expected node) with `values` in the order of FIELDS[type_name]; Decimals as Money."""
     names = [f.split(":")[0].split("{")[0] for f in FIELDS[type_name].split()]
     shown = [{"amount": f"{v:.2f}"} if isinstance(v, Decimal) else v for v in values]
@@ -119,47 +123,55 @@ async def test_node_and_nodes_round_trip_every_type(gql: Gql, world: World) -> N
     client, eng, person = world.clients[3], world.engagements[10], world.people[5]
     opp = next(o for o in world.opportunities if o.engagement_code == eng.code)
     entry, inv = world.time_entries[500], world.invoices[7]
-    ghost = next(p for p in world.people if p.bamboo_id is None)  # in the PSA only: a psa- key
+    ghost = next(p for p in world.people if p.bamboo_id is None)  # in the PSA only: the PSA user's key
     expected = dict(
         [
-            expect("Client", client.sf_id, client.name, client.region, client.industry, client.legal_entity,
-                   client.currency),
-            expect("Opportunity", opp.sf_id, opp.name, opp.stage, float(opp.probability),
+            expect("Client", f"{SF}:{client.sf_id}", client.name, client.region, client.industry,
+                   client.legal_entity, client.currency),
+            expect("Opportunity", f"{SF}:{opp.sf_id}", opp.name, opp.stage, float(opp.probability),
                    opp.close_date.isoformat(), opp.amount, eng.code),
             expect("Engagement", eng.code, eng.code, eng.name, eng.billing_model, eng.start.isoformat(),
                    eng.end.isoformat(), "ACTIVE" if eng.is_active else "COMPLETED"),
-            expect("Resource", str(person.bamboo_id), person.name, person.email, person.title,
+            expect("Resource", f"{HR}:{person.bamboo_id}", person.name, person.email, person.title,
                    person.department, person.location),
-            expect("Resource", f"psa-{ghost.harvest_user_id}", ghost.name, ghost.email, None, None, None),
-            expect("TimeEntry", entry.id, entry.spent_date.isoformat(), entry.hours, status_of(entry),
-                   entry.billable_rate, entry.notes),
-            expect("Invoice", inv.ns_id, inv.number, inv.issue_date.isoformat(), inv.due_date.isoformat(),
-                   inv.total, inv.amount_due, "OPEN" if inv.amount_due > 0 else "PAID"),
+            expect("Resource", f"{HV}:{ghost.harvest_user_id}", ghost.name, ghost.email, None, None,
+                   None),
+            expect("TimeEntry", f"{HV}:{entry.id}", entry.spent_date.isoformat(), entry.hours,
+                   status_of(entry), entry.billable_rate, entry.notes),
+            expect("Invoice", f"{NS}:{inv.ns_id}", inv.number, inv.issue_date.isoformat(),
+                   inv.due_date.isoformat(), inv.total, inv.amount_due,
+                   "OPEN" if inv.amount_due > 0 else "PAID"),
         ]
     )  # fmt: skip
-    for gid, want in expected.items():
-        node = (await gql(f"query($id: ID!) {{ node(id: $id) {{ {NODE_FIELDS} }} }}", {"id": gid}))["data"]
-        assert node["node"] == {"id": gid, **want}
+    for node_id, want in expected.items():
+        node = (await gql(f"query($id: ID!) {{ node(id: $id) {{ {NODE_FIELDS} }} }}", {"id": node_id}))[
+            "data"
+        ]
+        assert node["node"] == {"id": node_id, **want}
     ids = list(expected)
     got = await gql(f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ {NODE_FIELDS} }} }}", {"ids": ids})
-    assert got["data"]["nodes"] == [{"id": gid, **want} for gid, want in expected.items()]
+    assert got["data"]["nodes"] == [{"id": node_id, **want} for node_id, want in expected.items()]
     # The ids the graph hands out are the same ids.
     query = "query($c: [String!]) { engagements(filter: {codes: $c}) { nodes { id opportunity { id } } } }"
     (node,) = (await gql(query, {"c": [eng.code]}))["data"]["engagements"]["nodes"]
-    assert node == {"id": eng_id(eng.code), "opportunity": {"id": to_global_id("Opportunity", opp.sf_id)}}
+    assert node == {"id": eng_id(eng.code), "opportunity": {"id": gid("Opportunity", SF, opp.sf_id)}}
 
 
 async def test_node_malformed_id_is_bad_user_input_and_missing_is_null(gql: Gql) -> None:
-    keys: list[tuple[str, str | int]] = [("Client", salesforce_id("001", 999_999))]
-    keys += [("Opportunity", salesforce_id("006", 999_999)), ("TimeEntry", 1_999_999_999)]
-    keys += [("Engagement", "ENG-9999"), ("Resource", "99999"), ("Resource", "psa-123")]
-    missing = [to_global_id(t, k) for t, k in [*keys, ("Invoice", "99999")]]
+    keys = [("Client", record_key(SF, salesforce_id("001", 999_999)))]
+    keys += [("Opportunity", record_key(SF, salesforce_id("006", 999_999)))]
+    keys += [("TimeEntry", record_key(HV, "1999999999")), ("Engagement", "ENG-9999")]
+    keys += [("Resource", record_key(HR, "99999")), ("Resource", record_key(HV, "123"))]
+    # a system that is not configured, or not of the type's role: nothing to ask, so nothing found
+    keys += [("Client", "nosuch:001"), ("Invoice", record_key(HV, "5")), ("Resource", record_key(NS, "7"))]
+    missing = [to_global_id(t, k) for t, k in [*keys, ("Invoice", record_key(NS, "99999"))]]
     for gid in missing:
         assert (await gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid}))["data"]["node"] is None
     assert (await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": missing}))["data"] == {
         "nodes": [None] * len(missing)
     }
-    for bad in ["garbage!!", "Zm9vOmJhcg", to_global_id("Engagement", "")]:
+    bad_keys = [("Engagement", ""), ("Client", "001"), ("Client", "Salesforce:001"), ("Invoice", "netsuite:")]
+    for bad in ["garbage!!", "Zm9vOmJhcg", *(to_global_id(t, k) for t, k in bad_keys)]:
         body = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": bad}, ok=False)
         assert body["data"] == {"node": None}
         assert error_codes(body) == ["BAD_USER_INPUT"], body
@@ -181,7 +193,7 @@ async def test_engagement_links_contract_value_and_assignments(gql: Gql, world: 
     for eng in sample:
         node = nodes[eng.code]
         assert node["client"] == {"name": eng.client.name}
-        assert node["opportunity"]["id"] == to_global_id("Opportunity", eng.opportunity_id)
+        assert node["opportunity"]["id"] == gid("Opportunity", SF, eng.opportunity_id)
         assert dec(node["contractValue"]["amount"]) == eng.contract_value
         assert node["contractValue"]["currency"] == eng.client.currency
         mine = [a for a in world.assignments if a.engagement is eng]
@@ -199,7 +211,8 @@ async def test_data_quality_for_the_seeded_drift(gql: Gql, world: World) -> None
         """query($name: String, $codes: [String!]) {
           resources(first: 500) { totalCount nodes { id email name dataQuality { code recordId } } }
           clients(filter: {nameContains: $name}) { nodes { name legalEntity dataQuality { code } } }
-          engagements(filter: {codes: $codes}) { nodes { code dataQuality { code source } } } }""",
+          engagements(filter: {codes: $codes}) { nodes { code
+            dataQuality { code source system role vendor } } } }""",
         {"name": client.name, "codes": [drift.engagement_missing_in_erp, drift.engagement_inactive_in_erp]},
     )
     data = body["data"]
@@ -208,14 +221,15 @@ async def test_data_quality_for_the_seeded_drift(gql: Gql, world: World) -> None
     assert set(by_email) == {p.email for p in world.people}
     row = by_email[ghost.email]
     assert row["name"] == ghost.name
-    assert row["id"] == to_global_id("Resource", f"psa-{ghost.harvest_user_id}")
+    assert row["id"] == gid("Resource", HV, ghost.harvest_user_id)
     assert row["dataQuality"] == [{"code": "MISSING_IN_HR", "recordId": str(ghost.harvest_user_id)}]
     assert all(not r["dataQuality"] for e, r in by_email.items() if e != ghost.email)
     (c,) = [c for c in data["clients"]["nodes"] if c["name"] == client.name]
     assert c["legalEntity"] is None and "MISSING_LEGAL_ENTITY" in codes(c["dataQuality"])
     engs = {e["code"]: e["dataQuality"] for e in data["engagements"]["nodes"]}
-    assert {"code": "MISSING_IN_ERP", "source": "NETSUITE"} in engs[drift.engagement_missing_in_erp]
-    assert {"code": "INACTIVE_IN_ERP", "source": "NETSUITE"} in engs[drift.engagement_inactive_in_erp]
+    erp = {"source": "NETSUITE", "system": NS, "role": "ERP", "vendor": NS}
+    assert {"code": "MISSING_IN_ERP", **erp} in engs[drift.engagement_missing_in_erp]
+    assert {"code": "INACTIVE_IN_ERP", **erp} in engs[drift.engagement_inactive_in_erp]
 
 
 # -- time entries and invoices --------------------------------------------------------------------
@@ -227,7 +241,7 @@ ENTRIES = """query($after: String, $status: TimeEntryStatus) {
 
 
 async def test_time_entries_of_october(gql: Gql, world: World) -> None:
-    october = {to_global_id("TimeEntry", e.id): e for e in entries_between(world, OCT_FROM, OCT_TO)}
+    october = {gid("TimeEntry", HV, e.id): e for e in entries_between(world, OCT_FROM, OCT_TO)}
     seen, total, _ = await walk(gql, ENTRIES, "timeEntries")
     assert total == len(october)
     assert sorted(n["id"] for n in seen) == sorted(october)
@@ -254,7 +268,7 @@ MONEY_OF_ENTRIES = """query($after: String) {
 
 
 async def test_time_entry_money_is_in_its_engagements_currency(gql: Gql, world: World) -> None:
-    october = {to_global_id("TimeEntry", e.id): e for e in entries_between(world, OCT_FROM, OCT_TO)}
+    october = {gid("TimeEntry", HV, e.id): e for e in entries_between(world, OCT_FROM, OCT_TO)}
     seen, _, _ = await walk(gql, MONEY_OF_ENTRIES, "timeEntries")
 
     def currency(money: dict[str, str] | None) -> str | None:
@@ -297,7 +311,7 @@ async def test_open_overdue_invoices(gql: Gql, world: World) -> None:
 # -- derived views --------------------------------------------------------------------------------
 
 READINESS = """query($ids: [ID!]) { invoiceReadiness(engagementIds: $ids) {
-  engagement { code } ready approvedUnbilledHours amount { amount } blockers { code source }
+  engagement { code } ready approvedUnbilledHours amount { amount } blockers { code source system role }
   periodStart periodEnd } }"""
 
 
@@ -353,7 +367,7 @@ async def test_invoice_readiness_blockers_for_the_drift(gql: Gql, world: World) 
     assert billed + ready_amount > capped.contract_value, "the seeded cap drift is visible to readiness"
     row = rows[capped.code]
     assert dec(row["amount"]["amount"]) == ready_amount
-    assert {"code": "CAP_EXCEEDED", "source": "NETSUITE"} in row["blockers"]
+    assert {"code": "CAP_EXCEEDED", "source": "NETSUITE", "system": NS, "role": "ERP"} in row["blockers"]
 
 
 async def test_burn_hours_used_equal_the_worlds_total_hours(gql: Gql, world: World) -> None:
@@ -379,7 +393,7 @@ async def test_reconciliation_over_the_unposted_months(gql: Gql, world: World) -
         """query($from: Date!, $to: Date!) { reconciliation(from: $from, to: $to) {
           from to engagementsChecked matched
           mismatches { engagementCode unpostedEntryCount unpostedEntryIds reasons psaApprovedHours }
-          dataQuality { code recordId source } } }""",
+          dataQuality { code recordId source system role } } }""",
         {"from": start.isoformat(), "to": end.isoformat()},
     )
     report = body["data"]["reconciliation"]
@@ -392,12 +406,18 @@ async def test_reconciliation_over_the_unposted_months(gql: Gql, world: World) -
         row = rows[code]
         assert "UNPOSTED_TIME" in row["reasons"]
         assert row["unpostedEntryCount"] == len(ids)
-        assert sorted(row["unpostedEntryIds"]) == sorted(to_global_id("TimeEntry", i) for i in ids)
+        assert sorted(row["unpostedEntryIds"]) == sorted(gid("TimeEntry", HV, i) for i in ids)
     assert "MISSING_IN_ERP" in rows[drift.engagement_missing_in_erp]["reasons"]
     assert set(rows) == {*by_code, drift.engagement_missing_in_erp}
     assert report["matched"] == report["engagementsChecked"] - len(report["mismatches"])
     ghost = {"code": "MISSING_IN_HR", "recordId": str(drift.person_missing_in_hr), "source": "BAMBOOHR"}
+    ghost |= {"system": HR, "role": "HR"}
     assert ghost in report["dataQuality"]
+
+
+def key_of(person: Person) -> str:
+    """A utilization row's key: the person's HR record key, or their email if HR has no record."""
+    return record_key(HR, person.bamboo_id) if person.bamboo_id else person.email
 
 
 async def test_utilization_billable_hours_of_october(gql: Gql, world: World) -> None:
@@ -407,9 +427,9 @@ async def test_utilization_billable_hours_of_october(gql: Gql, world: World) -> 
     billable: dict[str, float] = defaultdict(float)
     for e in entries_between(world, OCT_FROM, OCT_TO):
         if e.billable:
-            billable[e.person.bamboo_id or e.person.email] += e.hours
+            billable[key_of(e.person)] += e.hours
     rows = {r["key"]: r for r in body["data"]["utilization"]}
-    assert set(rows) == {p.bamboo_id or p.email for p in world.people}
+    assert set(rows) == {key_of(p) for p in world.people}
     for key, row in rows.items():
         assert row["billableHours"] == pytest.approx(billable.get(key, 0.0), abs=0.005), key
 

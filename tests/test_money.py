@@ -20,8 +20,14 @@ from opsgraph.model import (
 from opsgraph.money import ExchangeRates, MissingExchangeRate, RateType, converted
 from opsgraph.resolvers.views.readiness import ReadinessInputs, compute_readiness
 
-JAN = AccountingPeriod(id="301", name="Jan 2026", start=date(2026, 1, 1), end=date(2026, 1, 31), closed=True)
-FEB = AccountingPeriod(id="302", name="Feb 2026", start=date(2026, 2, 1), end=date(2026, 2, 28), closed=False)
+ERP = "erp-global"
+"""The ERP system the periods and rates come from (what a MissingExchangeRate names)."""
+JAN = AccountingPeriod(
+    system=ERP, id="301", name="Jan 2026", start=date(2026, 1, 1), end=date(2026, 1, 31), closed=True
+)
+FEB = AccountingPeriod(
+    system=ERP, id="302", name="Feb 2026", start=date(2026, 2, 1), end=date(2026, 2, 28), closed=False
+)
 
 
 def rate(period: AccountingPeriod, source: str, average: str, current: str) -> ExchangeRate:
@@ -98,13 +104,20 @@ def test_a_missing_rate_is_a_precise_source_data_error() -> None:
     rates = ExchangeRates(RATES, [JAN, FEB], "USD")
     with pytest.raises(MissingExchangeRate, match="GBP to USD for period Feb 2026") as err:
         converted(rates, [(Money.of(1, "GBP"), date(2026, 2, 1))], RateType.AVERAGE)
-    assert err.value.code == "SOURCE_DATA_ERROR"
+    assert (err.value.code, err.value.system) == ("SOURCE_DATA_ERROR", ERP)
     with pytest.raises(MissingExchangeRate, match="2026-03-01"):
         converted(rates, [(Money.of(1, "EUR"), date(2026, 3, 1))], RateType.AVERAGE)
     # amounts already in the reporting currency need neither a rate nor a period
     assert converted(rates, [(Money.of(1, "USD"), date(2030, 1, 1))], RateType.AVERAGE).total == Money.of(
         1, "USD"
     )
+
+
+def test_rates_without_periods_name_the_system_they_were_asked_for() -> None:
+    rates = ExchangeRates([], [], "USD", system="erp-emea")
+    with pytest.raises(MissingExchangeRate, match="2026-01-01") as err:
+        converted(rates, [(Money.of(1, "EUR"), date(2026, 1, 1))], RateType.AVERAGE)
+    assert err.value.system == "erp-emea"
 
 
 def test_converted_sums_add_up_with_their_conversions() -> None:
@@ -124,27 +137,37 @@ def test_converted_sums_add_up_with_their_conversions() -> None:
 def test_readiness_does_not_add_time_in_another_currency() -> None:
     def entry(entry_id: int, currency: str) -> TimeEntry:
         return TimeEntry(
-            id=entry_id,
+            system="psa-emea",
+            id=str(entry_id),
             date=date(2026, 10, 5),
             hours=2.0,
             billable=True,
             status=TimeEntryStatus.APPROVED,
-            harvest_user_id=1,
-            harvest_project_id=7,
+            user_id="1",
+            engagement_id="7",
             currency=currency,
             bill_rate=Decimal("100"),
         )
 
     inputs = ReadinessInputs(
-        project=Engagement(code="ENG-1", name="E", harvest_project_id=7),
+        engagement=Engagement(system="psa-emea", id="7", code="ENG-1", name="E"),
         job=None,
         client=None,
-        customer=ErpCustomer(id="1", name="C", legal_entity="C GmbH", currency="EUR"),
+        customer=ErpCustomer(system=ERP, id="1", name="C", legal_entity="C GmbH", currency="EUR"),
         unbilled_entries=[entry(1, "EUR"), entry(2, "USD"), entry(3, "EUR")],
         periods=[],
         billed_to_date=Decimal(0),
+        erp_system=ERP,
+        crm_system="crm-emea",
     )
     r = compute_readiness(inputs, date(2026, 11, 20), datetime(2026, 11, 20, tzinfo=UTC))
     assert r.amount == Money.of(400, "EUR")  # the USD entry is not added to EUR
     mismatch = [b for b in r.blockers if b.code == "CURRENCY_MISMATCH"]
-    assert [b.message for b in mismatch] == ["1 approved entries are in USD; the client is invoiced in EUR"]
+    assert [(b.message, b.system) for b in mismatch] == [
+        ("1 approved entries are in USD; the client is invoiced in EUR", "psa-emea")
+    ]
+    # no job: the ERP blocks where the job was looked for; today's period is missing there too
+    assert {b.code: b.system for b in r.blockers if b.code in ("NOT_IN_ERP", "PERIOD_CLOSED")} == {
+        "NOT_IN_ERP": ERP,
+        "PERIOD_CLOSED": ERP,
+    }

@@ -1,13 +1,10 @@
-"""Role ports: which read methods each existing client already offers under the port's name and shape
-(parameter names and kinds, async, and the return annotation as written).
-
-The expected gaps are written out below, so closing one (a rename in a connector) fails this test
-until the tables are updated: the tables are the plan for making the clients conform.
+"""Role ports: every registered client offers each read member of its role's port under the port's name
+and shape (parameter names and kinds, async, and the return annotation as written), and is an instance
+of the port. Writes are checked by the conformance suites (`tests/conformance/`), which call them.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,6 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.registry import default_registry
 from opsgraph.model import Role, SourceRef
 from opsgraph.roles import (
     POLLED,
@@ -31,14 +30,6 @@ from opsgraph.roles import (
 )
 from opsgraph.roles.filters import DateRange, TimeEntryFilter, TimeOffFilter
 
-CLIENTS: dict[str, tuple[str, Role]] = {
-    "salesforce": ("SalesforceClient", Role.CRM),
-    "hubspot": ("HubSpotClient", Role.CRM),
-    "harvest": ("HarvestClient", Role.PSA),
-    "bamboohr": ("BambooHRClient", Role.HR),
-    "netsuite": ("NetSuiteClient", Role.ERP),
-}
-
 CREDENTIALS = {
     "access_token": "t",
     "account_id": "1",
@@ -47,110 +38,14 @@ CREDENTIALS = {
     "client_id": "c",
     "client_secret": "s",
 }
-
-# Port read methods a client has no attribute for.
-MISSING: dict[str, set[str]] = {
-    "salesforce": {"system", "probe", "clients_by_ids", "list_clients", "opportunities_by_client_ids"},
-    "hubspot": {"probe", "clients_by_ids", "list_clients", "opportunities_by_client_ids"},
-    "harvest": {
-        "system",
-        "probe",
-        "changed_since",
-        "engagements_by_ids",
-        "engagements_by_codes",
-        "list_engagements",
-        "list_assignments",
-        "assignments_by_engagement_ids",
-        "list_time_entries",
-        "time_entries_by_ids",
-        "hours_by_engagement",
-    },
-    "bamboohr": {"system", "probe", "resources_by_ids", "list_resources", "list_time_off"},
-    "netsuite": {"system", "probe", "customers_by_client_ids", "list_time_postings"},
-}
-
-# Port read methods a client has under the port's name but with other parameters (or not async).
-# A `*_by_ids`/`*_by_codes` listed here maps a missing id to None, where the port leaves it absent.
-DIFFERS: dict[str, set[str]] = {
-    "salesforce": {
-        "changed_since",  # (sobject, since) -> raw records
-        "list_opportunities",  # keyword filters
-        "opportunities_by_ids",
-        "opportunities_by_engagement_codes",
-    },
-    "hubspot": {
-        "changed_since",  # (resource, since) -> raw records
-        "list_opportunities",  # keyword filters
-        "opportunities_by_ids",
-        "opportunities_by_engagement_codes",
-    },
-    "bamboohr": {"changed_since"},  # (since) -> {id: action}
-    "netsuite": {
-        "changed_since",  # (table, since) -> raw rows
-        "list_invoices",  # keyword open_only
-        "customers_by_ids",
-        "jobs_by_ids",
-        "jobs_by_codes",
-        "invoices_by_ids",
-    },
-}
-
-# Where each missing port method lives today (the rename plan); None: nothing to rename yet.
-CURRENT: dict[str, dict[str, str | None]] = {
-    "salesforce": {
-        "clients_by_ids": "accounts_by_ids",
-        "list_clients": "list_accounts",
-        "opportunities_by_client_ids": "opportunities_by_account_ids",
-        "system": "source",
-        "probe": None,  # Sources.ping: SOQL `SELECT Id FROM Account LIMIT 1`
-    },
-    "hubspot": {
-        "clients_by_ids": "accounts_by_ids",
-        "list_clients": "list_accounts",
-        "opportunities_by_client_ids": "opportunities_by_account_ids",
-        "probe": None,
-    },
-    "harvest": {
-        "system": "source",
-        "probe": None,  # Sources.ping: GET /v2/tasks?per_page=1
-        "changed_since": None,  # time_entries(updated_since=...) covers time entries only
-        "engagements_by_ids": "get_project",  # one id, raises on 404
-        "engagements_by_codes": None,  # loaders index list_projects() by code
-        "list_engagements": "list_projects",
-        "list_assignments": "list_user_assignments",
-        "assignments_by_engagement_ids": "user_assignments_by_project_ids",  # int keys
-        "list_time_entries": "time_entries",  # keyword filters, project_id: int
-        "time_entries_by_ids": "time_entry",  # one GET per id, int id
-        "hours_by_engagement": "project_time_totals",  # int keys
-    },
-    "bamboohr": {
-        "system": "source",
-        "probe": None,  # Sources.ping: employees_by_ids(["0"])
-        "resources_by_ids": "employees_by_ids",
-        "list_resources": "directory",
-        "list_time_off": "time_off",  # (start, end, *, status, employee_id)
-    },
-    "netsuite": {
-        "system": "source",
-        "probe": None,  # Sources.ping: SuiteQL on accountingperiod id 0
-        "customers_by_client_ids": "customers_by_account_ids",
-        "list_time_postings": "timebills",
-    },
-}
+VENDORS = default_registry().vendors()
 
 
-def _module(path: str) -> Any:
-    """The module at `opsgraph.connectors.<path>`, or at `opsgraph.sources.<path>` before the move."""
-    try:
-        return importlib.import_module(f"opsgraph.connectors.{path}")
-    except ModuleNotFoundError:
-        return importlib.import_module(f"opsgraph.sources.{path}")
-
-
-def client_for(vendor: str) -> Any:
-    class_name, _ = CLIENTS[vendor]
-    config = _module("base").SourceConfig(base_url="http://127.0.0.1:9", credentials=CREDENTIALS)
-    return getattr(_module(f"{vendor}.client"), class_name)(config)
+def client_for(vendor: str) -> SourceClient:
+    """The vendor's client as the gateway builds it (nothing is called: the port is read off it)."""
+    connector = default_registry().get(vendor)
+    config = SourceConfig(base_url="http://127.0.0.1:9", credentials=CREDENTIALS)
+    return connector.client(config, system=f"{connector.role.value}-ports")
 
 
 def port_members(port: type) -> dict[str, Any]:
@@ -175,46 +70,51 @@ def returns(fn: Any) -> str:
     return str(inspect.signature(fn).return_annotation).replace("dict[", "Mapping[")
 
 
-def gaps(vendor: str) -> tuple[set[str], set[str]]:
-    """(missing, differing) read members of the vendor client against its role's port."""
-    _, role = CLIENTS[vendor]
+def gaps(vendor: str) -> dict[str, str]:
+    """{port read member: what is wrong with the client's} for the vendor's client against its port."""
     client = client_for(vendor)
-    missing: set[str] = set()
-    differs: set[str] = set()
-    for name, member in port_members(PORTS[role]).items():
+    out: dict[str, str] = {}
+    for name, member in port_members(PORTS[client.role]).items():
         if is_write(member):
             continue
         if not hasattr(type(client), name):
-            missing.add(name)
+            out[name] = "missing"
         elif isinstance(member, property):
             if not isinstance(getattr(client, name), str):
-                differs.add(name)
+                out[name] = "not a str property"
         else:
             have = getattr(type(client), name)
-            if (
-                not inspect.iscoroutinefunction(have)
-                or params(have) != params(member)
-                or returns(have) != returns(member)
-            ):
-                differs.add(name)
-    return missing, differs
+            if not inspect.iscoroutinefunction(have):
+                out[name] = "not async"
+            elif params(have) != params(member):
+                out[name] = f"parameters {params(have)}, the port's {params(member)}"
+            elif returns(have) != returns(member):
+                out[name] = f"returns {returns(have)}, the port's {returns(member)}"
+    return out
 
 
-@pytest.mark.parametrize("vendor", sorted(CLIENTS))
-def test_client_gaps_against_its_port(vendor: str) -> None:
-    missing, differs = gaps(vendor)
-    assert (missing, differs) == (MISSING.get(vendor, set()), DIFFERS.get(vendor, set()))
-    port = PORTS[CLIENTS[vendor][1]]
-    assert isinstance(client_for(vendor), port) is (not missing)
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_client_has_every_read_member_of_its_port(vendor: str) -> None:
+    assert gaps(vendor) == {}
 
 
-@pytest.mark.parametrize("vendor", sorted(CLIENTS))
-def test_rename_plan_names_what_the_client_has(vendor: str) -> None:
-    """Every gap is in the plan, and every current name in it still exists on the client."""
-    plan = CURRENT.get(vendor, {})
-    assert set(plan) == MISSING.get(vendor, set())
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_client_is_its_port_and_names_its_system(vendor: str) -> None:
+    connector = default_registry().get(vendor)
     client = client_for(vendor)
-    assert {n for n in plan.values() if n is not None and not hasattr(client, n)} == set()
+    port = PORTS[connector.role]
+    assert (client.vendor, client.role, client.system) == (
+        vendor,
+        connector.role,
+        f"{connector.role.value}-ports",
+    )
+    missing = sorted(name for name in port_members(port) if not hasattr(type(client), name))
+    assert missing == [], f"{type(client).__name__} lacks these {port.__name__} members (writes included)"
+    assert isinstance(client, port)
+
+
+def test_every_role_has_a_connector() -> None:
+    assert {default_registry().get(v).role for v in VENDORS} == set(Role)
 
 
 def test_every_role_has_a_port_with_probe_and_change_polling() -> None:

@@ -4,13 +4,14 @@ systems and roles; the vendor-named fields still answer and are marked deprecate
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from test_gateway_support import running_gateway, settings_for
 
-from simulators.simkit.serve import SimulatorGroup
+from simulators.simkit.serve import SimulatorGroup, SimulatorThread
 from simulators.world import World
 
 Gql = Callable[[str], Awaitable[dict[str, Any]]]
@@ -28,10 +29,11 @@ def ref(role: str, record_id: object) -> dict[str, str]:
     return {**system, "id": str(record_id)}
 
 
-@pytest.fixture
-async def gql(simulators: SimulatorGroup, world: World) -> AsyncIterator[Gql]:
+@asynccontextmanager
+async def graph(group: SimulatorGroup, world: World) -> AsyncIterator[Gql]:
+    """Posts queries to a gateway over `group`; asserts HTTP 200 and no errors, returns the data."""
     async with (
-        running_gateway(settings_for(simulators, world)) as url,
+        running_gateway(settings_for(group, world)) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
     ):
 
@@ -42,6 +44,12 @@ async def gql(simulators: SimulatorGroup, world: World) -> AsyncIterator[Gql]:
             data: dict[str, Any] = body["data"]
             return data
 
+        yield run
+
+
+@pytest.fixture
+async def gql(simulators: SimulatorGroup, world: World) -> AsyncIterator[Gql]:
+    async with graph(simulators, world) as run:
         yield run
 
 
@@ -130,3 +138,27 @@ async def test_old_fields_are_deprecated_in_introspection(gql: Gql) -> None:
     }
     links = {t: next(f for f in data[t]["fields"] if f["name"] == "links") for t in names[:3] + names[5:]}
     assert not any(f["isDeprecated"] for f in links.values())
+
+
+async def test_the_deprecated_fields_follow_the_role_not_the_vendor(world: World) -> None:
+    """On the HubSpot stack the CRM is HubSpot: its `source` is still SALESFORCE (the classic vendor of
+    the CRM role) and `salesforceId` is its CRM link's id, a HubSpot company id."""
+    with SimulatorThread(world, stack="hubspot") as group:
+        async with graph(group, world) as run:
+            data = await run(
+                """{ sources { system role vendor source }
+                   clients(first: 3) { nodes { name links { system role vendor id }
+                     sourceLinks { salesforceId netsuiteId } } } }"""
+            )
+    crm = next(s for s in data["sources"] if s["role"] == "CRM")
+    assert crm == {"system": "hubspot", "role": "CRM", "vendor": "hubspot", "source": "SALESFORCE"}
+    by_name = {c.name: c for c in world.clients}
+    nodes = data["clients"]["nodes"]
+    assert len(nodes) == 3
+    for node in nodes:
+        client = by_name[node["name"]]
+        crm_link = {"system": "hubspot", "role": "CRM", "vendor": "hubspot", "id": client.hubspot_id}
+        assert node["links"][0] == crm_link
+        assert node["sourceLinks"]["salesforceId"] == client.hubspot_id
+        erp = [link["id"] for link in node["links"] if link["role"] == "ERP"]
+        assert node["sourceLinks"]["netsuiteId"] == (erp[0] if erp else None)

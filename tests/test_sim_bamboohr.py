@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from opsgraph.model import SourceName
 from simulators.bamboohr.simulator import sign_webhook
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 from simulators.world import Person, World
@@ -28,7 +27,7 @@ def _auth(key: str = "sim-bamboohr-key") -> dict[str, str]:
 
 @pytest.fixture
 def sim(simulators: SimulatorGroup) -> RunningSimulator:
-    return simulators.running[SourceName.BAMBOOHR]
+    return simulators.running["bamboohr"]
 
 
 @pytest.fixture
@@ -250,6 +249,39 @@ async def test_change_event_shows_in_changed_and_reads(
         async with http.post(f"{sim.url}/_sim/events", json=bad) as resp:
             assert resp.status == 400
         async with http.post(f"{sim.url}/_sim/events", json={"type": "fire_everyone"}) as resp:
+            assert resp.status == 400
+    finally:
+        await http.post(f"{sim.url}/_sim/reset")
+
+
+async def test_delete_event_shows_as_deleted_in_changed_and_leaves_the_reads(
+    http: aiohttp.ClientSession, api: str, sim: RunningSimulator, world: World
+) -> None:
+    managers = {p.supervisor.bamboo_id for p in hr_people(world) if p.supervisor is not None}
+    person = next(p for p in hr_people(world) if p.bamboo_id not in managers)
+    try:
+        async with http.post(
+            f"{sim.url}/_sim/events", json={"type": "delete_employee", "id": person.bamboo_id}
+        ) as resp:
+            assert resp.status == 200
+            deleted = await resp.json()
+        stamp = deleted["lastChanged"]
+        assert (deleted["id"], deleted["action"]) == (person.bamboo_id, "Deleted")
+        since = (datetime.fromisoformat(stamp) - timedelta(seconds=1)).isoformat()
+        body = await get_json(http, f"{api}/employees/changed", since=since)
+        assert body == {
+            "latest": stamp,
+            "employees": {
+                person.bamboo_id: {"id": person.bamboo_id, "action": "Deleted", "lastChanged": stamp}
+            },
+        }
+        async with http.get(f"{api}/employees/{person.bamboo_id}", headers=_auth()) as resp:
+            assert resp.status == 404
+        listed = await get_json(http, f"{api}/employees", **{"filter[ids]": person.bamboo_id or ""})
+        assert listed["data"] == []
+        async with http.post(
+            f"{sim.url}/_sim/events", json={"type": "delete_employee", "id": person.bamboo_id}
+        ) as resp:
             assert resp.status == 400
     finally:
         await http.post(f"{sim.url}/_sim/reset")

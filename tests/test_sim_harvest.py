@@ -11,7 +11,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from opsgraph.model import SourceName
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 from simulators.world import TimeEntry, World
 
@@ -21,7 +20,7 @@ OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 
 @pytest.fixture
 def sim(simulators: SimulatorGroup) -> RunningSimulator:
-    return simulators.running[SourceName.HARVEST]
+    return simulators.running["harvest"]
 
 
 @pytest.fixture
@@ -441,6 +440,51 @@ async def test_approve_event_closes_entries(
             assert resp.status == 400
     finally:
         await reset(http, sim)
+
+
+async def test_edit_events_stamp_updated_at_for_polling(
+    http: aiohttp.ClientSession, sim: RunningSimulator, api: str, headers: dict[str, str], world: World
+) -> None:
+    """`update_project` and `update_user_assignment` act as someone editing in Harvest's UI: the change
+    shows in reads and in `updated_since` listings, and nothing else moves."""
+    eng, assignment = world.engagements[2], world.assignments[3]
+    events = f"{sim.url}/_sim/events"
+    since = max(e.modified_at for e in world.engagements).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        edit = {"type": "update_project", "id": eng.harvest_project_id,
+                "fields": {"name": "Edited", "is_active": False}}  # fmt: skip
+        async with http.post(events, json=edit) as resp:
+            assert (resp.status, await resp.json()) == (200, {"type": "update_project", "updated": 1})
+        project = await get_json(http, f"{api}/projects/{eng.harvest_project_id}", headers)
+        assert (project["name"], project["is_active"], project["code"]) == ("Edited", False, eng.code)
+        assert project["updated_at"] > since
+        polled = await get_json(http, f"{api}/projects", headers, updated_since=since)
+        newer = [p["id"] for p in polled["projects"] if p["updated_at"] > since]
+        assert newer == [eng.harvest_project_id]
+        edit = {
+            "type": "update_user_assignment",
+            "id": assignment.id,
+            "fields": {"hourly_rate": 321, "budget": 9},
+        }
+        async with http.post(events, json=edit) as resp:
+            assert (await resp.json())["updated"] == 1
+        polled = await get_json(http, f"{api}/user_assignments", headers, updated_since=since)
+        newer = [a for a in polled["user_assignments"] if a["updated_at"] > since]
+        assert [(a["id"], a["hourly_rate"], a["budget"]) for a in newer] == [(assignment.id, 321.0, 9.0)]
+        for bad in (
+            {"type": "update_project", "id": 1, "fields": {"name": "x"}},
+            {"type": "update_project", "id": str(eng.harvest_project_id), "fields": {"name": "x"}},
+            {"type": "update_project", "id": eng.harvest_project_id, "fields": {}},
+            {"type": "update_project", "id": eng.harvest_project_id, "fields": {"budget": "lots"}},
+            {"type": "update_user_assignment", "id": assignment.id, "fields": {"user_id": 1}},
+            {"type": "update_user_assignment", "id": assignment.id, "fields": {"is_active": None}},
+        ):
+            async with http.post(events, json=bad) as resp:
+                assert resp.status == 400, bad
+    finally:
+        await reset(http, sim)
+    project = await get_json(http, f"{api}/projects/{eng.harvest_project_id}", headers)
+    assert (project["name"], project["is_active"]) == (eng.name, eng.is_active)
 
 
 async def test_project_writes_and_reset(

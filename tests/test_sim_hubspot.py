@@ -128,8 +128,9 @@ async def test_batch_read_with_missing_ids_is_207_with_their_ids(
 ) -> None:
     client = make_client()
     real = [company_id(c.sf_id) for c in world.clients[:3]]
-    body = {
-        "inputs": [{"id": i} for i in [*real, "1", "2"]],
+    inputs = [{"id": i} for i in [*real, "1", "2"]]
+    body: dict[str, Any] = {
+        "inputs": inputs,
         "properties": ["name"],
         "propertiesWithHistory": [],
     }
@@ -141,9 +142,7 @@ async def test_batch_read_with_missing_ids_is_207_with_their_ids(
     assert response.body["errors"][0]["category"] == "OBJECT_NOT_FOUND"
     assert response.body["errors"][0]["context"] == {"ids": ["1", "2"]}
     assert {"requestedAt", "startedAt", "completedAt"} <= set(response.body)
-    complete = await wire(
-        client, "POST", f"{COMPANIES}/batch/read", body={**body, "inputs": body["inputs"][:3]}
-    )
+    complete = await wire(client, "POST", f"{COMPANIES}/batch/read", body={**body, "inputs": inputs[:3]})
     assert complete.status == 200 and "errors" not in complete.body
 
 
@@ -304,6 +303,18 @@ async def test_search_secondly_limit_429(make_client: Factory, admin: Admin, hub
     assert limited.body["policyName"] == "SECONDLY" and limited.body["errorType"] == "RATE_LIMIT"
     assert limited.headers["X-HubSpot-RateLimit-Secondly"] == "2"
     assert limited.headers["X-HubSpot-RateLimit-Secondly-Remaining"] == "0"
+
+
+async def test_reset_lifts_a_search_rate(make_client: Factory, admin: Admin, hubspot: HubSpotSim) -> None:
+    """A test that set a search rate leaves none behind once the simulator is reset."""
+    await admin("POST", "events", {"type": "set_search_rate", "per_second": 1})
+    client = make_client()
+    with shared_clock(hubspot, manual_clock()):
+        first = await wire(client, "POST", f"{DEALS}/search", body={})
+        limited = await wire(client, "POST", f"{DEALS}/search", body={})
+        await admin("POST", "reset")
+        after_reset = [(await wire(client, "POST", f"{DEALS}/search", body={})).status for _ in range(3)]
+    assert (first.status, limited.status, after_reset) == (200, 429, [200, 200, 200])
 
 
 async def test_daily_limit_429(make_client: Factory, admin: Admin) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from opsgraph.model import SourceName
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup
 from simulators.world import World
 
@@ -24,7 +23,7 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 @pytest.fixture
 def sim(simulators: SimulatorGroup) -> RunningSimulator:
-    return simulators.running[SourceName.NETSUITE]
+    return simulators.running["netsuite"]
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 import uvicorn
 from multidict import CIMultiDict
 
-from opsgraph.model import SourceName
 from simulators.salesforce.simulator import create_app
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup, bind
 from simulators.world import World, build_world, salesforce_id
@@ -76,7 +75,7 @@ class Sf:
 
 @pytest.fixture
 def sim(simulators: SimulatorGroup) -> RunningSimulator:
-    return simulators.running[SourceName.SALESFORCE]
+    return simulators.running["salesforce"]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from opsgraph.connectors.registry import ENTRY_POINT_GROUP, load_registry
 from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import ConfigError, load_settings
-from opsgraph.model import Role, SourceName
+from opsgraph.model import Role
 from opsgraph.resolvers.sources import Sources
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
@@ -59,7 +59,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def harvest_requests(simulators: SimulatorGroup) -> int:
     async with httpx.AsyncClient() as admin:
-        stats = await admin.get(f"{simulators.urls()[SourceName.HARVEST]}/_sim/stats")
+        stats = await admin.get(f"{simulators.urls()['harvest']}/_sim/stats")
         return int(stats.json()["total"])
 
 
@@ -86,18 +86,25 @@ def test_a_classic_stack_from_settings_builds_four_systems(tmp_path: Path) -> No
         "hr": (Role.HR, "bamboohr"),
         "erp": (Role.ERP, "netsuite"),
     }
-    assert isinstance(sources.salesforce, SalesforceClient) and sources.salesforce is sources.crm
-    assert isinstance(sources.harvest, HarvestClient)
-    assert isinstance(sources.bamboohr, BambooHRClient)
-    assert isinstance(sources.netsuite, NetSuiteClient)
-    assert sources.netsuite.config.timeout_s == 4
-    assert sources.get(SourceName.HARVEST) is sources.harvest  # by vendor when no system has that name
+    (crm,), (psa,), (hr,), (erp,) = sources.crm, sources.psa, sources.hr, sources.erp
+    assert isinstance(crm, SalesforceClient) and crm is sources.system("crm").client
+    assert isinstance(psa, HarvestClient) and psa.system == "psa"
+    assert isinstance(hr, BambooHRClient)
+    assert isinstance(erp, NetSuiteClient) and erp.config.timeout_s == 4
+    assert sources.ref("psa", "7") == sources.system("psa").ref("7")
+    assert (sources.ref("psa", "7").role, sources.ref("psa", "7").vendor) == (Role.PSA, "harvest")
+    assert {role: sources.owner(role).name for role in Role} == {  # type: ignore[union-attr]
+        Role.CRM: "crm",
+        Role.PSA: "psa",
+        Role.HR: "hr",
+        Role.ERP: "erp",
+    }
 
 
 def test_a_role_missing_names_the_role(tmp_path: Path) -> None:
     assert problems(tmp_path, PSA + HR_ERP) == [
         "systems: no crm system; declare one under [systems.<name>] (vendor: hubspot | salesforce), "
-        "or set OPSGRAPH_SALESFORCE__BASE_URL, or run `opsgraph serve --demo`"
+        "or run `opsgraph serve --demo`"
     ]
 
 
@@ -161,9 +168,10 @@ def test_systems_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (psa.name, psa.vendor, psa.config.base_url) == ("psa", "harvest", "http://env.example")
 
 
-def test_the_single_vendor_shape_and_systems_may_not_both_name_one_system(tmp_path: Path) -> None:
-    text = STACK.replace("[systems.psa]", "[systems.harvest]") + '\n[harvest]\nbase_url = "http://x"\n'
-    assert problems(tmp_path, text) == ["harvest: also declared as systems.harvest; keep one"]
+def test_the_single_vendor_tables_are_gone(tmp_path: Path) -> None:
+    """Settings declare `[systems.<name>]` tables only: a `[harvest]` table is not a system."""
+    text = STACK + '\n[harvest]\nbase_url = "http://x"\n'
+    assert problems(tmp_path, text) == ["harvest: Extra inputs are not permitted"]
 
 
 def test_the_built_in_connectors_are_installed_entry_points() -> None:
@@ -185,11 +193,7 @@ class AcmeClient(HarvestClient):
     pass
 
 
-async def ping(client):
-    return None
-
-
-CONNECTOR = Connector(vendor="acme", role=Role.PSA, client=AcmeClient, settings=AcmeSettings, ping=ping)
+CONNECTOR = Connector(vendor="acme", role=Role.PSA, client=AcmeClient, settings=AcmeSettings)
 """
 
 
@@ -221,20 +225,22 @@ async def test_the_sources_query_lists_every_system(simulators: SimulatorGroup, 
     settings = settings.model_copy(update={"systems": systems})
     async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
         before = await harvest_requests(simulators)
-        body = (await http.post("/graphql", json={"query": "{ sources { source reachable } }"})).json()
+        query = "{ sources { system role vendor reachable } }"
+        body = (await http.post("/graphql", json={"query": query})).json()
         after = await harvest_requests(simulators)
         metrics = (await http.get("/metrics")).text
-    assert sorted(s["source"] for s in body["data"]["sources"]) == [
-        "BAMBOOHR",
-        "HARVEST",
-        "HARVEST",
-        "NETSUITE",
-        "SALESFORCE",
+    assert "errors" not in body, body
+    assert sorted((s["system"], s["role"], s["vendor"]) for s in body["data"]["sources"]) == [
+        ("bamboohr", "HR", "bamboohr"),
+        ("netsuite", "ERP", "netsuite"),
+        ("psa-emea", "PSA", "harvest"),
+        ("psa-na", "PSA", "harvest"),
+        ("salesforce", "CRM", "salesforce"),
     ]
     assert all(s["reachable"] for s in body["data"]["sources"])
     assert after - before == 2
     for name in ("psa-na", "psa-emea"):  # one series per system
-        assert f'opsgraph_upstream_requests_total{{source="harvest",system="{name}"}} 1' in metrics
+        assert f'opsgraph_upstream_requests_total{{system="{name}",role="psa",vendor="harvest"}} 1' in metrics
 
 
 def test_bamboohr_on_a_bare_host_needs_the_company_domain(tmp_path: Path) -> None:

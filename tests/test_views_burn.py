@@ -1,4 +1,4 @@
-"""burn.hoursUsed counts from the engagement's start (issue 7 item 4), reading Harvest's time report in
+"""burn.hoursUsed counts from the engagement's start (issue 7 item 4), reading the PSA's time report in
 year windows back from today; beyond the cap it says so (`hoursComplete`, INCOMPLETE_DATA) rather than
 undercount silently. No demo engagement is over 730 days old, so this module's own world makes two old
 ones and serves it from its own simulators."""
@@ -17,12 +17,14 @@ from test_gateway_support import running_gateway, settings_for
 
 from opsgraph.connectors.errors import SourceUnavailable
 from opsgraph.model import Engagement as ModelEngagement
-from opsgraph.model import ProjectTimeTotals, SourceName
+from opsgraph.model import EngagementTimeTotals
 from opsgraph.resolvers.views.burn_hours import MAX_WINDOWS, HoursUsed, hours_used, window
 from opsgraph.schema.relay import to_global_id
 from simulators.simkit.serve import SimulatorGroup, SimulatorThread
 from simulators.world import Engagement, World, build_world
 
+PSA = "harvest"
+"""The classic stack's PSA system (systems there are named after their vendors): a Harvest simulator."""
 TIME_REPORT = "GET /v2/reports/time/projects"
 AS_OF = date(2026, 11, 20)
 OLD_DAYS = 1500  # five report windows
@@ -77,11 +79,11 @@ async def http(old_simulators: SimulatorGroup, old_world: World) -> AsyncIterato
 
 
 async def measure(http: httpx.AsyncClient, sims: SimulatorGroup, query: str) -> tuple[dict[str, Any], int]:
-    """The response and how many time reports Harvest served for it."""
-    harvest = sims.urls()[SourceName.HARVEST]
-    (await http.delete(f"{harvest}/_sim/stats")).raise_for_status()
+    """The response and how many time reports the PSA served for it."""
+    psa = sims.urls()[PSA]
+    (await http.delete(f"{psa}/_sim/stats")).raise_for_status()
     body: dict[str, Any] = (await http.post("/graphql", json={"query": query})).json()
-    routes = (await http.get(f"{harvest}/_sim/stats")).json()["routes"]
+    routes = (await http.get(f"{psa}/_sim/stats")).json()["routes"]
     return body, routes.get(TIME_REPORT, {}).get("count", 0)
 
 
@@ -128,8 +130,9 @@ async def test_hours_beyond_the_cap_are_reported_incomplete(
     )  # the entry left out
     (warning,) = body["extensions"]["warnings"]
     assert warning["code"] == "INCOMPLETE_DATA"
-    assert (warning["source"], warning["field"], warning["engagements"]) == (
-        "harvest",
+    assert (warning["system"], warning["source"], warning["field"], warning["engagements"]) == (
+        PSA,
+        PSA,
         "Burn.hoursUsed",
         [eng.code],
     )
@@ -161,42 +164,40 @@ async def test_every_engagement_shares_the_report_windows(
 
 
 class Report:
-    """Harvest's report for one project: 10 h per window; the windows in `failing` answer 503."""
+    """The PSA's report for one engagement: 10 h per window; the windows in `failing` answer 503."""
 
     def __init__(self, failing: set[int]) -> None:
         self.failing = failing
         self.asked: list[tuple[date, date]] = []
 
-    async def __call__(self, start: date, end: date) -> dict[int, ProjectTimeTotals]:
+    async def __call__(self, start: date, end: date) -> dict[str, EngagementTimeTotals]:
         self.asked.append((start, end))
         if window_index(end) in self.failing:
-            raise SourceUnavailable(SourceName.HARVEST, "503")
-        totals = ProjectTimeTotals(
-            harvest_project_id=7,
+            raise SourceUnavailable(PSA, "503")
+        totals = EngagementTimeTotals(
+            engagement_id="7",
             total_hours=10.0,
             billable_hours=10.0,
             billable_amount=Decimal(0),
             currency="USD",
         )
-        return {7: totals}
+        return {"7": totals}
 
 
 def window_index(end: date) -> int:
     return (AS_OF - end).days // 365
 
 
-PROJECT = ModelEngagement(
-    code="ENG-1", name="old", harvest_project_id=7, start_date=AS_OF - timedelta(days=1500)
-)
+OLD = ModelEngagement(system=PSA, id="7", code="ENG-1", name="old", start_date=AS_OF - timedelta(days=1500))
 
 
 async def test_a_failing_older_window_counts_the_newer_ones_and_says_so() -> None:
     report = Report(failing={3})
-    got = await hours_used(PROJECT, AS_OF, report)
+    got = await hours_used(OLD, AS_OF, report)
     assert got == HoursUsed(30.0, window(AS_OF, 2)[0], False)
     assert len(report.asked) == 5  # all windows asked at once; the failure stops the count at window 3
 
 
 async def test_a_failing_latest_window_is_an_error() -> None:
     with pytest.raises(SourceUnavailable):
-        await hours_used(PROJECT, AS_OF, Report(failing={0}))
+        await hours_used(OLD, AS_OF, Report(failing={0}))

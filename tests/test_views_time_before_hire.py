@@ -18,6 +18,8 @@ from simulators.simkit.serve import SimulatorGroup
 from simulators.world import TimeEntry, World
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
+HR, PSA = "bamboohr", "harvest"
+"""The classic stack's HR and PSA systems (named after their vendors)."""
 FROM, TO = date(2025, 11, 1), date(2026, 5, 31)
 
 
@@ -60,13 +62,15 @@ async def test_reconciliation_lists_the_time_before_hire_per_person(gql: Gql, wo
     rows = report["timeBeforeHire"]
     assert len(rows) == 10
     for row in rows:
-        bamboo_id = next(k for k in early if to_global_id("Resource", k) == row["resource"]["id"])
+        bamboo_id = next(k for k in early if to_global_id("Resource", f"{HR}:{k}") == row["resource"]["id"])
         entries = early[bamboo_id]
         person = entries[0].person
         assert row["resource"]["email"] == person.email
         assert row["hireDate"] == person.hire_date.isoformat()
         assert row["entryCount"] == len(entries)
-        assert sorted(row["entryIds"]) == sorted(to_global_id("TimeEntry", e.id) for e in entries)
+        assert row["entryIds"] == [
+            to_global_id("TimeEntry", f"{PSA}:{e.id}") for e in sorted(entries, key=lambda e: e.id)
+        ]
         assert row["hours"] == pytest.approx(sum(e.hours for e in entries), abs=0.005)
         assert row["firstDate"] == min(e.spent_date for e in entries).isoformat()
         assert row["lastDate"] == max(e.spent_date for e in entries).isoformat()
@@ -80,27 +84,33 @@ async def test_time_entry_data_quality_flags_time_before_hire(gql: Gql, world: W
     assert len(mine) > len(flagged)  # the person also has time after the hire date: not flagged
     data = await gql(
         """query($filter: TimeEntryFilter!) { timeEntries(filter: $filter, first: 500) {
-             totalCount nodes { id dataQuality { code source recordId field } } } }""",
+             totalCount nodes { id dataQuality { code system role vendor recordId field message } } } }""",
         {
             "filter": {
                 "from": FROM.isoformat(),
                 "to": TO.isoformat(),
-                "resourceId": to_global_id("Resource", bamboo_id),
+                "resourceId": to_global_id("Resource", f"{HR}:{bamboo_id}"),
             }
         },
     )
     nodes = data["timeEntries"]["nodes"]
     assert data["timeEntries"]["totalCount"] == len(nodes) == len(mine)
     got = {n["id"]: n["dataQuality"] for n in nodes}
-    want_flagged = {to_global_id("TimeEntry", e.id): e.id for e in flagged}
+    want_flagged = {to_global_id("TimeEntry", f"{PSA}:{e.id}"): e for e in flagged}
     for node_id, issues in got.items():
         if node_id in want_flagged:
+            entry = want_flagged[node_id]
             expected = {
                 "code": "TIME_BEFORE_HIRE",
-                "source": "HARVEST",
-                "recordId": str(want_flagged[node_id]),
+                "system": PSA,
+                "role": "PSA",
+                "vendor": "harvest",
+                "recordId": str(entry.id),
+                "field": "date",
+                "message": f"Logged on {entry.spent_date}, before {person.email} was hired "
+                f"({person.hire_date} in HR)",
             }
-            assert issues == [{**expected, "field": "spent_date"}]
+            assert issues == [expected]
         else:
             assert issues == []
     assert sum(1 for issues in got.values() if issues) == len(flagged)

@@ -5,7 +5,19 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-from simulators.world import PROFILES, World, build_world, salesforce_id
+import pytest
+
+from simulators.world import (
+    PROFILES,
+    REGIONS,
+    World,
+    build_world,
+    crm_client_id,
+    crm_opportunity_id,
+    for_regions,
+    salesforce_id,
+    with_crm,
+)
 
 
 def _fingerprint(world: World) -> list[tuple[object, ...]]:
@@ -96,3 +108,43 @@ def test_salesforce_ids_are_18_chars_with_type_prefix() -> None:
     sid = salesforce_id("001", 12345)
     assert len(sid) == 18 and sid.startswith("001")
     assert salesforce_id("006", 1) != salesforce_id("006", 2)
+
+
+def test_hubspot_ids_are_distinct_and_deterministic(world: World) -> None:
+    companies = [c.hubspot_id for c in world.clients]
+    deals = [o.hubspot_id for o in world.opportunities]
+    assert len(set(companies)) == len(companies) and len(set(deals)) == len(deals)
+    assert companies[0] == "9000001000" and deals[0] == "8000005000"
+    assert [c.hubspot_id for c in build_world(seed=8, profile="small").clients] == companies
+
+
+def test_with_crm_is_a_view_of_the_same_records(world: World) -> None:
+    on_hubspot = with_crm(world, "hubspot")
+    assert on_hubspot.crm == "hubspot" and world.crm == "salesforce"
+    assert on_hubspot.clients is world.clients and on_hubspot.time_entries is world.time_entries
+    client, engagement = world.clients[0], world.engagements[0]
+    assert crm_client_id(on_hubspot, client) == client.hubspot_id
+    assert crm_client_id(world, client) == client.sf_id
+    assert crm_opportunity_id(on_hubspot, engagement) == engagement.hubspot_deal_id
+    assert crm_opportunity_id(world, engagement) == engagement.opportunity_id
+    with pytest.raises(ValueError, match="unknown CRM 'pipedrive'"):
+        with_crm(world, "pipedrive")
+
+
+def test_region_slices_partition_the_delivery_side(world: World) -> None:
+    slices = {region: for_regions(world, {region}) for region in REGIONS}
+    for region, part in slices.items():
+        assert part.clients and {c.region for c in part.clients} == {region}
+        assert {e.client.region for e in part.engagements} == {region}
+        assert {t.engagement.client.region for t in part.time_entries} == {region}
+        assert {i.client.region for i in part.invoices} == {region}
+        assert {a.engagement.client.region for a in part.assignments} == {region}
+        assert {o.account_id for o in part.opportunities} <= {c.sf_id for c in part.clients}
+        assert part.people is world.people and part.periods is world.periods
+    for name in ("clients", "opportunities", "engagements", "assignments", "time_entries", "invoices"):
+        sizes = [len(getattr(part, name)) for part in slices.values()]
+        assert sum(sizes) == len(getattr(world, name)), name
+    both = for_regions(world, ["EMEA", "APAC"])
+    assert len(both.time_entries) == len(slices["EMEA"].time_entries) + len(slices["APAC"].time_entries)
+    with pytest.raises(ValueError, match="regions must be a non-empty set"):
+        for_regions(world, ["Mars"])

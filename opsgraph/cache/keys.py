@@ -5,7 +5,9 @@
 - tag:        `<source>:<entity>:<id>` (no scope: invalidating an entity drops it for every scope);
               `<source>:<entity>:*` is the entity-wide tag every list of that entity carries.
 
-Each part is percent-encoded, so a `:` inside an id or a parameter can never make two keys collide.
+`<source>` is the configured system's name (`psa-na`), `<id>` the record's local id there, so two
+systems of one vendor never share a key or a tag. Each part is percent-encoded, so a `:` inside an id
+or a parameter can never make two keys collide.
 """
 
 from __future__ import annotations

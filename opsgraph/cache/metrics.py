@@ -57,7 +57,7 @@ def _label(value: str) -> str:
 
 
 def prometheus_lines(metrics: Iterable[CacheMetric]) -> list[str]:
-    """Prometheus text exposition: `opsgraph_cache_hits_total{source="harvest",entity="time_entry"} 3`."""
+    """Prometheus text exposition: `opsgraph_cache_hits_total{source="psa-na",entity="time_entry"} 3`."""
     rows = list(metrics)
     lines: list[str] = []
     for field, help_text in COUNTERS:

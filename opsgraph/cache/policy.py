@@ -9,33 +9,31 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 DEFAULT_TTLS: Mapping[str, float] = {
     # reference data: hours
     "client": 3600,
-    "account": 3600,
     "resource": 3600,
-    "employee": 3600,
-    "user": 3600,
+    "psa_user": 3600,
     "customer": 3600,
     "period": 3600,
     "exchange_rate": 3600,
     # delivery structure: minutes
-    "project": 900,
     "engagement": 900,
     "assignment": 900,
     "job": 900,
     "time_off": 900,
     "opportunity": 300,
     # lookups by a join key and child lists, named after what they hold
-    "account_opportunities": 300,
+    "client_opportunities": 300,
     "opportunity_by_code": 300,
     "job_by_code": 900,
-    "customer_by_account": 3600,
+    "customer_by_client": 3600,
     "customer_invoices": 120,
     "job_invoices": 120,
     # money: a couple of minutes
     "invoice": 120,
     # time: seconds
     "time_entry": 30,
-    "timebill": 30,
+    "time_posting": 30,
 }
+"""TTL in seconds per cached entity: the canonical entity names the loaders read under."""
 
 
 def normalise_entity(entity: str) -> str:

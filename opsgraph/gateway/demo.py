@@ -1,4 +1,8 @@
-"""Running things in one event loop: the gateway under uvicorn, the simulators, or both (the demo)."""
+"""Running things in one event loop: the gateway under uvicorn, the simulators, or both (the demo).
+
+The simulators package owns the stacks (which vendor plays each role); here a stack is only a name,
+and each simulator's system settings (its vendor among them) are data passed through to the gateway.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from starlette.applications import Starlette
 
-from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import Settings, demo_settings, load_settings
-from opsgraph.model import SourceName
 
 if TYPE_CHECKING:  # the simulators are imported by the demo entry points only (see ARCHITECTURE §1)
     from simulators.simkit.serve import SimulatorGroup
 
 __all__ = [
+    "DEFAULT_STACK",
     "DEMO_SIM_BASE_PORT",
     "SETTLE_AFTER_REQUESTS",
     "GatewayServer",
@@ -34,6 +37,7 @@ __all__ = [
 ]
 
 DEMO_SIM_BASE_PORT = 8101
+DEFAULT_STACK = "classic"
 Announce = Callable[[str], Any]
 
 
@@ -112,30 +116,39 @@ async def wait_for_stop_signal() -> None:
 
 
 def describe_simulators(group: SimulatorGroup) -> list[str]:
-    """One line per running simulator: vendor, URL, API path and credentials."""
-    from simulators.simkit.serve import VENDOR_ORDER
-
+    """One line per running simulator: system, URL, API path and credentials (then its vendor and
+    regions, for a system not named after its vendor)."""
     lines = []
-    for source in VENDOR_ORDER:
-        sim = group.running[source]
+    for name, sim in group.running.items():
         creds = " ".join(f"{key}={value}" for key, value in sim.info.credentials.items())
-        lines.append(f"  {source.value:<10} {sim.url}  api {sim.info.api_path}  {creds}")
+        line = f"  {name:<10} {sim.url}  api {sim.info.api_path}  {creds}"
+        if name != sim.vendor:
+            line += f"  vendor={sim.vendor}"
+        if sim.scope is not None:
+            line += f"  scope={','.join(sorted(sim.scope))}"
+        lines.append(line)
     return lines
 
 
 async def run_simulators(
-    *, profile: str, seed: int, host: str, base_port: int, announce: Announce = print
+    *,
+    profile: str,
+    seed: int,
+    host: str,
+    base_port: int,
+    stack: str = DEFAULT_STACK,
+    announce: Announce = print,
 ) -> None:
-    """The four simulators until cancelled (Ctrl-C)."""
+    """The stack's simulators until cancelled (Ctrl-C)."""
     from simulators.simkit.serve import SimulatorGroup
     from simulators.world import build_world
 
     world = build_world(seed=seed, profile=profile)
-    group = SimulatorGroup(world, host=host, base_port=base_port)
+    group = SimulatorGroup(world, host=host, base_port=base_port, stack=stack)
     await group.start()
     settle_gc()  # the world and the simulators' stores live as long as the process
     try:
-        announce(f"simulators for the {profile} world (seed {seed}, as of {world.as_of}):")
+        announce(f"simulators for the {profile} world (seed {seed}, as of {world.as_of}), {stack} stack:")
         for line in describe_simulators(group):
             announce(line)
         announce("admin routes under /_sim/ (stats, faults, reset, events); Ctrl-C to stop")
@@ -148,32 +161,30 @@ async def run_demo(
     *,
     config_file: str | os.PathLike[str] | None = None,
     sim_base_port: int = DEMO_SIM_BASE_PORT,
+    stack: str = DEFAULT_STACK,
     announce: Announce = print,
     **overrides: Any,
 ) -> None:
-    """The gateway over the four simulators (small world), all in this event loop.
+    """The gateway over the stack's simulators (small world), all in this event loop.
 
-    The settings are read (and checked) before anything starts; the sources come from the
-    simulators, and "today" is pinned to the world's as-of date unless configured. The cache is
-    in memory unless `redis_url` is configured (`OPSGRAPH_REDIS_URL`).
+    The settings are read (and checked) before anything starts; the systems come from the
+    simulators (one `[systems.<name>]` each), and "today" is pinned to the world's as-of date unless
+    configured. The cache is in memory unless `redis_url` is configured (`OPSGRAPH_REDIS_URL`).
     """
+    from opsgraph.gateway.app import create_app  # here, so `opsgraph simulate` never loads the gateway
     from simulators.simkit.serve import SimulatorGroup
     from simulators.world import build_world
 
     base = load_settings(config_file, require_sources=False, **overrides)
     world = build_world(profile="small")
-    group = SimulatorGroup(world, host="127.0.0.1", base_port=sim_base_port)
+    group = SimulatorGroup(world, host="127.0.0.1", base_port=sim_base_port, stack=stack)
     await group.start()  # the gateway's server settles the GC once started, the world included
     try:
-        credentials = {source: group.running[source].info.credentials for source in SourceName}
         settings = demo_settings(
-            group.urls(),
-            credentials,
-            config_file,
-            **{**overrides, "today": base.today or world.as_of},
+            group.system_settings(), config_file, **{**overrides, "today": base.today or world.as_of}
         )
         app = create_app(settings)
-        announce(f"simulators (small world, as of {world.as_of}):")
+        announce(f"simulators (small world, as of {world.as_of}), {stack} stack:")
         for line in describe_simulators(group):
             announce(line)
         announce(f"opsgraph demo: GraphiQL at http://{settings.host}:{settings.port}/graphql")

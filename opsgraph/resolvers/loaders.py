@@ -1,378 +1,361 @@
-"""Per-request batched loaders: one strawberry DataLoader per (source, entity, key).
+"""Per-request batched loaders over the role ports: one DataLoader per (role, entity, key).
 
-Every read the graph makes goes through here, so that a response level costs one
-upstream call per source and entity (chunked to the vendor's limits), never one per
-record; and every read goes through the shared cache (`ReadThrough`). Whole-collection
-reads that a vendor only offers as listings (Harvest projects, users, assignments; the
-HR directory; ERP periods) are memoised for the request by `Memo`.
+Every read the graph makes goes through here, so that a response level costs one upstream call per
+system and entity (chunked to the vendor's limits by the connector), never one per record; and every
+read goes through the shared cache (`ReadThrough`), per system (`fanout`). Keys are canonical keys
+(`system:id`), except the join loaders', which take the join value (an engagement code). Small whole
+collections (engagements, PSA users, assignments, the HR directory, ERP periods) are one listing per
+system per request, indexed in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
-from functools import partial
-from typing import Any, Protocol, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from opsgraph import model
-from opsgraph.cache import ReadCache, tag
-from opsgraph.model import SourceName
+from opsgraph.cache import ReadCache
+from opsgraph.connectors.errors import SourceError
+from opsgraph.model import Role, record_key, split_key
+from opsgraph.resolvers.fanout import Fanout, Memo, by_system, grouped
+from opsgraph.resolvers.listings import Listings
+from opsgraph.resolvers.partial import settled
+from opsgraph.resolvers.ports import crm, erp, hr, psa
 from opsgraph.resolvers.reads import ReadThrough
-from opsgraph.resolvers.sources import Sources
+from opsgraph.resolvers.sources import Sources, System
 from opsgraph.resolvers.views.periods import next_month
+from opsgraph.roles.filters import TimeEntryFilter, TimeOffFilter
 
-T = TypeVar("T")
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-SF, HV, HR, NS = (
-    s.value for s in (SourceName.SALESFORCE, SourceName.HARVEST, SourceName.BAMBOOHR, SourceName.NETSUITE)
-)
-
-EntryKey = tuple[int, date, date, bool | None]
-"""(Harvest project id, from, to, is_billed): the time entries of one engagement in a date range."""
+EntryKey = tuple[str, date, date, bool | None]
+"""(engagement key, from, to, is_billed): the time entries of one engagement in a date range."""
 
 
-class Memo:
-    """Request-scoped memoisation of whole-collection reads; concurrent callers share one call."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[Hashable, asyncio.Task[Any]] = {}
-
-    async def get(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
-        task = self._tasks.get(key)
-        if task is None:
-            task = asyncio.ensure_future(factory())
-            self._tasks[key] = task
-        result: T = await task
-        return result
+def user_key(record: model.TimeEntry | model.Assignment) -> str:
+    """The key of the PSA user of an entry or assignment (the user lives in the record's system)."""
+    return record_key(record.system, record.user_id)
 
 
-def _ordered(
-    keys: Sequence[K], found: Mapping[K, V | BaseException | None]
-) -> list[V | BaseException | None]:
-    """Values in key order; an error stands in for the one key it belongs to (the DataLoader raises it)."""
-    return [found.get(k) for k in keys]
+def engagement_key(record: model.TimeEntry | model.Assignment) -> str:
+    """The key of the engagement of an entry or assignment (in the record's system)."""
+    return record_key(record.system, record.engagement_id)
 
 
-def _grouped(
-    keys: Sequence[K], found: Mapping[K, list[V] | BaseException | None]
-) -> list[list[V] | BaseException]:
-    return [v if isinstance(v := found.get(k), BaseException) else v or [] for k in keys]
+def _local_id(key: str) -> str | None:
+    try:
+        return split_key(key)[1]
+    except ValueError:
+        return None
 
 
-class _Record(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-R = TypeVar("R", bound=_Record)
-
-
-def _own_tag(source: str, entity: str, record: _Record | None) -> list[str]:
-    return [tag(source, entity, record.id)] if record is not None else []
-
-
-def _children_tags(source: str, entity: str, records: list[_Record] | None) -> list[str]:
-    return [tag(source, entity, r.id) for r in records or []]
-
-
-class Loaders:
+class Loaders(Listings):
     """All loaders for one request. Created in the request context, never shared between requests."""
+
+    user_key = staticmethod(user_key)
+    engagement_key = staticmethod(engagement_key)
 
     def __init__(self, sources: Sources, cache: ReadCache | None = None, scope: str = "default") -> None:
         self.sources = sources
         self.reads = ReadThrough(cache, scope)
         self.memo = Memo()
-        sf, ns, hr = sources.salesforce, sources.netsuite, sources.bamboohr
-        self.account = self._one_each(SF, "account", sf.accounts_by_ids)
-        self.opportunity = self._one_each(SF, "opportunity", sf.opportunities_by_ids)
-        self.opportunity_by_code = self._one_each(
-            SF, "opportunity_by_code", sf.opportunities_by_engagement_codes, tagged_as="opportunity"
+        self.fan = f = Fanout(sources, self.reads, self.memo)
+        self.client = f.by_key(Role.CRM, "client", lambda s: crm(s).clients_by_ids)
+        self.opportunity = f.by_key(Role.CRM, "opportunity", lambda s: crm(s).opportunities_by_ids)
+        self.opportunity_by_code = f.joined(
+            Role.CRM,
+            "opportunity_by_code",
+            lambda s: crm(s).opportunities_by_engagement_codes,
+            "opportunity",
         )
-        self.opportunities_by_account = self._children(
-            SF,
-            "account_opportunities",
-            sf.opportunities_by_account_ids,
+        self.opportunities_by_client = f.children(
+            Role.CRM,
+            "client_opportunities",
+            lambda s: crm(s).opportunities_by_client_ids,
             "opportunity",
             then=self.prime_opportunities,
         )
-        self.customer = self._one_each(NS, "customer", ns.customers_by_ids)
-        self.customer_by_account = self._one_each(
-            NS, "customer_by_account", ns.customers_by_account_ids, tagged_as="customer"
+        self.customer = f.by_key(Role.ERP, "customer", lambda s: erp(s).customers_by_ids)
+        # the ERP customer's external id is the CRM client's local id: the key's id part is asked
+        self.customer_by_client = f.joined(
+            Role.ERP,
+            "customer_by_client",
+            lambda s: erp(s).customers_by_client_ids,
+            "customer",
+            local=_local_id,
         )
-        self.job = self._one_each(NS, "job", ns.jobs_by_ids)
-        self.job_by_code = self._one_each(NS, "job_by_code", ns.jobs_by_codes, tagged_as="job")
-        self.invoices_by_customer = self._children(
-            NS, "customer_invoices", ns.invoices_by_customer_ids, "invoice"
+        self.job = f.by_key(Role.ERP, "job", lambda s: erp(s).jobs_by_ids)
+        self.job_by_code = f.joined(Role.ERP, "job_by_code", lambda s: erp(s).jobs_by_codes, "job")
+        self.invoices_by_customer = f.children(
+            Role.ERP, "customer_invoices", lambda s: erp(s).invoices_by_customer_ids, "invoice"
         )
-        self.invoices_by_job = self._children(NS, "job_invoices", ns.invoices_by_job_ids, "invoice")
-        self.resource = self._one_each(HR, "employee", hr.employees_by_ids)
-        self.time_entries = DataLoader(load_fn=self._time_entries)
-        self.time_entry = DataLoader(load_fn=self._time_entries_by_id)
-        self.invoice = self._one_each(NS, "invoice", ns.invoices_by_ids)
-        self.posted = DataLoader(load_fn=self._posted)
-
-    def _one_each(
-        self,
-        source: str,
-        entity: str,
-        fetch: Callable[[list[str]], Awaitable[Mapping[str, R | None]]],
-        *,
-        tagged_as: str | None = None,
-    ) -> DataLoader[str, R | None]:
-        """One record per key, through the cache. Keyed by a join key (a code, an external id), the
-        cached value is also tagged with the record's own id as `tagged_as`, so invalidating it drops this."""
-        tags_for = None if tagged_as is None else partial(_own_tag, source, tagged_as)
-
-        async def load(keys: list[str]) -> list[R | BaseException | None]:
-            return _ordered(keys, await self.reads.many(source, entity, keys, fetch, tags_for))
-
-        return DataLoader(load_fn=load)
-
-    def _children(
-        self,
-        source: str,
-        entity: str,
-        fetch: Callable[[list[str]], Awaitable[Mapping[str, list[R]]]],
-        child: str,
-        *,
-        then: Callable[[Iterable[R]], None] | None = None,
-    ) -> DataLoader[str, list[R]]:
-        """The children of each parent key, batched across every parent of a response level and tagged
-        with each child's id as `child`; `then` sees every child read (to prime other loaders)."""
-
-        async def load(keys: list[str]) -> list[list[R] | BaseException]:
-            found = await self.reads.many(source, entity, keys, fetch, partial(_children_tags, source, child))
-            if then is not None:
-                then(r for rows in found.values() if isinstance(rows, list) for r in rows)
-            return _grouped(keys, found)
-
-        return DataLoader(load_fn=load)
+        self.invoices_by_job = f.children(
+            Role.ERP, "job_invoices", lambda s: erp(s).invoices_by_job_ids, "invoice"
+        )
+        self.invoice = f.by_key(Role.ERP, "invoice", lambda s: erp(s).invoices_by_ids)
+        self.resource = f.by_key(Role.HR, "resource", lambda s: hr(s).resources_by_ids)
+        self.time_entry = f.by_key(Role.PSA, "time_entry", lambda s: psa(s).time_entries_by_ids)
+        self.time_entries: DataLoader[EntryKey, list[model.TimeEntry]] = DataLoader(
+            load_fn=self._time_entries
+        )
+        self.posted: DataLoader[tuple[str, date], bool] = DataLoader(load_fn=self._posted)
 
     def prime_opportunities(self, opportunities: Iterable[model.Opportunity]) -> None:
-        """What one read already returned need not be read again by id or by engagement code."""
+        """What one read already returned need not be read again by key or by engagement code."""
         for o in opportunities:
-            self.opportunity.prime(o.id, o)
+            self.opportunity.prime(o.key, o)
             if o.engagement_code:
                 self.opportunity_by_code.prime(o.engagement_code, o)
 
-    # -- time entries: shared date-range listings -----------------------------------------------
+    # -- cross-system joins ----------------------------------------------------------------------
 
-    async def entries_in_range(
-        self, start: date, end: date, is_billed: bool | None = None, project_id: int | None = None
-    ) -> list[model.TimeEntry]:
-        """Time entries in a range, listed once per request (and cached) and shared by every engagement."""
-        params: dict[str, object] = {
-            "from": start,
-            "to": end,
-            "is_billed": is_billed,
-            "project_id": project_id,
+    async def engagement_client(self, engagement: model.Engagement) -> model.Client | None:
+        """The engagement's CRM client: the opportunity carrying its code, and that one's client."""
+        opportunity = await self.opportunity_by_code.load(engagement.code)
+        if opportunity is None:
+            return None
+        return await self.client.load(record_key(opportunity.system, opportunity.client_id))
+
+    async def client_of_customer(self, customer: model.ErpCustomer) -> model.Client | None:
+        """The CRM client of an ERP customer, whose `client_id` is a CRM local id: asked of every CRM
+        system, the first (in declared order) that has it wins."""
+        if customer.client_id is None:
+            return None
+        keys = [record_key(s.name, customer.client_id) for s in self._of(Role.CRM)]
+        if len(keys) == 1:
+            return await self.client.load(keys[0])
+        found = await asyncio.gather(*(self.client.load(k) for k in keys), return_exceptions=True)
+        error: BaseException | None = None
+        for got in found:
+            if isinstance(got, BaseException):
+                error = error or got
+            elif got is not None:
+                return got
+        if error is not None:
+            raise error
+        return None
+
+    async def _in_region(self, engagements: Iterable[model.Engagement], region: str) -> set[str]:
+        """Keys of the engagements whose client (`engagement_client`) is in `region` (without case)."""
+        chosen = list(engagements)
+        clients = await asyncio.gather(*(self.engagement_client(e) for e in chosen))
+        wanted = region.casefold()
+        return {
+            e.key
+            for e, c in zip(chosen, clients, strict=True)
+            if c is not None and c.region is not None and c.region.casefold() == wanted
         }
-        return await self.memo.get(
-            ("entries", start, end, is_billed, project_id),
-            lambda: self.reads.one(
-                HV,
-                "time_entry",
-                "time_entries",
-                params,
-                lambda: self.sources.harvest.time_entries(
-                    start=start, end=end, is_billed=is_billed, project_id=project_id
-                ),
-            ),
+
+    # -- engagements -----------------------------------------------------------------------------
+
+    async def _engagements_of(self, systems: Iterable[System]) -> list[model.Engagement]:
+        return await self.fan.listings(
+            systems, "engagement", "engagements", lambda s: psa(s).list_engagements
         )
 
-    async def _time_entries(self, keys: list[EntryKey]) -> list[list[model.TimeEntry] | BaseException]:
-        """Keys sharing a date range come from one listing; a lone key uses the project filter."""
-        by_range: dict[tuple[date, date, bool | None], set[int]] = defaultdict(set)
-        for project_id, start, end, billed in keys:
-            by_range[(start, end, billed)].add(project_id)
+    async def engagements(self, region: str | None = None) -> list[model.Engagement]:
+        """Every engagement, or those of `region`: only the systems routed for it are read, and an
+        unscoped system's engagements are kept when their client is in the region."""
+        route = self.sources.route(Role.PSA, region)
+        found = await self._engagements_of(route.systems)
+        if route.exact or region is None:
+            return found
+        inside = await self._in_region(found, region)
+        return [e for e in found if e.key in inside]
 
-        async def fetch(
-            start: date, end: date, billed: bool | None, projects: set[int]
-        ) -> dict[EntryKey, list[model.TimeEntry]]:
-            lone = next(iter(projects)) if len(projects) == 1 else None
-            entries = await self.entries_in_range(start, end, billed, lone)
-            grouped: dict[EntryKey, list[model.TimeEntry]] = defaultdict(list)
-            for e in entries:
-                if e.harvest_project_id in projects:
-                    grouped[(e.harvest_project_id, start, end, billed)].append(e)
-            return grouped
+    async def engagement_by_code(self) -> dict[str, model.Engagement]:
+        async def build() -> dict[str, model.Engagement]:
+            out: dict[str, model.Engagement] = {}
+            for e in await self.engagements():
+                out.setdefault(e.code, e)  # a code is unique; should two systems hold it, the first
+            return out
 
-        results = await asyncio.gather(*(fetch(s, e, b, p) for (s, e, b), p in by_range.items()))
-        merged: dict[EntryKey, list[model.TimeEntry]] = {}
-        for part in results:
-            merged.update(part)
-        return _grouped(keys, merged)
+        return await self.fan.index("engagement_by_code", build)
 
-    async def _time_entries_by_id(self, ids: list[int]) -> list[model.TimeEntry | BaseException | None]:
-        """Harvest has no batch read by id: one GET per entry, concurrently, through the cache."""
-        harvest = self.sources.harvest
+    async def engagement_by_key(self) -> dict[str, model.Engagement]:
+        """Every PSA system's engagements by key (reads them all: for one record, `engagement`)."""
 
-        async def fetch(keys: list[str]) -> dict[str, model.TimeEntry]:
-            found = await asyncio.gather(*(harvest.time_entry(int(k)) for k in keys))
-            return {k: e for k, e in zip(keys, found, strict=True) if e is not None}
+        async def build() -> dict[str, model.Engagement]:
+            return {e.key: e for e in await self.engagements()}
 
-        found = await self.reads.many(HV, "time_entry", [str(i) for i in ids], fetch)
-        return [found.get(str(i)) for i in ids]
+        return await self.fan.index("engagement_by_key", build)
 
-    async def _posted(self, keys: list[tuple[int, date]]) -> list[bool]:
-        """Whether each (entry id, month) has an ERP time bill: one listing per month in the batch."""
-        months = sorted({m for _, m in keys})
-        bills = await asyncio.gather(*(self.timebills(m, next_month(m) - timedelta(days=1)) for m in months))
-        posted = {b.harvest_entry_id for batch in bills for b in batch}
-        return [entry_id in posted for entry_id, _ in keys]
+    def _psa_system(self, key: str) -> tuple[System, str] | None:
+        """The PSA system and local id of a key; None for a malformed key or another role's system."""
+        local = _local_id(key)
+        system = self.sources.systems.get(key.partition(":")[0])
+        return (system, local) if system is not None and system.role is Role.PSA and local else None
 
-    # -- whole collections, once per request -----------------------------------------------------
+    async def engagement(self, key: str) -> model.Engagement | None:
+        """One engagement by key: only its own system's listing is read (once per request), so a
+        record of one system never makes the others be read."""
+        found = self._psa_system(key)
+        if found is None:
+            return None
+        system, local = found
 
-    async def _listing(
-        self,
-        source: str,
-        entity: str,
-        query: str,
-        fetch: Callable[[], Awaitable[list[T]]],
-        params: Mapping[str, object] | None = None,
-    ) -> list[T]:
-        key = (query, tuple(sorted((params or {}).items())))
-        return await self.memo.get(key, lambda: self.reads.one(source, entity, query, params or {}, fetch))
+        async def build() -> dict[str, model.Engagement]:
+            return {e.id: e for e in await self._engagements_of([system])}
 
-    async def _index(
-        self, name: str, listing: Callable[[], Awaitable[list[V]]], key: Callable[[V], K]
-    ) -> dict[K, V]:
-        """A listing indexed by a key, built once per request (resolvers look it up per record)."""
-
-        async def build() -> dict[K, V]:
-            return {key(item): item for item in await listing()}
-
-        return await self.memo.get(("index", name), build)
-
-    async def projects(self) -> list[model.Engagement]:
-        return await self._listing(HV, "project", "projects", self.sources.harvest.list_projects)
-
-    async def project_by_code(self) -> dict[str, model.Engagement]:
-        return await self._index("project_by_code", self.projects, lambda p: p.code)
-
-    async def project_by_id(self) -> dict[int, model.Engagement]:
-        return await self._index("project_by_id", self.projects, lambda p: p.harvest_project_id)
-
-    async def psa_user_list(self) -> list[model.PsaUser]:
-        return await self._listing(HV, "user", "users", self.sources.harvest.list_users)
-
-    async def psa_users(self) -> dict[int, model.PsaUser]:
-        return await self._index("psa_users", self.psa_user_list, lambda u: u.id)
-
-    async def psa_user_by_email(self) -> dict[str, model.PsaUser]:
-        return await self._index("psa_user_by_email", self.psa_user_list, lambda u: u.email.lower())
+        return (await self.fan.index(f"engagement_by_id:{system.name}", build)).get(local)
 
     async def assignments(self) -> list[model.Assignment]:
-        return await self._listing(
-            HV, "assignment", "user_assignments", self.sources.harvest.list_user_assignments
+        return await self.fan.listings(
+            self._of(Role.PSA), "assignment", "assignments", lambda s: psa(s).list_assignments
         )
 
-    async def assignments_by_project(self) -> dict[int, list[model.Assignment]]:
-        """Grouped once per request: every engagement in a list looks its assignments up here."""
+    async def assignments_by_engagement(self) -> dict[str, list[model.Assignment]]:
+        """Grouped once per request by engagement key: every engagement in a list looks its own up."""
 
-        async def build() -> dict[int, list[model.Assignment]]:
-            grouped: dict[int, list[model.Assignment]] = defaultdict(list)
+        async def build() -> dict[str, list[model.Assignment]]:
+            out: dict[str, list[model.Assignment]] = defaultdict(list)
             for a in await self.assignments():
-                grouped[a.harvest_project_id].append(a)
-            return grouped
+                out[engagement_key(a)].append(a)
+            return out
 
-        return await self.memo.get(("index", "assignments_by_project"), build)
+        return await self.fan.index("assignments_by_engagement", build)
 
-    async def directory(self) -> list[model.Resource]:
-        return await self._listing(HR, "employee", "directory", self.sources.bamboohr.directory)
+    # -- people ----------------------------------------------------------------------------------
+
+    async def psa_users(self) -> list[model.PsaUser]:
+        return await self.fan.listings(self._of(Role.PSA), "psa_user", "users", lambda s: psa(s).list_users)
+
+    async def psa_user_by_key(self) -> dict[str, model.PsaUser]:
+        """Every PSA system's users by key (reads them all: for one user, `psa_user`)."""
+
+        async def build() -> dict[str, model.PsaUser]:
+            return {u.key: u for u in await self.psa_users()}
+
+        return await self.fan.index("psa_user_by_key", build)
+
+    async def psa_user(self, key: str) -> model.PsaUser | None:
+        """One PSA user by key: only its own system's user listing is read (once per request)."""
+        found = self._psa_system(key)
+        if found is None:
+            return None
+        system, local = found
+
+        async def build() -> dict[str, model.PsaUser]:
+            users = await self.fan.listings([system], "psa_user", "users", lambda s: psa(s).list_users)
+            return {u.id: u for u in users}
+
+        return (await self.fan.index(f"psa_user_by_id:{system.name}", build)).get(local)
+
+    async def psa_user_by_email(self) -> dict[str, model.PsaUser]:
+        async def build() -> dict[str, model.PsaUser]:
+            return {u.email.lower(): u for u in await self.psa_users()}
+
+        return await self.fan.index("psa_user_by_email", build)
+
+    async def resources(self) -> list[model.Resource]:
+        """The HR directory of every HR system."""
+        return await self.fan.listings(
+            self._of(Role.HR), "resource", "resources", lambda s: hr(s).list_resources
+        )
 
     async def resource_by_email(self) -> dict[str, model.Resource]:
-        return await self._index("resource_by_email", self.directory, lambda r: r.email.lower())
+        async def build() -> dict[str, model.Resource]:
+            return {r.email.lower(): r for r in await self.resources()}
 
-    async def periods(self) -> list[model.AccountingPeriod]:
-        return await self._listing(
-            NS, "period", "accounting_periods", self.sources.netsuite.accounting_periods
-        )
-
-    async def exchange_rates(self, period_ids: Sequence[str]) -> list[model.ExchangeRate]:
-        """The ERP's consolidated exchange rates of these accounting periods (one query)."""
-        ids = sorted(set(period_ids))
-        return await self._listing(
-            NS,
-            "exchange_rate",
-            "exchange_rates",
-            lambda: self.sources.netsuite.exchange_rates(ids),
-            {"periods": ",".join(ids)},
-        )
-
-    async def accounts(self) -> list[model.Client]:
-        accounts = await self._listing(SF, "account", "accounts", self.sources.salesforce.list_accounts)
-        self.account.prime_many({a.id: a for a in accounts})
-        return accounts
-
-    async def open_opportunities(self) -> list[model.Opportunity]:
-        return await self._listing(
-            SF,
-            "opportunity",
-            "open_opportunities",
-            lambda: self.sources.salesforce.list_opportunities(is_closed=False),
-        )
-
-    async def opportunities_list(self, is_closed: bool | None) -> list[model.Opportunity]:
-        return await self._listing(
-            SF,
-            "opportunity",
-            "opportunities",
-            lambda: self.sources.salesforce.list_opportunities(is_closed=is_closed),
-            {"is_closed": is_closed},
-        )
-
-    async def timebills(self, start: date, end: date) -> list[model.ErpTimeBill]:
-        return await self._listing(
-            NS,
-            "timebill",
-            "timebills",
-            lambda: self.sources.netsuite.timebills(start, end),
-            {"from": start, "to": end},
-        )
+        return await self.fan.index("resource_by_email", build)
 
     async def time_off(self, start: date, end: date) -> list[model.TimeOff]:
-        return await self._listing(
-            HR,
+        window = TimeOffFilter(start=start, end=end)
+        return await self.fan.listings(
+            self._of(Role.HR),
             "time_off",
             "time_off",
-            lambda: self.sources.bamboohr.time_off(start, end),
+            lambda s: lambda: hr(s).list_time_off(window),
             {"from": start, "to": end},
         )
 
-    async def project_hours(self, start: date, end: date) -> dict[int, model.ProjectTimeTotals]:
-        """Hours per project from Harvest's time report: one call per year of range, for all projects."""
-        return await self.memo.get(
-            ("project-hours", start, end),
-            lambda: self.reads.one(
-                HV,
-                "time_entry",
-                "project_time_totals",
-                {"from": start, "to": end},
-                lambda: self.sources.harvest.project_time_totals(start, end),
+    # -- time ------------------------------------------------------------------------------------
+
+    async def _entries(
+        self, system: System, start: date, end: date, is_billed: bool | None, engagement_id: str | None
+    ) -> list[model.TimeEntry]:
+        """One system's entries in a range, listed once per request (and cached)."""
+        window = TimeEntryFilter(start=start, end=end, is_billed=is_billed, engagement_id=engagement_id)
+        params = {"from": start, "to": end, "is_billed": is_billed, "engagement_id": engagement_id}
+        return await self.fan.listing(
+            system, "time_entry", "time_entries", lambda: psa(system).list_time_entries(window), params
+        )
+
+    async def time_entries_in_range(
+        self, start: date, end: date, is_billed: bool | None = None, region: str | None = None
+    ) -> list[model.TimeEntry]:
+        """Entries in a range of every PSA system, or of those routed for `region` (an unscoped
+        system's entries kept when their engagement's client is in the region); shared by every
+        engagement and person of the request."""
+        route = self.sources.route(Role.PSA, region)
+        entries = await self.fan.listings(
+            route.systems,
+            "time_entry",
+            "time_entries",
+            lambda s: (
+                lambda: psa(s).list_time_entries(TimeEntryFilter(start=start, end=end, is_billed=is_billed))
             ),
+            {"from": start, "to": end, "is_billed": is_billed, "engagement_id": None},
+        )
+        if route.exact or region is None:
+            return entries
+        engagements = {e.key: e for e in await self._engagements_of(route.systems)}
+        wanted = {engagement_key(e) for e in entries}
+        inside = await self._in_region((engagements[k] for k in wanted if k in engagements), region)
+        return [e for e in entries if engagement_key(e) in inside]
+
+    async def _time_entries(self, keys: list[EntryKey]) -> list[list[model.TimeEntry] | BaseException]:
+        """Keys sharing a date range come from one listing per system; a system asked for a lone
+        engagement lists with the engagement filter."""
+        by_range: dict[tuple[date, date, bool | None], list[str]] = defaultdict(list)
+        for key, start, end, billed in keys:
+            by_range[(start, end, billed)].append(key)
+        found: dict[EntryKey, list[model.TimeEntry] | BaseException] = {}
+
+        async def fetch(start: date, end: date, billed: bool | None, system: System, ids: list[str]) -> None:
+            wanted = set(ids)
+            lone = ids[0] if len(wanted) == 1 else None
+            entries = await settled(self._entries(system, start, end, billed, lone))
+            if isinstance(entries, SourceError):
+                for local in wanted:
+                    found[(record_key(system.name, local), start, end, billed)] = entries
+                return
+            for e in entries:
+                if e.engagement_id in wanted:
+                    rows = found.setdefault((engagement_key(e), start, end, billed), [])
+                    assert isinstance(rows, list)
+                    rows.append(e)
+
+        await asyncio.gather(
+            *(
+                fetch(start, end, billed, system, ids)
+                for (start, end, billed), engagement_keys in by_range.items()
+                for system, ids in by_system(engagement_keys, self._of(Role.PSA)).values()
+            )
+        )
+        return grouped(keys, found)
+
+    async def engagement_hours(
+        self, system: str, start: date, end: date
+    ) -> Mapping[str, model.EngagementTimeTotals]:
+        """One PSA system's time report over `start..end`, by the engagement's LOCAL id."""
+        named = self.sources.system(system)
+
+        async def fetch() -> dict[str, model.EngagementTimeTotals]:
+            return dict(await psa(named).hours_by_engagement(start, end))
+
+        return await self.fan.listing(
+            named, "time_entry", "engagement_time_totals", fetch, {"from": start, "to": end}
         )
 
-    async def invoices(self, *, open_only: bool = False, with_lines: bool = True) -> list[model.Invoice]:
-        """All invoices, or only those with money still due (filtered by NetSuite, not here);
-        without lines when only totals are needed (a third of the calls at the large profile)."""
-        return await self._listing(
-            NS,
-            "invoice",
-            "invoices",
-            lambda: self.sources.netsuite.list_invoices(open_only=open_only, with_lines=with_lines),
-            {"open_only": open_only, "with_lines": with_lines},
+    async def _posted(self, keys: list[tuple[str, date]]) -> list[bool | BaseException]:
+        """Whether each (entry key, month) has an ERP time posting: one listing per month in the batch.
+        A posting's `time_entry_id` is the PSA entry's local id."""
+        months = sorted({m for _, m in keys})
+        postings = await asyncio.gather(
+            *(self.time_postings(m, next_month(m) - timedelta(days=1)) for m in months)
         )
-
-    async def invoice_by_harvest_id(self) -> dict[int, model.Invoice]:
-        async def build() -> dict[int, model.Invoice]:
-            invoices = await self.invoices()
-            return {i.harvest_invoice_id: i for i in invoices if i.harvest_invoice_id is not None}
-
-        return await self.memo.get(("index", "invoice_by_harvest_id"), build)
+        posted = {p.time_entry_id for batch in postings for p in batch if p.time_entry_id is not None}
+        return [_local_id(key) in posted for key, _ in keys]

@@ -19,5 +19,6 @@ async def settled(work: Awaitable[T]) -> T | SourceError:
 
 
 def incomplete(error: SourceError, what: str) -> dict[str, Any]:
-    """An `extensions.warnings` entry for a result that arrived without one system's part."""
-    return {"code": "INCOMPLETE_DATA", "source": error.source.value, "message": what}
+    """An `extensions.warnings` entry for a result that arrived without one system's part; `source`
+    (kept for clients of the previous release) and `system` both name the configured system."""
+    return {"code": "INCOMPLETE_DATA", "source": error.system, "system": error.system, "message": what}

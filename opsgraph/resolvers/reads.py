@@ -1,8 +1,9 @@
 """A request's view of the shared read cache.
 
-Loaders read through here. It scopes keys to the caller, records `STALE_DATA`
-warnings when a value was served stale because its source was down, and tracks
-the freshness of everything the response used, for `Cache-Control`/`Age` hints.
+Loaders read through here, one configured system at a time (the system's name is the cache's
+`source` part). It scopes keys to the caller, records `STALE_DATA` warnings naming the system when
+a value was served stale because that system was down, and tracks the freshness of everything the
+response used, for `Cache-Control`/`Age` hints.
 """
 
 from __future__ import annotations
@@ -30,34 +31,40 @@ class ReadThrough:
     uncached: bool = False
     """Some value came straight from a source with no cache: the response must not be cached downstream."""
 
-    def _note(self, read: CacheRead[Any], source: str) -> None:
+    def _note(self, read: CacheRead[Any], system: str) -> None:
         if read.stale_age_s is not None:
-            warning = {"code": "STALE_DATA", "source": source, "age": round(read.stale_age_s, 1)}
-            if not any(w.get("code") == "STALE_DATA" and w.get("source") == source for w in self.warnings):
+            # `source` is kept for clients of the previous release; both name the system
+            warning = {
+                "code": "STALE_DATA",
+                "source": system,
+                "system": system,
+                "age": round(read.stale_age_s, 1),
+            }
+            if not any(w.get("code") == "STALE_DATA" and w.get("system") == system for w in self.warnings):
                 self.warnings.append(warning)
         self.min_ttl_s = read.ttl_s if self.min_ttl_s is None else min(self.min_ttl_s, read.ttl_s)
         self.max_age_s = max(self.max_age_s, read.max_age_s)
 
     async def many(
         self,
-        source: str,
+        system: str,
         entity: str,
         ids: Sequence[str],
         fetch: Callable[[list[str]], Awaitable[Mapping[str, V]]],
         tags_for: Callable[[V], Iterable[str]] | None = None,
     ) -> Mapping[str, V | BaseException | None]:
-        """Records by id. An id whose source failed and that has no stale value maps to its error,
-        so the loader fails that key alone (served stale values for the other ids stay)."""
-        with _tracer.start_as_current_span(f"load {source}.{entity}") as span:
+        """Records of `system` by local id. An id whose read failed and that has no stale value maps
+        to its error, so the loader fails that key alone (served stale values for the other ids stay)."""
+        with _tracer.start_as_current_span(f"load {system}.{entity}") as span:
             span.set_attribute("opsgraph.keys", len(ids))
             if self.cache is None:
                 self.uncached = True
                 return await fetch(list(ids))
             read = await self.cache.get_or_fetch_many(
-                source=source, entity=entity, ids=ids, fetch=fetch, scope=self.scope, tags_for=tags_for
+                source=system, entity=entity, ids=ids, fetch=fetch, scope=self.scope, tags_for=tags_for
             )
             span.set_attribute("opsgraph.cache_hit", read.hit)
-        self._note(read, source)
+        self._note(read, system)
         if read.errors:
             self.uncached = True
             return {**read.value, **read.errors}
@@ -65,19 +72,20 @@ class ReadThrough:
 
     async def one(
         self,
-        source: str,
+        system: str,
         entity: str,
         query: str,
         params: Mapping[str, object],
         fetch: Callable[[], Awaitable[V]],
         tags_for: Callable[[V], Iterable[str]] | None = None,
     ) -> V:
-        with _tracer.start_as_current_span(f"list {source}.{query}"):
+        """One listing of `system`, cached per (scope, system, query, params)."""
+        with _tracer.start_as_current_span(f"list {system}.{query}"):
             if self.cache is None:
                 self.uncached = True
                 return await fetch()
             read = await self.cache.get_or_fetch(
-                source=source,
+                source=system,
                 query=query,
                 params=params,
                 fetch=fetch,
@@ -85,5 +93,5 @@ class ReadThrough:
                 scope=self.scope,
                 tags_for=tags_for,
             )
-        self._note(read, source)
+        self._note(read, system)
         return read.value

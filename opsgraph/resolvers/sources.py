@@ -71,9 +71,10 @@ class System:
 class Route:
     """The systems of a role that own a scope value (a region, a legal entity).
 
-    `exact`: every record of these systems is in the scope (they are scoped to it). When no scoped
-    system owns the value, the route is the role's unscoped system (if any) with `exact` False: it
-    also holds records of other unscoped values, so the caller filters its records itself.
+    `exact`: every record of these systems has that value (each is scoped to it alone), so the caller
+    keeps them all. Otherwise the caller filters the records itself: a system scoped to several values
+    (`["EMEA", "APAC"]`) also holds the others', and when no scoped system owns the value the route is
+    the role's unscoped system (if any), which holds whatever no scoped system owns.
     """
 
     systems: tuple[System, ...]
@@ -128,14 +129,25 @@ class Sources:
     def erp(self) -> list[ErpPort]:
         return [cast(ErpPort, s.client) for s in self.of_role(Role.ERP)]
 
+    def owner(self, role: Role) -> System | None:
+        """The system a record of `role` found nowhere would belong to: the first declared (where a
+        data-quality issue about a missing record says it was looked for); None without one."""
+        systems = self.of_role(role)
+        return systems[0] if systems else None
+
     def route(self, role: Role, value: str | None) -> Route:
-        """Which of the role's systems own `value`; every system (exact) when `value` is None."""
+        """Which of the role's systems own `value` (compared without case); every system (exact) when
+        `value` is None."""
         systems = self.of_role(role)
         if value is None:
             return Route(tuple(systems), exact=True)
-        scoped = tuple(s for s in systems if s.scope is not None and value in s.scope)
+        wanted = value.casefold()  # `scope = ["emea"]` owns a client whose region is "EMEA"
+        scoped = tuple(
+            s for s in systems if s.scope is not None and wanted in {v.casefold() for v in s.scope}
+        )
         if scoped:
-            return Route(scoped, exact=True)
+            alone = all({v.casefold() for v in s.scope or ()} == {wanted} for s in scoped)
+            return Route(scoped, exact=alone)
         return Route(tuple(s for s in systems if s.scope is None), exact=False)
 
     # -- by name -----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The error contract: every GraphQL error leaves with `extensions.code`.
 
-Source failures add `source` and `correlationId`, with a message of ours ("NetSuite is
-unavailable"): the vendor's text is logged, never sent. Anything unexpected is masked as
-INTERNAL (logged with its stack, never sent). Codes follow Apollo's names where
-they exist.
+A system's failure adds `system` (the configured system's name), its `role` and `vendor`,
+`source` (the same name, kept for clients of the single-vendor schema) and `correlationId`, with a
+message of ours ("System erp-us is unavailable"): the vendor's text is logged, never sent.
+Anything unexpected is masked as INTERNAL (logged with its stack, never sent). Codes follow
+Apollo's names where they exist.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ def _context_correlation_id(execution_context: ExecutionContext | None) -> str:
     return getattr(ctx, "correlation_id", None) or current_correlation_id()
 
 
+def _system_fields(error: SourceError, execution_context: ExecutionContext | None) -> dict[str, str]:
+    """`system`, and its `role` and `vendor` when the request's sources know the system."""
+    fields = {"system": error.system}
+    sources = getattr(execution_context.context if execution_context else None, "sources", None)
+    system = sources.systems.get(error.system) if sources is not None else None
+    if system is not None:
+        fields.update(role=system.role.name, vendor=system.vendor)
+    return fields
+
+
 def annotate(error: GraphQLError, execution_context: ExecutionContext | None) -> None:
     """Give one error its `extensions.code` (and source fields), masking the unexpected."""
     ext: dict[str, Any] = dict(error.extensions or {})
@@ -40,7 +51,8 @@ def annotate(error: GraphQLError, execution_context: ExecutionContext | None) ->
     if isinstance(original, SourceError):
         # The request's own id: a cached or shared upstream read may have failed under another request.
         request_id = _context_correlation_id(execution_context)
-        ext.update(code=original.code, source=original.source.value, correlationId=request_id)
+        ext.update(code=original.code, source=original.system, **_system_fields(original, execution_context))
+        ext["correlationId"] = request_id
         if original.correlation_id != request_id:
             ext["upstreamCorrelationId"] = original.correlation_id
         error.message = original.public_message  # the vendor's text goes to the log (`log_source_errors`)
@@ -76,7 +88,7 @@ def _field_name(path: list[str | int]) -> str | None:
 
 
 def merge_repeats(errors: list[GraphQLError]) -> list[GraphQLError]:
-    """One entry per (code, source, field name): an outage under a list of 500 records is one error,
+    """One entry per (code, system, field name): an outage under a list of 500 records is one error,
     not 500 (errors of no source, such as bad ids, merge only when their messages match too).
     The first error stands for them all (its `path` is the first path) with
     `extensions.count` (how many paths) and `extensions.paths` (the first MAX_LISTED_PATHS)."""
@@ -112,7 +124,7 @@ def log_source_errors(errors: list[GraphQLError]) -> None:
         ext = error.extensions or {}
         log.warning(
             "%s %s at %s (%d paths) correlation_id=%s: %s (vendor code %s, HTTP %s)",
-            original.source.value,
+            original.system,
             original.code,
             ".".join(map(str, error.path or ())),
             ext.get("count", 1),

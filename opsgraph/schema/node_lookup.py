@@ -5,7 +5,7 @@
 - The ids of one request, across all its `node` and `nodes` fields, are capped at
   `MAX_NODE_IDS`; past it, those fields fail with `TOO_MANY_IDS` and make no upstream call.
 - Ids are grouped by type and each group is read in one go through the request's loaders
-  (a batch read by ids, or one listing), so a hundred ids cost a few calls, not a hundred.
+  (a batch read by ids per system, or one listing), so a hundred ids cost a few calls, not a hundred.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from graphql import (
     VariableNode,
 )
 
+from opsgraph.model import Role, split_key
 from opsgraph.schema.relay import from_global_id
 from opsgraph.schema.types.common import Info
 from opsgraph.schema.types.nodes import Client, Engagement, Invoice, Node, Opportunity, Resource, TimeEntry
@@ -104,32 +105,34 @@ def _settle(results: Sequence[T | BaseException | None], wrap: Callable[[T], Nod
 
 
 async def _resources(info: Info, keys: list[str]) -> list[Found]:
-    loaders = info.context.loaders
+    """A resource key is an HR record's, or a PSA user's for a person only the PSA knows."""
+    loaders, systems = info.context.loaders, info.context.sources.systems
 
     async def one(key: str) -> Resource | None:
-        if key.startswith("psa-"):
-            return await Resource.for_psa_user(info, int(key[4:]))
-        hr = await loaders.resource.load(key)
+        system = systems.get(split_key(key)[0])
+        if system is not None and system.role is Role.PSA:
+            return await Resource.for_psa_user(info, key)
+        hr = await loaders.resource.load(key)  # a system not of HR (or none) loads as None
         return await Resource.for_hr(info, hr) if hr else None
 
     return _settle(await asyncio.gather(*(one(k) for k in keys), return_exceptions=True), _same)
 
 
 async def _of_type(info: Info, type_name: str, keys: list[str]) -> list[Found]:
-    """The nodes of one type, in key order: one batched read (a DataLoader batch or a listing)."""
+    """The nodes of one type, in key order: one batched read per system (a DataLoader batch) or a
+    listing. A key of a system that is not configured, or not of the type's role, is None."""
     loaders = info.context.loaders
     if type_name == "Resource":
         return await _resources(info, keys)
     if type_name == "Engagement":
-        by_code = await loaders.project_by_code()
-        return [Engagement.of(p) if (p := by_code.get(k)) else None for k in keys]
-    if type_name == "TimeEntry":  # the PSA has no batch read by id: one read per entry, concurrently
-        ids = [int(k) for k in keys]
-        entries = await asyncio.gather(*(loaders.time_entry.load(i) for i in ids), return_exceptions=True)
+        by_code = await loaders.engagement_by_code()
+        return [Engagement.of(e) if (e := by_code.get(k)) else None for k in keys]
+    if type_name == "TimeEntry":
+        entries = await asyncio.gather(*(loaders.time_entry.load(k) for k in keys), return_exceptions=True)
         return _settle(entries, TimeEntry.of)
     if type_name == "Client":
-        accounts = await asyncio.gather(*(loaders.account.load(k) for k in keys), return_exceptions=True)
-        return _settle(accounts, Client.of)
+        clients = await asyncio.gather(*(loaders.client.load(k) for k in keys), return_exceptions=True)
+        return _settle(clients, Client.of)
     if type_name == "Opportunity":
         opps = await asyncio.gather(*(loaders.opportunity.load(k) for k in keys), return_exceptions=True)
         return _settle(opps, Opportunity.of)

@@ -12,9 +12,12 @@ import strawberry
 
 from opsgraph import model
 from opsgraph.connectors.errors import SourceError, public_message
+from opsgraph.resolvers.loaders import user_key
 from opsgraph.resolvers.partial import incomplete, settled
+from opsgraph.resolvers.views.order import record_order
 from opsgraph.schema.node_lookup import MAX_NODE_IDS, resolve_node, resolve_nodes
 from opsgraph.schema.pagination import Connection, check_first, connection
+from opsgraph.schema.people import psa_user_keys
 from opsgraph.schema.relay import from_global_id
 from opsgraph.schema.types.common import BillingModel, EngagementStatus, Info, InvoiceStatus, TimeEntryStatus
 from opsgraph.schema.types.nodes import (
@@ -75,6 +78,10 @@ class EngagementFilter:
     status: EngagementStatus | None = None  # type: ignore[valid-type]
     billing_model: BillingModel | None = None  # type: ignore[valid-type]
     codes: list[str] | None = None
+    region: str | None = strawberry.field(
+        default=None,
+        description="Engagements of clients in this region; only the PSA systems that own it are read",
+    )
 
 
 @strawberry.input
@@ -91,6 +98,10 @@ class TimeEntryFilter:
     status: TimeEntryStatus | None = None  # type: ignore[valid-type]
     engagement_id: strawberry.ID | None = None
     resource_id: strawberry.ID | None = None
+    region: str | None = strawberry.field(
+        default=None,
+        description="Time on engagements of clients in this region; only the PSA systems owning it are read",
+    )
 
 
 @strawberry.input
@@ -111,8 +122,8 @@ def _contains(value: str | None, needle: str | None) -> bool:
 
 
 @strawberry.type(
-    description="Root fields are nullable on purpose: when the source behind one fails, only that field "
-    "is null (with an error naming the source) and the other root fields of the request still arrive."
+    description="Root fields are nullable on purpose: when a system behind one fails, only that field "
+    "is null (with an error naming the system) and the other root fields of the request still arrive."
 )
 class Query:
     @strawberry.field
@@ -138,7 +149,7 @@ class Query:
         f = filter or ClientFilter()
         rows = [
             c
-            for c in await info.context.loaders.accounts()
+            for c in await info.context.loaders.clients()
             if _contains(c.name, f.name_contains)
             and f.region in (None, c.region)
             and f.industry in (None, c.industry)
@@ -155,11 +166,11 @@ class Query:
     ) -> Connection[Opportunity] | None:
         check_first(first)
         f = filter or OpportunityFilter()
-        account = from_global_id(f.client_id, "Client")[1] if f.client_id else None
-        if account is not None:
-            opps = await info.context.loaders.opportunities_by_account.load(account)
+        client = from_global_id(f.client_id, "Client")[1] if f.client_id else None
+        if client is not None:
+            opps = await info.context.loaders.opportunities_by_client.load(client)
         else:
-            opps = await info.context.loaders.opportunities_list(f.is_closed)
+            opps = await info.context.loaders.opportunities(f.is_closed)
         rows = [
             o
             for o in opps
@@ -167,7 +178,7 @@ class Query:
             and f.is_won in (None, o.is_won)
             and f.stage in (None, o.stage)
         ]
-        return connection(sorted(rows, key=lambda o: o.id), first, after, Opportunity.of)
+        return connection(sorted(rows, key=record_order), first, after, Opportunity.of)
 
     @strawberry.field
     async def engagements(
@@ -179,7 +190,7 @@ class Query:
     ) -> Connection[Engagement] | None:
         check_first(first)
         f = filter or EngagementFilter()
-        rows = [Engagement.of(p) for p in await info.context.loaders.projects()]
+        rows = [Engagement.of(e) for e in await info.context.loaders.engagements(region=f.region)]
         rows = [
             e
             for e in rows
@@ -200,7 +211,7 @@ class Query:
         check_first(first)
         f = filter or ResourceFilter()
         directory, users = await asyncio.gather(
-            info.context.loaders.directory(), settled(info.context.loaders.psa_user_by_email())
+            info.context.loaders.resources(), settled(info.context.loaders.psa_user_by_email())
         )
         if isinstance(users, SourceError):
             # HR owns people: they arrive without their PSA fields. People only the PSA knows are missing.
@@ -228,23 +239,25 @@ class Query:
         loaders = info.context.loaders
         if filter.engagement_id:
             code = from_global_id(filter.engagement_id, "Engagement")[1]
-            project = (await loaders.project_by_code()).get(code)
+            engagement = (await loaders.engagement_by_code()).get(code)
+            if engagement is not None and filter.region is not None:
+                in_region = {e.key for e in await loaders.engagements(region=filter.region)}
+                engagement = engagement if engagement.key in in_region else None
             entries = (
                 []
-                if project is None
-                else await loaders.time_entries.load(
-                    (project.harvest_project_id, filter.from_, filter.to, None)
-                )
+                if engagement is None
+                else await loaders.time_entries.load((engagement.key, filter.from_, filter.to, None))
             )
         else:
-            entries = await loaders.entries_in_range(filter.from_, filter.to)
+            entries = await loaders.time_entries_in_range(filter.from_, filter.to, region=filter.region)
         if filter.resource_id:
             from_global_id(filter.resource_id, "Resource")
             resource = await resolve_node(info, filter.resource_id, budget=False)
             psa = resource.psa if isinstance(resource, Resource) else None
-            entries = [e for e in entries if psa is not None and e.harvest_user_id == psa.id]
+            users = set(await psa_user_keys(loaders, psa.email)) if psa is not None else set()
+            entries = [e for e in entries if user_key(e) in users]
         rows = [e for e in entries if filter.status in (None, e.status)]
-        return connection(sorted(rows, key=lambda e: (e.date, e.id)), first, after, TimeEntry.of)
+        return connection(sorted(rows, key=lambda e: (e.date, *record_order(e))), first, after, TimeEntry.of)
 
     @strawberry.field
     async def invoices(
@@ -258,9 +271,9 @@ class Query:
         f = filter or InvoiceFilter()
         today = info.context.today
         if f.client_id:
-            account = from_global_id(f.client_id, "Client")[1]
-            customer = await info.context.loaders.customer_by_account.load(account)
-            invoices = await info.context.loaders.invoices_by_customer.load(customer.id) if customer else []
+            client = from_global_id(f.client_id, "Client")[1]
+            customer = await info.context.loaders.customer_by_client.load(client)
+            invoices = await info.context.loaders.invoices_by_customer.load(customer.key) if customer else []
         else:
             open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
             invoices = await info.context.loaders.invoices(open_only=open_only)
@@ -280,17 +293,17 @@ class Query:
     ) -> list[InvoiceReadiness | None] | None:
         """An engagement whose readiness a failing system keeps unknown is a null item with that
         system's error at its index (kept whatever `minAmount` says: its amount is unknown)."""
-        by_code = await info.context.loaders.project_by_code()
+        by_code = await info.context.loaders.engagement_by_code()
         if engagement_ids is not None:
             check_first(len(engagement_ids))
             codes = [from_global_id(i, "Engagement")[1] for i in engagement_ids]
-            projects = [by_code[c] for c in codes if c in by_code]
+            engagements = [by_code[c] for c in codes if c in by_code]
         else:
-            projects = sorted((p for p in by_code.values() if p.is_active), key=lambda p: p.code)
-        results = await asyncio.gather(*(settled(info.context.views.readiness(p)) for p in projects))
+            engagements = sorted((e for e in by_code.values() if e.is_active), key=lambda e: e.code)
+        results = await asyncio.gather(*(settled(info.context.views.readiness(e)) for e in engagements))
         return [
-            r if isinstance(r, SourceError) else InvoiceReadiness.of(r, p)  # type: ignore[misc]
-            for r, p in zip(results, projects, strict=True)
+            r if isinstance(r, SourceError) else InvoiceReadiness.of(r, e)  # type: ignore[misc]
+            for r, e in zip(results, engagements, strict=True)
             if isinstance(r, SourceError) or min_amount is None or r.amount.amount >= min_amount
         ]
 
@@ -314,24 +327,24 @@ class Query:
         check_range(from_, to, max_days=366)
         return ReconciliationReport.of(await info.context.views.reconciliation(from_, to))
 
-    @strawberry.field(description="Each upstream: reachable now, circuit state, latency and last error.")
+    @strawberry.field(
+        description="Each configured system: reachable now, circuit state, latency and last error."
+    )
     async def sources(self, info: Info) -> list[SourceStatus]:
         sources = info.context.sources
         cache = info.context.loaders.reads.cache
         metrics = cache.metrics() if cache else []
 
         async def status(name: str) -> SourceStatus:
-            client = sources.get(name)
-            source = client.source
+            system = sources.system(name)
+            client = system.client
             reachable = await sources.probe(name) is None
             h = client.health
             lat = sorted(h.latencies_ms)
-            system = sources.system(name)
             return SourceStatus(
                 system=system.name,
                 role=system.role,
                 vendor=system.vendor,
-                source=source,
                 reachable=reachable,
                 circuit_state=CircuitState(client.breaker.state.value),
                 requests=h.requests,
@@ -340,7 +353,7 @@ class Query:
                 p95_latency_ms=round(lat[int(len(lat) * 0.95) - 1 if len(lat) > 1 else 0], 2)
                 if lat
                 else None,
-                last_error=public_message(h.last_error_code, source) if h.last_error_code else None,
+                last_error=public_message(h.last_error_code, name) if h.last_error_code else None,
                 last_error_code=h.last_error_code,
                 cache=[
                     CacheStats(
@@ -352,7 +365,7 @@ class Query:
                         errors=m.errors,
                     )
                     for m in sorted(metrics, key=lambda m: m.entity)
-                    if m.source == source.value
+                    if m.source == name
                 ],
             )
 

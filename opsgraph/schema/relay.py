@@ -1,8 +1,13 @@
-"""Relay global ids: an opaque encoding of (type name, canonical key).
+"""Relay global ids: an opaque encoding of (type name, key).
 
-A decoded key is checked against its type's shape before anything leaves the gateway: an id
-no system could hold is the caller's mistake (BAD_USER_INPUT), never a vendor call that
-might fail, count against the vendor's health or open its breaker.
+The key is the record's canonical key (`system:id`, `opsgraph.model.record_key`), except for an
+Engagement, whose key is its engagement code (unique across systems: the cross-system join key).
+
+A decoded key is checked against its type's shape before anything leaves the gateway: an id no
+system could hold (not `system:id`, a bad system name, a local id with spaces or non-ASCII
+characters) is the caller's mistake (BAD_USER_INPUT), never a vendor call that might fail, count
+against the vendor's health or open its breaker. Which local ids a vendor accepts is the
+connector's to know: one it could never hold is absent from its answer, without a call.
 """
 
 from __future__ import annotations
@@ -12,38 +17,34 @@ import binascii
 import re
 from collections.abc import Callable
 
+from opsgraph.model import SYSTEM_NAME
 from opsgraph.schema.errors import BadUserInput
 
 NODE_TYPES = ("Client", "Opportunity", "Engagement", "Resource", "TimeEntry", "Invoice")
-INT64_MAX = 2**63 - 1
 MAX_ID_CHARS = 200
-"""Longer ids are refused before decoding (no canonical key comes near it)."""
+"""Longer ids are refused before decoding (no key comes near it)."""
 
-_RECORD_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_SYSTEM = re.compile(SYSTEM_NAME.removeprefix("^").removesuffix("$"))
+_LOCAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,63}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def is_int64(key: str) -> bool:
-    """ASCII digits only (`"¹".isdigit()` is true in Python) that fit a signed 64-bit id."""
-    return key.isascii() and key.isdigit() and len(key) <= 19 and int(key) <= INT64_MAX
+def is_record_key(key: str) -> bool:
+    """`system:id` with a valid system name and a local id of ASCII letters, digits and `._~-`."""
+    system, sep, local_id = key.partition(":")
+    return bool(sep and _SYSTEM.fullmatch(system) and _LOCAL_ID.fullmatch(local_id))
 
 
-def _resource_key(key: str) -> bool:
-    """An HR employee id, or `psa-<id>` for a person only the PSA knows."""
-    return is_int64(key[4:]) if key.startswith("psa-") else is_int64(key)
+def _code(key: str) -> bool:
+    return bool(_CODE.fullmatch(key))
 
 
 KEY_SHAPES: dict[str, Callable[[str], bool]] = {
-    "Client": lambda k: bool(_RECORD_ID.fullmatch(k)),
-    "Opportunity": lambda k: bool(_RECORD_ID.fullmatch(k)),
-    "Engagement": lambda k: bool(_CODE.fullmatch(k)),
-    "Resource": _resource_key,
-    "TimeEntry": is_int64,
-    "Invoice": is_int64,
+    name: _code if name == "Engagement" else is_record_key for name in NODE_TYPES
 }
 
 
-def to_global_id(type_name: str, key: str | int) -> str:
+def to_global_id(type_name: str, key: str) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
 
 

@@ -90,6 +90,10 @@ CREATE TABLE employee (
     action TEXT NOT NULL DEFAULT 'Updated'
 );
 CREATE INDEX employee_last_changed ON employee (lastChanged);
+CREATE TABLE deleted_employee (
+    id INTEGER PRIMARY KEY,
+    lastChanged TEXT NOT NULL
+);
 CREATE INDEX employee_status ON employee (status, id);
 CREATE TABLE time_off (
     id INTEGER PRIMARY KEY,
@@ -288,8 +292,12 @@ class HrState:
         return " AND ".join(clauses), params
 
     def changed_since(self, since: datetime) -> list[Row]:
+        """Inserted and updated employees, and deleted ones (action `Deleted`), changed after `since`."""
         return self.store.rows(
-            "SELECT id, action, lastChanged FROM employee WHERE lastChanged > ? ORDER BY id", [iso(since)]
+            "SELECT id, action, lastChanged FROM employee WHERE lastChanged > ? UNION ALL "
+            "SELECT id, 'Deleted' AS action, lastChanged FROM deleted_employee WHERE lastChanged > ? "
+            "ORDER BY id",
+            [iso(since), iso(since)],
         )
 
     def time_off(self, start: date, end: date, status: str | None, employee_id: int | None) -> list[Row]:
@@ -321,12 +329,28 @@ class HrState:
         for required in ("firstName", "lastName"):
             if not values.get(required):
                 raise FieldError(f"Field {required!r} is required")
-        new_id = int(self.store.scalar("SELECT coalesce(max(id), 0) + 1 FROM employee"))
+        new_id = int(
+            self.store.scalar(
+                "SELECT coalesce(max(id), 0) + 1 "
+                "FROM (SELECT id FROM employee UNION ALL SELECT id FROM deleted_employee)"
+            )
+        )
         values.setdefault("status", "Active")
         self.store.insert(
             "employee", {"id": new_id, **values, "lastChanged": self.stamp(), "action": "Inserted"}
         )
         return new_id
+
+    def delete(self, employee_id: int) -> str | None:
+        """Delete one employee and their time off (the changed feed then reports `Deleted`); the
+        deletion's `lastChanged`, or None when there is no such employee."""
+        if self.employee(employee_id) is None:
+            return None
+        stamp = self.stamp()
+        self.store.execute("DELETE FROM time_off WHERE employeeId = ?", [employee_id])
+        self.store.execute("DELETE FROM employee WHERE id = ?", [employee_id])
+        self.store.insert("deleted_employee", {"id": employee_id, "lastChanged": stamp})
+        return stamp
 
     def _clean(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         values = {field: _validate(field, value) for field, value in fields.items()}

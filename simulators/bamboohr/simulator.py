@@ -128,6 +128,12 @@ class BambooHRVendor:
             if stamp is None:
                 raise ValueError(f"no employee with id {body.get('id')!r}")
             return {"id": str(employee_id), "lastChanged": stamp}
+        if kind == "delete_employee":
+            employee_id = _employee_id(str(body.get("id", "")))
+            stamp = None if employee_id is None else self.state.delete(employee_id)
+            if stamp is None:
+                raise ValueError(f"no employee with id {body.get('id')!r}")
+            return {"id": str(employee_id), "action": "Deleted", "lastChanged": stamp}
         if kind == "set_rate_limit_status":
             status = body.get("status")
             if status not in (429, 503):

@@ -228,7 +228,7 @@ async def delete_time_entry(store: Store, request: Request) -> Response:
 _PROJECT_FIELDS = ("name", "code", "notes")
 
 
-def _project_values(store: Store, body: dict[str, Any]) -> dict[str, Any]:
+def project_values(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in _PROJECT_FIELDS:
         if name in body:
@@ -266,7 +266,7 @@ async def create_project(store: Store, request: Request) -> Response:
     for name in ("client_id", "name", "is_billable", "bill_by", "budget_by"):
         if body.get(name) is None:
             raise unprocessable(f"{name.replace('_', ' ').capitalize()} can't be blank")
-    values = _project_values(store, body)
+    values = project_values(store, body)
     stamp = now()
     row = {
         "is_active": 1,
@@ -296,7 +296,7 @@ async def create_project(store: Store, request: Request) -> Response:
 
 async def update_project(store: Store, request: Request) -> Response:
     project = _project(store, request.path_params["id"])
-    values = _project_values(store, await json_body(request))
+    values = project_values(store, await json_body(request))
     if "name" in values and not values["name"]:
         raise unprocessable("Name can't be blank")
     store.update("projects", "id", project["id"], {**values, "updated_at": now()})

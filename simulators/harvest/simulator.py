@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulators.harvest import sim_invoices, sim_reports, sim_writes
+from simulators.harvest import sim_events, sim_invoices, sim_reports, sim_writes
 from simulators.harvest.sim_paging import Filters, HarvestReject, document, list_page, not_found
 from simulators.harvest.sim_state import SCHEMA, load_world
 from simulators.harvest.sim_wire import (
@@ -124,29 +123,8 @@ class HarvestSimulator:
         load_world(self.store, self.world)
 
     async def event(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`approve_time_entries` by `ids`, or by `project_id` up to `to` (and from `from`)."""
-        if body.get("type") != "approve_time_entries":
-            raise ValueError(f"unknown event type {body.get('type')!r}; known: approve_time_entries")
-        where, params = ["is_closed = 0"], list[Any]()
-        if "ids" in body:
-            if not isinstance(body["ids"], list) or not all(isinstance(i, int) for i in body["ids"]):
-                raise ValueError("`ids` must be a list of time entry ids")
-            where.append(f"id IN ({', '.join('?' for _ in body['ids'])})" if body["ids"] else "0")
-            params += body["ids"]
-        elif isinstance(body.get("project_id"), int):
-            where.append("project_id = ?")
-            params.append(body["project_id"])
-            for key, op in (("from", ">="), ("to", "<=")):
-                if body.get(key) is not None:
-                    where.append(f"spent_date {op} ?")
-                    params.append(date.fromisoformat(str(body[key])).isoformat())
-        else:
-            raise ValueError("approve_time_entries needs `ids` or an integer `project_id`")
-        cur = self.store.execute(
-            f"UPDATE time_entries SET is_closed = 1, updated_at = ? WHERE {' AND '.join(where)}",
-            [sim_writes.now(), *params],
-        )
-        return {"type": "approve_time_entries", "approved": cur.rowcount}
+        """Something done in Harvest's UI (`sim_events`): approve time, edit a project or an assignment."""
+        return sim_events.apply(self.store, body)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -297,6 +275,4 @@ def create_app(world: World) -> Starlette:
     return build_simulator_app(sim, sim.routes())
 
 
-SIMULATOR = SimulatorInfo(
-    vendor="harvest", create_app=create_app, credentials=CREDENTIALS, api_path=API
-)
+SIMULATOR = SimulatorInfo(vendor="harvest", create_app=create_app, credentials=CREDENTIALS, api_path=API)

@@ -144,6 +144,7 @@ class PortalState:
             DAILY_LIMIT,
             None,
         )
+        self.search_rate, self.search_hits = None, []  # a reset lifts a search rate a test set
         partners = [p for p in world.people if p.title in ("Partner", "Director")] or world.people[:1]
         self.owners = [
             Owner(

@@ -5,8 +5,7 @@ search API with its filter limits and result cap, associations v4, HubSpot's err
 with the `X-HubSpot-RateLimit-*` headers, and signed v3 webhooks for UI events.
 Wire contract: VENDOR_APIS_MORE.md section 1.
 
-Not in the simkit `SimulatorGroup` yet: `SourceName` has no HubSpot member until the roles refactor,
-so it runs on its own (`create_app(world)`).
+`SIMULATOR` joins it to a simkit `SimulatorGroup`: the CRM of the `hubspot` stack (`simkit/stacks.py`).
 """
 
 from __future__ import annotations
@@ -28,10 +27,12 @@ from opsgraph.connectors.hubspot.webhooks import signed_headers
 from simulators.hubspot.sim_routes import HubSpotError, build_routes, error_body, policy_429
 from simulators.hubspot.sim_state import PORTAL_ID, PortalState, Webhook
 from simulators.simkit.admin import Faults, RateWindow, build_simulator_app, retry_after_header
+from simulators.simkit.serve import SimulatorInfo
 from simulators.world import World
 
 ACCESS_TOKEN = "pat-na1-0f5c3a2e-opsgraph-sim"
 CREDENTIALS = {"access_token": ACCESS_TOKEN}
+API_PATH = "/crm/v3"
 DEFAULT_BURST = 190  # private app, Professional: 190 requests per 10 s
 DEFAULT_INTERVAL_MS = 10_000
 _CATEGORY = {
@@ -188,3 +189,6 @@ def create_app(world: World) -> Starlette:
     app = build_simulator_app(vendor, build_routes(vendor.state))
     app.add_exception_handler(HubSpotError, _hubspot_error)
     return app
+
+
+SIMULATOR = SimulatorInfo(vendor="hubspot", create_app=create_app, credentials=CREDENTIALS, api_path=API_PATH)

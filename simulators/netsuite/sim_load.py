@@ -3,6 +3,8 @@
 Reads the world only, never mutates it, so `/_sim/reset` can rebuild the same state from it.
 Only engagements with an ERP job id become jobs (the drift engagement has none), only time entries
 with a time bill id become time bills, and the drift job inactive in the ERP has `isinactive = 'T'`.
+Customer and job external ids are ids in the world's CRM (`world.crm`): the Salesforce account and
+opportunity ids, or the HubSpot company and deal ids (`simulators.world.with_crm`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from simulators.netsuite.sim_state import (
     tf,
 )
 from simulators.simkit.store import Row, Store
-from simulators.world import World
+from simulators.world import World, crm_client_id, crm_opportunity_id
 
 
 def _at(d: date, hour: int = 18) -> str:
@@ -54,7 +56,7 @@ def load(store: Store, world: World) -> None:
                 "id": int(c.ns_customer_id),
                 "entityid": f"CUST{c.ns_customer_id}",
                 "companyname": c.name,
-                "externalid": c.sf_id,
+                "externalid": crm_client_id(world, c),
                 "custentity_legal_entity": c.legal_entity,
                 "currency": CURRENCY_IDS[c.currency],
                 "balance": float(due.get(c.ns_customer_id, 0)),
@@ -73,7 +75,7 @@ def load(store: Store, world: World) -> None:
                 "entityid": e.code,
                 "companyname": e.name,
                 "parent": int(e.client.ns_customer_id),
-                "externalid": e.opportunity_id,
+                "externalid": crm_opportunity_id(world, e),
                 "isinactive": tf(e.erp_inactive),
                 "custentity_contract_value": float(e.contract_value),
                 "custentity_billing_model": BILLING_LABELS[e.billing_model],

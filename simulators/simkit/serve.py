@@ -1,4 +1,4 @@
-"""Running the four simulators on loopback ports, in this event loop or in a thread of their own."""
+"""Running a stack's simulators on loopback ports, in this event loop or in a thread of their own."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
+from opsgraph.model import Role
+from simulators.simkit.stacks import DEFAULT_STACK, PsaRegions, SystemPlan, plan_systems
 from simulators.world import World
 
-VENDOR_ORDER: tuple[str, ...] = ("salesforce", "harvest", "bamboohr", "netsuite")
-"""Port order: Salesforce on the base port, Harvest +1, BambooHR +2, NetSuite +3."""
+START_TIMEOUT_S = 180.0
+"""How long `SimulatorThread` waits for its group to start (a safety net, not a measure)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,16 @@ class RunningSimulator:
     app: Starlette
     host: str
     port: int
+    name: str = ""  # the system it serves as (`harvest`, `psa-emea`); the vendor when not given
+    role: Role | None = None
+    scope: frozenset[str] | None = None  # the regions it owns; None: everything of its role
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.info.vendor
+
+    @property
+    def vendor(self) -> str:
+        return self.info.vendor
 
     @property
     def url(self) -> str:
@@ -55,6 +68,19 @@ class RunningSimulator:
     @property
     def connector_base_url(self) -> str:
         return self.info.connector_base_url(self.url)
+
+    def system_settings(self) -> dict[str, Any]:
+        """This simulator as the gateway's `[systems.<name>]` table."""
+        table: dict[str, Any] = {
+            "vendor": self.vendor,
+            "base_url": self.connector_base_url,
+            "credentials": dict(self.info.credentials),
+        }
+        if self.role is not None:
+            table["role"] = self.role.value
+        if self.scope is not None:
+            table["scope"] = sorted(self.scope)
+        return table
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -70,26 +96,40 @@ def bind(host: str, port: int) -> socket.socket:
 
 @dataclass
 class SimulatorGroup:
-    """The four simulators serving one world. `start()` runs them in the current event loop."""
+    """The simulators of one stack serving one world. `start()` runs them in the current event loop.
+
+    `stack` names the vendor per role (`simkit/stacks.py`: `classic`, `hubspot`); each simulator is a
+    system named after its vendor. `psa_regions` splits the PSA into one system per entry (name ->
+    regions), each serving only its regions' engagements. `running` is keyed by system name, in port
+    order: CRM on `base_port`, then the PSA(s), HR and ERP on the next ports.
+    """
 
     world: World
     host: str = "127.0.0.1"
     base_port: int = 0  # 0: each on a free port
+    stack: str = DEFAULT_STACK
+    psa_regions: PsaRegions | None = None
     running: dict[str, RunningSimulator] = field(default_factory=dict)
+    plans: list[SystemPlan] = field(init=False)
     _servers: list[uvicorn.Server] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.plans = plan_systems(self.world, self.stack, self.psa_regions)  # a bad stack fails here
+
     async def start(self) -> None:
-        for offset, source in enumerate(VENDOR_ORDER):
-            info = simulator_info(source)
-            app = info.create_app(self.world)
+        for offset, plan in enumerate(self.plans):
+            info = simulator_info(plan.vendor)
+            app = info.create_app(plan.world)
             sock = bind(self.host, self.base_port + offset if self.base_port else 0)
             port = sock.getsockname()[1]
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
             server = uvicorn.Server(config)
             self._servers.append(server)
             self._tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
-            self.running[source] = RunningSimulator(info, app, self.host, port)
+            self.running[plan.name] = RunningSimulator(
+                info, app, self.host, port, plan.name, plan.role, plan.scope
+            )
         while not all(s.started for s in self._servers):
             if any(t.done() for t in self._tasks):
                 for t in self._tasks:
@@ -105,20 +145,38 @@ class SimulatorGroup:
         self._tasks.clear()
 
     def urls(self) -> dict[str, str]:
-        return {source: sim.url for source, sim in self.running.items()}
+        """Each system's host URL, by system name."""
+        return {name: sim.url for name, sim in self.running.items()}
+
+    def system_settings(self) -> dict[str, dict[str, Any]]:
+        """The gateway's `systems` settings for this group: one `[systems.<name>]` table per simulator."""
+        return {name: sim.system_settings() for name, sim in self.running.items()}
 
 
 class SimulatorThread:
-    """The simulators in a thread with their own event loop: for tests and benchmarks."""
+    """The simulators in a thread with their own event loop: for tests and benchmarks.
 
-    def __init__(self, world: World, host: str = "127.0.0.1", base_port: int = 0) -> None:
-        self.group = SimulatorGroup(world, host, base_port)
+    `with SimulatorThread(world, psa_regions={"psa-na": {"AMER"}, "psa-emea": {"EMEA", "APAC"}}) as group:`
+    runs the classic stack with two regional PSAs; `group.system_settings()` is the gateway's `systems`.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        host: str = "127.0.0.1",
+        base_port: int = 0,
+        *,
+        stack: str = DEFAULT_STACK,
+        psa_regions: PsaRegions | None = None,
+    ) -> None:
+        self.group = SimulatorGroup(world, host, base_port, stack, psa_regions)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="simulators", daemon=True)
 
     def __enter__(self) -> SimulatorGroup:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.group.start(), self._loop).result(timeout=30)
+        # Loading is the slow part: the large world takes Harvest ~20 s and NetSuite ~14 s on a busy host.
+        asyncio.run_coroutine_threadsafe(self.group.start(), self._loop).result(timeout=START_TIMEOUT_S)
         return self.group
 
     def __exit__(

@@ -3,13 +3,17 @@
 Every simulator serves a projection of the same `World`, so the join keys of
 ARCHITECTURE.md section 3 line up across systems, except where drift is seeded
 on purpose (see `Drift`). Same seed, profile and as-of date: same data, byte for byte.
+A stack serves a view of it (`views.py`): the CRM the firm runs, or one region's slice for a
+regional PSA.
 """
 
 from simulators.world.builder import build_world
 from simulators.world.records import (
+    CRMS,
     DEFAULT_AS_OF,
     PROFILES,
     RATE_CARD,
+    REGIONS,
     TASKS,
     AccountingPeriod,
     Assignment,
@@ -26,11 +30,14 @@ from simulators.world.records import (
     World,
     salesforce_id,
 )
+from simulators.world.views import crm_client_id, crm_opportunity_id, for_regions, with_crm
 
 __all__ = [
+    "CRMS",
     "DEFAULT_AS_OF",
     "PROFILES",
     "RATE_CARD",
+    "REGIONS",
     "TASKS",
     "AccountingPeriod",
     "Assignment",
@@ -46,5 +53,9 @@ __all__ = [
     "TimeOff",
     "World",
     "build_world",
+    "crm_client_id",
+    "crm_opportunity_id",
+    "for_regions",
     "salesforce_id",
+    "with_crm",
 ]

@@ -13,6 +13,8 @@ from simulators.world.records import (
     DEFAULT_AS_OF,
     ENGAGEMENT_KINDS,
     FIRST,
+    HUBSPOT_COMPANY_BASE,
+    HUBSPOT_DEAL_BASE,
     INDUSTRIES,
     LAST,
     LOCATIONS,
@@ -111,6 +113,7 @@ class _Builder:
             out.append(
                 Client(
                     sf_id=salesforce_id("001", 1000 + i),
+                    hubspot_id=str(HUBSPOT_COMPANY_BASE + 1000 + i),
                     name=name,
                     industry=rng.choice(INDUSTRIES),
                     region=region,
@@ -170,6 +173,7 @@ class _Builder:
             model = BILLING_MODELS[0] if rng.random() < 0.6 else rng.choice(BILLING_MODELS[1:])
             amount = Decimal(rng.randrange(60, 900) * 1000)
             sf_id = salesforce_id("006", 5000 + i)
+            deal_id = str(HUBSPOT_DEAL_BASE + 5000 + i)
             if i < n_eng:  # closed-won and converted into an engagement
                 code = f"ENG-{i + 1:04d}"
                 start = self.as_of - timedelta(days=rng.randrange(20, 540))
@@ -182,6 +186,7 @@ class _Builder:
                         name=f"{client.name.split()[0]} {practice} {ENGAGEMENT_KINDS[i % 4]}",
                         client=client,
                         opportunity_id=sf_id,
+                        hubspot_deal_id=deal_id,
                         billing_model=model,
                         practice=practice,
                         start=start,
@@ -215,6 +220,7 @@ class _Builder:
             opportunities.append(
                 Opportunity(
                     sf_id=sf_id,
+                    hubspot_id=deal_id,
                     account_id=client.sf_id,
                     name=f"{client.name} - {practice}",
                     stage=stage,

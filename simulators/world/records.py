@@ -1,6 +1,8 @@
 """The world's records: vendor-neutral rows that carry every system's id, and the firm's constants.
 
-Each simulator picks the columns its vendor has.
+Each simulator picks the columns its vendor has. A client and an opportunity carry an id in each
+CRM the firm might run (Salesforce and HubSpot), so one world serves either CRM with the same figures;
+`World.crm` says which of them the other systems hold as their cross-reference (`world/views.py`).
 """
 
 from __future__ import annotations
@@ -144,6 +146,12 @@ TASKS = {1: ("Delivery", True), 2: ("Project Management", True), 3: ("Internal",
 ENGAGEMENT_KINDS = ["Program", "Review", "Rollout", "Sprint"]
 BILLING_MODELS = ["TIME_AND_MATERIALS", "FIXED_FEE", "CAPPED"]
 
+CRMS = ("salesforce", "hubspot")
+"""The CRMs a world carries ids for; `World.crm` is one of them."""
+HUBSPOT_COMPANY_BASE = 9_000_000_000
+HUBSPOT_DEAL_BASE = 8_000_000_000
+"""HubSpot ids are these plus the number the Salesforce id of the same record encodes."""
+
 _SF_CHECKSUM = string.ascii_uppercase + "012345"
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
@@ -174,6 +182,7 @@ class Client:
     harvest_client_id: int
     ns_customer_id: str
     modified_at: datetime
+    hubspot_id: str  # the HubSpot company id
 
 
 @dataclass(slots=True)
@@ -191,6 +200,7 @@ class Opportunity:
     practice: str
     engagement_code: str | None
     modified_at: datetime
+    hubspot_id: str  # the HubSpot deal id
 
 
 @dataclass(slots=True)
@@ -211,6 +221,7 @@ class Engagement:
     is_active: bool
     erp_inactive: bool  # drift: closed in the ERP while delivery goes on
     modified_at: datetime
+    hubspot_deal_id: str  # the HubSpot id of the deal `opportunity_id` names in Salesforce
 
 
 @dataclass(slots=True)
@@ -352,6 +363,8 @@ class World:
     time_off: list[TimeOff]
     periods: list[AccountingPeriod]
     drift: Drift
+    crm: str = "salesforce"
+    """The firm's CRM (one of `CRMS`): whose client and opportunity ids the ERP holds as external ids."""
 
     def counts(self) -> dict[str, int]:
         return {

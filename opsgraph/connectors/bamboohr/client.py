@@ -1,9 +1,9 @@
-"""The BambooHR connector: HTTP Basic with the API key, JSON by `Accept`, errors in a header.
+"""The BambooHR connector (HR port): HTTP Basic with the API key, JSON by `Accept`, errors in a header.
 
 Reads many employees at once through the cursor-paged list endpoint
 (`GET /employees?filter[ids]=...`, 250 ids per request to keep the URL short). Treats
 503 + `Retry-After` (today's signal) and 429 + `Retry-After` (from 2026-09-16) as rate limits;
-a bare 503 is an outage.
+a bare 503 is an outage. Change polling reads `GET /employees/changed?since=`.
 """
 
 from __future__ import annotations
@@ -11,49 +11,63 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from opsgraph.clock import Clock
-from opsgraph.connectors.bamboohr.mapping import EMPLOYEE_FIELDS, employee_to_resource, time_off_from_record
+from opsgraph.connectors.bamboohr.mapping import employee_to_resource, time_off_from_record
+from opsgraph.connectors.bamboohr.resources import (
+    EMPLOYEE_CHANGES,
+    EMPLOYEES,
+    IDS_PER_REQUEST,
+    LIST_PAGE_LIMIT,
+    TIME_OFF_REQUESTS,
+)
 from opsgraph.connectors.base import SourceClient, SourceConfig, SourceDataError, UpstreamResponse
 from opsgraph.connectors.ids import is_digits
-from opsgraph.connectors.shapes import json_list, json_object, object_with
+from opsgraph.connectors.shapes import json_list, object_with
 from opsgraph.connectors.toolkit.chunks import chunks
 from opsgraph.connectors.toolkit.paging import CursorPaginator, dig
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
-from opsgraph.model import Resource, SourceName, TimeOff
+from opsgraph.model import Resource, Role, TimeOff
+from opsgraph.roles.base import Change, ChangeBatch, ChangeKind, Entity
+from opsgraph.roles.filters import TimeOffFilter
 
 ERROR_HEADER = "X-BambooHR-Error-Message"
-IDS_PER_REQUEST = 250  # the documented default page size; also keeps the URL well under 8 KB
-LIST_PAGE_LIMIT = 1000  # within the documented maximum of 2500
+MAX_EMPLOYEE_ID_DIGITS = 18  # BambooHR ids are database integers: a longer run of digits is no id
+CHANGE_KINDS = {
+    "Inserted": ChangeKind.UPSERTED,
+    "Updated": ChangeKind.UPSERTED,
+    "Deleted": ChangeKind.DELETED,
+}
 
 
-@dataclass(frozen=True)
-class EmployeeChanges:
-    """`GET /employees/changed`: who changed since a time, and the stamp to poll from next."""
-
-    latest: datetime
-    actions: dict[str, str]  # employee id -> "Inserted" | "Updated" | "Deleted"
+def is_employee_id(text: str) -> bool:
+    """Shaped like a BambooHR employee id: ASCII digits, not absurdly long."""
+    return 0 < len(text) <= MAX_EMPLOYEE_ID_DIGITS and is_digits(text)
 
 
-_EMPLOYEE_PAGES = CursorPaginator(
-    lambda body: dig(body, "meta", "page", "nextCursor"), source=SourceName.BAMBOOHR, what="employee list"
-)
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class BambooHRClient(SourceClient):
-    source: ClassVar[SourceName] = SourceName.BAMBOOHR
+    vendor: ClassVar[str] = "bamboohr"
+    role: ClassVar[Role] = Role.HR
 
-    def __init__(self, config: SourceConfig, *, clock: Clock | None = None) -> None:
-        super().__init__(config, clock=clock)
+    def __init__(
+        self, config: SourceConfig, *, system: str | None = None, clock: Clock | None = None
+    ) -> None:
+        super().__init__(config, system=system, clock=clock)
         key = config.credentials.get("api_key")
         if not key:
             raise ValueError("BambooHR needs credentials.api_key")
         self._auth = "Basic " + base64.b64encode(f"{key}:x".encode()).decode()
         self._api_root = _api_root(config.base_url, config.credentials.get("company_domain"))
+        self._employee_pages = CursorPaginator(
+            lambda body: dig(body, "meta", "page", "nextCursor"), system=self.system, what="employee list"
+        )
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -77,138 +91,132 @@ class BambooHRClient(SourceClient):
             return path
         return f"{self._api_root}/{path.lstrip('/')}"
 
-    # -- reads ---------------------------------------------------------------------------------
+    # -- the HR port -----------------------------------------------------------------------------
 
-    async def directory(self) -> list[Resource]:
+    async def probe(self) -> None:
+        """One authenticated page of the employee list, filtered to an id no one has."""
+        await self.request(
+            "GET",
+            EMPLOYEES.path,
+            params={"filter[ids]": "0", "page[limit]": "1"},
+            expect=object_with(EMPLOYEES.records_path or "data"),
+        )
+
+    async def list_resources(self) -> list[Resource]:
         """Every employee (active and inactive) with the fields a `Resource` needs.
 
         Uses the list endpoint, not `/employees/directory`: the directory lists active
         employees only and has no status, supervisor id, hire date or custom fields.
         """
         records = await self._list({"page[limit]": str(LIST_PAGE_LIMIT)})
-        return [employee_to_resource(r) for r in records]
+        return [employee_to_resource(r, self.system) for r in records]
 
-    async def company_directory(self) -> list[Resource]:
-        """`GET /employees/directory`: active employees, directory fields only (no cost rate or manager)."""
-        body = self._object(await self.request("GET", "employees/directory", expect=object_with("employees")))
-        employees = body.get("employees")
-        if not isinstance(employees, list):
-            raise SourceDataError(
-                self.source, "directory response has no 'employees' list", field="employees"
-            )
-        return [employee_to_resource({**e, "status": "Active"}) for e in employees]
+    async def resources_by_ids(self, ids: Iterable[str]) -> dict[str, Resource]:
+        """Employees by id, 250 ids per request (in parallel); an id BambooHR does not have is absent.
 
-    async def employees_by_ids(self, ids: Iterable[str]) -> dict[str, Resource | None]:
-        """Employees by id, 250 ids per request (in parallel); None for an id BambooHR does not have.
-
-        Employee ids are numbers, so any other id is None without asking.
+        Employee ids are numbers, so any other id is absent without asking.
         """
-        wanted = list(dict.fromkeys(str(i) for i in ids))
-        numeric = [i for i in wanted if is_digits(i)]
+        wanted = [i for i in dict.fromkeys(ids) if is_employee_id(i)]
         pages = await asyncio.gather(
             *(
                 self._list({"filter[ids]": ",".join(chunk), "page[limit]": str(IDS_PER_REQUEST)})
-                for chunk in chunks(numeric, IDS_PER_REQUEST)
+                for chunk in chunks(wanted, IDS_PER_REQUEST)
             )
         )
-        found = {r.id: r for page in pages for r in map(employee_to_resource, page)}
-        return {i: found.get(i) for i in wanted}
+        found = {r.id: r for page in pages for r in (employee_to_resource(x, self.system) for x in page)}
+        return {i: found[i] for i in wanted if i in found}
 
-    async def employee(self, employee_id: str) -> Resource | None:
-        response = await self.request(
-            "GET",
-            f"employees/{employee_id}",
-            params={"fields": ",".join(EMPLOYEE_FIELDS)},
-            ok=(200, 404),
-            expect=json_object,
-        )
-        if response.status == 404:
-            return None
-        return employee_to_resource(self._object(response))
+    async def list_time_off(self, filter: TimeOffFilter) -> list[TimeOff]:
+        """Time off requests overlapping the filter's range, with its status (pushed down)."""
+        params = {"start": filter.start.isoformat(), "end": filter.end.isoformat(), "status": filter.status}
+        if filter.resource_id is not None:
+            if not is_employee_id(filter.resource_id):
+                return []
+            params["employeeId"] = filter.resource_id
+        response = await self.request("GET", TIME_OFF_REQUESTS.path, params=params, expect=json_list)
+        if not isinstance(response.body, list):
+            raise SourceDataError(self.system, "time off response is not a JSON array")
+        return [time_off_from_record(r, self.system) for r in response.body]
 
-    async def changes(self, since: datetime) -> EmployeeChanges:
-        stamp = (since if since.tzinfo else since.replace(tzinfo=UTC)).isoformat(timespec="seconds")
+    async def changed_since(self, entity: Entity, since: datetime) -> ChangeBatch:
+        """Employees inserted, updated or deleted after `since`, from BambooHR's changed feed.
+
+        The feed takes `since` to the second; the exact cut (strictly after `since`) is made here.
+        """
+        if entity is not Entity.RESOURCE:
+            raise ValueError(f"BambooHR polls {Entity.RESOURCE.value} changes only, not {entity!r}")
+        since = _utc(since)
+        spec = EMPLOYEE_CHANGES
+        records_key, change_field = spec.records_path or "employees", spec.change_field or "lastChanged"
         body = self._object(
             await self.request(
                 "GET",
-                "employees/changed",
-                params={"since": stamp},
-                expect=object_with("employees", Mapping, optional=True),
+                spec.path,
+                params={"since": since.astimezone(UTC).isoformat(timespec="seconds")},
+                expect=object_with(records_key, Mapping, optional=True),
             )
         )
-        employees = body.get("employees") or {}
-        if not isinstance(employees, Mapping):
+        entries = body.get(records_key) or {}
+        if not isinstance(entries, Mapping):
             raise SourceDataError(
-                self.source, "changed response has no 'employees' object", field="employees"
+                self.system, f"changed response has no {records_key!r} object", field=records_key
             )
-        actions: dict[str, str] = {}
-        for key, entry in employees.items():
-            if not isinstance(entry, Mapping) or not entry.get("action"):
-                raise SourceDataError(self.source, "change without an action", record_id=key, field="action")
-            actions[str(entry.get("id") or key)] = str(entry["action"])
-        try:
-            latest = datetime.fromisoformat(str(body.get("latest")).replace("Z", "+00:00"))
-        except ValueError as exc:
+        changes = [self._change(key, entry, change_field) for key, entry in entries.items()]
+        kept = sorted(
+            (c for c in changes if c.modified_at is not None and c.modified_at > since),
+            key=lambda c: (c.modified_at, int(c.id)),
+        )
+        high_water = max((c.modified_at for c in kept if c.modified_at is not None), default=since)
+        return ChangeBatch(entity=entity, since=since, high_water=high_water, changes=tuple(kept))
+
+    def _change(self, key: str, entry: Any, change_field: str) -> Change:
+        if not isinstance(entry, Mapping):
+            raise SourceDataError(self.system, "change is not an object", record_id=key)
+        employee_id = str(entry.get(EMPLOYEE_CHANGES.id_field) or key)
+        kind = CHANGE_KINDS.get(str(entry.get("action")))
+        if kind is None or not is_employee_id(employee_id):
             raise SourceDataError(
-                self.source, "changed response has no valid 'latest'", field="latest"
-            ) from exc
-        return EmployeeChanges(latest if latest.tzinfo else latest.replace(tzinfo=UTC), actions)
-
-    async def changed_since(self, since: datetime) -> dict[str, str]:
-        """Employee id -> action ("Inserted", "Updated", "Deleted") for every change after `since`."""
-        return (await self.changes(since)).actions
-
-    async def time_off(
-        self, start: date, end: date, *, status: str = "approved", employee_id: str | None = None
-    ) -> list[TimeOff]:
-        """Time off requests overlapping [start, end]."""
-        params = {"start": start.isoformat(), "end": end.isoformat(), "status": status}
-        if employee_id is not None:
-            params["employeeId"] = employee_id
-        response = await self.request("GET", "time_off/requests/", params=params, expect=json_list)
-        if not isinstance(response.body, list):
-            raise SourceDataError(self.source, "time off response is not a JSON array")
-        return [time_off_from_record(r) for r in response.body]
-
-    # -- writes --------------------------------------------------------------------------------
-
-    async def update_employee(self, employee_id: str, fields: Mapping[str, str]) -> None:
-        """Set fields on one employee. Absolute values, so a retry cannot double-apply: safe to retry."""
-        await self.request("POST", f"employees/{employee_id}", json=dict(fields), retry=True)
-
-    async def create_employee(self, fields: Mapping[str, str]) -> str:
-        """Create an employee (never retried); returns the new id from the `Location` header."""
-        response = await self.request("POST", "employees", json=dict(fields), ok=(201,))
-        location = response.headers.get("Location", "")
-        new_id = location.rstrip("/").rsplit("/", 1)[-1]
-        if not is_digits(new_id):
-            raise SourceDataError(self.source, f"create gave no employee id in Location {location!r}")
-        return new_id
+                self.system,
+                f"change has no known action: {entry.get('action')!r}",
+                record_id=key,
+                field="action",
+            )
+        try:
+            stamp = datetime.fromisoformat(str(entry.get(change_field)).replace("Z", "+00:00"))
+        except ValueError:
+            raise SourceDataError(
+                self.system, "change has no valid timestamp", record_id=employee_id, field=change_field
+            ) from None
+        return Change(id=employee_id, kind=kind, modified_at=_utc(stamp))
 
     # -- paging --------------------------------------------------------------------------------
 
     async def _list(self, params: Mapping[str, str]) -> list[Mapping[str, Any]]:
         """All records of `GET /employees`, following `meta.page.nextCursor`."""
-        query = {**params, "fields": ",".join(EMPLOYEE_FIELDS)}
+        spec = EMPLOYEES
+        records_key = spec.records_path or "data"
+        query = {**params, "fields": ",".join(spec.fields)}
         records: list[Mapping[str, Any]] = []
 
         async def fetch(cursor: str | None) -> Mapping[str, Any]:
-            params = query if cursor is None else {**query, "page[after]": cursor}
+            page = query if cursor is None else {**query, "page[after]": cursor}
             body = self._object(
-                await self.request("GET", "employees", params=params, expect=object_with("data"))
+                await self.request("GET", spec.path, params=page, expect=object_with(records_key))
             )
-            data = body.get("data")
+            data = body.get(records_key)
             if not isinstance(data, list):
-                raise SourceDataError(self.source, "employee list response has no 'data' array", field="data")
+                raise SourceDataError(
+                    self.system, f"employee list response has no {records_key!r} array", field=records_key
+                )
             records.extend(data)
             return body
 
-        await _EMPLOYEE_PAGES.pages(fetch)
+        await self._employee_pages.pages(fetch)
         return records
 
     def _object(self, response: UpstreamResponse) -> Mapping[str, Any]:
         if not isinstance(response.body, Mapping):
-            raise SourceDataError(self.source, f"expected a JSON object from {urlparse(response.url).path}")
+            raise SourceDataError(self.system, f"expected a JSON object from {urlparse(response.url).path}")
         return response.body
 
 

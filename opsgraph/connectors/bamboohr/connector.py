@@ -28,10 +28,4 @@ class BambooHRSettings(ConnectorSettings):
         return self
 
 
-async def ping(client: BambooHRClient) -> None:
-    await client.employees_by_ids(["0"])
-
-
-CONNECTOR = Connector(
-    vendor="bamboohr", role=Role.HR, client=BambooHRClient, settings=BambooHRSettings, ping=ping
-)
+CONNECTOR = Connector(vendor="bamboohr", role=Role.HR, client=BambooHRClient, settings=BambooHRSettings)

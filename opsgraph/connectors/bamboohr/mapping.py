@@ -1,69 +1,54 @@
 """BambooHR records to canonical models. Pure functions: no I/O.
 
-BambooHR sends nearly every value as a string (ids, dates, rates) and `null` for an empty
-field. One mapper serves the three employee shapes: `GET /employees/{id}` and the directory
-(`id`, `jobTitle`, ...) and the list endpoint (`employeeId`, `jobTitleName`, ...).
+BambooHR sends nearly every value as a string (ids, dates, rates) and `null` for an empty field.
+One mapper serves both employee shapes: `GET /employees/{id}` (`id`, `jobTitle`, ...) and the list
+endpoint (`employeeId`, `jobTitleName`, ...). Every mapper takes the configured system's name and
+sets it on the record; a missing or malformed required field is a `SourceDataError` naming the
+record and the BambooHR field.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
-from opsgraph.model import Money, Resource, ResourceStatus, SourceName, TimeOff
+from opsgraph.connectors.toolkit.fields import FieldReader
+from opsgraph.model import Money, Resource, ResourceStatus, TimeOff
 
-SOURCE = SourceName.BAMBOOHR
 HOURS_PER_DAY = 8.0  # for time off booked in hours
+EMPTY_DATE = "0000-00-00"  # BambooHR's unset date
 _STATUS = {"active": ResourceStatus.ACTIVE, "inactive": ResourceStatus.INACTIVE}
-EMPLOYEE_FIELDS: tuple[str, ...] = (
-    "firstName",
-    "lastName",
-    "preferredName",
-    "displayName",
-    "workEmail",
-    "jobTitle",
-    "department",
-    "division",
-    "location",
-    "status",
-    "supervisorEid",
-    "hireDate",
-    "payRate",
-    "customCostRate",
-)
-"""What the client asks for on every employee read: enough for `employee_to_resource`."""
+
+Raw = Mapping[str, Any]
 
 
-def _text(record: Mapping[str, Any], *names: str) -> str | None:
-    """The first non-empty value among `names`, as text."""
-    for name in names:
+def _record_id(record: Raw) -> str | None:
+    for name in ("id", "employeeId"):
         value = record.get(name)
-        if value is not None and str(value).strip() != "":
-            return str(value).strip()
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value) != "":
+            return str(value)
     return None
 
 
-def _required(record: Mapping[str, Any], record_id: str | None, *names: str) -> str:
-    value = _text(record, *names)
-    if value is None:
-        raise SourceDataError(
-            SOURCE, "required field is missing or empty", record_id=record_id, field=names[0]
+@cache
+def _reader(system: str) -> FieldReader:
+    """One reader per configured system, so its errors name that system."""
+
+    def fail(record: Raw, field: str, problem: str) -> SourceDataError:
+        return SourceDataError(
+            system, f"BambooHR record {problem}", record_id=_record_id(record), field=field
         )
-    return value
+
+    return FieldReader(fail, blank_is_none=True)
 
 
-def _date(value: str | None, record_id: str, field: str) -> date | None:
-    if value is None or value == "0000-00-00":  # BambooHR's empty date
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise SourceDataError(
-            SOURCE, f"not a YYYY-MM-DD date: {value!r}", record_id=record_id, field=field
-        ) from exc
+def _date(read: FieldReader, record: Raw, field: str) -> date | None:
+    return None if read.text(record, field) == EMPTY_DATE else read.date(record, field)
 
 
 def _currency(pay_rate: str | None) -> str:
@@ -73,95 +58,100 @@ def _currency(pay_rate: str | None) -> str:
     return "USD"
 
 
-def cost_rate(record: Mapping[str, Any], record_id: str) -> Money | None:
+def cost_rate(record: Raw, system: str) -> Money | None:
     """The hourly cost rate from the `customCostRate` custom field, in the pay currency."""
-    raw = _text(record, "customCostRate")
+    read = _reader(system)
+    raw = read.text(record, "customCostRate")
     if raw is None:
         return None
     try:
         amount = Decimal(raw.replace(",", ""))
-    except InvalidOperation as exc:
-        raise SourceDataError(
-            SOURCE, f"cost rate is not a number: {raw!r}", record_id=record_id, field="customCostRate"
-        ) from exc
+    except InvalidOperation:
+        amount = Decimal("NaN")
     if not amount.is_finite() or amount < 0:
-        raise SourceDataError(
-            SOURCE,
-            f"cost rate is not a non-negative amount: {raw!r}",
-            record_id=record_id,
-            field="customCostRate",
+        raise read.fail(
+            record, "customCostRate", f"has a cost rate that is not a non-negative amount: {raw!r}"
         )
-    return Money.of(amount, _currency(_text(record, "payRate")))
+    return Money.of(amount, _currency(read.text(record, "payRate")))
 
 
-def employee_to_resource(record: Mapping[str, Any]) -> Resource:
-    """One employee record (any of BambooHR's shapes) as a `Resource`."""
-    record_id = _text(record, "id", "employeeId")
+def employee_to_resource(record: Raw, system: str) -> Resource:
+    """One employee record (either of BambooHR's shapes) as a `Resource` of `system`."""
+    read = _reader(system)
+    record_id = _record_id(record)
     if record_id is None:
-        raise SourceDataError(SOURCE, "employee record has no id", field="id")
-    first = _required(record, record_id, "firstName")
-    last = _required(record, record_id, "lastName")
-    email = _required(record, record_id, "workEmail")
-    status_text = _text(record, "status")
+        raise SourceDataError(system, "BambooHR employee record has no id", field="id")
+    first = read.required_text(record, "firstName")
+    last = read.required_text(record, "lastName")
     status = ResourceStatus.ACTIVE
+    status_text = read.text(record, "status")
     if status_text is not None:
-        if status_text.lower() not in _STATUS:
-            raise SourceDataError(
-                SOURCE, f"unknown employee status {status_text!r}", record_id=record_id, field="status"
-            )
-        status = _STATUS[status_text.lower()]
-    preferred = _text(record, "preferredName")
+        found = _STATUS.get(status_text.lower())
+        if found is None:
+            raise read.fail(record, "status", f"has an unknown status {status_text!r}")
+        status = found
+    preferred = read.text(record, "preferredName")
     return Resource(
+        system=system,
         id=record_id,
-        name=_text(record, "displayName") or f"{preferred or first} {last}",
+        name=read.text(record, "displayName") or f"{preferred or first} {last}",
         first_name=first,
         last_name=last,
-        email=email,
-        title=_text(record, "jobTitle", "jobTitleName"),
-        department=_text(record, "department", "departmentName"),
-        division=_text(record, "division", "divisionName"),
-        location=_text(record, "location", "locationName"),
+        email=read.required_text(record, "workEmail"),
+        title=read.text(record, "jobTitle") or read.text(record, "jobTitleName"),
+        department=read.text(record, "department") or read.text(record, "departmentName"),
+        division=read.text(record, "division") or read.text(record, "divisionName"),
+        location=read.text(record, "location") or read.text(record, "locationName"),
         status=status,
-        manager_id=_text(record, "supervisorEid"),
-        hire_date=_date(_text(record, "hireDate"), record_id, "hireDate"),
-        cost_rate=cost_rate(record, record_id),
+        manager_id=read.text(record, "supervisorEid"),
+        hire_date=_date(read, record, "hireDate"),
+        cost_rate=cost_rate(record, system),
     )
 
 
-def time_off_from_record(record: Mapping[str, Any]) -> TimeOff:
-    """One time off request (`GET /time_off/requests/`) as a `TimeOff`."""
-    record_id = _text(record, "id")
-    if record_id is None:
-        raise SourceDataError(SOURCE, "time off request has no id", field="id")
-    status = record.get("status")
-    kind = record.get("type")
-    amount = record.get("amount")
-    if not isinstance(status, Mapping) or not _text(status, "status"):
-        raise SourceDataError(SOURCE, "time off request has no status", record_id=record_id, field="status")
-    if not isinstance(kind, Mapping) or not _text(kind, "name"):
-        raise SourceDataError(SOURCE, "time off request has no type", record_id=record_id, field="type")
-    if not isinstance(amount, Mapping):
-        raise SourceDataError(SOURCE, "time off request has no amount", record_id=record_id, field="amount")
-    raw_amount = _required(amount, record_id, "amount")
+def _part(read: FieldReader, record: Raw, field: str) -> Raw:
+    value = record.get(field)
+    if not isinstance(value, Mapping):
+        raise read.fail(record, field, f"has no {field} object")
+    return value
+
+
+def time_off_from_record(record: Raw, system: str) -> TimeOff:
+    """One time off request (`GET /time_off/requests/`) as a `TimeOff` of `system`."""
+    read = _reader(system)
+    record_id = read.text(record, "id")
+    if not record_id:
+        raise SourceDataError(system, "BambooHR time off request has no id", field="id")
+    status = read.text(_part(read, record, "status"), "status")
+    kind = read.text(_part(read, record, "type"), "name")
+    amount = _part(read, record, "amount")
+    if not status:
+        raise read.fail(record, "status", "has no status")
+    if not kind:
+        raise read.fail(record, "type", "has no type name")
+    raw_amount = amount.get("amount")
     try:
-        quantity = float(raw_amount)
-    except ValueError as exc:
-        raise SourceDataError(
-            SOURCE, f"amount is not a number: {raw_amount!r}", record_id=record_id, field="amount"
-        ) from exc
-    unit = (_text(amount, "unit") or "days").lower()
+        quantity = float(raw_amount) if isinstance(raw_amount, str) else math.nan
+    except ValueError:
+        quantity = math.nan
+    if not math.isfinite(quantity):
+        raise read.fail(record, "amount", f"has a malformed amount: {amount.get('amount')!r}")
+    unit = (read.text(amount, "unit") or "days").lower()
     if unit not in ("days", "hours"):
-        raise SourceDataError(SOURCE, f"unknown amount unit {unit!r}", record_id=record_id, field="amount")
-    start = _date(_required(record, record_id, "start"), record_id, "start")
-    end = _date(_required(record, record_id, "end"), record_id, "end")
-    if start is None or end is None:
-        raise SourceDataError(SOURCE, "time off request has no dates", record_id=record_id, field="start")
+        raise read.fail(record, "amount", f"has an unknown amount unit {unit!r}")
+    start, end = read.date(record, "start"), read.date(record, "end")
+    if start is None:
+        raise read.fail(record, "start", "has no start")
+    if end is None:
+        raise read.fail(record, "end", "has no end")
+    days = quantity if unit == "days" else quantity / HOURS_PER_DAY
     return TimeOff(
+        system=system,
         id=record_id,
-        resource_id=_required(record, record_id, "employeeId"),
+        resource_id=read.required_text(record, "employeeId"),
         start=start,
         end=end,
-        amount_days=quantity if unit == "days" else quantity / HOURS_PER_DAY,
-        kind=_required(kind, record_id, "name"),
-        status=_required(status, record_id, "status"),
+        amount_days=days,
+        kind=kind,
+        status=status,
     )

@@ -1,11 +1,15 @@
-"""The Harvest API v2 connector: projects, people, assignments, time entries and invoices.
+"""The Harvest API v2 client: the PSA port (`opsgraph.roles.psa.PsaPort`) over projects, people,
+assignments, time entries and the time report.
 
-Harvest has no batch-by-ids endpoint, so batches are list filters (one date-range listing of time for
-many projects) or parallel GETs bounded by the base's concurrency bulkhead. Listings always ask for
-`per_page=2000` and follow `links.next` to the end, whether the resource pages by cursor or by page.
-Writes are not retried; `create_time_entry` is made idempotent by its `external_reference`.
-Totals per project come from the Time Reports API, whose timeframe is capped at 365 days: longer ranges
-are split into consecutive windows fetched concurrently and summed.
+Harvest has no batch-by-ids endpoint. Engagements by ids are fetched one GET per id when only a few
+are asked for (`FEW_IDS`) and picked from the project listing otherwise: the listing is one call per
+2000 projects, so it is the cheaper read for more than a handful, while a node lookup of one
+engagement stays one small call. Time entries by ids are one GET per id, concurrently (bounded by the
+base's bulkhead), and a 404 is an absent id. Listings ask for `per_page=2000` and follow `links.next`
+to the end, whether the resource pages by cursor or by page. Totals per engagement come from the Time
+Reports API, whose timeframe is capped at 365 days: longer ranges are split into consecutive windows
+fetched concurrently and summed. Resource paths, id and change fields are declared in `resources.py`;
+the vendor's writes are in `writes.py`.
 """
 
 from __future__ import annotations
@@ -26,30 +30,47 @@ from opsgraph.connectors.base import (
 )
 from opsgraph.connectors.harvest.mapping import (
     assignment_from_record,
-    engagement_to_project_payload,
-    project_time_totals_from_result,
+    engagement_totals_from_result,
+    format_timestamp,
+    harvest_id,
     project_to_engagement,
+    record_change,
     time_entry_from_record,
-    time_entry_to_payload,
     user_to_psa_user,
+)
+from opsgraph.connectors.harvest.resources import (
+    CHANGE_PARAM,
+    PER_PAGE,
+    PROJECT_USER_ASSIGNMENTS,
+    PROJECTS,
+    REPORT_WINDOW_DAYS,
+    TASKS,
+    TIME_ENTRIES,
+    TIME_REPORT,
+    USER_ASSIGNMENTS,
+    USERS,
 )
 from opsgraph.connectors.shapes import json_object, object_with
 from opsgraph.connectors.toolkit.auth import BearerToken
 from opsgraph.connectors.toolkit.paging import CursorPaginator, PageNumberPaginator
+from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
-from opsgraph.model import (
-    Assignment,
-    Engagement,
-    ProjectTimeTotals,
-    PsaUser,
-    SourceName,
-    TimeEntry,
-)
+from opsgraph.model import Assignment, Engagement, EngagementTimeTotals, PsaUser, Role, TimeEntry
+from opsgraph.roles.base import Change, ChangeBatch, Entity
+from opsgraph.roles.filters import AssignmentFilter, EngagementFilter, TimeEntryFilter
 
-PER_PAGE = "2000"
 DEFAULT_USER_AGENT = "opsgraph (ops@opsgraph.example)"
 RATE_WINDOW_S = 15.0  # Harvest's documented window, when a 429 comes without Retry-After
-REPORT_WINDOW_DAYS = 365  # the Time Reports timeframe "cannot exceed 1 year (365 days)"
+FEW_IDS = 3  # up to this many engagements by ids: one GET each; more: one project listing
+
+POLLED: dict[Entity, ResourceSpec] = {
+    Entity.ENGAGEMENT: PROJECTS,
+    Entity.ASSIGNMENT: USER_ASSIGNMENTS,
+    Entity.TIME_ENTRY: TIME_ENTRIES,
+}
+"""The listing each polled entity's changes come from, filtered by `updated_since`."""
+
+Raw = dict[str, Any]
 
 
 def _flag(value: bool) -> str:
@@ -59,6 +80,10 @@ def _flag(value: bool) -> str:
 def _add(a: float, b: float) -> float:
     """Hours summed in decimal, so that 0.1 + 0.2 stays 0.3."""
     return float(Decimal(str(a)) + Decimal(str(b)))
+
+
+def _by_id(record: Assignment | Engagement) -> int:
+    return int(record.id)
 
 
 def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> list[tuple[date, date]]:
@@ -72,10 +97,13 @@ def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> li
 
 
 class HarvestClient(SourceClient):
-    source: ClassVar[SourceName] = SourceName.HARVEST
+    vendor: ClassVar[str] = "harvest"
+    role: ClassVar[Role] = Role.PSA
 
-    def __init__(self, config: SourceConfig, *, clock: Clock | None = None) -> None:
-        super().__init__(config, clock=clock)
+    def __init__(
+        self, config: SourceConfig, *, system: str | None = None, clock: Clock | None = None
+    ) -> None:
+        super().__init__(config, system=system, clock=clock)
         missing = [k for k in ("access_token", "account_id") if not config.credentials.get(k)]
         if missing:
             raise ValueError(f"harvest credentials need {', '.join(missing)}")
@@ -119,19 +147,24 @@ class HarvestClient(SourceClient):
             return None, body.strip()[:300]
         return None, f"HTTP {response.status}"
 
-    # -- paging ------------------------------------------------------------------------------------
+    # -- paging and single reads -------------------------------------------------------------------
 
-    async def _collect(
-        self, path: str, key: str, params: Mapping[str, str] | None = None
-    ) -> list[dict[str, Any]]:
-        """Every record of a listing. Page-numbered listings fetch pages 2..N concurrently once the
-        first page gives `total_pages`; cursor listings follow `links.next` until it is null."""
-        query = {**(params or {}), "per_page": PER_PAGE}
+    async def collect(
+        self, spec: ResourceSpec, params: Mapping[str, str] | None = None, *, path: str | None = None
+    ) -> list[Raw]:
+        """Every record of a listing (`path` overrides the spec's, for a nested listing). Page-numbered
+        listings fetch pages 2..N concurrently once the first page gives `total_pages`; cursor listings
+        follow `links.next` until it is null."""
+        path = path or spec.path
+        key = spec.records_path
+        assert key is not None, spec.name
+        query = {**(params or {}), "per_page": str(PER_PAGE)}
         listing = object_with(key)
 
         async def page(link: str | None, params: Mapping[str, str] | None = None) -> Mapping[str, Any]:
             response = await self.request("GET", link or path, params=params, expect=listing)
-            return self._records(path, key, response.body)[0]
+            body: Mapping[str, Any] = response.body
+            return body
 
         first = await page(None, query)
         total_pages = first.get("total_pages")
@@ -141,119 +174,158 @@ class HarvestClient(SourceClient):
             numbered = PageNumberPaginator(lambda _: count)
             pages = await numbered.pages(lambda n: page(None, {**query, "page": str(n)}), first=first)
         else:
-            cursor = CursorPaginator(_next_link, source=self.source, what=f"listing {path}")
+            cursor = CursorPaginator(_next_link, system=self.system, what=f"listing {path}")
             pages = await cursor.pages(page, first=first)
         return [record for body in pages for record in body[key]]
 
-    def _records(self, path: str, key: str, body: Any) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
-        if not isinstance(body, Mapping) or not isinstance(body.get(key), list):
-            raise SourceDataError(self.source, f"listing {path} has no {key!r} array", field=key)
-        return body, list(body[key])
-
-    # -- reads -------------------------------------------------------------------------------------
-
-    async def list_projects(self, *, is_active: bool | None = None) -> list[Engagement]:
-        params = {} if is_active is None else {"is_active": _flag(is_active)}
-        return [project_to_engagement(r) for r in await self._collect("/v2/projects", "projects", params)]
-
-    async def get_project(self, project_id: int) -> Engagement:
-        return project_to_engagement(
-            (await self.request("GET", f"/v2/projects/{project_id}", expect=json_object)).body
-        )
-
-    async def list_users(self) -> list[PsaUser]:
-        return [user_to_psa_user(r) for r in await self._collect("/v2/users", "users")]
-
-    async def list_clients(self) -> list[dict[str, Any]]:
-        return await self._collect("/v2/clients", "clients")
-
-    async def list_user_assignments(self, *, is_active: bool | None = None) -> list[Assignment]:
-        params = {} if is_active is None else {"is_active": _flag(is_active)}
-        records = await self._collect("/v2/user_assignments", "user_assignments", params)
-        return [assignment_from_record(r) for r in records]
-
-    async def user_assignments_by_project_ids(self, ids: Iterable[int]) -> dict[int, list[Assignment]]:
-        """One listing per project, concurrently (bounded by the bulkhead); an unknown project maps to []."""
-        unique = list(dict.fromkeys(ids))
-
-        async def one(project_id: int) -> list[Assignment]:
-            try:
-                path = f"/v2/projects/{project_id}/user_assignments"
-                return [assignment_from_record(r) for r in await self._collect(path, "user_assignments")]
-            except SourceRejected as exc:
-                if exc.status == 404:
-                    return []
-                raise
-
-        results = await asyncio.gather(*(one(p) for p in unique))
-        return dict(zip(unique, results, strict=True))
-
-    async def time_entries(
-        self,
-        *,
-        start: date,
-        end: date,
-        project_id: int | None = None,
-        user_id: int | None = None,
-        is_billed: bool | None = None,
-        updated_since: datetime | None = None,
-    ) -> list[TimeEntry]:
-        """Every entry with `start <= spent_date <= end` matching the filters, newest first."""
-        params = {"from": start.isoformat(), "to": end.isoformat()}
-        if project_id is not None:
-            params["project_id"] = str(project_id)
-        if user_id is not None:
-            params["user_id"] = str(user_id)
-        if is_billed is not None:
-            params["is_billed"] = _flag(is_billed)
-        if updated_since is not None:
-            moment = updated_since if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
-            params["updated_since"] = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return [
-            time_entry_from_record(r) for r in await self._collect("/v2/time_entries", "time_entries", params)
-        ]
-
-    async def time_entries_by_external_reference(self, ref_id: str) -> list[TimeEntry]:
-        records = await self._collect("/v2/time_entries", "time_entries", {"external_reference_id": ref_id})
-        return [time_entry_from_record(r) for r in records]
-
-    async def time_entry(self, entry_id: int) -> TimeEntry | None:
-        """One entry by id; None when Harvest has no such entry (404)."""
+    async def _one(self, spec: ResourceSpec, record_id: int) -> Raw | None:
+        """One record by its Harvest id; None when Harvest has no such record (404)."""
         try:
-            response = await self.request("GET", f"/v2/time_entries/{entry_id}", expect=json_object)
+            response = await self.request("GET", f"{spec.path}/{record_id}", expect=json_object)
         except SourceRejected as exc:
             if exc.status == 404:
                 return None
             raise
-        return time_entry_from_record(response.body)
+        record: Raw = response.body
+        return record
 
-    async def list_invoices(self) -> list[dict[str, Any]]:
-        return await self._collect("/v2/invoices", "invoices")
+    async def _by_ids(self, spec: ResourceSpec, ids: Iterable[str]) -> dict[str, Raw]:
+        """One GET per well-formed id, concurrently; malformed and unknown ids are absent."""
+        wanted = [(i, n) for i in dict.fromkeys(ids) if (n := harvest_id(i)) is not None]
+        found = await asyncio.gather(*(self._one(spec, n) for _, n in wanted))
+        return {i: record for (i, _), record in zip(wanted, found, strict=True) if record is not None}
 
-    async def project_time_totals(self, start: date, end: date) -> dict[int, ProjectTimeTotals]:
-        """Hours and billable amount per project with time in `start..end` (inclusive), fixed-fee included.
+    # -- the system port ---------------------------------------------------------------------------
 
-        One Time Reports listing per window of at most 365 days, concurrently; per-project results are
-        summed across windows. A project absent from the result tracked no time in the range.
-        """
-        reports = await asyncio.gather(
-            *(self._projects_time_report(a, b) for a, b in report_windows(start, end))
+    async def probe(self) -> None:
+        """One task: the cheapest authenticated read."""
+        assert TASKS.records_path is not None
+        await self.request(
+            "GET", TASKS.path, params={"per_page": "1"}, expect=object_with(TASKS.records_path)
         )
-        totals: dict[int, ProjectTimeTotals] = {}
+
+    async def changed_since(self, entity: Entity, since: datetime) -> ChangeBatch:
+        """Projects, user assignments or time entries with `updated_at` after `since` (a naive `since`
+        is UTC). Harvest's `updated_since` is inclusive and in whole seconds: the rest is cut here."""
+        spec = POLLED.get(entity)
+        if spec is None or spec.change_field is None:
+            raise ValueError(f"{self.system} does not poll {entity!s}; it polls {', '.join(POLLED)}")
+        after = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        records = await self.collect(spec, {CHANGE_PARAM: format_timestamp(after)})
+        latest: dict[str, datetime] = {}
+        for record in records:
+            record_id, moment = record_change(
+                record, self.system, id_field=spec.id_field, change_field=spec.change_field
+            )
+            if moment > latest.get(record_id, after):
+                latest[record_id] = moment
+        ordered = sorted(latest.items(), key=lambda item: (item[1], int(item[0])))
+        changes = tuple(Change(id=i, modified_at=moment) for i, moment in ordered)
+        high_water = ordered[-1][1] if ordered else after
+        return ChangeBatch(entity=Entity(entity), since=after, high_water=high_water, changes=changes)
+
+    # -- engagements -------------------------------------------------------------------------------
+
+    async def engagements_by_ids(self, ids: Iterable[str]) -> dict[str, Engagement]:
+        wanted = [i for i in dict.fromkeys(ids) if harvest_id(i) is not None]
+        if len(wanted) <= FEW_IDS:
+            found = await self._by_ids(PROJECTS, wanted)
+            return {i: project_to_engagement(r, self.system) for i, r in found.items()}
+        by_id = {e.id: e for e in await self.list_engagements()}
+        return {i: by_id[i] for i in wanted if i in by_id}
+
+    async def engagements_by_codes(self, codes: Iterable[str]) -> dict[str, Engagement]:
+        """Picked from the project listing (Harvest cannot filter projects by code); where two projects
+        share a code, the one with the lowest id."""
+        wanted = {c for c in codes if c}
+        if not wanted:
+            return {}
+        found: dict[str, Engagement] = {}
+        for engagement in await self.list_engagements():
+            if engagement.code in wanted:
+                found.setdefault(engagement.code, engagement)
+        return found
+
+    async def list_engagements(self, filter: EngagementFilter | None = None) -> list[Engagement]:
+        params = {} if filter is None or filter.is_active is None else {"is_active": _flag(filter.is_active)}
+        records = await self.collect(PROJECTS, params)
+        return sorted((project_to_engagement(r, self.system) for r in records), key=_by_id)
+
+    # -- people and assignments --------------------------------------------------------------------
+
+    async def list_users(self) -> list[PsaUser]:
+        return [user_to_psa_user(r, self.system) for r in await self.collect(USERS)]
+
+    async def list_assignments(self, filter: AssignmentFilter | None = None) -> list[Assignment]:
+        params = {} if filter is None or filter.is_active is None else {"is_active": _flag(filter.is_active)}
+        records = await self.collect(USER_ASSIGNMENTS, params)
+        return sorted((assignment_from_record(r, self.system) for r in records), key=_by_id)
+
+    async def assignments_by_engagement_ids(self, ids: Iterable[str]) -> dict[str, list[Assignment]]:
+        """One listing per project, concurrently (bounded by the bulkhead); `[]` for an unknown project,
+        and for an id not shaped like a Harvest id, without a request."""
+        unique = list(dict.fromkeys(ids))
+
+        async def one(engagement_id: str) -> list[Assignment]:
+            project_id = harvest_id(engagement_id)
+            if project_id is None:
+                return []
+            path = PROJECT_USER_ASSIGNMENTS.path.format(project_id=project_id)
+            try:
+                records = await self.collect(PROJECT_USER_ASSIGNMENTS, path=path)
+            except SourceRejected as exc:
+                if exc.status == 404:
+                    return []
+                raise
+            return [assignment_from_record(r, self.system) for r in records]
+
+        results = await asyncio.gather(*(one(i) for i in unique))
+        return dict(zip(unique, results, strict=True))
+
+    # -- time ----------------------------------------------------------------------------------------
+
+    async def list_time_entries(self, filter: TimeEntryFilter) -> list[TimeEntry]:
+        """Every entry with `start <= spent_date <= end` matching the filter, newest first; every field
+        is pushed down to Harvest (`updated_since` as Harvest takes it: at or after, to the second). An
+        engagement or user id not shaped like a Harvest id matches nothing, without a request."""
+        params = {"from": filter.start.isoformat(), "to": filter.end.isoformat()}
+        for name, value in (("project_id", filter.engagement_id), ("user_id", filter.user_id)):
+            if value is not None:
+                vendor_id = harvest_id(value)
+                if vendor_id is None:
+                    return []
+                params[name] = str(vendor_id)
+        if filter.is_billed is not None:
+            params["is_billed"] = _flag(filter.is_billed)
+        if filter.updated_since is not None:
+            params[CHANGE_PARAM] = format_timestamp(filter.updated_since)
+        records = await self.collect(TIME_ENTRIES, params)
+        return [time_entry_from_record(r, self.system) for r in records]
+
+    async def time_entries_by_ids(self, ids: Iterable[str]) -> dict[str, TimeEntry]:
+        found = await self._by_ids(TIME_ENTRIES, ids)
+        return {i: time_entry_from_record(r, self.system) for i, r in found.items()}
+
+    async def hours_by_engagement(self, start: date, end: date) -> dict[str, EngagementTimeTotals]:
+        """Hours and billable amount per engagement with time in `start..end` (inclusive), fixed fee
+        included. One Time Reports listing per window of at most 365 days, concurrently; results are
+        summed across windows. An engagement absent from the result tracked no time in the range."""
+        reports = await asyncio.gather(*(self._time_report(a, b) for a, b in report_windows(start, end)))
+        totals: dict[str, EngagementTimeTotals] = {}
         for report in reports:
             for row in report:
-                seen = totals.get(row.harvest_project_id)
+                seen = totals.get(row.engagement_id)
                 if seen is None:
-                    totals[row.harvest_project_id] = row
+                    totals[row.engagement_id] = row
                     continue
                 if seen.currency != row.currency:
                     raise SourceDataError(
-                        self.source,
+                        self.system,
                         f"project reports time in {seen.currency} and {row.currency}",
-                        record_id=row.harvest_project_id,
+                        record_id=row.engagement_id,
                         field="currency",
                     )
-                totals[row.harvest_project_id] = seen.model_copy(
+                totals[row.engagement_id] = seen.model_copy(
                     update={
                         "total_hours": _add(seen.total_hours, row.total_hours),
                         "billable_hours": _add(seen.billable_hours, row.billable_hours),
@@ -262,110 +334,10 @@ class HarvestClient(SourceClient):
                 )
         return totals
 
-    async def _projects_time_report(self, start: date, end: date) -> list[ProjectTimeTotals]:
-        params = {
-            "from": start.strftime("%Y%m%d"),
-            "to": end.strftime("%Y%m%d"),
-            "include_fixed_fee": "true",
-        }
-        records = await self._collect("/v2/reports/time/projects", "results", params)
-        return [project_time_totals_from_result(r) for r in records]
-
-    # -- writes ------------------------------------------------------------------------------------
-
-    async def create_time_entry(
-        self,
-        *,
-        project_id: int,
-        task_id: int,
-        spent_date: date,
-        hours: float,
-        notes: str | None = None,
-        user_id: int | None = None,
-        external_reference: Mapping[str, str] | None = None,
-    ) -> TimeEntry:
-        """Create an entry; with an `external_reference` whose id already exists, return that entry."""
-        payload = time_entry_to_payload(
-            project_id=project_id,
-            task_id=task_id,
-            spent_date=spent_date,
-            hours=hours,
-            notes=notes,
-            user_id=user_id,
-            external_reference=external_reference,
-        )
-        if external_reference is not None:
-            existing = await self.time_entries_by_external_reference(str(external_reference["id"]))
-            if existing:
-                return existing[0]
-        response = await self.request("POST", "/v2/time_entries", json=payload, ok=(201,))
-        return time_entry_from_record(response.body)
-
-    async def update_time_entry(self, entry_id: int, fields: Mapping[str, Any]) -> TimeEntry:
-        """PATCH `hours`, `notes`, `spent_date` (a date or ISO string), `task_id` or `external_reference`."""
-        body = {k: v.isoformat() if isinstance(v, date) else v for k, v in fields.items()}
-        response = await self.request("PATCH", f"/v2/time_entries/{entry_id}", json=body)
-        return time_entry_from_record(response.body)
-
-    async def delete_time_entry(self, entry_id: int) -> None:
-        await self.request("DELETE", f"/v2/time_entries/{entry_id}")
-
-    async def create_invoice_from_time(
-        self,
-        client_id: int,
-        project_ids: Iterable[int],
-        start: date,
-        end: date,
-        *,
-        issue_date: date | None = None,
-        due_date: date | None = None,
-        subject: str | None = None,
-        summary_type: str = "task",
-    ) -> dict[str, Any]:
-        """A draft invoice importing the approved, unbilled billable time; Harvest marks it billed."""
-        body: dict[str, Any] = {
-            "client_id": client_id,
-            "line_items_import": {
-                "project_ids": list(project_ids),
-                "time": {"summary_type": summary_type, "from": start.isoformat(), "to": end.isoformat()},
-            },
-        }
-        for name, value in (("issue_date", issue_date), ("due_date", due_date)):
-            if value is not None:
-                body[name] = value.isoformat()
-        if subject is not None:
-            body["subject"] = subject
-        response = await self.request("POST", "/v2/invoices", json=body, ok=(201,))
-        invoice: dict[str, Any] = response.body
-        return invoice
-
-    async def create_project(
-        self, engagement: Engagement, *, contract_value: Decimal | None = None
-    ) -> Engagement:
-        payload = engagement_to_project_payload(engagement, contract_value=contract_value)
-        response = await self.request("POST", "/v2/projects", json=payload, ok=(201,))
-        return project_to_engagement(response.body)
-
-    async def update_project(self, project_id: int, fields: Mapping[str, Any]) -> Engagement:
-        response = await self.request("PATCH", f"/v2/projects/{project_id}", json=dict(fields))
-        return project_to_engagement(response.body)
-
-    async def create_user_assignment(
-        self,
-        project_id: int,
-        user_id: int,
-        *,
-        hourly_rate: Decimal | None = None,
-        budget_hours: float | None = None,
-    ) -> Assignment:
-        body: dict[str, Any] = {"user_id": user_id}
-        if hourly_rate is not None:
-            body["use_default_rates"], body["hourly_rate"] = False, float(hourly_rate)
-        if budget_hours is not None:
-            body["budget"] = budget_hours
-        path = f"/v2/projects/{project_id}/user_assignments"
-        response = await self.request("POST", path, json=body, ok=(201,))
-        return assignment_from_record(response.body)
+    async def _time_report(self, start: date, end: date) -> list[EngagementTimeTotals]:
+        params = {"from": start.strftime("%Y%m%d"), "to": end.strftime("%Y%m%d"), "include_fixed_fee": "true"}
+        records = await self.collect(TIME_REPORT, params)
+        return [engagement_totals_from_result(r, self.system) for r in records]
 
 
 def _next_link(body: Mapping[str, Any]) -> str | None:

@@ -6,7 +6,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opsgraph.connectors.harvest.client import HarvestClient
 from opsgraph.connectors.registry import Connector, ConnectorSettings
-from opsgraph.model import Role
 
 
 class HarvestCredentials(BaseModel):
@@ -22,10 +21,6 @@ class HarvestSettings(ConnectorSettings):
     credentials: HarvestCredentials
 
 
-async def ping(client: HarvestClient) -> None:
-    await client.request("GET", "/v2/tasks", params={"per_page": "1"})
-
-
 CONNECTOR = Connector(
-    vendor="harvest", role=Role.PSA, client=HarvestClient, settings=HarvestSettings, ping=ping
+    vendor=HarvestClient.vendor, role=HarvestClient.role, client=HarvestClient, settings=HarvestSettings
 )

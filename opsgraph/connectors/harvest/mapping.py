@@ -1,4 +1,8 @@
-"""Pure conversions between Harvest v2 records and the canonical models.
+"""Pure conversions between Harvest v2 records and the canonical models. No I/O.
+
+Harvest's integer ids become strings; every mapper takes the configured system's name and sets it on
+the record. A missing or malformed required field raises `SourceDataError` naming the record and the
+Harvest field.
 
 Billing models are encoded on a Harvest project as follows (the simulator projects the world this way):
 
@@ -6,128 +10,132 @@ Billing models are encoded on a Harvest project as follows (the simulator projec
 - CAPPED: not fixed fee, `budget_by` "project_cost": `budget` is the cap (money), and the budget hours are
   the cap over the project's `hourly_rate`, rounded down.
 - TIME_AND_MATERIALS: everything else; with `budget_by` "project" (or "person"/"task") `budget` is hours.
-
-A missing or malformed required field raises `SourceDataError` naming the record and the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
+from opsgraph.connectors.harvest.resources import MAX_ID
+from opsgraph.connectors.ids import is_digits
+from opsgraph.connectors.toolkit.fields import FieldReader, Record
 from opsgraph.model import (
     Assignment,
     BillingModel,
     Engagement,
-    ProjectTimeTotals,
+    EngagementTimeTotals,
     PsaUser,
-    SourceName,
     TimeEntry,
     TimeEntryStatus,
 )
 
-SOURCE = SourceName.HARVEST
 HOURS_BUDGETS = frozenset({"project", "person", "task"})
 
-Record = Mapping[str, Any]
 
-
-def _fail(record: Record, field: str, message: str) -> SourceDataError:
-    return SourceDataError(SOURCE, message, record_id=record.get("id"), field=field)
-
-
-def _get(record: Record, path: str, *, required: bool) -> Any:
-    """A field by dotted path. Hot (a page of 2000 entries reads ~40,000 fields): plain dict checks,
-    not `Mapping`'s slower ABC check; decoded JSON objects are dicts."""
-    if "." not in path:
-        value: Any = record.get(path)
-    else:
-        value = record
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-    if value is None and required:
-        raise _fail(record, path, f"Harvest record is missing required field {path!r}")
-    return value
-
-
-def _int(record: Record, path: str) -> int:
-    value = _get(record, path, required=True)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(record, path, f"Harvest field {path!r} is not an integer: {value!r}")
-    return value
-
-
-def _opt_int(record: Record, path: str) -> int | None:
-    return None if _get(record, path, required=False) is None else _int(record, path)
-
-
-def _str(record: Record, path: str) -> str:
-    value = _get(record, path, required=True)
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(record, path, f"Harvest field {path!r} is not a non-empty string: {value!r}")
-    return value
-
-
-def _opt_str(record: Record, path: str) -> str | None:
-    value = _get(record, path, required=False)
-    return None if value is None else str(value)
-
-
-def _bool(record: Record, path: str) -> bool:
-    value = _get(record, path, required=True)
-    if not isinstance(value, bool):
-        raise _fail(record, path, f"Harvest field {path!r} is not a boolean: {value!r}")
-    return value
-
-
-def _number(record: Record, path: str, *, required: bool = False) -> Decimal | None:
-    value = _get(record, path, required=required)
-    if value is None:
+def harvest_id(text: str) -> int | None:
+    """The Harvest id a string names (`"42"` -> 42), or None when it is not shaped like one: not plain
+    ASCII digits, a leading zero, zero, or beyond 64 bits. Such an id needs no request to be unknown."""
+    if not is_digits(text) or text[0] == "0" or len(text) > 19:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _fail(record, path, f"Harvest field {path!r} is not a number: {value!r}")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise _fail(record, path, f"Harvest field {path!r} is not a number: {value!r}") from None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
-def _date(record: Record, path: str, *, required: bool = False) -> date | None:
-    value = _get(record, path, required=required)
+# -- field readers ---------------------------------------------------------------------------------
+
+
+def _path(record: Record, field: str) -> Any:
+    """A field by dotted path (`project.id`). Hot: plain dict checks; decoded JSON objects are dicts."""
+    if "." not in field:
+        return record.get(field)
+    value: Any = record
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+@cache
+def _reader(system: str) -> FieldReader:
+    """One reader per configured system, so its errors name that system."""
+
+    def fail(record: Record, field: str, problem: str) -> SourceDataError:
+        return SourceDataError(system, f"Harvest record {problem}", record_id=record.get("id"), field=field)
+
+    return FieldReader(fail, get=_path)
+
+
+def _missing(read: FieldReader, record: Record, field: str) -> SourceDataError:
+    return read.fail(record, field, f"has no {field}")
+
+
+def _id(read: FieldReader, record: Record, field: str) -> str:
+    value = read.get(record, field)
+    if type(value) is not int:  # a bool is no id
+        raise (
+            _missing(read, record, field)
+            if value is None
+            else read.fail(record, field, f"has a non-integer {field}: {value!r}")
+        )
+    return str(value)
+
+
+def _optional_id(read: FieldReader, record: Record, field: str) -> str | None:
+    return None if read.get(record, field) is None else _id(read, record, field)
+
+
+def _required_number(read: FieldReader, record: Record, field: str) -> Decimal:
+    value = read.number(record, field)
     if value is None:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(record, path, f"Harvest field {path!r} is not a date: {value!r}") from None
+        raise _missing(read, record, field)
+    return value
 
 
-def _datetime(record: Record, path: str) -> datetime | None:
-    value = _get(record, path, required=False)
+def _required_flag(read: FieldReader, record: Record, field: str) -> bool:
+    if read.get(record, field) is None:
+        raise _missing(read, record, field)
+    return read.flag(record, field)
+
+
+def _required_date(read: FieldReader, record: Record, field: str) -> date:
+    value = read.date(record, field)
     if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(record, path, f"Harvest field {path!r} is not a timestamp: {value!r}") from None
+        raise _missing(read, record, field)
+    return value
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Harvest's `2017-06-27T15:49:28Z`; a timestamp without a zone is taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The `updated_since` form, `2017-06-27T15:49:28Z`: UTC, whole seconds (cut down, so nothing at
+    `moment` is missed); a naive `moment` is taken as UTC."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- projects --------------------------------------------------------------------------------------
 
 
 def billing_model(record: Record) -> BillingModel:
-    if _get(record, "is_fixed_fee", required=False):
+    if record.get("is_fixed_fee") is True:
         return BillingModel.FIXED_FEE
     if record.get("budget_by") == "project_cost":
         return BillingModel.CAPPED
     return BillingModel.TIME_AND_MATERIALS
 
 
-def _budget_hours(record: Record, model: BillingModel, rate: Decimal | None) -> float | None:
-    budget = _number(record, "budget")
+def _budget_hours(
+    read: FieldReader, record: Record, model: BillingModel, rate: Decimal | None
+) -> float | None:
+    budget = read.number(record, "budget")
     if budget is None:
         return None
     if model is BillingModel.CAPPED:
@@ -135,21 +143,23 @@ def _budget_hours(record: Record, model: BillingModel, rate: Decimal | None) -> 
     return float(budget) if record.get("budget_by") in HOURS_BUDGETS else None
 
 
-def project_to_engagement(record: Record) -> Engagement:
+def project_to_engagement(record: Record, system: str) -> Engagement:
+    read = _reader(system)
     model = billing_model(record)
-    rate = _number(record, "hourly_rate")
+    rate = read.number(record, "hourly_rate")
     return Engagement(
-        code=_str(record, "code"),
-        name=_str(record, "name"),
-        harvest_project_id=_int(record, "id"),
-        harvest_client_id=_opt_int(record, "client.id"),
-        is_active=_bool(record, "is_active"),
+        system=system,
+        id=_id(read, record, "id"),
+        code=read.required_text(record, "code"),
+        name=read.required_text(record, "name"),
+        psa_client_id=_optional_id(read, record, "client.id"),
+        is_active=_required_flag(read, record, "is_active"),
         billing_model=model,
         hourly_rate=rate,
-        budget_hours=_budget_hours(record, model, rate),
-        start_date=_date(record, "starts_on"),
-        end_date=_date(record, "ends_on"),
-        notes=_opt_str(record, "notes"),
+        budget_hours=_budget_hours(read, record, model, rate),
+        start_date=read.date(record, "starts_on"),
+        end_date=read.date(record, "ends_on"),
+        notes=read.text(record, "notes"),
     )
 
 
@@ -158,8 +168,11 @@ def engagement_to_project_payload(
 ) -> dict[str, Any]:
     """The `POST /v2/projects` body for an engagement; `contract_value` is the fee or the cap."""
     model = engagement.billing_model
+    client_id = None if engagement.psa_client_id is None else harvest_id(engagement.psa_client_id)
+    if engagement.psa_client_id is not None and client_id is None:
+        raise ValueError(f"not a Harvest client id: {engagement.psa_client_id!r}")
     payload: dict[str, Any] = {
-        "client_id": engagement.harvest_client_id,
+        "client_id": client_id,
         "name": engagement.name,
         "code": engagement.code,
         "is_active": engagement.is_active,
@@ -186,65 +199,68 @@ def engagement_to_project_payload(
 # -- people and assignments ------------------------------------------------------------------------
 
 
-def user_to_psa_user(record: Record) -> PsaUser:
-    capacity = _number(record, "weekly_capacity", required=True)
-    assert capacity is not None
+def user_to_psa_user(record: Record, system: str) -> PsaUser:
+    read = _reader(system)
+    capacity = _required_number(read, record, "weekly_capacity")
     return PsaUser(
-        id=_int(record, "id"),
-        name=f"{_str(record, 'first_name')} {_str(record, 'last_name')}",
-        email=_str(record, "email"),
-        is_active=_bool(record, "is_active"),
+        system=system,
+        id=_id(read, record, "id"),
+        name=f"{read.required_text(record, 'first_name')} {read.required_text(record, 'last_name')}",
+        email=read.required_text(record, "email"),
+        is_active=_required_flag(read, record, "is_active"),
         weekly_capacity_hours=float(capacity / 3600),
-        default_hourly_rate=_number(record, "default_hourly_rate"),
-        cost_rate=_number(record, "cost_rate"),
+        default_hourly_rate=read.number(record, "default_hourly_rate"),
+        cost_rate=read.number(record, "cost_rate"),
     )
 
 
-def assignment_from_record(record: Record) -> Assignment:
-    budget = _number(record, "budget")
+def assignment_from_record(record: Record, system: str) -> Assignment:
+    read = _reader(system)
+    budget = read.number(record, "budget")
     return Assignment(
-        id=_int(record, "id"),
-        engagement_code=_str(record, "project.code"),
-        harvest_project_id=_int(record, "project.id"),
-        harvest_user_id=_int(record, "user.id"),
-        hourly_rate=_number(record, "hourly_rate"),
+        system=system,
+        id=_id(read, record, "id"),
+        engagement_code=read.required_text(record, "project.code"),
+        engagement_id=_id(read, record, "project.id"),
+        user_id=_id(read, record, "user.id"),
+        hourly_rate=read.number(record, "hourly_rate"),
         budget_hours=None if budget is None else float(budget),
-        is_active=_bool(record, "is_active"),
+        is_active=_required_flag(read, record, "is_active"),
     )
 
 
 # -- time entries ----------------------------------------------------------------------------------
 
 
-def time_entry_status(record: Record) -> TimeEntryStatus:
+def time_entry_status(read: FieldReader, record: Record) -> TimeEntryStatus:
     """Billed when on an invoice, approved when closed (Harvest has no approval endpoint)."""
-    if _get(record, "invoice.id", required=False) is not None or record.get("is_billed") is True:
+    if read.get(record, "invoice.id") is not None or record.get("is_billed") is True:
         return TimeEntryStatus.BILLED
-    if _bool(record, "is_closed"):
+    if _required_flag(read, record, "is_closed"):
         return TimeEntryStatus.APPROVED
     return TimeEntryStatus.UNAPPROVED
 
 
-def time_entry_from_record(record: Record) -> TimeEntry:
-    hours = _number(record, "hours", required=True)
-    assert hours is not None
+def time_entry_from_record(record: Record, system: str) -> TimeEntry:
+    read = _reader(system)
     return TimeEntry(
-        id=_int(record, "id"),
-        date=_date(record, "spent_date", required=True),
-        hours=float(hours),
-        billable=_bool(record, "billable"),
-        status=time_entry_status(record),
-        notes=_opt_str(record, "notes"),
-        harvest_user_id=_int(record, "user.id"),
-        user_name=_opt_str(record, "user.name"),
-        harvest_project_id=_int(record, "project.id"),
-        engagement_code=_opt_str(record, "project.code"),
-        task=_opt_str(record, "task.name"),
-        currency=_str(record, "client.currency"),
-        bill_rate=_number(record, "billable_rate"),
-        cost_rate=_number(record, "cost_rate"),
-        harvest_invoice_id=_opt_int(record, "invoice.id"),
-        updated_at=_datetime(record, "updated_at"),
+        system=system,
+        id=_id(read, record, "id"),
+        date=_required_date(read, record, "spent_date"),
+        hours=float(_required_number(read, record, "hours")),
+        billable=_required_flag(read, record, "billable"),
+        status=time_entry_status(read, record),
+        notes=read.text(record, "notes"),
+        user_id=_id(read, record, "user.id"),
+        user_name=read.text(record, "user.name"),
+        engagement_id=_id(read, record, "project.id"),
+        engagement_code=read.text(record, "project.code"),
+        task=read.text(record, "task.name"),
+        currency=read.required_text(record, "client.currency"),
+        bill_rate=read.number(record, "billable_rate"),
+        cost_rate=read.number(record, "cost_rate"),
+        invoice_id=_optional_id(read, record, "invoice.id"),
+        updated_at=read.datetime(record, "updated_at", parse_timestamp),
     )
 
 
@@ -277,24 +293,30 @@ def time_entry_to_payload(
     return payload
 
 
-# -- time reports ----------------------------------------------------------------------------------
+# -- time reports and changes ----------------------------------------------------------------------
 
 
-def project_time_totals_from_result(record: Record) -> ProjectTimeTotals:
+def engagement_totals_from_result(record: Record, system: str) -> EngagementTimeTotals:
     """One result of `GET /v2/reports/time/projects`. A result has no `id`: errors name its `project_id`.
 
     `currency` and `billable_amount` are only shown to roles that may see billable amounts; without them
     the result cannot be mapped.
     """
+    read = _reader(system)
     keyed = {**record, "id": record.get("project_id")}
-    total = _number(keyed, "total_hours", required=True)
-    billable = _number(keyed, "billable_hours", required=True)
-    amount = _number(keyed, "billable_amount", required=True)
-    assert total is not None and billable is not None and amount is not None
-    return ProjectTimeTotals(
-        harvest_project_id=_int(keyed, "project_id"),
-        total_hours=float(total),
-        billable_hours=float(billable),
-        billable_amount=amount,
-        currency=_str(keyed, "currency"),
+    return EngagementTimeTotals(
+        engagement_id=_id(read, keyed, "project_id"),
+        total_hours=float(_required_number(read, keyed, "total_hours")),
+        billable_hours=float(_required_number(read, keyed, "billable_hours")),
+        billable_amount=_required_number(read, keyed, "billable_amount"),
+        currency=read.required_text(keyed, "currency"),
     )
+
+
+def record_change(record: Record, system: str, *, id_field: str, change_field: str) -> tuple[str, datetime]:
+    """A listed record's id and when it last changed (its `updated_at`), for change polling."""
+    read = _reader(system)
+    modified = read.datetime(record, change_field, parse_timestamp)
+    if modified is None:
+        raise _missing(read, record, change_field)
+    return _id(read, record, id_field), modified

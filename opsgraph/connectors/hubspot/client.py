@@ -1,8 +1,9 @@
-"""The HubSpot CRM v3 connector: private-app bearer auth, cursor paging, batch reads, search, associations.
+"""The HubSpot CRM v3 connector (the CRM port): private-app bearer auth, cursor paging, batch reads,
+search, associations, change polling on `hs_lastmodifieddate`.
 
 `config.base_url` is the API host (`https://api.hubapi.com`); credentials: `access_token`, a private
-app's token. Reads speak canonical terms (the same methods as the Salesforce connector): companies
-are clients, deals are opportunities, a deal's client is its primary company (associations v4).
+app's token. Companies are clients, deals are opportunities, a deal's client is its primary company
+(associations v4).
 
 Search returns at most `search_cap` (10,000) results per query: a larger answer is read again split
 into `hs_lastmodifieddate` windows, halving until each fits. Filters beyond HubSpot's group limits are
@@ -24,71 +25,58 @@ from opsgraph.connectors.base import (
     SourceRejected,
     UpstreamResponse,
 )
+from opsgraph.connectors.hubspot.limits import Filter, check_filter_groups, is_object_id
 from opsgraph.connectors.hubspot.mapping import (
     company_to_client,
     deal_to_opportunity,
     epoch_ms,
+    last_modified,
     primary_company,
 )
 from opsgraph.connectors.hubspot.resources import (
     ASSOCIATION_BATCH_LIMIT,
+    ASSOCIATIONS_PATH,
     BATCH_LIMIT,
     COMPANIES,
     DEAL_TO_COMPANY_PRIMARY,
     DEALS,
-    OWNERS,
     PAGE_LIMIT,
-    RESOURCES,
-    SEARCH_MAX_FILTERS,
-    SEARCH_MAX_FILTERS_PER_GROUP,
-    SEARCH_MAX_GROUPS,
     SEARCH_PAGE_LIMIT,
     SEARCH_RESULT_CAP,
     STAGE_BY_LABEL,
-    SYSTEM,
-    Resource,
 )
 from opsgraph.connectors.toolkit.auth import BearerToken
 from opsgraph.connectors.toolkit.chunks import chunks
 from opsgraph.connectors.toolkit.paging import CursorPaginator, dig
+from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
-from opsgraph.model import Client, Opportunity, SourceName
+from opsgraph.model import Client, Opportunity, Role
+from opsgraph.roles import Change, ChangeBatch, Entity
+from opsgraph.roles.filters import OpportunityFilter
 
-Filter = dict[str, Any]
 Record = dict[str, Any]
 DAILY_WAIT_S = 3600.0  # a DAILY 429 lasts until the portal's midnight: far beyond any retry budget
-
-
-def check_filter_groups(groups: Sequence[Sequence[Filter]]) -> None:
-    """Raise ValueError when a search would break HubSpot's filter-group limits."""
-    total = sum(len(g) for g in groups)
-    if len(groups) > SEARCH_MAX_GROUPS:
-        raise ValueError(f"{len(groups)} filter groups; HubSpot allows {SEARCH_MAX_GROUPS}")
-    if any(len(g) > SEARCH_MAX_FILTERS_PER_GROUP for g in groups):
-        raise ValueError(f"more than {SEARCH_MAX_FILTERS_PER_GROUP} filters in one group")
-    if total > SEARCH_MAX_FILTERS:
-        raise ValueError(f"{total} filters; HubSpot allows {SEARCH_MAX_FILTERS} in total")
+_POLLED: dict[Entity, ResourceSpec] = {Entity.CLIENT: COMPANIES, Entity.OPPORTUNITY: DEALS}
 
 
 def _next_after(body: Mapping[str, Any]) -> Any:
     return dig(body, "paging", "next", "after")
 
 
-def _is_object_id(value: str) -> bool:
-    return value.isascii() and value.isdigit() and len(value) <= 20  # "¹".isdigit() is True
-
-
 class HubSpotClient(SourceClient):
-    # SourceName has no HubSpot member until the roles refactor: errors carry the CRM slot's name,
-    # and every message this client writes names HubSpot (`system`).
-    source: ClassVar[SourceName] = SourceName.SALESFORCE
-    system: ClassVar[str] = SYSTEM
+    vendor: ClassVar[str] = "hubspot"
+    role: ClassVar[Role] = Role.CRM
     search_interval_s: ClassVar[float] = 0.25  # 4 searches a second, under the documented 4-5
 
     def __init__(
-        self, config: SourceConfig, *, search_cap: int = SEARCH_RESULT_CAP, clock: Clock | None = None
+        self,
+        config: SourceConfig,
+        *,
+        system: str | None = None,
+        search_cap: int = SEARCH_RESULT_CAP,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(config, clock=clock)
+        super().__init__(config, system=system, clock=clock)
         self.search_cap = search_cap
         self._search_gate = asyncio.Lock()
         self._last_search: float | None = None
@@ -136,13 +124,16 @@ class HubSpotClient(SourceClient):
 
     # -- transport helpers -------------------------------------------------------------------------
 
-    def _records(self, response: UpstreamResponse, what: str) -> tuple[list[Record], dict[str, Any]]:
+    def _records(
+        self, response: UpstreamResponse, what: str, records_path: str | None = "results"
+    ) -> tuple[list[Record], dict[str, Any]]:
         body = response.body
-        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-            raise SourceDataError(self.source, f"HubSpot {what} response has no 'results' list")
-        return [r for r in body["results"] if isinstance(r, dict)], body
+        key = records_path or "results"
+        if not isinstance(body, dict) or not isinstance(body.get(key), list):
+            raise SourceDataError(self.system, f"HubSpot {what} response has no {key!r} list")
+        return [r for r in body[key] if isinstance(r, dict)], body
 
-    async def _paged(self, resource: Resource, properties: Sequence[str] = ()) -> list[Record]:
+    async def _paged(self, resource: ResourceSpec, properties: Sequence[str] = ()) -> list[Record]:
         """Every record of a list endpoint, following `paging.next.after` to the end."""
         params = {"limit": str(PAGE_LIMIT), "archived": "false"}
         if properties:
@@ -151,22 +142,23 @@ class HubSpotClient(SourceClient):
 
         async def fetch(after: str | None) -> dict[str, Any]:
             query = params if after is None else {**params, "after": after}
-            records, body = self._records(await self.request("GET", resource.path, params=query), what)
+            response = await self.request("GET", resource.path, params=query)
+            records, body = self._records(response, what, resource.records_path)
             out.extend(records)
             return body
 
         what = f"{resource.name} list"
-        await CursorPaginator(_next_after, source=self.source, what=f"HubSpot {what}").pages(fetch)
+        await CursorPaginator(_next_after, system=self.system, what=f"HubSpot {what}").pages(fetch)
         return out
 
     async def _batch_read(
-        self, resource: Resource, ids: Sequence[str], id_property: str | None = None
+        self, resource: ResourceSpec, ids: Sequence[str], id_property: str | None = None
     ) -> dict[str, Record]:
         """Records by id (or by a unique property's value), 100 per call; missing ones are absent."""
         bodies = [
             {
                 "inputs": [{"id": i} for i in chunk],
-                "properties": list(resource.properties),
+                "properties": list(resource.fields),
                 "propertiesWithHistory": [],
                 **({"idProperty": id_property} if id_property else {}),
             }
@@ -178,9 +170,9 @@ class HubSpotClient(SourceClient):
         )
         out: dict[str, Record] = {}
         for response in answers:
-            for record in self._records(response, f"{resource.name} batch/read")[0]:
+            for record in self._records(response, f"{resource.name} batch/read", resource.records_path)[0]:
                 key = (
-                    record.get("id")
+                    record.get(resource.id_field)
                     if id_property is None
                     else (record.get("properties") or {}).get(id_property)
                 )
@@ -190,7 +182,7 @@ class HubSpotClient(SourceClient):
 
     async def _associations(self, from_kind: str, to_kind: str, ids: Sequence[str]) -> dict[str, Record]:
         """v4 association results by `from` id, 100 ids per call; ids with none are absent."""
-        path = f"/crm/v4/associations/{from_kind}/{to_kind}/batch/read"
+        path = ASSOCIATIONS_PATH.format(from_kind=from_kind, to_kind=to_kind)
         answers = await asyncio.gather(
             *(
                 self.request(
@@ -209,45 +201,47 @@ class HubSpotClient(SourceClient):
 
     async def _opportunities(self, deals: Sequence[Record]) -> list[Opportunity]:
         """Deals as opportunities, each with its primary company (one association read per 100)."""
-        ids = [str(d.get("id")) for d in deals]
+        ids = [str(d.get(DEALS.id_field)) for d in deals]
         links = await self._associations("deals", "companies", ids) if ids else {}
         out = []
         for deal, deal_id in zip(deals, ids, strict=True):
             company = primary_company(links.get(deal_id, {}), DEAL_TO_COMPANY_PRIMARY)
             if company is None:
                 raise SourceDataError(
-                    self.source,
+                    self.system,
                     "HubSpot deal has no associated company",
                     record_id=deal_id,
                     field="companies",
                 )
-            out.append(deal_to_opportunity(deal, company))
+            out.append(deal_to_opportunity(deal, company, self.system))
         return out
 
     # -- search ------------------------------------------------------------------------------------
 
     async def _search_page(
-        self, resource: Resource, body: dict[str, Any]
+        self, resource: ResourceSpec, body: dict[str, Any]
     ) -> tuple[list[Record], dict[str, Any]]:
         await self._pace_search()
         response = await self.request("POST", f"{resource.path}/search", json=body, retry=True)
-        records, raw = self._records(response, f"{resource.name} search")
+        records, raw = self._records(response, f"{resource.name} search", resource.records_path)
         if not isinstance(raw.get("total"), int):
-            raise SourceDataError(self.source, f"HubSpot {resource.name} search response has no 'total'")
+            raise SourceDataError(self.system, f"HubSpot {resource.name} search response has no 'total'")
         return records, raw
 
     async def search(
         self,
-        resource: Resource,
+        resource: ResourceSpec,
         filters: Sequence[Filter],
         *,
         lo_ms: int | None = None,
         hi_ms: int | None = None,
+        properties: Sequence[str] | None = None,
     ) -> list[Record]:
         """Every record matching all `filters` (one AND group), oldest change first.
 
         Over the result cap, the `[lo_ms, hi_ms)` window of the change field is halved until each
-        half fits; a single millisecond over the cap is reported as `SourceDataError`.
+        half fits; a single millisecond over the cap is reported as `SourceDataError`. `properties`
+        defaults to the resource's declared fields.
         """
         change = resource.change_field or "hs_object_id"
         window: list[Filter] = []
@@ -259,11 +253,11 @@ class HubSpotClient(SourceClient):
         try:
             check_filter_groups(groups)
         except ValueError as exc:
-            raise SourceRejected(self.source, f"HubSpot search too complex: {exc}") from None
+            raise SourceRejected(self.system, f"HubSpot search too complex: {exc}") from None
         body: dict[str, Any] = {
             "filterGroups": [{"filters": g} for g in groups],
             "sorts": [{"propertyName": change, "direction": "ASCENDING"}],
-            "properties": list(resource.properties),
+            "properties": list(resource.fields if properties is None else properties),
             "limit": SEARCH_PAGE_LIMIT,
         }
         records, raw = await self._search_page(resource, body)
@@ -272,13 +266,13 @@ class HubSpotClient(SourceClient):
             hi = int(self.clock.time() * 1000) + 1 if hi_ms is None else hi_ms
             if hi - lo <= 1:
                 raise SourceDataError(
-                    self.source,
+                    self.system,
                     f"HubSpot search: {raw['total']} {resource.name} changed in one millisecond, over the "
                     f"{self.search_cap}-result cap",
                 )
             mid = (lo + hi) // 2
-            first = await self.search(resource, filters, lo_ms=lo, hi_ms=mid)
-            return first + await self.search(resource, filters, lo_ms=mid, hi_ms=hi)
+            first = await self.search(resource, filters, lo_ms=lo, hi_ms=mid, properties=properties)
+            return first + await self.search(resource, filters, lo_ms=mid, hi_ms=hi, properties=properties)
         out = list(records)
 
         async def fetch(after: str | None) -> dict[str, Any]:
@@ -287,47 +281,47 @@ class HubSpotClient(SourceClient):
             return page
 
         what = f"HubSpot {resource.name} search"
-        await CursorPaginator(_next_after, source=self.source, what=what).pages(fetch, first=raw)
+        await CursorPaginator(_next_after, system=self.system, what=what).pages(fetch, first=raw)
         return out
 
-    # -- reads in canonical terms -------------------------------------------------------------------
+    # -- the CRM port ------------------------------------------------------------------------------
 
-    async def accounts_by_ids(self, ids: Iterable[str]) -> dict[str, Client | None]:
-        unique = list(dict.fromkeys(ids))
-        found = await self._batch_read(COMPANIES, [i for i in unique if _is_object_id(i)])
-        return {i: company_to_client(found[i]) if i in found else None for i in unique}
+    async def probe(self) -> None:
+        """One cheap authenticated read: a batch read of company id 0 (found or not, a 200)."""
+        await self._batch_read(COMPANIES, ["0"])
 
-    async def opportunities_by_ids(self, ids: Iterable[str]) -> dict[str, Opportunity | None]:
-        unique = list(dict.fromkeys(ids))
-        found = await self._batch_read(DEALS, [i for i in unique if _is_object_id(i)])
-        mapped = {o.id: o for o in await self._opportunities(list(found.values()))}
-        return {i: mapped.get(i) for i in unique}
+    async def clients_by_ids(self, ids: Iterable[str]) -> dict[str, Client]:
+        found = await self._batch_read(COMPANIES, [i for i in dict.fromkeys(ids) if is_object_id(i)])
+        return {i: company_to_client(r, self.system) for i, r in found.items()}
 
-    async def list_accounts(self) -> list[Client]:
-        return [company_to_client(r) for r in await self._paged(COMPANIES, COMPANIES.properties)]
+    async def opportunities_by_ids(self, ids: Iterable[str]) -> dict[str, Opportunity]:
+        found = await self._batch_read(DEALS, [i for i in dict.fromkeys(ids) if is_object_id(i)])
+        return {o.id: o for o in await self._opportunities(list(found.values()))}
 
-    async def list_opportunities(
-        self, *, is_closed: bool | None = None, stage: str | None = None
-    ) -> list[Opportunity]:
-        """All deals, or those matching the filters, pushed down to the search API."""
+    async def list_clients(self) -> list[Client]:
+        records = await self._paged(COMPANIES, COMPANIES.fields)
+        return sorted((company_to_client(r, self.system) for r in records), key=lambda c: int(c.id))
+
+    async def list_opportunities(self, filter: OpportunityFilter | None = None) -> list[Opportunity]:
+        """All deals, or those matching `filter`, pushed down to the search API; ordered by id."""
         filters: list[Filter] = []
-        if is_closed is not None:
+        if filter is not None and filter.is_closed is not None:
             filters.append(
-                {"propertyName": "hs_is_closed", "operator": "EQ", "value": str(is_closed).lower()}
+                {"propertyName": "hs_is_closed", "operator": "EQ", "value": str(filter.is_closed).lower()}
             )
-        if stage is not None:
-            known = STAGE_BY_LABEL.get(stage)
+        if filter is not None and filter.stage is not None:
+            known = STAGE_BY_LABEL.get(filter.stage)
             if known is None:
                 return []  # not a stage of the pipeline: nothing can match
             filters.append({"propertyName": "dealstage", "operator": "EQ", "value": known.id})
-        deals = await (self.search(DEALS, filters) if filters else self._paged(DEALS, DEALS.properties))
+        deals = await (self.search(DEALS, filters) if filters else self._paged(DEALS, DEALS.fields))
         return sorted(await self._opportunities(deals), key=lambda o: int(o.id))
 
-    async def opportunities_by_account_ids(self, account_ids: Iterable[str]) -> dict[str, list[Opportunity]]:
-        """Each company's deals (empty where it has none or does not exist): associations, a batch read."""
-        unique = list(dict.fromkeys(account_ids))
+    async def opportunities_by_client_ids(self, client_ids: Iterable[str]) -> dict[str, list[Opportunity]]:
+        """Each company's deals by id (`[]` where it has none or none exists): associations, a batch read."""
+        unique = list(dict.fromkeys(client_ids))
         out: dict[str, list[Opportunity]] = {i: [] for i in unique}
-        links = await self._associations("companies", "deals", [i for i in unique if _is_object_id(i)])
+        links = await self._associations("companies", "deals", [i for i in unique if is_object_id(i)])
         deal_company: dict[str, str] = {}
         for company, result in links.items():
             for target in result.get("to") or []:
@@ -338,24 +332,38 @@ class HubSpotClient(SourceClient):
         deals = await self._batch_read(DEALS, list(deal_company))
         for deal_id in sorted(deals, key=int):
             company = deal_company[deal_id]
-            out[company].append(deal_to_opportunity(deals[deal_id], company))
+            out[company].append(deal_to_opportunity(deals[deal_id], company, self.system))
         return out
 
-    async def opportunities_by_engagement_codes(self, codes: Iterable[str]) -> dict[str, Opportunity | None]:
-        """The deal carrying each engagement code: a batch read with `idProperty=engagement_code`."""
-        unique = list(dict.fromkeys(c for c in codes))
-        found = await self._batch_read(DEALS, [c for c in unique if c], id_property="engagement_code")
-        mapped = await self._opportunities(list(found.values()))
-        by_code = {o.engagement_code: o for o in mapped}
-        return {c: by_code.get(c) for c in unique}
+    async def opportunities_by_engagement_codes(self, codes: Iterable[str]) -> dict[str, Opportunity]:
+        """The deal carrying each engagement code: a batch read with `idProperty=engagement_code`.
 
-    async def changed_since(self, resource: str, since: datetime) -> list[Record]:
-        """Raw records whose `hs_lastmodifieddate` is at or after `since` (to the ms), oldest first."""
-        declared = RESOURCES.get(resource)
-        if declared is None or declared.change_field is None:
-            raise ValueError(f"changed_since supports companies and deals, not {resource!r}")
-        return await self.search(declared, [], lo_ms=epoch_ms(since))
+        HubSpot looks unique property values up as sent; the answer is matched back to the codes
+        asked for case-insensitively (several deals: the lowest id).
+        """
+        unique = [c for c in dict.fromkeys(codes) if c]
+        found = await self._batch_read(DEALS, unique, id_property="engagement_code")
+        by_code: dict[str, Opportunity] = {}
+        for opportunity in sorted(await self._opportunities(list(found.values())), key=lambda o: int(o.id)):
+            by_code.setdefault((opportunity.engagement_code or "").lower(), opportunity)
+        return {c: by_code[c.lower()] for c in unique if c.lower() in by_code}
 
-    async def list_owners(self) -> list[Record]:
-        """The portal's owners (`hubspot_owner_id` on a deal is an owner's `id`, not its `userId`)."""
-        return await self._paged(OWNERS)
+    async def changed_since(self, entity: Entity, since: datetime) -> ChangeBatch:
+        """Companies or deals whose `hs_lastmodifieddate` is after `since`, oldest first.
+
+        Search filters on whole milliseconds: it asks from `since`'s millisecond (GTE) and the
+        results at or before `since` are dropped here.
+        """
+        spec = _POLLED.get(entity)
+        if spec is None or spec.change_field is None:
+            raise ValueError(f"{self.system} polls {sorted(_POLLED)}, not {entity!r}")
+        records = await self.search(spec, [], lo_ms=epoch_ms(since), properties=[spec.change_field])
+        latest: dict[str, datetime] = {}
+        for record in records:
+            record_id, modified_at = last_modified(record, self.system)
+            if modified_at > since:
+                latest.pop(record_id, None)
+                latest[record_id] = modified_at
+        changes = tuple(Change(id=i, modified_at=at) for i, at in latest.items())
+        high_water = max((c.modified_at for c in changes if c.modified_at), default=since)
+        return ChangeBatch(entity=entity, since=since, high_water=max(high_water, since), changes=changes)

@@ -20,10 +20,4 @@ class HubSpotSettings(ConnectorSettings):
     credentials: HubSpotCredentials
 
 
-async def ping(client: HubSpotClient) -> None:
-    await client.accounts_by_ids(["0"])
-
-
-CONNECTOR = Connector(
-    vendor="hubspot", role=Role.CRM, client=HubSpotClient, settings=HubSpotSettings, ping=ping
-)
+CONNECTOR = Connector(vendor="hubspot", role=Role.CRM, client=HubSpotClient, settings=HubSpotSettings)

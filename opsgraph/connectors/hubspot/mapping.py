@@ -3,14 +3,15 @@
 Every property arrives as a string (or null); numbers, booleans and timestamps are parsed here.
 A company maps to a `Client`, a deal (with its primary company id) to an `Opportunity`. The
 engagement code is the deal's `engagement_code` property; the ERP joins to the CRM on company id.
-A required property that is missing or malformed raises `SourceDataError` naming record and field.
+Each mapper takes the configured system's name and sets it on the record. A required property that
+is missing or malformed raises `SourceDataError` naming record and field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
@@ -20,11 +21,7 @@ from opsgraph.connectors.hubspot.resources import (
     STAGE_BY_ID,
 )
 from opsgraph.connectors.toolkit.fields import FieldReader
-from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
-
-# The error's source slot: SourceName has no HubSpot member yet, so errors name the CRM slot and the
-# message names HubSpot (see resources.SYSTEM).
-SOURCE = SourceName.SALESFORCE
+from opsgraph.model import BillingModel, Client, Money, Opportunity
 
 
 def format_datetime(value: datetime) -> str:
@@ -54,105 +51,113 @@ def parse_datetime(value: str) -> datetime:
 # -- property readers ------------------------------------------------------------------------------
 
 
-def _props(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    props = record.get("properties")
-    if not isinstance(props, Mapping):
-        raise SourceDataError(SOURCE, "HubSpot object has no properties", record_id=_id(record))
-    return props
-
-
 def _id(record: Mapping[str, Any]) -> str | None:
     rid = record.get("id")
     return rid if isinstance(rid, str) else None
 
 
-def _fail(record: Mapping[str, Any], prop: str, problem: str) -> SourceDataError:
-    return SourceDataError(SOURCE, f"HubSpot object {problem}", record_id=_id(record), field=prop)
+class _Reader(FieldReader):
+    """HubSpot's reader for one system: every property is a string; null and "" both mean unset."""
+
+    def __init__(self, system: str) -> None:
+        self.system = system
+        flags = ("true", "false")
+        super().__init__(self._fail, get=self._prop, blank_is_none=True, strings_only=True, flag_words=flags)
+
+    def _fail(self, record: Mapping[str, Any], prop: str, problem: str) -> SourceDataError:
+        return SourceDataError(self.system, f"HubSpot object {problem}", record_id=_id(record), field=prop)
+
+    def _prop(self, record: Mapping[str, Any], prop: str) -> Any:
+        props = record.get("properties")
+        if not isinstance(props, Mapping):
+            raise self._fail(record, "properties", "has no properties")
+        return props.get(prop)
+
+    def record_id(self, record: Mapping[str, Any]) -> str:
+        rid = _id(record)
+        if not rid:
+            raise self._fail(record, "id", "has no id")
+        return rid
+
+    def stamp(self, record: Mapping[str, Any], prop: str) -> datetime | None:
+        return self.datetime(record, prop, parse_datetime)
+
+    def day(self, record: Mapping[str, Any], prop: str) -> date | None:
+        """A date property: HubSpot stores it as midnight UTC of the day."""
+        stamp = self.stamp(record, prop)
+        return None if stamp is None else stamp.date()
 
 
-def _prop(record: Mapping[str, Any], prop: str) -> Any:
-    return _props(record).get(prop)
-
-
-# HubSpot sends every property as a string; null and "" both mean unset.
-_read = FieldReader(_fail, get=_prop, blank_is_none=True, strings_only=True, flag_words=("true", "false"))
-_text = _read.text
-_required = _read.required_text
-_bool = _read.flag
-
-
-def _number(record: Mapping[str, Any], prop: str) -> Decimal | None:
-    return _read.number(record, prop, finite=True)
-
-
-def _datetime(record: Mapping[str, Any], prop: str) -> datetime | None:
-    return _read.datetime(record, prop, parse_datetime)
-
-
-def _date(record: Mapping[str, Any], prop: str) -> date | None:
-    """A date property: HubSpot stores it as midnight UTC of the day."""
-    stamp = _datetime(record, prop)
-    return None if stamp is None else stamp.date()
-
-
-def record_id(record: Mapping[str, Any]) -> str:
-    rid = _id(record)
-    if not rid:
-        raise SourceDataError(SOURCE, "HubSpot object has no id", field="id")
-    return rid
+@cache
+def _reader(system: str) -> _Reader:
+    return _Reader(system)
 
 
 # -- objects -> models -----------------------------------------------------------------------------
 
 
-def company_to_client(record: Mapping[str, Any]) -> Client:
+def company_to_client(record: Mapping[str, Any], system: str) -> Client:
     """A company as a canonical Client; its id is the HubSpot company id (the ERP's join key)."""
-    industry = _text(record, "industry")
+    read = _reader(system)
+    industry = read.text(record, "industry")
     return Client(
-        id=record_id(record),
-        name=_required(record, "name"),
+        system=system,
+        id=read.record_id(record),
+        name=read.required_text(record, "name"),
         industry=None if industry is None else INDUSTRY_BY_VALUE.get(industry, industry),
-        region=_text(record, "region"),
-        billing_country=_text(record, "country"),
-        legal_entity=_text(record, "legal_entity"),
-        currency=_text(record, "billing_currency") or "USD",
-        modified_at=_datetime(record, "hs_lastmodifieddate"),
+        region=read.text(record, "region"),
+        billing_country=read.text(record, "country"),
+        legal_entity=read.text(record, "legal_entity"),
+        currency=read.text(record, "billing_currency") or "USD",
+        modified_at=read.stamp(record, "hs_lastmodifieddate"),
     )
 
 
-def billing_model(record: Mapping[str, Any]) -> BillingModel | None:
-    value = _text(record, "billing_model")
+def _billing_model(read: _Reader, record: Mapping[str, Any]) -> BillingModel | None:
+    value = read.text(record, "billing_model")
     if value is None:
         return None
     model = BILLING_MODEL_BY_VALUE.get(value)
     if model is None:
-        raise _fail(record, "billing_model", f"has an unknown billing_model value: {value!r}")
+        raise read.fail(record, "billing_model", f"has an unknown billing_model value: {value!r}")
     return model
 
 
-def deal_to_opportunity(record: Mapping[str, Any], company_id: str) -> Opportunity:
+def deal_to_opportunity(record: Mapping[str, Any], company_id: str, system: str) -> Opportunity:
     """A deal as a canonical Opportunity; `company_id` is its primary company (association v4)."""
-    stage_id = _required(record, "dealstage")
+    read = _reader(system)
+    stage_id = read.required_text(record, "dealstage")
     stage = STAGE_BY_ID.get(stage_id)
     if stage is None:
-        raise _fail(record, "dealstage", f"has a stage outside the pipeline: {stage_id!r}")
-    amount = _number(record, "amount")
-    probability = _number(record, "hs_deal_stage_probability")
+        raise read.fail(record, "dealstage", f"has a stage outside the pipeline: {stage_id!r}")
+    amount = read.number(record, "amount", finite=True)
+    probability = read.number(record, "hs_deal_stage_probability", finite=True)
+    currency = read.text(record, "deal_currency_code") or "USD"
     return Opportunity(
-        id=record_id(record),
-        name=_required(record, "dealname"),
+        system=system,
+        id=read.record_id(record),
+        name=read.required_text(record, "dealname"),
         client_id=company_id,
         stage=stage.label,
-        amount=None if amount is None else Money.of(amount, _text(record, "deal_currency_code") or "USD"),
-        close_date=_date(record, "closedate"),
+        amount=None if amount is None else Money.of(amount, currency),
+        close_date=read.day(record, "closedate"),
         probability=float(probability * 100) if probability is not None else stage.probability * 100,
-        is_closed=_bool(record, "hs_is_closed"),
-        is_won=_bool(record, "hs_is_closed_won"),
-        billing_model=billing_model(record),
-        practice=_text(record, "practice"),
-        engagement_code=_text(record, "engagement_code"),
-        modified_at=_datetime(record, "hs_lastmodifieddate"),
+        is_closed=read.flag(record, "hs_is_closed"),
+        is_won=read.flag(record, "hs_is_closed_won"),
+        billing_model=_billing_model(read, record),
+        practice=read.text(record, "practice"),
+        engagement_code=read.text(record, "engagement_code"),
+        modified_at=read.stamp(record, "hs_lastmodifieddate"),
     )
+
+
+def last_modified(record: Mapping[str, Any], system: str) -> tuple[str, datetime]:
+    """(id, hs_lastmodifieddate) of a change-poll result; both are required there."""
+    read = _reader(system)
+    stamp = read.stamp(record, "hs_lastmodifieddate")
+    if stamp is None:
+        raise read.fail(record, "hs_lastmodifieddate", "has no hs_lastmodifieddate")
+    return read.record_id(record), stamp
 
 
 def primary_company(result: Mapping[str, Any], primary_type: int) -> str | None:

@@ -7,12 +7,9 @@ requested, served and mapped from one list. Wire facts: VENDOR_APIS_MORE.md sect
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.model import BillingModel
-
-SYSTEM = "hubspot"
-"""This connector's name. `SourceName` has no HubSpot member until the roles refactor (issue 8)."""
 
 PAGE_LIMIT = 100  # list endpoints: `limit` max 100
 BATCH_LIMIT = 100  # batch/read inputs per call (third-party figure; HubSpot documents no max)
@@ -24,23 +21,6 @@ SEARCH_MAX_FILTERS_PER_GROUP = 6
 SEARCH_MAX_FILTERS = 18
 """Current search docs: 5 groups, 6 filters per group, 18 in total. The 2024-08-26 changelog announced
 10 per group and 25 in total; we keep to the stricter figures, which hold under either."""
-
-Paging = Literal["cursor", "none"]
-Batch = Literal["batch_read", "none"]
-
-
-@dataclass(frozen=True)
-class Resource:
-    name: str  # the object type in URLs: companies, deals, owners
-    path: str  # the list path below the API host
-    id_field: str  # the record's key in the JSON body
-    properties: tuple[str, ...]  # what we ask for with `properties=`
-    change_field: str | None  # polled with search GTE + ASC
-    paging: Paging
-    batch: Batch
-    records_path: str = "results"
-    searchable: bool = True
-
 
 COMPANY_PROPERTIES: tuple[str, ...] = (
     "name",
@@ -71,35 +51,30 @@ DEAL_PROPERTIES: tuple[str, ...] = (
     "hs_lastmodifieddate",
 )
 
-COMPANIES = Resource(
+COMPANIES = ResourceSpec(
     name="companies",
     path="/crm/v3/objects/companies",
     id_field="id",
-    properties=COMPANY_PROPERTIES,
-    change_field="hs_lastmodifieddate",
     paging="cursor",
     batch="batch_read",
+    records_path="results",
+    change_field="hs_lastmodifieddate",  # polled with search GTE + ASC
+    fields=COMPANY_PROPERTIES,
 )
-DEALS = Resource(
+DEALS = ResourceSpec(
     name="deals",
     path="/crm/v3/objects/deals",
     id_field="id",
-    properties=DEAL_PROPERTIES,
-    change_field="hs_lastmodifieddate",
     paging="cursor",
     batch="batch_read",
+    records_path="results",
+    change_field="hs_lastmodifieddate",
+    fields=DEAL_PROPERTIES,
 )
-OWNERS = Resource(
-    name="owners",
-    path="/crm/v3/owners",
-    id_field="id",
-    properties=(),
-    change_field=None,
-    paging="cursor",
-    batch="none",
-    searchable=False,
-)
-RESOURCES: dict[str, Resource] = {r.name: r for r in (COMPANIES, DEALS, OWNERS)}
+RESOURCES: dict[str, ResourceSpec] = {r.name: r for r in (COMPANIES, DEALS)}
+
+ASSOCIATIONS_PATH = "/crm/v4/associations/{from_kind}/{to_kind}/batch/read"
+"""Associations v4 batch read: `results[].from.id` and `results[].to[].toObjectId`."""
 
 UNIQUE_PROPERTIES: dict[str, tuple[str, ...]] = {"companies": ("domain",), "deals": ("engagement_code",)}
 """Properties with unique values, accepted as batch/read `idProperty`."""

@@ -21,10 +21,4 @@ class NetSuiteSettings(ConnectorSettings):
     credentials: NetSuiteCredentials
 
 
-async def ping(client: NetSuiteClient) -> None:
-    await client.suiteql("SELECT id FROM accountingperiod WHERE id = 0")
-
-
-CONNECTOR = Connector(
-    vendor="netsuite", role=Role.ERP, client=NetSuiteClient, settings=NetSuiteSettings, ping=ping
-)
+CONNECTOR = Connector(vendor="netsuite", role=Role.ERP, client=NetSuiteClient, settings=NetSuiteSettings)

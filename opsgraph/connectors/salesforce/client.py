@@ -1,4 +1,5 @@
-"""The Salesforce REST connector: OAuth client credentials, SOQL paging, composite reads, writes.
+"""The Salesforce REST connector (the CRM port): OAuth client credentials, SOQL paging, composite
+reads, change polling on `SystemModstamp`, and low-level writes.
 
 `config.base_url` is the login (My Domain) URL that issues tokens; API calls go to the token's
 `instance_url`. Credentials: `client_id` and `client_secret` of a connected app.
@@ -21,25 +22,28 @@ from opsgraph.connectors.base import (
     UpstreamResponse,
 )
 from opsgraph.connectors.salesforce.mapping import (
-    ACCOUNT_FIELDS,
-    OPPORTUNITY_FIELDS,
     account_to_client,
     is_salesforce_id,
+    modstamp,
     opportunity_from_record,
     soql_datetime,
     soql_quote,
     to_18,
     to_sf_value,
 )
+from opsgraph.connectors.salesforce.resources import ACCOUNT, KEY_PREFIX, OPPORTUNITY
 from opsgraph.connectors.shapes import object_with
 from opsgraph.connectors.toolkit.auth import ClientCredentials
 from opsgraph.connectors.toolkit.chunks import chunks
 from opsgraph.connectors.toolkit.paging import CursorPaginator
+from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
-from opsgraph.model import Client, Opportunity, SourceName
+from opsgraph.model import Client, Opportunity, Role
+from opsgraph.roles import Change, ChangeBatch, Entity
+from opsgraph.roles.filters import OpportunityFilter
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_FIELDS_BY_SOBJECT = {"Account": ACCOUNT_FIELDS, "Opportunity": OPPORTUNITY_FIELDS}
+_POLLED: dict[Entity, ResourceSpec] = {Entity.CLIENT: ACCOUNT, Entity.OPPORTUNITY: OPPORTUNITY}
 
 
 def _token_shape(body: Any) -> str | None:
@@ -59,14 +63,26 @@ def _name(value: str, what: str) -> str:
     return value
 
 
+def _select(spec: ResourceSpec, fields: tuple[str, ...] | None = None) -> str:
+    return f"SELECT {', '.join(spec.fields if fields is None else fields)} FROM {spec.path}"
+
+
 class SalesforceClient(SourceClient):
-    source: ClassVar[SourceName] = SourceName.SALESFORCE
+    vendor: ClassVar[str] = "salesforce"
+    role: ClassVar[Role] = Role.CRM
     api_version: ClassVar[str] = "v60.0"
     retrieve_chunk: ClassVar[int] = 2000  # sObject Collections read limit per request
     rate_limit_backoff_s: ClassVar[float] = 1.0  # REQUEST_LIMIT_EXCEEDED carries no Retry-After
 
-    def __init__(self, config: SourceConfig, *, soql_in_chunk: int = 300, clock: Clock | None = None) -> None:
-        super().__init__(config, clock=clock)
+    def __init__(
+        self,
+        config: SourceConfig,
+        *,
+        system: str | None = None,
+        soql_in_chunk: int = 300,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(config, system=system, clock=clock)
         self.soql_in_chunk = soql_in_chunk  # ids per `IN (...)`: 300 quoted ids keep the URL near 9 KB
         self.authenticator = self._oauth = ClientCredentials(
             self, "/services/oauth2/token", self._token_form, expect=_token_shape
@@ -115,9 +131,14 @@ class SalesforceClient(SourceClient):
 
     # -- reads -----------------------------------------------------------------------------------
 
+    async def probe(self) -> None:
+        """One cheap authenticated read: a token (if none is cached) and a one-row SOQL query."""
+        await self.query(f"SELECT {ACCOUNT.id_field} FROM {ACCOUNT.path} LIMIT 1")
+
     async def query(self, soql: str) -> list[dict[str, Any]]:
         """Run SOQL and follow `nextRecordsUrl` to the end; records as Salesforce returns them."""
-        shape = object_with("records")
+        records_path = ACCOUNT.records_path or "records"
+        shape = object_with(records_path)
 
         async def fetch(next_url: str | None) -> dict[str, Any]:
             if next_url is None:
@@ -125,108 +146,119 @@ class SalesforceClient(SourceClient):
                 return dict(first.body)
             return dict((await self.request("GET", await self._api(next_url), expect=shape)).body)
 
-        paginator = CursorPaginator(_next_records_url, source=self.source, what="SOQL query")
-        return [record for page in await paginator.pages(fetch) for record in page["records"]]
+        paginator = CursorPaginator(_next_records_url, system=self.system, what="SOQL query")
+        return [record for page in await paginator.pages(fetch) for record in page[records_path]]
 
-    async def _retrieve(self, sobject: str, ids: Sequence[str], fields: Sequence[str]) -> list[Any]:
-        url = await self._api(f"composite/sobjects/{sobject}")
+    async def _retrieve(self, spec: ResourceSpec, ids: Sequence[str]) -> list[Any]:
+        url = await self._api(f"composite/sobjects/{spec.name}")
 
         def one_per_id(body: Any) -> str | None:
             if not isinstance(body, list) or len(body) != len(ids):
-                return f"composite read of {len(ids)} {sobject} ids gave a malformed answer"
+                return f"composite read of {len(ids)} {spec.name} ids gave a malformed answer"
             return None
 
         response = await self.request(
-            "POST", url, json={"ids": list(ids), "fields": list(fields)}, retry=True, expect=one_per_id
+            "POST", url, json={"ids": list(ids), "fields": list(spec.fields)}, retry=True, expect=one_per_id
         )
         body: list[Any] = response.body
         return body
 
-    async def _by_ids(
-        self, sobject: str, prefix: str, ids: Iterable[str]
-    ) -> dict[str, dict[str, Any] | None]:
-        """Records by id in as few sObject Collections calls as possible; None where missing."""
-        unique = list(dict.fromkeys(ids))
-        out: dict[str, dict[str, Any] | None] = dict.fromkeys(unique)
-        wanted = [i for i in unique if is_salesforce_id(i, prefix)]  # anything else cannot exist
+    async def _by_ids(self, spec: ResourceSpec, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Records by id in as few sObject Collections calls as possible; missing ids are absent.
+
+        An id not shaped like one of the sObject's ids cannot exist and is never sent.
+        """
+        prefix = KEY_PREFIX[spec.name]
+        wanted = [i for i in dict.fromkeys(ids) if is_salesforce_id(i, prefix)]
         parts = chunks(wanted, self.retrieve_chunk)
-        fields = _FIELDS_BY_SOBJECT[sobject]
-        answers = await asyncio.gather(*(self._retrieve(sobject, chunk, fields) for chunk in parts))
+        answers = await asyncio.gather(*(self._retrieve(spec, chunk) for chunk in parts))
+        out: dict[str, dict[str, Any]] = {}
         for chunk, records in zip(parts, answers, strict=True):
             for record_id, record in zip(chunk, records, strict=True):
-                out[record_id] = record if isinstance(record, dict) else None
+                if isinstance(record, dict):
+                    out[record_id] = record
         return out
 
-    async def accounts_by_ids(self, ids: Iterable[str]) -> dict[str, Client | None]:
-        found = await self._by_ids("Account", "001", ids)
-        return {i: account_to_client(r) if r else None for i, r in found.items()}
+    async def clients_by_ids(self, ids: Iterable[str]) -> dict[str, Client]:
+        found = await self._by_ids(ACCOUNT, ids)
+        return {i: account_to_client(r, self.system) for i, r in found.items()}
 
-    async def opportunities_by_ids(self, ids: Iterable[str]) -> dict[str, Opportunity | None]:
-        found = await self._by_ids("Opportunity", "006", ids)
-        return {i: opportunity_from_record(r) if r else None for i, r in found.items()}
+    async def opportunities_by_ids(self, ids: Iterable[str]) -> dict[str, Opportunity]:
+        found = await self._by_ids(OPPORTUNITY, ids)
+        return {i: opportunity_from_record(r, self.system) for i, r in found.items()}
 
-    async def list_accounts(self) -> list[Client]:
-        records = await self.query(f"SELECT {', '.join(ACCOUNT_FIELDS)} FROM Account ORDER BY Id")
-        return [account_to_client(r) for r in records]
+    async def list_clients(self) -> list[Client]:
+        records = await self.query(f"{_select(ACCOUNT)} ORDER BY {ACCOUNT.id_field}")
+        return [account_to_client(r, self.system) for r in records]
 
     async def _opportunities_where_in(self, field: str, values: Sequence[str]) -> list[Opportunity]:
-        select = f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity"
         queries = [
-            f"{select} WHERE {field} IN ({', '.join(soql_quote(v) for v in chunk)}) ORDER BY Id"
+            f"{_select(OPPORTUNITY)} WHERE {field} IN ({', '.join(soql_quote(v) for v in chunk)}) "
+            f"ORDER BY {OPPORTUNITY.id_field}"
             for chunk in chunks(values, self.soql_in_chunk)
         ]
         batches = await asyncio.gather(*(self.query(q) for q in queries))
-        return [opportunity_from_record(r) for batch in batches for r in batch]
+        return [opportunity_from_record(r, self.system) for batch in batches for r in batch]
 
-    async def opportunities_by_account_ids(self, account_ids: Iterable[str]) -> dict[str, list[Opportunity]]:
-        """Each account's opportunities (an empty list where it has none or does not exist)."""
-        unique = list(dict.fromkeys(account_ids))
+    async def opportunities_by_client_ids(self, client_ids: Iterable[str]) -> dict[str, list[Opportunity]]:
+        """Each account's opportunities, by id (`[]` where it has none or does not exist)."""
+        unique = list(dict.fromkeys(client_ids))
         out: dict[str, list[Opportunity]] = {i: [] for i in unique}
         keys: dict[str, list[str]] = {}
         for i in unique:
-            if is_salesforce_id(i, "001"):
+            if is_salesforce_id(i, KEY_PREFIX[ACCOUNT.name]):
                 keys.setdefault(to_18(i), []).append(i)
         for opportunity in await self._opportunities_where_in("AccountId", list(keys)):
             for key in keys.get(opportunity.client_id, []):
                 out[key].append(opportunity)
         return out
 
-    async def opportunities_by_engagement_codes(self, codes: Iterable[str]) -> dict[str, Opportunity | None]:
+    async def opportunities_by_engagement_codes(self, codes: Iterable[str]) -> dict[str, Opportunity]:
         """The opportunity carrying each engagement code (matched case-insensitively, as SOQL does)."""
-        unique = list(dict.fromkeys(codes))
-        out: dict[str, Opportunity | None] = dict.fromkeys(unique)
         by_lower: dict[str, list[str]] = {}
-        for code in unique:
-            by_lower.setdefault(code.lower(), []).append(code)
+        for code in dict.fromkeys(codes):
+            if code:
+                by_lower.setdefault(code.lower(), []).append(code)
+        out: dict[str, Opportunity] = {}
         for opportunity in await self._opportunities_where_in("Engagement_Code__c", list(by_lower)):
             for code in by_lower.get((opportunity.engagement_code or "").lower(), []):
-                if out[code] is None:  # several opportunities with one code: the lowest Id wins
-                    out[code] = opportunity
+                out.setdefault(code, opportunity)  # several with one code: the lowest Id wins
         return out
 
-    async def list_opportunities(
-        self, *, is_closed: bool | None = None, stage: str | None = None
-    ) -> list[Opportunity]:
+    async def list_opportunities(self, filter: OpportunityFilter | None = None) -> list[Opportunity]:
+        """Opportunities matching `filter`, as a SOQL WHERE, ordered by id."""
         conditions = []
-        if is_closed is not None:
-            conditions.append(f"IsClosed = {'true' if is_closed else 'false'}")
-        if stage is not None:
-            conditions.append(f"StageName = {soql_quote(stage)}")
+        if filter is not None and filter.is_closed is not None:
+            conditions.append(f"IsClosed = {'true' if filter.is_closed else 'false'}")
+        if filter is not None and filter.stage is not None:
+            conditions.append(f"StageName = {soql_quote(filter.stage)}")
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        records = await self.query(
-            f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity{where} ORDER BY Id"
-        )
-        return [opportunity_from_record(r) for r in records]
+        records = await self.query(f"{_select(OPPORTUNITY)}{where} ORDER BY {OPPORTUNITY.id_field}")
+        return [opportunity_from_record(r, self.system) for r in records]
 
-    async def changed_since(self, sobject: str, since: datetime) -> list[dict[str, Any]]:
-        """Records whose SystemModstamp is after `since` (floored to the second), oldest first."""
-        fields = _FIELDS_BY_SOBJECT.get(sobject)
-        if fields is None:
-            raise ValueError(f"changed_since supports {sorted(_FIELDS_BY_SOBJECT)}, not {sobject!r}")
-        return await self.query(
-            f"SELECT {', '.join(fields)} FROM {sobject} WHERE SystemModstamp > {soql_datetime(since)} "
-            "ORDER BY SystemModstamp, Id"
+    async def changed_since(self, entity: Entity, since: datetime) -> ChangeBatch:
+        """Records whose `SystemModstamp` is after `since`, oldest first.
+
+        SOQL datetime literals stop at the second, so the query asks from the floored second and the
+        rows at or before `since` are dropped here.
+        """
+        spec = _POLLED.get(entity)
+        if spec is None or spec.change_field is None:
+            raise ValueError(f"{self.system} polls {sorted(_POLLED)}, not {entity!r}")
+        stamp = spec.change_field
+        rows = await self.query(
+            f"{_select(spec, (spec.id_field, stamp))} WHERE {stamp} > {soql_datetime(since)} "
+            f"ORDER BY {stamp}, {spec.id_field}"
         )
+        latest: dict[str, datetime] = {}
+        for row in rows:
+            record_id, modified_at = modstamp(row, self.system)
+            if modified_at > since:
+                latest.pop(record_id, None)
+                latest[record_id] = modified_at
+        changes = tuple(Change(id=i, modified_at=at) for i, at in latest.items())
+        high_water = max((c.modified_at for c in changes if c.modified_at), default=since)
+        return ChangeBatch(entity=entity, since=since, high_water=max(high_water, since), changes=changes)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -270,5 +302,5 @@ class SalesforceClient(SourceClient):
             or not isinstance(body.get("id"), str)
             or body.get("success") is not True
         ):
-            raise SourceDataError(self.source, f"write response is not a success result: {body!r:.200}")
+            raise SourceDataError(self.system, f"write response is not a success result: {body!r:.200}")
         return str(body["id"])

@@ -21,10 +21,6 @@ class SalesforceSettings(ConnectorSettings):
     credentials: SalesforceCredentials = SalesforceCredentials()
 
 
-async def ping(client: SalesforceClient) -> None:
-    await client.query("SELECT Id FROM Account LIMIT 1")
-
-
 CONNECTOR = Connector(
-    vendor="salesforce", role=Role.CRM, client=SalesforceClient, settings=SalesforceSettings, ping=ping
+    vendor="salesforce", role=Role.CRM, client=SalesforceClient, settings=SalesforceSettings
 )

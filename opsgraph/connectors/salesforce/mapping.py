@@ -1,7 +1,9 @@
 """Salesforce records to and from canonical models. Pure functions, no I/O.
 
-A required field that is missing, null or of the wrong type raises `SourceDataError` naming the
-record and the field; optional fields may be absent or null.
+Account maps to `Client`, Opportunity to `Opportunity` (its `client_id` is the AccountId). Each
+mapper takes the configured system's name and sets it on the record. A required field that is
+missing, null or of the wrong type raises `SourceDataError` naming the record and the field;
+optional fields may be absent or null.
 """
 
 from __future__ import annotations
@@ -12,40 +14,12 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
 from opsgraph.connectors.toolkit.fields import FieldReader
-from opsgraph.model import BillingModel, Client, Money, Opportunity, SourceName
-
-SOURCE = SourceName.SALESFORCE
-
-ACCOUNT_FIELDS: tuple[str, ...] = (
-    "Id",
-    "Name",
-    "Industry",
-    "BillingCountry",
-    "Region__c",
-    "Legal_Entity__c",
-    "CurrencyIsoCode",
-    "SystemModstamp",
-)
-OPPORTUNITY_FIELDS: tuple[str, ...] = (
-    "Id",
-    "Name",
-    "AccountId",
-    "StageName",
-    "Amount",
-    "CloseDate",
-    "Probability",
-    "IsClosed",
-    "IsWon",
-    "Billing_Model__c",
-    "Practice__c",
-    "Engagement_Code__c",
-    "CurrencyIsoCode",
-    "SystemModstamp",
-)
+from opsgraph.model import BillingModel, Client, Money, Opportunity
 
 BILLING_MODEL_PICKLIST: dict[BillingModel, str] = {
     BillingModel.TIME_AND_MATERIALS: "Time and Materials",
@@ -99,13 +73,15 @@ def format_datetime(value: datetime) -> str:
 
 
 def parse_datetime(value: str) -> datetime:
-    """Parse `2025-03-31T17:02:11.000+0000` (also without millis, or with `Z`); raise ValueError."""
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"not a Salesforce datetime: {value!r}")
+    """Parse `2025-03-31T17:02:11.000+0000` (also without millis, or with `Z`); raise ValueError.
+
+    `fromisoformat` reads every form Salesforce sends, far faster than `strptime` on a hot path;
+    a value without a zone is not a Salesforce datetime.
+    """
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"not a Salesforce datetime: {value!r}")
+    return parsed
 
 
 def to_sf_value(value: Any) -> Any:
@@ -133,75 +109,82 @@ def _record_id(record: Mapping[str, Any]) -> str | None:
     return rid if isinstance(rid, str) else None
 
 
-def _fail(record: Mapping[str, Any], field: str, problem: str) -> SourceDataError:
-    sobject = (record.get("attributes") or {}).get("type", "record")
-    return SourceDataError(
-        SOURCE, f"Salesforce {sobject} {problem}", record_id=_record_id(record), field=field
-    )
+@cache
+def _reader(system: str) -> FieldReader:
+    """One reader per configured system, so its errors name that system."""
+
+    def fail(record: Mapping[str, Any], field: str, problem: str) -> SourceDataError:
+        sobject = (record.get("attributes") or {}).get("type", "record")
+        return SourceDataError(
+            system, f"Salesforce {sobject} {problem}", record_id=_record_id(record), field=field
+        )
+
+    return FieldReader(fail)
 
 
-_read = FieldReader(_fail)
-_required_str = _read.required_text
-_optional_str = _read.text
-_optional_number = _read.number
-_bool = _read.flag
-_optional_date = _read.date
-
-
-def _optional_datetime(record: Mapping[str, Any], field: str) -> datetime | None:
-    return _read.datetime(record, field, parse_datetime)
-
-
-def _currency(record: Mapping[str, Any]) -> str:
-    return _optional_str(record, "CurrencyIsoCode") or "USD"
+def _currency(read: FieldReader, record: Mapping[str, Any]) -> str:
+    return read.text(record, "CurrencyIsoCode") or "USD"
 
 
 # -- records -> models ---------------------------------------------------------------------------
 
 
-def account_to_client(record: Mapping[str, Any]) -> Client:
-    """An Account record (REST JSON) as a canonical Client."""
+def account_to_client(record: Mapping[str, Any], system: str) -> Client:
+    """An Account record (REST JSON) as a canonical Client of `system`."""
+    read = _reader(system)
     return Client(
-        id=_required_str(record, "Id"),
-        name=_required_str(record, "Name"),
-        industry=_optional_str(record, "Industry"),
-        region=_optional_str(record, "Region__c"),
-        billing_country=_optional_str(record, "BillingCountry"),
-        legal_entity=_optional_str(record, "Legal_Entity__c"),
-        currency=_currency(record),
-        modified_at=_optional_datetime(record, "SystemModstamp"),
+        system=system,
+        id=read.required_text(record, "Id"),
+        name=read.required_text(record, "Name"),
+        industry=read.text(record, "Industry"),
+        region=read.text(record, "Region__c"),
+        billing_country=read.text(record, "BillingCountry"),
+        legal_entity=read.text(record, "Legal_Entity__c"),
+        currency=_currency(read, record),
+        modified_at=read.datetime(record, "SystemModstamp", parse_datetime),
     )
 
 
-def billing_model_from_picklist(record: Mapping[str, Any]) -> BillingModel | None:
-    label = _optional_str(record, "Billing_Model__c")
+def billing_model_from_picklist(read: FieldReader, record: Mapping[str, Any]) -> BillingModel | None:
+    label = read.text(record, "Billing_Model__c")
     if label is None:
         return None
     model = _BILLING_MODEL_BY_LABEL.get(label)
     if model is None:
-        raise _fail(record, "Billing_Model__c", f"has an unknown Billing_Model__c value: {label!r}")
+        raise read.fail(record, "Billing_Model__c", f"has an unknown Billing_Model__c value: {label!r}")
     return model
 
 
-def opportunity_from_record(record: Mapping[str, Any]) -> Opportunity:
-    """An Opportunity record (REST JSON) as a canonical Opportunity."""
-    amount = _optional_number(record, "Amount")
-    probability = _optional_number(record, "Probability")
+def opportunity_from_record(record: Mapping[str, Any], system: str) -> Opportunity:
+    """An Opportunity record (REST JSON) as a canonical Opportunity of `system`."""
+    read = _reader(system)
+    amount = read.number(record, "Amount")
+    probability = read.number(record, "Probability")
     return Opportunity(
-        id=_required_str(record, "Id"),
-        name=_required_str(record, "Name"),
-        client_id=_required_str(record, "AccountId"),
-        stage=_required_str(record, "StageName"),
-        amount=None if amount is None else Money.of(amount, _currency(record)),
-        close_date=_optional_date(record, "CloseDate"),
+        system=system,
+        id=read.required_text(record, "Id"),
+        name=read.required_text(record, "Name"),
+        client_id=read.required_text(record, "AccountId"),
+        stage=read.required_text(record, "StageName"),
+        amount=None if amount is None else Money.of(amount, _currency(read, record)),
+        close_date=read.date(record, "CloseDate"),
         probability=float(probability) if probability is not None else 0.0,
-        is_closed=_bool(record, "IsClosed"),
-        is_won=_bool(record, "IsWon"),
-        billing_model=billing_model_from_picklist(record),
-        practice=_optional_str(record, "Practice__c"),
-        engagement_code=_optional_str(record, "Engagement_Code__c"),
-        modified_at=_optional_datetime(record, "SystemModstamp"),
+        is_closed=read.flag(record, "IsClosed"),
+        is_won=read.flag(record, "IsWon"),
+        billing_model=billing_model_from_picklist(read, record),
+        practice=read.text(record, "Practice__c"),
+        engagement_code=read.text(record, "Engagement_Code__c"),
+        modified_at=read.datetime(record, "SystemModstamp", parse_datetime),
     )
+
+
+def modstamp(record: Mapping[str, Any], system: str) -> tuple[str, datetime]:
+    """(Id, SystemModstamp) of a change-poll row; both are required there."""
+    read = _reader(system)
+    stamp = read.datetime(record, "SystemModstamp", parse_datetime)
+    if stamp is None:
+        raise read.fail(record, "SystemModstamp", "has no SystemModstamp")
+    return read.required_text(record, "Id"), stamp
 
 
 # -- models -> write bodies ----------------------------------------------------------------------

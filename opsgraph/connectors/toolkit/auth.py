@@ -146,7 +146,7 @@ class ClientCredentials:
             )
         except SourceRejected as exc:
             raise SourceUnavailable(
-                client.source,
+                client.system,
                 f"{self._refused}: {exc.message}",
                 status=exc.status,
                 vendor_code=exc.vendor_code,
@@ -164,4 +164,4 @@ def _lifetime(body: Mapping[str, Any], default: float, client: SourceClient) -> 
     try:
         return float(expires_in) if expires_in is not None else default
     except (TypeError, ValueError):
-        raise SourceDataError(client.source, f"token expires_in is not a number: {expires_in!r}") from None
+        raise SourceDataError(client.system, f"token expires_in is not a number: {expires_in!r}") from None

@@ -28,14 +28,14 @@ class Burn:
 
 
 def compute_burn(
-    project: Engagement,
+    engagement: Engagement,
     job: ErpJob | None,
     hours_used: float,
     billed: Decimal,
     currency: str,
     money_error: Exception | None = None,
 ) -> Burn:
-    budget = project.budget_hours
+    budget = engagement.budget_hours
     pct_hours = round(100 * hours_used / budget, 1) if budget else None
     contract = job.contract_value if job else None
     pct_billed = round(float(100 * billed / contract.amount), 1) if contract and contract.amount else None

@@ -35,9 +35,9 @@ class ForecastPeriod:
 class ForecastInputs:
     invoices: list[Invoice]
     unbilled_approved: list[TimeEntry]
-    projects: list[Engagement]
+    engagements: list[Engagement]
     jobs: dict[str, ErpJob | None]  # by engagement code
-    billed_by_job: dict[str, Money]  # in the job's currency
+    billed_by_job: dict[str, Money]  # by job key, in the job's currency
     open_opportunities: list[Opportunity]
     users: list[PsaUser]
     time_off_by_email: dict[str, list[TimeOff]]
@@ -55,12 +55,12 @@ class _Backlog:
 def _backlog(i: ForecastInputs, today: date) -> list[_Backlog]:
     """Contract value not yet billed, spread evenly over each engagement's remaining workdays."""
     out: list[_Backlog] = []
-    for p in i.projects:
+    for p in i.engagements:
         job = i.jobs.get(p.code)
         if not p.is_active or job is None or job.contract_value is None or p.end_date is None:
             continue
         contract = job.contract_value
-        remaining = contract - i.billed_by_job.get(job.id, Money.of(0, contract.currency))
+        remaining = contract - i.billed_by_job.get(job.key, Money.of(0, contract.currency))
         first = max(today, p.start_date or today)
         days = workdays(first, p.end_date)
         if remaining.amount > 0 and days:

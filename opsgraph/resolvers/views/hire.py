@@ -7,16 +7,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from opsgraph.model import DataQualityIssue, PsaUser, Resource, SourceName, TimeEntry
+from opsgraph.model import DataQualityIssue, PsaUser, Resource, Role, TimeEntry, record_key
+from opsgraph.resolvers.views.order import record_order
 
 TIME_BEFORE_HIRE = "TIME_BEFORE_HIRE"
 
 
 def hr_record(
-    user_id: int, users: Mapping[int, PsaUser], directory: Mapping[str, Resource]
+    user_key: str, users: Mapping[str, PsaUser], directory: Mapping[str, Resource]
 ) -> Resource | None:
-    """The HR employee of a PSA user (joined by email), if any."""
-    user = users.get(user_id)
+    """The HR record of a PSA user (by user key; joined by email), if any."""
+    user = users.get(user_key)
     return directory.get(user.email.lower()) if user else None
 
 
@@ -32,9 +33,10 @@ def entry_issues(entry: TimeEntry, resource: Resource | None) -> list[DataQualit
     return [
         DataQualityIssue(
             code=TIME_BEFORE_HIRE,
-            source=SourceName.HARVEST,
-            record_id=str(entry.id),
-            field="spent_date",
+            system=entry.system,
+            role=Role.PSA,
+            record_id=entry.id,
+            field="date",
             message=f"Logged on {entry.date}, before {resource.email} was hired ({resource.hire_date} in HR)",
         )
     ]
@@ -42,29 +44,31 @@ def entry_issues(entry: TimeEntry, resource: Resource | None) -> list[DataQualit
 
 @dataclass(frozen=True)
 class TimeBeforeHire:
-    """One person's entries dated before their hire date."""
+    """One person's entries dated before their hire date (`entry_keys`: the entries' canonical keys)."""
 
     resource: Resource
     hire_date: date
-    entry_ids: tuple[int, ...]
+    entry_keys: tuple[str, ...]
     hours: float
     first_date: date
     last_date: date
 
 
 def find_time_before_hire(
-    entries: Iterable[TimeEntry], users: Mapping[int, PsaUser], directory: Mapping[str, Resource]
+    entries: Iterable[TimeEntry], users: Mapping[str, PsaUser], directory: Mapping[str, Resource]
 ) -> list[TimeBeforeHire]:
-    """Per person (by HR id), the entries logged before their hire date; sorted by HR id."""
+    """Per person (by HR key), the entries logged before their hire date; sorted by HR key.
+    `users` is keyed by PSA user key."""
     found: dict[str, list[TimeEntry]] = defaultdict(list)
     people: dict[str, Resource] = {}
     for e in entries:
-        resource = hr_record(e.harvest_user_id, users, directory)
+        resource = hr_record(record_key(e.system, e.user_id), users, directory)
         if resource is not None and is_before_hire(e, resource):
-            found[resource.id].append(e)
-            people[resource.id] = resource
+            found[resource.key].append(e)
+            people[resource.key] = resource
     rows = []
-    for rid, early in sorted(found.items()):
+    for rid in sorted(people, key=lambda k: record_order(people[k])):
+        early = found[rid]
         resource = people[rid]
         assert resource.hire_date is not None
         dates = [e.date for e in early]
@@ -72,7 +76,7 @@ def find_time_before_hire(
             TimeBeforeHire(
                 resource=resource,
                 hire_date=resource.hire_date,
-                entry_ids=tuple(sorted(e.id for e in early)),
+                entry_keys=tuple(e.key for e in sorted(early, key=record_order)),
                 hours=round(sum(e.hours for e in early), 2),
                 first_date=min(dates),
                 last_date=max(dates),

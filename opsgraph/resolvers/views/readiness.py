@@ -14,7 +14,6 @@ from opsgraph.model import (
     ErpCustomer,
     ErpJob,
     Money,
-    SourceName,
     TimeEntry,
     TimeEntryStatus,
 )
@@ -28,7 +27,8 @@ LOOKBACK_DAYS = 92
 class ReadinessBlocker:
     code: str
     message: str
-    source: SourceName | None = None
+    system: str | None = None
+    """The configured system that blocks (None: no system does, or none of its role is configured)."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,17 @@ def readiness_window(today: date) -> tuple[date, date]:
 
 @dataclass(frozen=True)
 class ReadinessInputs:
-    project: Engagement
+    engagement: Engagement
     job: ErpJob | None
     client: Client | None
     customer: ErpCustomer | None
     unbilled_entries: list[TimeEntry]  # is_billed = false, within readiness_window
     periods: list[AccountingPeriod]
     billed_to_date: Decimal
+    erp_system: str | None = None
+    """Where a missing job or period was looked for (the first ERP system)."""
+    crm_system: str | None = None
+    """Where a missing client was looked for (the first CRM system)."""
 
 
 def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readiness:
@@ -68,18 +72,18 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
     unapproved = [e for e in in_period if e.status is TimeEntryStatus.UNAPPROVED]
     hours = sum(e.hours for e in approved)
     blockers: list[ReadinessBlocker] = []
+    psa = i.engagement.system
+    erp = i.job.system if i.job else i.erp_system
 
-    model = i.job.billing_model if i.job and i.job.billing_model else i.project.billing_model
+    model = i.job.billing_model if i.job and i.job.billing_model else i.engagement.billing_model
     contract = i.job.contract_value.amount if i.job and i.job.contract_value else None
     if model is BillingModel.FIXED_FEE:
-        amount = _fixed_fee_due(i.project, contract, i.billed_to_date)
+        amount = _fixed_fee_due(i.engagement, contract, i.billed_to_date)
     else:
         unrated = [e for e in approved if e.bill_rate is None]
         if unrated:
             blockers.append(
-                ReadinessBlocker(
-                    "MISSING_RATE", f"{len(unrated)} approved entries have no bill rate", SourceName.HARVEST
-                )
+                ReadinessBlocker("MISSING_RATE", f"{len(unrated)} approved entries have no bill rate", psa)
             )
         foreign = [e for e in approved if e.currency != currency]
         if foreign:
@@ -88,7 +92,7 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
                     "CURRENCY_MISMATCH",
                     f"{len(foreign)} approved entries are in {foreign[0].currency}; the client is invoiced "
                     f"in {currency}",
-                    SourceName.HARVEST,
+                    psa,
                 )
             )
         amount = Money.total(
@@ -104,25 +108,21 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
             ReadinessBlocker(
                 "UNAPPROVED_TIME",
                 f"{len(unapproved)} entries up to {period_end} are not approved",
-                SourceName.HARVEST,
+                psa,
             )
         )
     if i.job is None:
-        blockers.append(
-            ReadinessBlocker(
-                "NOT_IN_ERP", f"Engagement {i.project.code} has no NetSuite job", SourceName.NETSUITE
-            )
-        )
+        blockers.append(ReadinessBlocker("NOT_IN_ERP", f"Engagement {i.engagement.code} has no ERP job", erp))
     elif i.job.is_inactive:
         blockers.append(
-            ReadinessBlocker(
-                "INACTIVE_IN_ERP", f"Job {i.project.code} is inactive in NetSuite", SourceName.NETSUITE
-            )
+            ReadinessBlocker("INACTIVE_IN_ERP", f"Job {i.engagement.code} is inactive in the ERP", erp)
         )
     if not ((i.client and i.client.legal_entity) or (i.customer and i.customer.legal_entity)):
         blockers.append(
             ReadinessBlocker(
-                "MISSING_LEGAL_ENTITY", "The client has no legal entity to invoice", SourceName.SALESFORCE
+                "MISSING_LEGAL_ENTITY",
+                "The client has no legal entity to invoice",
+                i.client.system if i.client else i.crm_system,
             )
         )
     period = next((p for p in i.periods if p.start <= today <= p.end), None)
@@ -131,7 +131,7 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
             ReadinessBlocker(
                 "PERIOD_CLOSED",
                 f"The accounting period for {today} is closed or missing",
-                SourceName.NETSUITE,
+                period.system if period else i.erp_system,
             )
         )
     if model is BillingModel.CAPPED and contract is not None and i.billed_to_date + amount > contract:
@@ -139,13 +139,13 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
             ReadinessBlocker(
                 "CAP_EXCEEDED",
                 f"Billed {i.billed_to_date} + {amount.quantize(Decimal('0.01'))} exceeds the cap {contract}",
-                SourceName.NETSUITE,
+                erp,
             )
         )
     if amount <= 0:
         blockers.append(ReadinessBlocker("NOTHING_TO_INVOICE", "No approved, unbilled value in the period"))
     return Readiness(
-        engagement_code=i.project.code,
+        engagement_code=i.engagement.code,
         ready=not blockers,
         approved_unbilled_hours=hours,
         amount=Money.of(amount, currency),
@@ -156,9 +156,9 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
     )
 
 
-def _fixed_fee_due(project: Engagement, contract: Decimal | None, billed: Decimal) -> Decimal:
+def _fixed_fee_due(engagement: Engagement, contract: Decimal | None, billed: Decimal) -> Decimal:
     """A fixed fee is billed in equal monthly instalments until the contract value is reached."""
-    if contract is None or project.start_date is None or project.end_date is None:
+    if contract is None or engagement.start_date is None or engagement.end_date is None:
         return Decimal("0")
-    months = max(1, round((project.end_date - project.start_date).days / 30))
+    months = max(1, round((engagement.end_date - engagement.start_date).days / 30))
     return max(Decimal("0"), min(contract / months, contract - billed))

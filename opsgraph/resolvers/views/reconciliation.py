@@ -6,8 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from opsgraph.model import DataQualityIssue, ErpJob, ErpTimeBill, TimeEntry, TimeEntryStatus
+from opsgraph.model import DataQualityIssue, ErpJob, TimeEntry, TimeEntryStatus, TimePosting, record_key
 from opsgraph.resolvers.views.hire import TimeBeforeHire
+from opsgraph.resolvers.views.order import record_order
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class ReconciliationRow:
     psa_approved_hours: float
     erp_posted_hours: float
     difference: float
-    unposted_entry_ids: tuple[int, ...]
+    unposted_entry_keys: tuple[str, ...]
     reasons: tuple[str, ...]
 
 
@@ -35,29 +36,28 @@ def reconcile(
     start: date,
     end: date,
     entries: list[TimeEntry],
-    timebills: list[ErpTimeBill],
-    jobs_by_id: dict[str, ErpJob],
+    postings: list[TimePosting],
+    jobs_by_key: dict[str, ErpJob],
     jobs_by_code: dict[str, ErpJob | None],
     data_quality: list[DataQualityIssue],
     time_before_hire: list[TimeBeforeHire] | None = None,
 ) -> ReconciliationReport:
+    """`jobs_by_key`: the postings' jobs by job key; a posting's `time_entry_id` is the PSA entry's
+    local id."""
     approved = [e for e in entries if e.status is not TimeEntryStatus.UNAPPROVED and start <= e.date <= end]
-    posted_ids = {t.harvest_entry_id for t in timebills if t.harvest_entry_id is not None}
+    posted_ids = {t.time_entry_id for t in postings if t.time_entry_id is not None}
     psa_hours: dict[str, float] = defaultdict(float)
-    unposted: dict[str, list[int]] = defaultdict(list)
+    unposted: dict[str, list[TimeEntry]] = defaultdict(list)
     for e in approved:
-        code = e.engagement_code or str(e.harvest_project_id)
+        code = e.engagement_code or e.engagement_id
         psa_hours[code] += e.hours
         if e.id not in posted_ids:
-            unposted[code].append(e.id)
+            unposted[code].append(e)
     erp_hours: dict[str, float] = defaultdict(float)
-    orphans = 0
-    for t in timebills:
-        job = jobs_by_id.get(t.job_id or "")
-        if job is None:
-            orphans += 1
-            continue
-        erp_hours[job.code] += t.hours
+    for t in postings:
+        job = jobs_by_key.get(record_key(t.system, t.job_id)) if t.job_id else None
+        if job is not None:  # a posting with no job is not any engagement's
+            erp_hours[job.code] += t.hours
     codes = sorted(set(psa_hours) | set(erp_hours))
     rows = []
     for code in codes:
@@ -73,7 +73,12 @@ def reconcile(
             reasons.append("ERP_EXCEEDS_PSA")
         rows.append(
             ReconciliationRow(
-                code, psa, erp, round(psa - erp, 2), tuple(sorted(unposted.get(code, []))), tuple(reasons)
+                code,
+                psa,
+                erp,
+                round(psa - erp, 2),
+                tuple(e.key for e in sorted(unposted.get(code, []), key=record_order)),
+                tuple(reasons),
             )
         )
     return ReconciliationReport(

@@ -6,13 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from opsgraph.model import PsaUser, Resource, TimeEntry, TimeOff
+from opsgraph.model import PsaUser, Resource, TimeEntry, TimeOff, record_key
 from opsgraph.resolvers.views.periods import merge_spans, overlap, workdays
 
 
 @dataclass(frozen=True)
 class UtilizationRow:
-    key: str
+    key: str  # by RESOURCE: the HR record's key (or the email of a person HR lacks); else the group
     label: str
     resource: Resource | None
     billable_hours: float
@@ -32,30 +32,32 @@ def capacity_hours(user: PsaUser, time_off: list[TimeOff], start: date, end: dat
 
 def compute_utilization(
     entries: list[TimeEntry],
-    users: dict[int, PsaUser],
+    users: dict[str, PsaUser],
     directory: dict[str, Resource],
     time_off: list[TimeOff],
     start: date,
     end: date,
     group_by: str,
 ) -> list[UtilizationRow]:
-    """group_by: RESOURCE, DEPARTMENT or LOCATION. People missing in HR group under their email."""
+    """group_by: RESOURCE, DEPARTMENT or LOCATION. People missing in HR group under their email.
+    `users` is keyed by PSA user key."""
     off_by_resource: dict[str, list[TimeOff]] = defaultdict(list)
     for t in time_off:
-        off_by_resource[t.resource_id].append(t)
-    billable: dict[int, float] = defaultdict(float)
-    total: dict[int, float] = defaultdict(float)
+        off_by_resource[record_key(t.system, t.resource_id)].append(t)
+    billable: dict[str, float] = defaultdict(float)
+    total: dict[str, float] = defaultdict(float)
     for e in entries:
-        total[e.harvest_user_id] += e.hours
+        uid = record_key(e.system, e.user_id)
+        total[uid] += e.hours
         if e.billable:
-            billable[e.harvest_user_id] += e.hours
+            billable[uid] += e.hours
     acc: dict[str, list[float]] = {}
     labels: dict[str, tuple[str, Resource | None]] = {}
     for uid, user in users.items():
         if not user.is_active:
             continue
         resource = directory.get(user.email.lower())
-        cap = capacity_hours(user, off_by_resource.get(resource.id, []) if resource else [], start, end)
+        cap = capacity_hours(user, off_by_resource.get(resource.key, []) if resource else [], start, end)
         if group_by == "DEPARTMENT":
             key = label = (resource.department if resource else None) or "Unknown"
             res = None
@@ -63,7 +65,7 @@ def compute_utilization(
             key = label = (resource.location if resource else None) or "Unknown"
             res = None
         else:
-            key, label, res = (resource.id if resource else user.email), user.name, resource
+            key, label, res = (resource.key if resource else user.email), user.name, resource
         row = acc.setdefault(key, [0.0, 0.0, 0.0])
         row[0] += billable.get(uid, 0.0)
         row[1] += total.get(uid, 0.0)

@@ -11,6 +11,8 @@ import strawberry
 from opsgraph import model
 from opsgraph import money as money_model
 from opsgraph.resolvers.context import RequestContext
+from opsgraph.schema.types.deprecated import DEPRECATED_SOURCE, Source, source_of
+from opsgraph.schema.types.refs import Role
 
 Info: TypeAlias = strawberry.Info[RequestContext, None]
 
@@ -19,16 +21,6 @@ EngagementStatus = strawberry.enum(model.EngagementStatus)
 TimeEntryStatus = strawberry.enum(model.TimeEntryStatus)
 InvoiceStatus = strawberry.enum(model.InvoiceStatus)
 ResourceStatus = strawberry.enum(model.ResourceStatus)
-Source = strawberry.enum(model.SourceName, name="Source")
-Role = strawberry.enum(model.Role, name="Role", description="What a system does for the firm.")
-
-ROLE_OF_VENDOR = {
-    model.SourceName.SALESFORCE: model.Role.CRM,
-    model.SourceName.HARVEST: model.Role.PSA,
-    model.SourceName.BAMBOOHR: model.Role.HR,
-    model.SourceName.NETSUITE: model.Role.ERP,
-}
-"""The classic vendors' roles, for values still keyed by vendor (`DataQualityIssue.source`)."""
 
 
 @strawberry.type
@@ -99,43 +91,34 @@ def money(amount: Decimal | None, currency: str) -> Money | None:
     return None if amount is None else Money(amount=amount.quantize(Decimal("0.01")), currency=currency)
 
 
-DEPRECATED_LINKS = "Use `links`: one SourceRef per configured system, not a field per vendor."
-DEPRECATED_SOURCE = "Use `system` and `role`: the Source enum names vendors, not configured systems."
-
-
-@strawberry.type
+@strawberry.type(description="A broken join or suspicious value across systems, returned as data.")
 class DataQualityIssue:
     code: str
     message: str
-    source: Source = strawberry.field(deprecation_reason=DEPRECATED_SOURCE)  # type: ignore[valid-type]
-    record_id: str | None
-    field: str | None
+    system: str = strawberry.field(
+        description="The configured system the issue is about: where the record is, or where a missing "
+        "record was looked for"
+    )
+    role: Role  # type: ignore[valid-type]
+    record_id: str | None = strawberry.field(description="The record's id in that system")
+    field: str | None = strawberry.field(description="The canonical field at fault (`code`, `email`...)")
 
-    @strawberry.field(description="The configured system the issue is about (null if not one).")
-    def system(self, info: Info) -> str | None:
-        found = [s.name for s in info.context.sources.systems.values() if s.vendor == str(self.source)]
-        return found[0] if len(found) == 1 else None
+    @strawberry.field(description="The vendor of that system (null if no such system is configured).")
+    def vendor(self, info: Info) -> str | None:
+        system = info.context.sources.systems.get(self.system)
+        return system.vendor if system else None
 
-    @strawberry.field(description="The role of the system the issue is about.")
-    def role(self) -> Role | None:  # type: ignore[valid-type]
-        return ROLE_OF_VENDOR.get(self.source)
+    @strawberry.field(deprecation_reason=DEPRECATED_SOURCE)
+    def source(self) -> Source:
+        return source_of(self.role)
 
     @classmethod
     def of(cls, issue: model.DataQualityIssue) -> DataQualityIssue:
         return cls(
             code=issue.code,
             message=issue.message,
-            source=issue.source,
+            system=issue.system,
+            role=issue.role,
             record_id=issue.record_id,
             field=issue.field,
         )
-
-
-@strawberry.type
-class SourceLinks:
-    """The record's ids in each system (null where it has no record there)."""
-
-    salesforce_id: str | None = None
-    harvest_id: str | None = None
-    bamboohr_id: str | None = None
-    netsuite_id: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,11 +10,11 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
-from opsgraph.model import Role
+from opsgraph.model import Role, record_key
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node
 from opsgraph.schema.types.common import Info, InvoiceStatus, Money
-from opsgraph.schema.types.refs import SourceRef, refs
+from opsgraph.schema.types.refs import SourceRef, ref
 
 if TYPE_CHECKING:
     from opsgraph.schema.types.nodes import Client, Engagement
@@ -52,7 +53,7 @@ class Invoice(Node):
             for ln in i.lines
         ]
         return cls(
-            id=strawberry.ID(to_global_id("Invoice", i.id)),
+            id=strawberry.ID(to_global_id("Invoice", i.key)),
             number=i.number,
             status=i.status,
             issue_date=i.issue_date,
@@ -65,8 +66,35 @@ class Invoice(Node):
 
     @strawberry.field(description="The record's id in each configured system it lives in.")
     def links(self, info: Info) -> list[SourceRef]:
-        ids = [(Role.ERP, self.record.id), (Role.PSA, self.record.harvest_invoice_id)]
-        return refs(info.context.sources, ids)
+        """Sync when the firm has one PSA system (it raised the PSA invoice); with several, the PSA
+        system is the one holding the invoice's engagement, so the answer is awaited (graphql-core
+        awaits a resolver's awaitable result)."""
+        sources = info.context.sources
+        own = ref(sources, self.record.system, self.record.id)
+        psa_id = self.record.psa_invoice_id
+        if psa_id is None:
+            return [own]
+        psa = sources.of_role(Role.PSA)
+        if len(psa) == 1:
+            return [own, ref(sources, psa[0].name, psa_id)]
+        return self._links_through_engagement(info, own, psa_id)  # type: ignore[return-value]
+
+    def _links_through_engagement(
+        self, info: Info, own: SourceRef, psa_id: str
+    ) -> Awaitable[list[SourceRef]]:
+        async def links() -> list[SourceRef]:
+            engagement = await self._engagement(info)
+            if engagement is None:
+                return [own]
+            return [own, ref(info.context.sources, engagement.system, psa_id)]
+
+        return links()
+
+    async def _engagement(self, info: Info) -> model.Engagement | None:
+        if self.record.job_id is None:
+            return None
+        job = await info.context.loaders.job.load(record_key(self.record.system, self.record.job_id))
+        return (await info.context.loaders.engagement_by_code()).get(job.code) if job else None
 
     @strawberry.field(description="Days past the due date while money is still owed; 0 otherwise.")
     def days_overdue(self, info: Info) -> int:
@@ -78,18 +106,14 @@ class Invoice(Node):
     async def client(self, info: Info) -> Annotated[Client, strawberry.lazy(Nodes)] | None:
         from opsgraph.schema.types.nodes import Client
 
-        customer = await info.context.loaders.customer.load(self.record.customer_id)
-        if customer is None or customer.account_id is None:
-            return None
-        account = await info.context.loaders.account.load(customer.account_id)
-        return Client.of(account) if account else None
+        loaders = info.context.loaders
+        customer = await loaders.customer.load(record_key(self.record.system, self.record.customer_id))
+        client = await loaders.client_of_customer(customer) if customer else None
+        return Client.of(client) if client else None
 
     @strawberry.field
     async def engagement(self, info: Info) -> Annotated[Engagement, strawberry.lazy(Nodes)] | None:
         from opsgraph.schema.types.nodes import Engagement
 
-        if self.record.job_id is None:
-            return None
-        job = await info.context.loaders.job.load(self.record.job_id)
-        project = (await info.context.loaders.project_by_code()).get(job.code) if job else None
-        return Engagement.of(project) if project else None
+        engagement = await self._engagement(info)
+        return Engagement.of(engagement) if engagement else None

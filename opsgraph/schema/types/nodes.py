@@ -1,8 +1,8 @@
 """The node types of the graph. Leaf fields are plain attributes; only cross-record fields resolve.
 
-Fields that reach into another source are nullable on purpose: when that source
-fails, only those fields become null (with an error), and the rest of the record
-still arrives.
+Fields that reach into another system are nullable on purpose: when that system fails, only those
+fields become null (with an error), and the rest of the record still arrives. Records carry their
+own system, so a link (`links`, a parent, a child) always names the system that holds it.
 """
 
 from __future__ import annotations
@@ -15,25 +15,24 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
-from opsgraph.model import Role
+from opsgraph.model import record_key
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.views.periods import month_start
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node, check_range
 from opsgraph.schema.types.common import (
-    DEPRECATED_LINKS,
     BillingModel,
     DataQualityIssue,
     EngagementStatus,
     Info,
     InvoiceStatus,
     Money,
-    SourceLinks,
     TimeEntryStatus,
     money,
 )
+from opsgraph.schema.types.deprecated import DEPRECATED_LINKS, SourceLinks
 from opsgraph.schema.types.invoice import Invoice, InvoiceLine
-from opsgraph.schema.types.refs import SourceRef, refs
+from opsgraph.schema.types.refs import SourceRef, ref, refs
 from opsgraph.schema.types.resource import Resource, TimeOffRequest
 
 if TYPE_CHECKING:
@@ -68,21 +67,22 @@ class Client(Node):
 
     @classmethod
     def of(cls, c: model.Client) -> Client:
+        key = c.key
         return cls(
-            id=strawberry.ID(to_global_id("Client", c.id)),
+            id=strawberry.ID(to_global_id("Client", key)),
             name=c.name,
             industry=c.industry,
             region=c.region,
             billing_country=c.billing_country,
             legal_entity=c.legal_entity,
             currency=c.currency,
-            key=c.id,
+            key=key,
             record=c,
         )
 
     @strawberry.field
     async def opportunities(self, info: Info, is_closed: bool | None = None) -> list[Opportunity] | None:
-        opps = await info.context.loaders.opportunities_by_account.load(self.key)
+        opps = await info.context.loaders.opportunities_by_client.load(self.key)
         return [Opportunity.of(o) for o in opps if is_closed is None or o.is_closed == is_closed]
 
     @strawberry.field
@@ -91,13 +91,13 @@ class Client(Node):
         info: Info,
         status: EngagementStatus | None = None,  # type: ignore[valid-type]
     ) -> list[Engagement] | None:
-        opps = await info.context.loaders.opportunities_by_account.load(self.key)
-        by_code = await info.context.loaders.project_by_code()
-        projects = [by_code[o.engagement_code] for o in opps if o.engagement_code in by_code]
+        opps = await info.context.loaders.opportunities_by_client.load(self.key)
+        by_code = await info.context.loaders.engagement_by_code()
+        found = [by_code[o.engagement_code] for o in opps if o.engagement_code in by_code]
         return [
-            Engagement.of(p)
-            for p in sorted(projects, key=lambda p: p.code)
-            if status is None or _status(p) is status
+            Engagement.of(e)
+            for e in sorted(found, key=lambda e: e.code)
+            if status is None or _status(e) is status
         ]
 
     @strawberry.field
@@ -106,35 +106,37 @@ class Client(Node):
         info: Info,
         status: InvoiceStatus | None = None,  # type: ignore[valid-type]
     ) -> list[Invoice] | None:
-        customer = await info.context.loaders.customer_by_account.load(self.key)
+        customer = await info.context.loaders.customer_by_client.load(self.key)
         if customer is None:
             return []
-        invoices = await info.context.loaders.invoices_by_customer.load(customer.id)
+        invoices = await info.context.loaders.invoices_by_customer.load(customer.key)
         return [Invoice.of(i) for i in invoices if status is None or i.status is status]
 
     @strawberry.field(description="Open receivables in the ERP.")
     async def ar_balance(self, info: Info) -> Money | None:
-        customer = await info.context.loaders.customer_by_account.load(self.key)
+        customer = await info.context.loaders.customer_by_client.load(self.key)
         if customer is None:
             return None
-        invoices = await info.context.loaders.invoices_by_customer.load(customer.id)
+        invoices = await info.context.loaders.invoices_by_customer.load(customer.key)
         return Money.of(model.Money.total((i.amount_due for i in invoices), customer.currency))
+
+    async def _links(self, info: Info) -> list[SourceRef]:
+        customer = await info.context.loaders.customer_by_client.load(self.key)
+        return refs(info.context.sources, [self.record, customer])
 
     @strawberry.field(description="The record's id in each configured system it lives in.")
     async def links(self, info: Info) -> list[SourceRef] | None:
-        customer = await info.context.loaders.customer_by_account.load(self.key)
-        ids = [(Role.CRM, self.key), (Role.ERP, customer.id if customer else None)]
-        return refs(info.context.sources, ids)
+        return await self._links(info)
 
     @strawberry.field(deprecation_reason=DEPRECATED_LINKS)
     async def source_links(self, info: Info) -> SourceLinks | None:
-        customer = await info.context.loaders.customer_by_account.load(self.key)
-        return SourceLinks(salesforce_id=self.key, netsuite_id=customer.id if customer else None)
+        return SourceLinks.of(await self._links(info))
 
     @strawberry.field
     async def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
-        customer = await info.context.loaders.customer_by_account.load(self.key)
-        return [DataQualityIssue.of(i) for i in stitching.client_issues(self.record, customer)]
+        customer = await info.context.loaders.customer_by_client.load(self.key)
+        issues = stitching.client_issues(info.context.sources, self.record, customer)
+        return [DataQualityIssue.of(i) for i in issues]
 
 
 @strawberry.type
@@ -154,7 +156,7 @@ class Opportunity(Node):
     @classmethod
     def of(cls, o: model.Opportunity) -> Opportunity:
         return cls(
-            id=strawberry.ID(to_global_id("Opportunity", o.id)),
+            id=strawberry.ID(to_global_id("Opportunity", o.key)),
             name=o.name,
             stage=o.stage,
             amount=Money.maybe(o.amount),
@@ -170,24 +172,24 @@ class Opportunity(Node):
 
     @strawberry.field
     async def client(self, info: Info) -> Client | None:
-        account = await info.context.loaders.account.load(self.record.client_id)
-        return Client.of(account) if account else None
+        client = await info.context.loaders.client.load(record_key(self.record.system, self.record.client_id))
+        return Client.of(client) if client else None
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
         if self.engagement_code is None:
             return None
-        project = (await info.context.loaders.project_by_code()).get(self.engagement_code)
-        return Engagement.of(project) if project else None
+        engagement = (await info.context.loaders.engagement_by_code()).get(self.engagement_code)
+        return Engagement.of(engagement) if engagement else None
 
 
-def _status(p: model.Engagement) -> model.EngagementStatus:
-    return model.EngagementStatus.ACTIVE if p.is_active else model.EngagementStatus.COMPLETED
+def _status(e: model.Engagement) -> model.EngagementStatus:
+    return model.EngagementStatus.ACTIVE if e.is_active else model.EngagementStatus.COMPLETED
 
 
-async def _engagement_of_project(info: Info, harvest_project_id: int) -> Engagement | None:
-    project = (await info.context.loaders.project_by_id()).get(harvest_project_id)
-    return Engagement.of(project) if project else None
+async def _engagement_by_key(info: Info, key: str) -> Engagement | None:
+    engagement = (await info.context.loaders.engagement_by_key()).get(key)
+    return Engagement.of(engagement) if engagement else None
 
 
 @strawberry.type
@@ -201,7 +203,7 @@ class Assignment:
     @classmethod
     def of(cls, a: model.Assignment) -> Assignment:
         return cls(
-            id=strawberry.ID(str(a.id)),
+            id=strawberry.ID(a.key),
             hourly_rate=a.hourly_rate,
             budget_hours=a.budget_hours,
             is_active=a.is_active,
@@ -210,11 +212,11 @@ class Assignment:
 
     @strawberry.field
     async def resource(self, info: Info) -> Resource | None:
-        return await Resource.for_psa_user(info, self.record.harvest_user_id)
+        return await Resource.for_psa_user(info, info.context.loaders.user_key(self.record))
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        return await _engagement_of_project(info, self.record.harvest_project_id)
+        return await _engagement_by_key(info, info.context.loaders.engagement_key(self.record))
 
 
 @strawberry.type
@@ -226,27 +228,26 @@ class Engagement(Node):
     start_date: date | None
     end_date: date | None
     budget_hours: float | None
-    project: Private[model.Engagement]
+    record: Private[model.Engagement]
 
     @classmethod
-    def of(cls, p: model.Engagement) -> Engagement:
+    def of(cls, e: model.Engagement) -> Engagement:
         return cls(
-            id=strawberry.ID(to_global_id("Engagement", p.code)),
-            code=p.code,
-            name=p.name,
-            status=_status(p),
-            billing_model=p.billing_model,
-            start_date=p.start_date,
-            end_date=p.end_date,
-            budget_hours=p.budget_hours,
-            project=p,
+            id=strawberry.ID(to_global_id("Engagement", e.code)),
+            code=e.code,
+            name=e.name,
+            status=_status(e),
+            billing_model=e.billing_model,
+            start_date=e.start_date,
+            end_date=e.end_date,
+            budget_hours=e.budget_hours,
+            record=e,
         )
 
     @strawberry.field
     async def client(self, info: Info) -> Client | None:
-        opp = await info.context.loaders.opportunity_by_code.load(self.code)
-        account = await info.context.loaders.account.load(opp.client_id) if opp else None
-        return Client.of(account) if account else None
+        client = await info.context.loaders.engagement_client(self.record)
+        return Client.of(client) if client else None
 
     @strawberry.field
     async def opportunity(self, info: Info) -> Opportunity | None:
@@ -265,8 +266,8 @@ class Engagement(Node):
 
     @strawberry.field
     async def assignments(self, info: Info) -> list[Assignment] | None:
-        by_project = await info.context.loaders.assignments_by_project()
-        return [Assignment.of(a) for a in by_project.get(self.project.harvest_project_id, [])]
+        by_engagement = await info.context.loaders.assignments_by_engagement()
+        return [Assignment.of(a) for a in by_engagement.get(self.record.key, [])]
 
     @strawberry.field
     async def time_entries(
@@ -277,21 +278,21 @@ class Engagement(Node):
         status: TimeEntryStatus | None = None,  # type: ignore[valid-type]
     ) -> list[TimeEntry] | None:
         check_range(from_, to)
-        entries = await info.context.loaders.time_entries.load(
-            (self.project.harvest_project_id, from_, to, None)
-        )
+        entries = await info.context.loaders.time_entries.load((self.record.key, from_, to, None))
         return [TimeEntry.of(e) for e in entries if status is None or e.status is status]
 
     @strawberry.field
     async def invoices(self, info: Info) -> list[Invoice] | None:
         job = await info.context.loaders.job_by_code.load(self.code)
-        return [Invoice.of(i) for i in await info.context.loaders.invoices_by_job.load(job.id)] if job else []
+        if job is None:
+            return []
+        return [Invoice.of(i) for i in await info.context.loaders.invoices_by_job.load(job.key)]
 
     @strawberry.field
     async def burn(self, info: Info) -> Annotated[Burn, strawberry.lazy(Lazy)] | None:
         from opsgraph.schema.types.views import Burn
 
-        return Burn.of(await info.context.views.burn(self.project))
+        return Burn.of(await info.context.views.burn(self.record))
 
     @strawberry.field
     async def invoice_readiness(
@@ -299,34 +300,27 @@ class Engagement(Node):
     ) -> Annotated[InvoiceReadiness, strawberry.lazy(Lazy)] | None:
         from opsgraph.schema.types.views import InvoiceReadiness
 
-        return InvoiceReadiness.of(await info.context.views.readiness(self.project), self.project)
+        return InvoiceReadiness.of(await info.context.views.readiness(self.record), self.record)
+
+    async def _links(self, info: Info) -> list[SourceRef]:
+        job = await info.context.loaders.job_by_code.load(self.code)
+        opp = await info.context.loaders.opportunity_by_code.load(self.code)
+        return refs(info.context.sources, [self.record, job, opp])
 
     @strawberry.field(description="The record's id in each configured system it lives in.")
     async def links(self, info: Info) -> list[SourceRef] | None:
-        job = await info.context.loaders.job_by_code.load(self.code)
-        opp = await info.context.loaders.opportunity_by_code.load(self.code)
-        ids = [
-            (Role.PSA, self.project.harvest_project_id),
-            (Role.ERP, job.id if job else None),
-            (Role.CRM, opp.id if opp else None),
-        ]
-        return refs(info.context.sources, ids)
+        return await self._links(info)
 
     @strawberry.field(deprecation_reason=DEPRECATED_LINKS)
     async def source_links(self, info: Info) -> SourceLinks | None:
-        job = await info.context.loaders.job_by_code.load(self.code)
-        opp = await info.context.loaders.opportunity_by_code.load(self.code)
-        return SourceLinks(
-            harvest_id=str(self.project.harvest_project_id),
-            netsuite_id=job.id if job else None,
-            salesforce_id=opp.id if opp else None,
-        )
+        return SourceLinks.of(await self._links(info))
 
     @strawberry.field
     async def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
         job = await info.context.loaders.job_by_code.load(self.code)
         opp = await info.context.loaders.opportunity_by_code.load(self.code)
-        return [DataQualityIssue.of(i) for i in stitching.engagement_issues(self.project, job, opp)]
+        issues = stitching.engagement_issues(info.context.sources, self.record, job, opp)
+        return [DataQualityIssue.of(i) for i in issues]
 
 
 @strawberry.type
@@ -346,7 +340,7 @@ class TimeEntry(Node):
     def of(cls, e: model.TimeEntry) -> TimeEntry:
         amount = e.bill_rate * Decimal(str(e.hours)) if e.bill_rate is not None and e.billable else None
         return cls(
-            id=strawberry.ID(to_global_id("TimeEntry", e.id)),
+            id=strawberry.ID(to_global_id("TimeEntry", e.key)),
             date=e.date,
             hours=e.hours,
             billable=e.billable,
@@ -361,26 +355,26 @@ class TimeEntry(Node):
 
     @strawberry.field
     async def resource(self, info: Info) -> Resource | None:
-        return await Resource.for_psa_user(info, self.entry.harvest_user_id)
+        return await Resource.for_psa_user(info, info.context.loaders.user_key(self.entry))
 
     @strawberry.field(description="The record's id in each configured system it lives in.")
     def links(self, info: Info) -> list[SourceRef]:
-        return refs(info.context.sources, [(Role.PSA, self.entry.id)])
+        return [ref(info.context.sources, self.entry.system, self.entry.id)]
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        return await _engagement_of_project(info, self.entry.harvest_project_id)
+        return await _engagement_by_key(info, info.context.loaders.engagement_key(self.entry))
 
     @strawberry.field
     async def invoice(self, info: Info) -> Invoice | None:
-        if self.entry.harvest_invoice_id is None:
+        if self.entry.invoice_id is None:
             return None
-        inv = (await info.context.loaders.invoice_by_harvest_id()).get(self.entry.harvest_invoice_id)
+        inv = (await info.context.loaders.invoice_by_psa_invoice()).get(self.entry.invoice_id)
         return Invoice.of(inv) if inv else None
 
-    @strawberry.field(description="Whether the ERP holds a time bill for this entry.")
+    @strawberry.field(description="Whether the ERP holds a time posting for this entry.")
     async def posted_to_erp(self, info: Info) -> bool | None:
-        return await info.context.loaders.posted.load((self.entry.id, month_start(self.entry.date)))
+        return await info.context.loaders.posted.load((self.entry.key, month_start(self.entry.date)))
 
     @strawberry.field(
         description="Problems found across systems: TIME_BEFORE_HIRE (dated before HR's hire date)."

@@ -1,8 +1,8 @@
-"""Where a record lives, by role: `Role`, `SourceRef` and the helper that builds a record's refs.
+"""Where a record lives: `Role`, `SourceRef` and the helper that builds a record's refs.
 
-A record knows its id per role (the PSA project id, the ERP job id...); the configured system that
-serves that role names it. With one system per role that is unambiguous; a role with no or several
-systems yields no ref rather than a guess.
+A record carries the configured system that holds it (`record.system`) and its id there; its ref adds
+that system's role and vendor from the settings (`Sources.ref`). With several systems of a role,
+each record names its own, so a ref is never a guess.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import strawberry
 
 from opsgraph import model
 from opsgraph.resolvers.sources import Sources
-from opsgraph.schema.types.common import Role
+
+Role = strawberry.enum(model.Role, name="Role", description="What a system does for the firm.")
 
 
 @strawberry.type(description="A record's id in one configured system.")
@@ -23,16 +24,16 @@ class SourceRef:
     vendor: str
     id: str
 
+    @classmethod
+    def of(cls, ref: model.SourceRef) -> SourceRef:
+        return cls(system=ref.system, role=ref.role, vendor=ref.vendor, id=ref.id)
 
-def refs(sources: Sources, ids: Iterable[tuple[model.Role, object | None]]) -> list[SourceRef]:
-    """A ref per (role, id) with an id, named after the one system serving that role."""
-    out = []
-    for role, record_id in ids:
-        if record_id is None:
-            continue
-        systems = sources.of_role(role)
-        if len(systems) != 1:
-            continue
-        s = systems[0]
-        out.append(SourceRef(system=s.name, role=s.role, vendor=s.vendor, id=str(record_id)))
-    return out
+
+def ref(sources: Sources, system: str, record_id: str) -> SourceRef:
+    """The ref of record `record_id` of the configured system `system`."""
+    return SourceRef.of(sources.ref(system, record_id))
+
+
+def refs(sources: Sources, records: Iterable[model.Record | None]) -> list[SourceRef]:
+    """A ref per record that exists, in the order given (a missing link adds none)."""
+    return [ref(sources, r.system, r.id) for r in records if r is not None]

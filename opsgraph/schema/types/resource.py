@@ -1,5 +1,8 @@
 """A person: the HR employee joined to their PSA user by email (ARCHITECTURE.md section 3).
 
+The global id holds the HR record's canonical key, or the PSA user's for a person only the PSA
+knows (the system's role tells them apart).
+
 HR owns the person; the PSA adds capacity, rates, assignments and time. When the PSA
 fails, the person still arrives from HR and only the PSA's fields are null (with the
 PSA's error at each), so one system's outage never hides the other's data.
@@ -15,20 +18,14 @@ from strawberry import Private
 
 from opsgraph import model
 from opsgraph.connectors.errors import SourceError
-from opsgraph.model import Role
+from opsgraph.model import record_key
 from opsgraph.resolvers import stitching
 from opsgraph.resolvers.partial import settled
+from opsgraph.schema.people import assignments_of, time_entries_of
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node, check_range
-from opsgraph.schema.types.common import (
-    DEPRECATED_LINKS,
-    DataQualityIssue,
-    Info,
-    Money,
-    ResourceStatus,
-    SourceLinks,
-    money,
-)
+from opsgraph.schema.types.common import DataQualityIssue, Info, Money, ResourceStatus, money
+from opsgraph.schema.types.deprecated import DEPRECATED_LINKS, SourceLinks
 from opsgraph.schema.types.refs import SourceRef, refs
 
 if TYPE_CHECKING:
@@ -58,7 +55,7 @@ class Resource(Node):
         """`psa_error`: the PSA failed, so whether this person has a PSA user is unknown."""
         if hr is None and psa is None:
             raise ValueError("a resource needs an HR or a PSA record")
-        key = hr.id if hr else f"psa-{psa.id}"  # type: ignore[union-attr]
+        key = hr.key if hr else psa.key  # type: ignore[union-attr]
         return cls(
             id=strawberry.ID(to_global_id("Resource", key)),
             name=hr.name if hr else psa.name,  # type: ignore[union-attr]
@@ -73,8 +70,9 @@ class Resource(Node):
         )
 
     @staticmethod
-    async def for_psa_user(info: Info, user_id: int) -> Resource | None:
-        user = (await info.context.loaders.psa_users()).get(user_id)
+    async def for_psa_user(info: Info, user_key: str) -> Resource | None:
+        """The person of the PSA user with canonical key `user_key`, joined to HR by email."""
+        user = (await info.context.loaders.psa_user_by_key()).get(user_key)
         if user is None:
             return None
         hr = (await info.context.loaders.resource_by_email()).get(user.email.lower())
@@ -115,7 +113,7 @@ class Resource(Node):
     async def manager(self, info: Info) -> Resource | None:
         if self.hr is None or self.hr.manager_id is None:
             return None
-        hr = await info.context.loaders.resource.load(self.hr.manager_id)
+        hr = await info.context.loaders.resource.load(record_key(self.hr.system, self.hr.manager_id))
         return await Resource.for_hr(info, hr) if hr else None
 
     @strawberry.field
@@ -126,7 +124,8 @@ class Resource(Node):
         if self.hr is None:
             return []
         rows = await info.context.loaders.time_off(from_, to)
-        return [TimeOffRequest.of(t) for t in rows if t.resource_id == self.hr.id]
+        hr = self.hr
+        return [TimeOffRequest.of(t) for t in rows if t.resource_id == hr.id and t.system == hr.system]
 
     @strawberry.field
     async def assignments(self, info: Info) -> list[Annotated[Assignment, strawberry.lazy(Nodes)]] | None:
@@ -135,8 +134,7 @@ class Resource(Node):
         psa = self._psa()
         if psa is None:
             return []
-        rows = await info.context.loaders.assignments()
-        return [Assignment.of(a) for a in rows if a.harvest_user_id == psa.id]
+        return [Assignment.of(a) for a in await assignments_of(info.context.loaders, psa.email)]
 
     @strawberry.field
     async def time_entries(
@@ -148,8 +146,8 @@ class Resource(Node):
         psa = self._psa()
         if psa is None:
             return []
-        entries = await info.context.loaders.entries_in_range(from_, to)
-        return [TimeEntry.of(e) for e in entries if e.harvest_user_id == psa.id]
+        entries = await time_entries_of(info.context.loaders, psa.email, from_, to)
+        return [TimeEntry.of(e) for e in entries]
 
     @strawberry.field
     async def utilization(
@@ -161,25 +159,23 @@ class Resource(Node):
         psa = self._psa()
         if psa is None:
             return None
-        rows = await info.context.views.utilization(from_, to, "RESOURCE", only_user=psa.id)
+        rows = await info.context.views.utilization(from_, to, "RESOURCE", only_user=psa.key)
         return UtilizationRow.of(rows[0]) if rows else None
+
+    def _links(self, info: Info) -> list[SourceRef]:
+        return refs(info.context.sources, [self.hr, self._psa()])
 
     @strawberry.field(description="The record's id in each configured system it lives in.")
     def links(self, info: Info) -> list[SourceRef] | None:
-        psa = self._psa()
-        ids = [(Role.HR, self.hr.id if self.hr else None), (Role.PSA, psa.id if psa else None)]
-        return refs(info.context.sources, ids)
+        return self._links(info)
 
     @strawberry.field(deprecation_reason=DEPRECATED_LINKS)
-    def source_links(self) -> SourceLinks | None:
-        psa = self._psa()
-        return SourceLinks(
-            bamboohr_id=self.hr.id if self.hr else None, harvest_id=str(psa.id) if psa else None
-        )
+    def source_links(self, info: Info) -> SourceLinks | None:
+        return SourceLinks.of(self._links(info))
 
     @strawberry.field
-    def data_quality(self) -> list[DataQualityIssue] | None:
-        issues = stitching.resource_issues(self._psa(), self.hr, self.email)
+    def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
+        issues = stitching.resource_issues(info.context.sources, self._psa(), self.hr, self.email)
         return [DataQualityIssue.of(i) for i in issues]
 
 

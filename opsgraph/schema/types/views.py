@@ -9,18 +9,14 @@ import strawberry
 from strawberry import Private
 
 from opsgraph import model
+from opsgraph.resolvers.sources import System
 from opsgraph.resolvers.views import burn, forecast, hire, readiness, reconciliation
 from opsgraph.resolvers.views import utilization as utilization_view
-from opsgraph.schema.types.common import (
-    DEPRECATED_SOURCE,
-    ConvertedMoney,
-    DataQualityIssue,
-    Info,
-    Money,
-    Role,
-    Source,
-)
+from opsgraph.schema.relay import to_global_id
+from opsgraph.schema.types.common import ConvertedMoney, DataQualityIssue, Info, Money
+from opsgraph.schema.types.deprecated import DEPRECATED_SOURCE, Source, source_of
 from opsgraph.schema.types.nodes import Engagement, Resource
+from opsgraph.schema.types.refs import Role
 
 
 @strawberry.enum
@@ -86,7 +82,25 @@ class Burn:
 class ReadinessBlocker:
     code: str
     message: str
-    source: Source | None  # type: ignore[valid-type]
+    system: str | None = strawberry.field(description="The configured system that blocks, if one does")
+
+    def _system(self, info: Info) -> System | None:
+        return info.context.sources.systems.get(self.system) if self.system else None
+
+    @strawberry.field
+    def role(self, info: Info) -> Role | None:  # type: ignore[valid-type]
+        system = self._system(info)
+        return system.role if system else None
+
+    @strawberry.field
+    def vendor(self, info: Info) -> str | None:
+        system = self._system(info)
+        return system.vendor if system else None
+
+    @strawberry.field(deprecation_reason=DEPRECATED_SOURCE)
+    def source(self, info: Info) -> Source | None:
+        system = self._system(info)
+        return source_of(system.role) if system else None
 
 
 @strawberry.type
@@ -98,24 +112,24 @@ class InvoiceReadiness:
     as_of: datetime
     period_start: date
     period_end: date
-    project: Private[model.Engagement]
+    subject: Private[model.Engagement]
 
     @classmethod
-    def of(cls, r: readiness.Readiness, project: model.Engagement) -> InvoiceReadiness:
+    def of(cls, r: readiness.Readiness, engagement: model.Engagement) -> InvoiceReadiness:
         return cls(
             ready=r.ready,
             approved_unbilled_hours=r.approved_unbilled_hours,
             amount=Money.of(r.amount),
-            blockers=[ReadinessBlocker(code=b.code, message=b.message, source=b.source) for b in r.blockers],
+            blockers=[ReadinessBlocker(code=b.code, message=b.message, system=b.system) for b in r.blockers],
             as_of=r.as_of,
             period_start=r.period_start,
             period_end=r.period_end,
-            project=project,
+            subject=engagement,
         )
 
     @strawberry.field
     def engagement(self) -> Engagement:
-        return Engagement.of(self.project)
+        return Engagement.of(self.subject)
 
 
 @strawberry.type
@@ -215,12 +229,10 @@ class TimeBeforeHire:
 
     @classmethod
     def of(cls, t: hire.TimeBeforeHire) -> TimeBeforeHire:
-        from opsgraph.schema.relay import to_global_id
-
         return cls(
             hire_date=t.hire_date,
-            entry_count=len(t.entry_ids),
-            entry_ids=[strawberry.ID(to_global_id("TimeEntry", i)) for i in t.entry_ids],
+            entry_count=len(t.entry_keys),
+            entry_ids=[strawberry.ID(to_global_id("TimeEntry", k)) for k in t.entry_keys],
             hours=t.hours,
             first_date=t.first_date,
             last_date=t.last_date,
@@ -249,17 +261,15 @@ class ReconciliationReport:
 
     @classmethod
     def of(cls, r: reconciliation.ReconciliationReport) -> ReconciliationReport:
-        from opsgraph.schema.relay import to_global_id
-
         rows = [
             ReconciliationRow(
                 engagement_code=m.engagement_code,
                 psa_approved_hours=m.psa_approved_hours,
                 erp_posted_hours=m.erp_posted_hours,
                 difference=m.difference,
-                unposted_entry_count=len(m.unposted_entry_ids),
+                unposted_entry_count=len(m.unposted_entry_keys),
                 unposted_entry_ids=[
-                    strawberry.ID(to_global_id("TimeEntry", i)) for i in m.unposted_entry_ids
+                    strawberry.ID(to_global_id("TimeEntry", k)) for k in m.unposted_entry_keys
                 ],
                 reasons=list(m.reasons),
             )
@@ -273,7 +283,7 @@ class ReconciliationReport:
             mismatches=rows,
             data_quality=[DataQualityIssue.of(i) for i in r.data_quality],
             time_before_hire=[TimeBeforeHire.of(t) for t in r.time_before_hire],
-            time_before_hire_count=sum(len(t.entry_ids) for t in r.time_before_hire),
+            time_before_hire_count=sum(len(t.entry_keys) for t in r.time_before_hire),
         )
 
 
@@ -286,7 +296,7 @@ class CircuitState(Enum):
 
 @strawberry.type
 class CacheStats:
-    """The read cache's counters for one entity of a source, since the process started."""
+    """The read cache's counters for one entity of a system, since the process started."""
 
     entity: str
     hits: int
@@ -301,7 +311,6 @@ class SourceStatus:
     system: str = strawberry.field(description="The configured system's name")
     role: Role  # type: ignore[valid-type]
     vendor: str
-    source: Source = strawberry.field(deprecation_reason=DEPRECATED_SOURCE)  # type: ignore[valid-type]
     reachable: bool
     circuit_state: CircuitState
     requests: int
@@ -311,3 +320,7 @@ class SourceStatus:
     last_error: str | None
     last_error_code: str | None
     cache: list[CacheStats]
+
+    @strawberry.field(deprecation_reason=DEPRECATED_SOURCE)
+    def source(self) -> Source:
+        return source_of(self.role)

@@ -1,0 +1,102 @@
+"""Whole-collection reads of the CRM and the ERP: every system of the role, once per request (and
+cached), concatenated in the order the settings declare the systems. `Loaders` extends this."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+
+from strawberry.dataloader import DataLoader
+
+from opsgraph import model
+from opsgraph.model import Role
+from opsgraph.resolvers.fanout import Fanout
+from opsgraph.resolvers.ports import crm, erp
+from opsgraph.resolvers.sources import Sources, System
+from opsgraph.roles.filters import InvoiceFilter, OpportunityFilter
+
+
+class Listings:
+    sources: Sources
+    fan: Fanout
+    client: DataLoader[str, model.Client | None]
+
+    def _of(self, role: Role) -> list[System]:
+        return self.sources.of_role(role)
+
+    async def clients(self) -> list[model.Client]:
+        clients = await self.fan.listings(
+            self._of(Role.CRM), "client", "clients", lambda s: crm(s).list_clients
+        )
+        self.client.prime_many({c.key: c for c in clients})
+        return clients
+
+    async def opportunities(self, is_closed: bool | None = None) -> list[model.Opportunity]:
+        which = OpportunityFilter(is_closed=is_closed)
+        return await self.fan.listings(
+            self._of(Role.CRM),
+            "opportunity",
+            "opportunities",
+            lambda s: lambda: crm(s).list_opportunities(which),
+            {"is_closed": is_closed},
+        )
+
+    async def periods(self) -> list[model.AccountingPeriod]:
+        return await self.fan.listings(
+            self._of(Role.ERP), "period", "accounting_periods", lambda s: erp(s).accounting_periods
+        )
+
+    async def exchange_rates(self, periods: Sequence[model.AccountingPeriod]) -> list[model.ExchangeRate]:
+        """The consolidated exchange rates of these accounting periods: one query per ERP system."""
+        ids: dict[str, set[str]] = defaultdict(set)
+        for p in periods:
+            ids[p.system].add(p.id)
+        systems = [s for s in self._of(Role.ERP) if s.name in ids]
+
+        def fetch_of(s: System) -> Callable[[], Awaitable[list[model.ExchangeRate]]]:
+            return lambda: erp(s).exchange_rates(sorted(ids[s.name]))
+
+        parts = await asyncio.gather(
+            *(
+                self.fan.listing(
+                    s,
+                    "exchange_rate",
+                    "exchange_rates",
+                    fetch_of(s),
+                    {"periods": ",".join(sorted(ids[s.name]))},
+                )
+                for s in systems
+            )
+        )
+        return [rate for part in parts for rate in part]
+
+    async def invoices(self, *, open_only: bool = False, with_lines: bool = True) -> list[model.Invoice]:
+        """All invoices, or only those with money still due (filtered by the ERP, not here); without
+        lines when only totals are needed (a third of the calls at the large profile)."""
+        which = InvoiceFilter(open_only=open_only)
+        return await self.fan.listings(
+            self._of(Role.ERP),
+            "invoice",
+            "invoices",
+            lambda s: lambda: erp(s).list_invoices(which, with_lines=with_lines),
+            {"open_only": open_only, "with_lines": with_lines},
+        )
+
+    async def invoice_by_psa_invoice(self) -> dict[str, model.Invoice]:
+        """ERP invoices by the PSA invoice they were raised from (its local id, `TimeEntry.invoice_id`)."""
+
+        async def build() -> dict[str, model.Invoice]:
+            return {i.psa_invoice_id: i for i in await self.invoices() if i.psa_invoice_id is not None}
+
+        return await self.fan.index("invoice_by_psa_invoice", build)
+
+    async def time_postings(self, start: date, end: date) -> list[model.TimePosting]:
+        return await self.fan.listings(
+            self._of(Role.ERP),
+            "time_posting",
+            "time_postings",
+            lambda s: lambda: erp(s).list_time_postings(start, end),
+            {"from": start, "to": end},
+        )
