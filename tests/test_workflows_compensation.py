@@ -7,9 +7,9 @@ import uuid
 from datetime import date
 
 import pytest
-from workflows_interim import InterimSystems
-from workflows_sim import TIMEBILL_DELETE, TIMEBILL_PUT, SimAdmin
+from workflows_sim import ERP, TIMEBILL_DELETE, TIMEBILL_PUT, SimAdmin, erp_client
 
+from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine, WorkflowNotParked, WorkflowRecord, WorkflowStatus
 from opsgraph.workflows.post_time import BATCH_SIZE
 from opsgraph.workflows.records import StepStatus
@@ -22,8 +22,8 @@ UNPOSTED = 44  # ENG-0001's approved entries in October 2026: steps of 25 and 19
 SECOND = UNPOSTED - BATCH_SIZE
 
 
-async def posted(systems: InterimSystems) -> int:
-    return len(await systems.erp.list_time_postings(date(2026, 10, 1), date(2026, 10, 31)))
+async def posted(systems: Sources) -> int:
+    return len(await erp_client(systems).list_time_postings(date(2026, 10, 1), date(2026, 10, 31)))
 
 
 async def run(engine: WorkflowEngine, data: dict[str, str] = OCTOBER) -> WorkflowRecord:
@@ -37,7 +37,7 @@ def steps(record: WorkflowRecord) -> list[tuple[str, StepStatus, int, bool]]:
 
 
 async def test_a_failing_step_undoes_the_steps_before_it(
-    engine: WorkflowEngine, erp_sim: SimAdmin, systems: InterimSystems
+    engine: WorkflowEngine, erp_sim: SimAdmin, systems: Sources
 ) -> None:
     before = await posted(systems)
     # The first step's postings go through; every posting after them fails (a 500 at each PUT).
@@ -60,7 +60,7 @@ async def test_a_failing_step_undoes_the_steps_before_it(
 
 
 async def test_a_failing_compensation_parks_the_workflow_and_replay_completes_it(
-    engine: WorkflowEngine, erp_sim: SimAdmin, systems: InterimSystems
+    engine: WorkflowEngine, erp_sim: SimAdmin, systems: Sources
 ) -> None:
     before = await posted(systems)
     await erp_sim.faults(error_rate=1.0, methods=["PUT", "DELETE"], after=BATCH_SIZE)
@@ -103,7 +103,7 @@ async def test_a_failing_compensation_parks_the_workflow_and_replay_completes_it
 
 
 async def test_resolve_closes_a_parked_workflow_with_its_note(
-    engine: WorkflowEngine, erp_sim: SimAdmin, systems: InterimSystems
+    engine: WorkflowEngine, erp_sim: SimAdmin, systems: Sources
 ) -> None:
     await erp_sim.faults(error_rate=1.0, methods=["PUT", "DELETE"], after=BATCH_SIZE)
     parked = await run(engine)
@@ -134,6 +134,6 @@ async def test_a_system_failing_while_planning_ends_the_workflow_with_nothing_wr
 
     assert record.status is WorkflowStatus.COMPENSATED
     assert record.failing_step == "plan"
-    assert record.error is not None and record.error.startswith("plan: SOURCE_UNAVAILABLE: erp: ")
+    assert record.error is not None and record.error.startswith(f"plan: SOURCE_UNAVAILABLE: {ERP}: ")
     assert record.steps == () and record.finished_at is not None
     assert await erp_sim.route_count(TIMEBILL_PUT) == 0

@@ -12,8 +12,7 @@ import pytest
 from dbos import DBOS
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from workflows_interim import InterimSystems
-from workflows_sim import TIMEBILL_PUT, SimAdmin, settings_for
+from workflows_sim import ERP, TIMEBILL_PUT, SimAdmin, settings_for
 
 from opsgraph.model import Role
 from opsgraph.resolvers.sources import Sources
@@ -84,22 +83,20 @@ def test_the_workflow_id_derives_from_caller_mutation_and_key() -> None:
 
 
 async def test_each_system_writes_through_a_queue_with_its_limits(
-    own_database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+    own_database_url: str, systems: Sources, erp_sim: SimAdmin
 ) -> None:
-    settings = settings_for(
-        own_database_url, queues={"erp": QueueLimits(concurrency=2, rate=50, period_s=2.0)}
-    )
+    settings = settings_for(own_database_url, queues={ERP: QueueLimits(concurrency=2, rate=50, period_s=2.0)})
     async with WorkflowEngine(settings, systems).running() as engine:
         result = await engine.start(
             "postApprovedTime", OCTOBER_4, idempotency_key=uuid.uuid4().hex, caller="q"
         )
-        queue = await DBOS.retrieve_queue_async(QUEUE_PREFIX + "erp")
+        queue = await DBOS.retrieve_queue_async(QUEUE_PREFIX + ERP)
 
         assert result.workflow is not None and result.workflow.status is WorkflowStatus.COMPLETED
         assert queue is not None
         assert await queue.get_global_concurrency_async() == 2
         assert await queue.get_limiter_async() == {"limit": 50, "period": 2.0}
-        children = await DBOS.list_workflows_async(queue_name=QUEUE_PREFIX + "erp")
+        children = await DBOS.list_workflows_async(queue_name=QUEUE_PREFIX + ERP)
         mine = [w for w in children if w.workflow_id.startswith(result.workflow.id + "/")]
         assert sorted(w.workflow_id.removeprefix(result.workflow.id) for w in mine) == [
             "/r1/0/do",
@@ -131,13 +128,13 @@ async def test_api_edges(engine: WorkflowEngine, erp_sim: SimAdmin) -> None:
 
 
 async def test_the_queue_holds_writes_to_the_systems_concurrency_and_rate(
-    own_database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+    own_database_url: str, systems: Sources, erp_sim: SimAdmin
 ) -> None:
     """Two workflows of two steps each: four writes to the ERP, one at a time, two a second."""
     limits = QueueLimits(concurrency=1, rate=2, period_s=1.0)
     october_1 = {**OCTOBER_4, "engagement_code": "ENG-0001"}
     async with WorkflowEngine(
-        settings_for(own_database_url, queues={"erp": limits}), systems
+        settings_for(own_database_url, queues={ERP: limits}), systems
     ).running() as engine:
         results = await asyncio.gather(
             *(
@@ -152,7 +149,7 @@ async def test_the_queue_holds_writes_to_the_systems_concurrency_and_rate(
         }
         children = [
             w
-            for w in await DBOS.list_workflows_async(queue_name=QUEUE_PREFIX + "erp")
+            for w in await DBOS.list_workflows_async(queue_name=QUEUE_PREFIX + ERP)
             if w.workflow_id.split("/")[0] in ids
         ]
 
@@ -170,7 +167,7 @@ def test_the_gateways_sources_serve_as_the_workflows_systems() -> None:
     assert list(systems.of_role(Role.ERP)) == []
 
 
-async def test_the_engine_is_a_starlette_lifespan(tmp_path: Path, systems: InterimSystems) -> None:
+async def test_the_engine_is_a_starlette_lifespan(tmp_path: Path, systems: Sources) -> None:
     engine = WorkflowEngine(settings_for(f"sqlite:///{tmp_path}/w.sqlite"), systems)
     app = Starlette(lifespan=engine.lifespan)
 

@@ -8,14 +8,14 @@ import uuid
 from datetime import date
 
 import pytest
-from workflows_interim import InterimSystems
-from workflows_sim import TIMEBILL_PUT, SimAdmin, settings_for
+from workflows_sim import ERP, PSA, TIMEBILL_PUT, SimAdmin, erp_client, psa_client, settings_for
 
 from opsgraph.cache.backend import create_backend
 from opsgraph.cache.policy import CachePolicy
 from opsgraph.cache.store import ReadCache
 from opsgraph.connectors.errors import SourceError
 from opsgraph.model import TimeEntryStatus
+from opsgraph.resolvers.sources import Sources
 from opsgraph.roles.filters import TimeEntryFilter
 from opsgraph.workflows import (
     WorkflowConflict,
@@ -38,14 +38,14 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
-async def posted_entry_ids(systems: InterimSystems) -> set[str]:
-    postings = await systems.erp.list_time_postings(date(2026, 10, 1), date(2026, 10, 31))
+async def posted_entry_ids(systems: Sources) -> set[str]:
+    postings = await erp_client(systems).list_time_postings(date(2026, 10, 1), date(2026, 10, 31))
     return {p.time_entry_id for p in postings if p.time_entry_id is not None}
 
 
-async def approved_entry_ids(systems: InterimSystems, code: str) -> set[str]:
-    engagement = (await systems.psa.engagements_by_codes([code]))[code]
-    entries = await systems.psa.list_time_entries(
+async def approved_entry_ids(systems: Sources, code: str) -> set[str]:
+    engagement = (await psa_client(systems).engagements_by_codes([code]))[code]
+    entries = await psa_client(systems).list_time_entries(
         TimeEntryFilter(start=date(2026, 10, 1), end=date(2026, 10, 31), engagement_id=engagement.id)
     )
     return {e.id for e in entries if e.status is not TimeEntryStatus.UNAPPROVED}
@@ -61,7 +61,7 @@ async def completed(engine: WorkflowEngine, data: dict[str, str], idempotency_ke
 
 
 async def test_posts_each_approved_entry_once_and_a_retry_writes_nothing(
-    engine: WorkflowEngine, erp_sim: SimAdmin, systems: InterimSystems
+    engine: WorkflowEngine, erp_sim: SimAdmin, systems: Sources
 ) -> None:
     approved = await approved_entry_ids(systems, "ENG-0001")
     assert len(approved) == UNPOSTED
@@ -73,8 +73,8 @@ async def test_posts_each_approved_entry_once_and_a_retry_writes_nothing(
     assert first.correlation_id == "cid-1"
     assert first.finished_at is not None and first.finished_at >= first.started_at
     assert [(s.name, s.system, s.status, s.attempts, s.compensated) for s in first.steps] == [
-        ("post-time-1", "erp", StepStatus.COMPLETED, 1, False),
-        ("post-time-2", "erp", StepStatus.COMPLETED, 1, False),
+        ("post-time-1", ERP, StepStatus.COMPLETED, 1, False),
+        ("post-time-2", ERP, StepStatus.COMPLETED, 1, False),
     ]
     assert first.result is not None and first.result["posted"] == UNPOSTED
     assert approved <= await posted_entry_ids(systems)  # reconciliation: the engagement is matched
@@ -149,16 +149,16 @@ async def test_validation_failures_are_user_errors_and_write_nothing(
 
 
 async def test_after_each_step_the_cache_shows_the_postings_at_once(
-    database_url: str, systems: InterimSystems, erp_sim: SimAdmin
+    database_url: str, systems: Sources, erp_sim: SimAdmin
 ) -> None:
     cache = ReadCache(create_backend(None), CachePolicy())
 
     async def cached_postings() -> tuple[bool, int]:
         read = await cache.get_or_fetch(
-            source="erp",
+            source=ERP,
             query="time_postings",
             params={"from": "2026-10-01", "to": "2026-10-31"},
-            fetch=lambda: systems.erp.list_time_postings(date(2026, 10, 1), date(2026, 10, 31)),
+            fetch=lambda: erp_client(systems).list_time_postings(date(2026, 10, 1), date(2026, 10, 31)),
             entity="time_posting",
         )
         return read.hit, len(read.value)
@@ -177,9 +177,9 @@ async def test_after_each_step_the_cache_shows_the_postings_at_once(
 
 
 async def test_a_system_down_before_any_write_is_an_error_with_its_code(
-    engine: WorkflowEngine, erp_sim: SimAdmin, wf_simulators: SimulatorGroup
+    engine: WorkflowEngine, erp_sim: SimAdmin, simulators: SimulatorGroup
 ) -> None:
-    psa_sim = SimAdmin(wf_simulators.running["harvest"].url)
+    psa_sim = SimAdmin(simulators.running[PSA].url)
     await psa_sim.faults(outage=True)
     k = key()
     try:
@@ -190,7 +190,7 @@ async def test_a_system_down_before_any_write_is_an_error_with_its_code(
 
     assert (raised.value.code, raised.value.system, raised.value.correlation_id) == (
         "SOURCE_UNAVAILABLE",
-        "psa",
+        PSA,
         "cid-down",
     )
     assert [r for r in await engine.list() if r.idempotency_key == k] == []

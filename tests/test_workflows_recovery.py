@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
-from workflows_interim import InterimSystems
-from workflows_sim import SimAdmin, settings_for
+from workflows_sim import SimAdmin, erp_client, settings_for
 
+from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine, WorkflowStatus
 from opsgraph.workflows.post_time import BATCH_SIZE
 from opsgraph.workflows.records import StepStatus
@@ -39,12 +39,12 @@ async def until(check: Callable[[], Awaitable[bool]], timeout_s: float = 60.0) -
 
 
 async def test_a_workflow_killed_mid_step_resumes_at_the_next_launch(
-    database_url: str, wf_simulators: SimulatorGroup, erp_sim: SimAdmin, systems: InterimSystems
+    database_url: str, simulators: SimulatorGroup, erp_sim: SimAdmin, systems: Sources
 ) -> None:
     key = uuid.uuid4().hex
     # Step 1's 25 postings go through; step 2's first posting is held at the ERP for a while.
     await erp_sim.faults(latency_ms=2000, methods=["PUT"], after=BATCH_SIZE)
-    urls = json.dumps(wf_simulators.urls())
+    urls = json.dumps(simulators.urls())
     worker = await asyncio.create_subprocess_exec(
         sys.executable, str(TESTS / "workflows_worker.py"), database_url, urls, key,
         cwd=TESTS, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(TESTS)},
@@ -83,7 +83,7 @@ async def test_a_workflow_killed_mid_step_resumes_at_the_next_launch(
         ("post-time-1", StepStatus.COMPLETED),
         ("post-time-2", StepStatus.COMPLETED),
     ]
-    postings = await systems.erp.list_time_postings(date(2026, 10, 1), date(2026, 10, 31))
+    postings = await erp_client(systems).list_time_postings(date(2026, 10, 1), date(2026, 10, 31))
     entries = [p.time_entry_id for p in postings]
     assert len(entries) == len(set(entries))  # no entry posted twice
     puts = [w["key"] for w in await erp_sim.writes("PUT")]

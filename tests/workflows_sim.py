@@ -1,12 +1,53 @@
-"""Helpers of the workflow tests: a simulator's `/_sim/` admin routes, and the engine's test settings."""
+"""Helpers of the workflow tests: a simulator's `/_sim/` admin routes, the engine's test settings, and
+the gateway's `Sources` over the classic stack's simulators (systems named after their vendors)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import httpx
 
+from opsgraph.connectors.harvest.client import HarvestClient
+from opsgraph.connectors.netsuite.client import NetSuiteClient
+from opsgraph.gateway.settings import demo_settings
+from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowSettings
+
+ERP, PSA = "netsuite", "harvest"
+"""The classic stack's ERP and PSA systems (named after their vendors, as the simulators are)."""
+
+TEST_TUNING = {"max_retries": 0, "retry_backoff_s": 0.01, "breaker_failure_threshold": 1000}
+"""No retries (a fault is seen once) and no breaker opening: the tests count every write."""
+
+
+def system_tables(urls: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The `[systems.<name>]` tables of the classic simulators at `urls` (system name -> host URL)."""
+    from simulators.simkit.serve import simulator_info
+
+    tables = {}
+    for name, url in urls.items():
+        info = simulator_info(name)
+        tables[name] = {
+            "vendor": info.vendor,
+            "base_url": info.connector_base_url(url),
+            "credentials": dict(info.credentials),
+            **TEST_TUNING,
+        }
+    return tables
+
+
+def sources_for(urls: Mapping[str, str]) -> Sources:
+    """The gateway's systems over the simulators at `urls`, built as the gateway builds them."""
+    return Sources.from_specs(demo_settings(system_tables(urls)).system_specs())
+
+
+def erp_client(systems: Sources) -> NetSuiteClient:
+    return cast(NetSuiteClient, systems.system(ERP).client)
+
+
+def psa_client(systems: Sources) -> HarvestClient:
+    return cast(HarvestClient, systems.system(PSA).client)
 
 
 class SimAdmin:

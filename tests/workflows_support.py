@@ -1,5 +1,6 @@
-"""Fixtures of the workflow tests: a store on SQLite or on a PostgreSQL database of its own, the ERP
-and PSA simulators, the engine launched on them, and the simulators' admin routes."""
+"""Fixtures of the workflow tests: a store on SQLite or on a PostgreSQL database of its own, the
+gateway's systems over the shared `simulators`, the engine launched on them, and the ERP simulator's
+admin routes."""
 
 from __future__ import annotations
 
@@ -10,22 +11,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from workflows_interim import InterimSystems, SomeSimulators
-from workflows_sim import SimAdmin, settings_for
+from workflows_sim import ERP, PSA, SimAdmin, erp_client, settings_for, sources_for
 
 from opsgraph.model import SourceRef
+from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine
 from simulators.simkit.serve import SimulatorGroup
-from simulators.world import World
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES = os.environ.get("OPSGRAPH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-@pytest.fixture(scope="session")
-def wf_simulators(world: World) -> Iterator[SimulatorGroup]:
-    with SomeSimulators(world) as group:
-        yield group
 
 
 def _postgres_database() -> Iterator[str]:
@@ -74,31 +68,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def systems(wf_simulators: SimulatorGroup) -> AsyncIterator[InterimSystems]:
-    found = InterimSystems(wf_simulators)
+async def systems(simulators: SimulatorGroup) -> AsyncIterator[Sources]:
+    found = sources_for(simulators.urls())
     yield found
     await found.close()
 
 
 @pytest.fixture
-async def erp_sim(wf_simulators: SimulatorGroup, systems: InterimSystems) -> AsyncIterator[SimAdmin]:
+async def erp_sim(simulators: SimulatorGroup, systems: Sources) -> AsyncIterator[SimAdmin]:
     """The ERP simulator with no faults and zero counts; afterwards the bills the test wrote are
     deleted again (a reset rebuilds the whole store: seconds)."""
-    admin = SimAdmin(wf_simulators.running["netsuite"].url)
+    admin = SimAdmin(simulators.running[ERP].url)
     await admin.clear_faults()
     await admin.clear_counts()
     yield admin
     await admin.clear_faults()
     written = {w["key"].removeprefix("eid:") for w in await admin.writes("PUT")}
-    psa = systems.system("psa")
+    psa = systems.system(PSA)
     refs = [SourceRef(system=psa.name, role=psa.role, vendor=psa.vendor, id=i) for i in sorted(written)]
-    await systems.erp.delete_time_postings(refs, idempotency_key="test-cleanup")
+    await erp_client(systems).delete_time_postings(refs, idempotency_key="test-cleanup")
     await admin.clear_counts()
 
 
 @pytest.fixture
-async def engine(
-    database_url: str, systems: InterimSystems, erp_sim: SimAdmin
-) -> AsyncIterator[WorkflowEngine]:
+async def engine(database_url: str, systems: Sources, erp_sim: SimAdmin) -> AsyncIterator[WorkflowEngine]:
     async with WorkflowEngine(settings_for(database_url), systems).running() as running:
         yield running

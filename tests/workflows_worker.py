@@ -7,8 +7,7 @@ import asyncio
 import json
 import sys
 
-from workflows_interim import InterimSystems
-from workflows_sim import settings_for
+from workflows_sim import settings_for, sources_for
 
 from opsgraph.workflows import WorkflowEngine
 
@@ -16,7 +15,7 @@ DATA = {"engagement_code": "ENG-0001", "start": "2026-10-01", "end": "2026-10-31
 
 
 async def main(database_url: str, urls: dict[str, str], key: str) -> None:
-    engine = WorkflowEngine(settings_for(database_url), InterimSystems(urls))
+    engine = WorkflowEngine(settings_for(database_url), sources_for(urls))
     await engine.launch()
     result = await engine.start("postApprovedTime", DATA, idempotency_key=key, caller="ops", wait=False)
     assert result.workflow is not None

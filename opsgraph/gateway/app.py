@@ -28,6 +28,7 @@ from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
+from opsgraph.workflows import WorkflowEngine
 
 __all__ = ["create_app", "gateway_schema"]
 
@@ -54,7 +55,8 @@ def create_app(
     schema: BaseSchema | None = None,
     clock: Clock | None = None,
 ) -> Starlette:
-    """The app. Without `sources`, its lifespan builds them from `settings` and closes them at exit.
+    """The app. Without `sources`, its lifespan builds them from `settings` and closes them at exit;
+    it launches the workflow engine (`settings.workflows`) over them and shuts it down at exit.
     `clock` defaults to the one `settings.today` asks for; tests pass a `ManualClock`.
 
     Bad systems (a role missing, an unknown vendor, a vendor's bad settings, overlapping scopes)
@@ -73,9 +75,15 @@ def create_app(
             )
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
+        sources = state.require_sources()
+        engine = WorkflowEngine(settings.workflows, sources, invalidate=state.cache.invalidate)
         try:
+            await engine.launch()  # pending workflows of this store resume now
+            state.workflows = engine
             yield
         finally:
+            state.workflows = None
+            await engine.shutdown()
             state.cache = None
             await backend.close()
             if owned is not None:

@@ -52,13 +52,15 @@ from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNA
 from opsgraph.gateway.graphiql import graphiql_html
 from opsgraph.gateway.operations import OperationChoiceError
 from opsgraph.gateway.websocket import GatewayTransportWSHandler
-from opsgraph.resolvers.context import RequestContext
+from opsgraph.resolvers.context import ANONYMOUS, RequestContext
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources
+from opsgraph.workflows import WorkflowEngine
 
-__all__ = ["GatewayState", "GraphQLView", "negotiate"]
+__all__ = ["CALLER_HEADER", "GatewayState", "GraphQLView", "caller_of", "negotiate"]
 
 _CHARSET = "; charset=utf-8"
+CALLER_HEADER = "X-OpsGraph-Caller"
 
 
 @dataclass
@@ -69,6 +71,7 @@ class GatewayState:
     clock: Clock = field(default_factory=SystemClock)
     cache: ReadCache | None = None
     reporting_currency: str = "USD"
+    workflows: WorkflowEngine | None = None
 
     def require_sources(self) -> Sources:
         if self.sources is None:
@@ -168,6 +171,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
             clock=self.state.clock,
             cache=self.state.cache,
             reporting_currency=self.state.reporting_currency,
+            workflows=self.state.workflows,
+            caller=caller_of(request),
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -246,6 +251,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if sub_response.background:
             response.background = sub_response.background
         return response
+
+
+def caller_of(request: Request | WebSocket) -> str:
+    """Who runs a mutation, until authentication exists (issue 11): the `X-OpsGraph-Caller` header
+    (trimmed, at most 200 characters), else "anonymous". Workflow ids derive from it, so two
+    callers' idempotency keys never collide."""
+    caller = request.headers.get(CALLER_HEADER, "").strip()[:200]
+    return caller or ANONYMOUS
 
 
 def cache_headers(result: ExecutionResult, reads: ReadThrough) -> dict[str, str]:

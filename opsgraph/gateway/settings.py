@@ -30,6 +30,7 @@ from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
 from opsgraph.gateway.systems import SystemSettings, resolve_systems
+from opsgraph.workflows.settings import WorkflowSettings
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     cache: CachePolicy = Field(default_factory=CachePolicy)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    """The mutations' durable workflows (`OPSGRAPH_WORKFLOWS__*`): a SQLite file in `data_dir` unless
+    `database_url` names PostgreSQL."""
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.sources import Sources
 from opsgraph.resolvers.views.service import Views
+
+if TYPE_CHECKING:  # a peer of the resolvers: only the schema's mutations call it
+    from opsgraph.workflows import WorkflowEngine
+
+ANONYMOUS = "anonymous"
+"""The caller of a request that names none (until authentication, issue 11)."""
 
 
 @dataclass
@@ -21,6 +27,8 @@ class RequestContext:
     correlation_id: str
     clock: Clock
     scope: str = "default"
+    workflows: WorkflowEngine | None = None
+    caller: str = ANONYMOUS
 
     @classmethod
     def create(
@@ -32,13 +40,17 @@ class RequestContext:
         cache: ReadCache | None = None,
         scope: str = "default",
         reporting_currency: str = "USD",
+        workflows: WorkflowEngine | None = None,
+        caller: str = ANONYMOUS,
     ) -> RequestContext:
         """`scope` is the caller's authorization scope: cached values are keyed by it.
         `reporting_currency` is what aggregates over several currencies are converted to.
-        `clock` gives the day views are computed for (the machine's clock by default)."""
+        `clock` gives the day views are computed for (the machine's clock by default). `workflows` runs
+        the mutations, each under `caller` (their workflow ids derive from it)."""
         clock = clock or SystemClock()
         loaders = Loaders(sources, cache, scope)
-        return cls(sources, loaders, Views(loaders, clock, reporting_currency), correlation_id, clock, scope)
+        views = Views(loaders, clock, reporting_currency)
+        return cls(sources, loaders, views, correlation_id, clock, scope, workflows, caller)
 
     @property
     def today(self) -> date:

@@ -26,6 +26,7 @@ from opsgraph.connectors.netsuite.resources import (
     columns,
 )
 from opsgraph.connectors.netsuite.transport import NetSuiteTransport, Row, sql_date, sql_string
+from opsgraph.connectors.netsuite.writes import NetSuiteWrites
 from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ExchangeRate, Invoice, TimePosting
 from opsgraph.roles.base import Change, ChangeBatch, Entity
@@ -63,7 +64,7 @@ def _select(spec: ResourceSpec, where: str) -> str:
     return f"SELECT {columns(spec)} FROM {spec.path} WHERE {where} ORDER BY {spec.id_field}"
 
 
-class NetSuiteClient(NetSuiteTransport):
+class NetSuiteClient(NetSuiteWrites, NetSuiteTransport):
     # -- system ----------------------------------------------------------------------------------
 
     async def probe(self) -> None:
