@@ -11,7 +11,10 @@ import gc
 import os
 import signal
 import socket
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -183,11 +186,27 @@ async def run_demo(
         settings = demo_settings(
             group.system_settings(), config_file, **{**overrides, "today": base.today or world.as_of}
         )
-        app = create_app(settings)
-        announce(f"simulators (small world, as of {world.as_of}), {stack} stack:")
-        for line in describe_simulators(group):
-            announce(line)
-        announce(f"opsgraph demo: GraphiQL at http://{settings.host}:{settings.port}/graphql")
-        await serve_app(app, settings)
+        with demo_workflow_store(settings) as settings:
+            app = create_app(settings)
+            announce(f"simulators (small world, as of {world.as_of}), {stack} stack:")
+            for line in describe_simulators(group):
+                announce(line)
+            announce(f"workflows: {settings.workflows.url()}")
+            announce(f"opsgraph demo: GraphiQL at http://{settings.host}:{settings.port}/graphql")
+            await serve_app(app, settings)
     finally:
         await group.stop()
+
+
+@contextmanager
+def demo_workflow_store(settings: Settings) -> Iterator[Settings]:
+    """The demo's workflow store: where configured (`OPSGRAPH_WORKFLOWS__DATABASE_URL` or
+    `__DATA_DIR`), else a SQLite file in a temporary directory removed at exit (the simulators'
+    world is new at every start, so the workflows run against it must be too)."""
+    workflows = settings.workflows
+    if workflows.database_url or "data_dir" in workflows.model_fields_set:
+        yield settings
+        return
+    with tempfile.TemporaryDirectory(prefix="opsgraph-demo-") as tmp:
+        fresh = workflows.model_copy(update={"data_dir": Path(tmp)})
+        yield settings.model_copy(update={"workflows": fresh})
