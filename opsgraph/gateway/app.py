@@ -28,7 +28,7 @@ from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
-from opsgraph.workflows import WorkflowEngine
+from opsgraph.workflows import WorkflowEngine, WorkflowSettings
 
 __all__ = ["create_app", "gateway_schema"]
 
@@ -46,6 +46,17 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
         extensions=[*limit_extensions(settings), OperationNameRequired, *caches],
         execution_context_class=executor,
     )
+
+
+WAIT_SHARE = 0.8
+"""A mutation waits for its workflow at most this share of the request's deadline, then answers it
+RUNNING (the workflow goes on): the answer arrives before the request times out."""
+
+
+def workflow_settings(settings: Settings) -> WorkflowSettings:
+    """`settings.workflows`, its wait capped at `WAIT_SHARE` of `request_timeout_s`."""
+    wait_s = min(settings.workflows.wait_s, settings.request_timeout_s * WAIT_SHARE)
+    return settings.workflows.model_copy(update={"wait_s": wait_s})
 
 
 def create_app(
@@ -76,7 +87,7 @@ def create_app(
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
         sources = state.require_sources()
-        engine = WorkflowEngine(settings.workflows, sources, invalidate=state.cache.invalidate)
+        engine = WorkflowEngine(workflow_settings(settings), sources, invalidate=state.cache.invalidate)
         try:
             await engine.launch()  # pending workflows of this store resume now
             state.workflows = engine

@@ -12,8 +12,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
+from opsgraph.schema.mutation import Mutation
 from opsgraph.schema.query import Query
-from opsgraph.schema.types import nodes, views
+from opsgraph.schema.types import nodes, views, workflow
 
 
 class OpsSchema(strawberry.Schema):
@@ -42,10 +43,15 @@ def build_schema(
         nodes.Invoice,
         views.Burn,
         views.InvoiceReadiness,
+        workflow.Workflow,
     ]
     all_extensions: list[Any] = [ResponseExtensions, *extensions]
     return OpsSchema(
-        query=Query, types=types, extensions=all_extensions, execution_context_class=execution_context_class
+        query=Query,
+        mutation=Mutation,
+        types=types,
+        extensions=all_extensions,
+        execution_context_class=execution_context_class,
     )
 
 

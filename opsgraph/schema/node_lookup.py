@@ -31,6 +31,7 @@ from opsgraph.model import Role, split_key
 from opsgraph.schema.relay import from_global_id
 from opsgraph.schema.types.common import Info
 from opsgraph.schema.types.nodes import Client, Engagement, Invoice, Node, Opportunity, Resource, TimeEntry
+from opsgraph.schema.workflows import workflow_nodes
 
 MAX_NODE_IDS = 100
 NODE_FIELDS = ("node", "nodes")
@@ -124,6 +125,8 @@ async def _of_type(info: Info, type_name: str, keys: list[str]) -> list[Found]:
     loaders = info.context.loaders
     if type_name == "Resource":
         return await _resources(info, keys)
+    if type_name == "Workflow":
+        return [*await workflow_nodes(info, keys)]
     if type_name == "Engagement":
         by_code = await loaders.engagement_by_code()
         return [Engagement.of(e) if (e := by_code.get(k)) else None for k in keys]

@@ -40,6 +40,7 @@ from opsgraph.schema.types.views import (
     SourceStatus,
     UtilizationRow,
 )
+from opsgraph.schema.workflows import WorkflowQueries
 
 From = Annotated[date, strawberry.argument(name="from")]
 T = TypeVar("T")
@@ -125,7 +126,7 @@ def _contains(value: str | None, needle: str | None) -> bool:
     description="Root fields are nullable on purpose: when a system behind one fails, only that field "
     "is null (with an error naming the system) and the other root fields of the request still arrive."
 )
-class Query:
+class Query(WorkflowQueries):
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)

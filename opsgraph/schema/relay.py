@@ -20,7 +20,7 @@ from collections.abc import Callable
 from opsgraph.model import SYSTEM_NAME
 from opsgraph.schema.errors import BadUserInput
 
-NODE_TYPES = ("Client", "Opportunity", "Engagement", "Resource", "TimeEntry", "Invoice")
+NODE_TYPES = ("Client", "Opportunity", "Engagement", "Resource", "TimeEntry", "Invoice", "Workflow")
 MAX_ID_CHARS = 200
 """Longer ids are refused before decoding (no key comes near it)."""
 
@@ -39,9 +39,12 @@ def _code(key: str) -> bool:
     return bool(_CODE.fullmatch(key))
 
 
+_WORKFLOW = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}-[0-9a-f]{32}")  # `workflows.ids.workflow_id`
+
 KEY_SHAPES: dict[str, Callable[[str], bool]] = {
     name: _code if name == "Engagement" else is_record_key for name in NODE_TYPES
 }
+KEY_SHAPES["Workflow"] = lambda key: bool(_WORKFLOW.fullmatch(key))
 
 
 def to_global_id(type_name: str, key: str) -> str:

@@ -195,6 +195,10 @@ class WorkflowEngine:
         """Workflows oldest first; `status=[PARKED]` is the exception queue."""
         return await self.store.list(status, kind, limit=first, after=after)
 
+    async def count(self, status: Sequence[WorkflowStatus] | None = None, kind: str | None = None) -> int:
+        """How many workflows `list` would page through."""
+        return await self.store.count(status, kind)
+
     async def replay(self, workflow_id: str, *, wait: bool = True) -> WorkflowResult:
         """Resume a PARKED workflow from its first undone step (its writes are idempotent)."""
         return await self._operate(workflow_id, {"action": "replay"}, wait)

@@ -166,9 +166,13 @@ class PostApprovedTime(WorkflowKind[PostApprovedTimeInput]):
     ) -> dict[str, Any]:
         assert ctx.step.system is not None
         erp = erp_port(systems, ctx.step.system)
-        postings = await erp.post_time(self._drafts(ctx), idempotency_key=ctx.idempotency_key)
+        drafts = self._drafts(ctx)
+        postings = await erp.post_time(drafts, idempotency_key=ctx.idempotency_key)
         return {
-            "postings": [{"id": p.id, "time_entry_id": p.time_entry_id, "hours": p.hours} for p in postings]
+            "postings": [
+                {"id": p.id, "time_entry_id": p.time_entry_id, "psa": d.time_entry.system, "hours": p.hours}
+                for p, d in zip(postings, drafts, strict=True)
+            ]
         }
 
     async def compensate(self, systems: Systems, ctx: StepContext, result: dict[str, Any] | None) -> None:

@@ -43,8 +43,10 @@ class WorkflowSettings(BaseSettings):
     """DBOS 3.4 has no admin HTTP server; kept so a deployment that asks for one fails loudly."""
     poll_interval_s: float = Field(0.05, gt=0, le=5)
     """How often queue workers, result waits and messages poll the store (SQLite has no NOTIFY)."""
-    wait_s: float = Field(30.0, ge=0)
-    """How long `start` waits for a workflow to finish before answering it RUNNING."""
+    wait_s: float = Field(10.0, ge=0)
+    """How long `start` waits for a workflow to finish before answering it RUNNING (the workflow
+    goes on). The gateway caps it at `WAIT_SHARE` of its `request_timeout_s`, so a mutation answers
+    before its request times out."""
     park_check_s: float = Field(24 * 3600.0, gt=0)
     """How long a parked workflow sleeps between looks at its operator messages (it wakes at once on
     one): only bounds a wait, never ends the parking."""

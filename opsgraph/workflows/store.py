@@ -133,6 +133,15 @@ class WorkflowStore:
         with self.engine.connect() as conn:
             return [_record(row) for row in conn.execute(query)]
 
+    def _count(self, statuses: Sequence[WorkflowStatus] | None, kind: str | None) -> int:
+        query = sa.select(sa.func.count()).select_from(WORKFLOWS)
+        if statuses:
+            query = query.where(WORKFLOWS.c.status.in_([str(s) for s in statuses]))
+        if kind is not None:
+            query = query.where(WORKFLOWS.c.kind == kind)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     # -- async -------------------------------------------------------------------------------------
 
     async def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
@@ -155,3 +164,6 @@ class WorkflowStore:
     ) -> list[WorkflowRecord]:
         """Workflows oldest first, filtered; `after` is the id of the last one of the previous page."""
         return await asyncio.to_thread(self._list, statuses, kind, limit, after)
+
+    async def count(self, statuses: Sequence[WorkflowStatus] | None = None, kind: str | None = None) -> int:
+        return await asyncio.to_thread(self._count, statuses, kind)

@@ -1,0 +1,130 @@
+"""The root Mutation: each field starts (or answers) a durable workflow (`opsgraph.workflows`).
+
+- The workflow id derives from the caller (`RequestContext.caller`), the mutation and the input's
+  `idempotencyKey`: a retry with the same key answers the first result and writes nothing.
+- Inputs the business rules refuse are `userErrors` (no write); the same key with another input is
+  a CONFLICT error; a system failing before any write is its SOURCE_* error; anything else INTERNAL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, NoReturn
+
+import strawberry
+from graphql import GraphQLError
+
+from opsgraph.schema.relay import from_global_id, to_global_id
+from opsgraph.schema.types.common import Info
+from opsgraph.schema.types.workflow import UserError, WorkflowPayload
+from opsgraph.workflows import WorkflowEngine, WorkflowError, WorkflowNotParked
+
+MAX_KEY_CHARS = 200
+
+
+@strawberry.input(description="Approved PSA time of one engagement and period, posted to its ERP job.")
+class PostApprovedTimeInput:
+    idempotency_key: str = strawberry.field(description="The same key answers the first call's result")
+    engagement_id: strawberry.ID
+    from_: date = strawberry.field(name="from")
+    to: date
+
+
+POST_APPROVED_TIME_FIELDS = {
+    "engagement_code": "engagementId",
+    "engagementCode": "engagementId",
+    "start": "from",
+    "end": "to",
+}
+"""The engine's input fields -> PostApprovedTimeInput's (where a user error points)."""
+
+
+def engine_of(info: Info) -> WorkflowEngine:
+    engine = info.context.workflows
+    if engine is None:
+        raise RuntimeError("the workflow engine is not running (app lifespan not run?)")
+    return engine
+
+
+def _refused(exc: WorkflowError) -> NoReturn:
+    extensions: dict[str, Any] = {"code": exc.code}
+    if exc.workflow_id is not None:
+        extensions["workflowId"] = to_global_id("Workflow", exc.workflow_id)
+    raise GraphQLError(str(exc), extensions=extensions) from exc
+
+
+def _check_key(key: str) -> list[UserError]:
+    if key.strip() and len(key) <= MAX_KEY_CHARS:
+        return []
+    message = f"idempotencyKey must be 1 to {MAX_KEY_CHARS} characters, not blank"
+    return [UserError(field=["input", "idempotencyKey"], message=message, code="BAD_USER_INPUT")]
+
+
+async def _start(
+    info: Info, kind: str, key: str, data: dict[str, Any], fields: dict[str, str]
+) -> WorkflowPayload:
+    try:
+        result = await engine_of(info).start(
+            kind,
+            data,
+            idempotency_key=key,
+            caller=info.context.caller,
+            correlation_id=info.context.correlation_id,
+        )
+    except WorkflowError as exc:
+        _refused(exc)
+    return WorkflowPayload.of(result, fields)
+
+
+def _workflow_id(id: strawberry.ID) -> str:
+    return from_global_id(id, "Workflow")[1]
+
+
+async def _operate(info: Info, id: strawberry.ID, note: str | None) -> WorkflowPayload:
+    engine, workflow_id = engine_of(info), _workflow_id(id)
+    try:
+        if note is None:
+            result = await engine.replay(workflow_id)
+        else:
+            result = await engine.resolve(workflow_id, note)
+    except WorkflowNotParked as exc:
+        error = UserError(field=["id"], message=str(exc), code="NOT_PARKED")
+        return WorkflowPayload.of_record(await engine.get(workflow_id), [error])
+    except WorkflowError as exc:
+        _refused(exc)
+    return WorkflowPayload.of(result, {})
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Approved PSA time of the engagement in the range -> one ERP time posting per entry "
+        "(each entry posted at most once, whatever the retries)."
+    )
+    async def post_approved_time(self, info: Info, input: PostApprovedTimeInput) -> WorkflowPayload:
+        errors = _check_key(input.idempotency_key)
+        try:
+            code = from_global_id(input.engagement_id, "Engagement")[1]
+        except GraphQLError as exc:
+            errors.append(
+                UserError(field=["input", "engagementId"], message=exc.message, code="BAD_USER_INPUT")
+            )
+        if errors:
+            return WorkflowPayload(workflow=None, user_errors=errors)
+        data = {"engagement_code": code, "start": input.from_, "end": input.to}
+        return await _start(info, "postApprovedTime", input.idempotency_key, data, POST_APPROVED_TIME_FIELDS)
+
+    @strawberry.mutation(
+        description="Resume a PARKED workflow from its first undone step (its writes are idempotent)."
+    )
+    async def replay_workflow(self, info: Info, id: strawberry.ID) -> WorkflowPayload:
+        return await _operate(info, id, None)
+
+    @strawberry.mutation(
+        description="Close a PARKED workflow by hand: what it wrote stays, the note says why."
+    )
+    async def resolve_workflow(self, info: Info, id: strawberry.ID, note: str) -> WorkflowPayload:
+        if not note.strip():
+            error = UserError(field=["note"], message="a note is required", code="BAD_USER_INPUT")
+            return WorkflowPayload(workflow=None, user_errors=[error])
+        return await _operate(info, id, note)
