@@ -49,11 +49,11 @@ RECONCILIATION = """query Rec {
     matched mismatches { engagementCode unpostedEntryCount erpPostedHours psaApprovedHours }
   }
 }"""
-WORKFLOWS = f"""query Workflows($status: [WorkflowStatus!], $first: Int, $after: String) {{
-  workflows(status: $status, kind: "postApprovedTime", first: $first, after: $after) {{
-    totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id status }}
-  }}
-}}"""
+WORKFLOWS = """query Workflows($status: [WorkflowStatus!], $first: Int, $after: String) {
+  workflows(status: $status, kind: "postApprovedTime", first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { id status }
+  }
+}"""
 NODE = f"query Node($id: ID!) {{ node(id: $id) {{ ... on Workflow {{ {WORKFLOW} }} }} }}"
 
 
