@@ -62,8 +62,12 @@ class SimAdmin:
             response.raise_for_status()
             return response.json()
 
-    async def clear_counts(self) -> None:
+    async def clear_stats(self) -> None:
         await self._call("DELETE", "/_sim/stats")
+
+    async def clear_counts(self) -> None:
+        """The ERP's request counts and its time bill write log."""
+        await self.clear_stats()
         await self._call("DELETE", "/_sim/writes")
 
     async def faults(self, **faults: Any) -> None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, NoReturn
 
 import strawberry
@@ -29,6 +30,44 @@ class PostApprovedTimeInput:
     from_: date = strawberry.field(name="from")
     to: date
 
+
+@strawberry.input(description="A person to put on the new engagement (an active PSA user, by email).")
+class AssignmentInput:
+    email: str
+    hourly_rate: Decimal | None = None
+    budget_hours: float | None = None
+
+
+@strawberry.input(
+    description="A closed-won opportunity to convert: ERP customer and job, PSA project and people, "
+    "the engagement code back on the opportunity."
+)
+class ConvertOpportunityInput:
+    idempotency_key: str = strawberry.field(description="The same key answers the first call's result")
+    opportunity_id: strawberry.ID
+    engagement_code: str
+    engagement_name: str | None = strawberry.field(
+        default=None, description="Default: the opportunity's name"
+    )
+    budget_hours: float | None = None
+    hourly_rate: Decimal | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    people: list[AssignmentInput] | None = None
+
+
+CONVERT_OPPORTUNITY_FIELDS = {
+    "opportunity": "opportunityId",
+    "engagement_code": "engagementCode",
+    "engagementCode": "engagementCode",
+    "engagement_name": "engagementName",
+    "budget_hours": "budgetHours",
+    "hourly_rate": "hourlyRate",
+    "start_date": "startDate",
+    "end_date": "endDate",
+    "hourlyRate": "hourlyRate",
+}
+"""The engine's input fields -> ConvertOpportunityInput's."""
 
 POST_APPROVED_TIME_FIELDS = {
     "engagement_code": "engagementId",
@@ -113,6 +152,36 @@ class Mutation:
             return WorkflowPayload(workflow=None, user_errors=errors)
         data = {"engagement_code": code, "start": input.from_, "end": input.to}
         return await _start(info, "postApprovedTime", input.idempotency_key, data, POST_APPROVED_TIME_FIELDS)
+
+    @strawberry.mutation(
+        description="Closed-won opportunity -> ERP customer and job -> PSA project and people -> the "
+        "engagement code back to the CRM; a failure part way undoes the job and the project."
+    )
+    async def convert_opportunity(self, info: Info, input: ConvertOpportunityInput) -> WorkflowPayload:
+        errors = _check_key(input.idempotency_key)
+        try:
+            opportunity = from_global_id(input.opportunity_id, "Opportunity")[1]
+        except GraphQLError as exc:
+            field = ["input", "opportunityId"]
+            errors.append(UserError(field=field, message=exc.message, code="BAD_USER_INPUT"))
+        if errors:
+            return WorkflowPayload(workflow=None, user_errors=errors)
+        data = {
+            "opportunity": opportunity,
+            "engagement_code": input.engagement_code,
+            "engagement_name": input.engagement_name,
+            "budget_hours": input.budget_hours,
+            "hourly_rate": input.hourly_rate,
+            "start_date": input.start_date,
+            "end_date": input.end_date,
+            "people": [
+                {"email": p.email, "hourly_rate": p.hourly_rate, "budget_hours": p.budget_hours}
+                for p in input.people or []
+            ],
+        }
+        return await _start(
+            info, "convertOpportunity", input.idempotency_key, data, CONVERT_OPPORTUNITY_FIELDS
+        )
 
     @strawberry.mutation(
         description="Resume a PARKED workflow from its first undone step (its writes are idempotent)."

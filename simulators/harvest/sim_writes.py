@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from simulators.harvest.sim_paging import HarvestReject, document, not_found, unprocessable
 from simulators.harvest.sim_state import ts
-from simulators.harvest.sim_wire import PROJECTS, TIME_ENTRIES, USER_ASSIGNMENTS, locked_reason
+from simulators.harvest.sim_wire import CLIENTS, PROJECTS, TIME_ENTRIES, USER_ASSIGNMENTS, locked_reason
 from simulators.simkit.store import Row, Store, utc_now
 
 BILL_BY = ("Project", "Tasks", "People", "none")
@@ -223,7 +223,31 @@ async def delete_time_entry(store: Store, request: Request) -> Response:
     return Response(status_code=200)
 
 
-# -- projects and assignments ----------------------------------------------------------------------
+# -- clients, projects and assignments -------------------------------------------------------------
+
+
+async def create_client(store: Store, request: Request) -> Response:
+    """`POST /v2/clients`: a name is required and unique (Harvest: 422 "Name has already been taken")."""
+    body = await json_body(request)
+    name = text_field(body, "name")
+    if not name:
+        raise unprocessable("Name can't be blank")
+    if store.row("SELECT id FROM clients WHERE name = ?", [name]) is not None:
+        raise unprocessable("Name has already been taken")
+    currency = text_field(body, "currency") or "USD"
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise unprocessable("Currency is not included in the list")
+    stamp = now()
+    row = {
+        "name": name,
+        "is_active": 1 if body.get("is_active") is None else bool_field(body, "is_active"),
+        "address": text_field(body, "address"),
+        "currency": currency,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    return document(store, CLIENTS, store.insert("clients", row), status=201)
+
 
 _PROJECT_FIELDS = ("name", "code", "notes")
 

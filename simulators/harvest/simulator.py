@@ -232,6 +232,7 @@ class HarvestSimulator:
 
         table: list[tuple[str, Handler, str]] = [
             ("/clients", self.list_clients, "GET"),
+            ("/clients", write(sim_writes.create_client), "POST"),
             ("/clients/{id:int}", self.get_client, "GET"),
             ("/projects", self.list_projects, "GET"),
             ("/projects", write(sim_writes.create_project), "POST"),

@@ -38,6 +38,7 @@ from opsgraph.connectors.harvest.mapping import (
     time_entry_from_record,
     user_to_psa_user,
 )
+from opsgraph.connectors.harvest.project_writes import HarvestProjectWrites
 from opsgraph.connectors.harvest.resources import (
     CHANGE_PARAM,
     PER_PAGE,
@@ -96,7 +97,7 @@ def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> li
     return windows
 
 
-class HarvestClient(SourceClient):
+class HarvestClient(HarvestProjectWrites, SourceClient):
     vendor: ClassVar[str] = "harvest"
     role: ClassVar[Role] = Role.PSA
 

@@ -21,6 +21,7 @@ from opsgraph.connectors.base import (
     SourceDataError,
     UpstreamResponse,
 )
+from opsgraph.connectors.salesforce.crm_writes import SalesforceCrmWrites
 from opsgraph.connectors.salesforce.mapping import (
     account_to_client,
     is_salesforce_id,
@@ -67,7 +68,7 @@ def _select(spec: ResourceSpec, fields: tuple[str, ...] | None = None) -> str:
     return f"SELECT {', '.join(spec.fields if fields is None else fields)} FROM {spec.path}"
 
 
-class SalesforceClient(SourceClient):
+class SalesforceClient(SalesforceCrmWrites, SourceClient):
     vendor: ClassVar[str] = "salesforce"
     role: ClassVar[Role] = Role.CRM
     api_version: ClassVar[str] = "v60.0"
