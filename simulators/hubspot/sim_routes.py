@@ -276,11 +276,47 @@ def build_routes(state: PortalState) -> list[Route]:
             ]
         return JSONResponse(out, status_code=207 if missing else 200)
 
+    async def update_object(request: Request) -> Response:
+        """`PATCH /crm/v3/objects/{kind}/{id}` with `{"properties": {...}}`: only properties the
+        object has (else 400 VALIDATION_ERROR); a unique property's value held by another object is
+        409 CONFLICT; read-only `hs_*` properties are refused. Answers the object."""
+        kind = _kind(request)
+        found = state.find(kind, str(request.path_params["object_id"]), None)
+        if found is None:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "resource not found")
+        properties = (await _json(request)).get("properties")
+        if not isinstance(properties, dict) or not properties:
+            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: 'properties' must be an object")
+        bad = sorted(
+            n for n in properties if n not in found.properties or n.startswith("hs_") or n == "createdate"
+        )
+        if bad:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Property values were not valid: unknown or read-only {', '.join(bad)}",
+            )
+        for name in UNIQUE_PROPERTIES[kind]:
+            value = properties.get(name)
+            holder = state.find(kind, str(value), name) if value not in (None, "") else None
+            if holder is not None and holder.id != found.id:
+                raise HubSpotError(
+                    409, "CONFLICT", f"A {kind[:-1]} with {name}={value} already exists ({holder.id})"
+                )
+        now = datetime.now(UTC)
+        found.properties.update(
+            {n: None if v in (None, "") else str(v) for n, v in properties.items()},
+            hs_lastmodifieddate=format_datetime(now),
+        )
+        found.updated_at = now
+        return JSONResponse(found.json(list(found.properties)))
+
     return [
         Route("/crm/v3/objects/{kind}", list_objects, methods=["GET"]),
         Route("/crm/v3/objects/{kind}/batch/read", batch_read, methods=["POST"]),
         Route("/crm/v3/objects/{kind}/search", search_objects, methods=["POST"]),
         Route("/crm/v3/objects/{kind}/{object_id}", get_object, methods=["GET"]),
+        Route("/crm/v3/objects/{kind}/{object_id}", update_object, methods=["PATCH"]),
         Route("/crm/v3/owners", list_owners, methods=["GET"]),
         Route("/crm/v3/owners/{owner_id}", get_owner, methods=["GET"]),
         Route("/crm/v4/associations/{from_kind}/{to_kind}/batch/read", associations, methods=["POST"]),

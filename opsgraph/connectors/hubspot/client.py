@@ -25,6 +25,7 @@ from opsgraph.connectors.base import (
     SourceRejected,
     UpstreamResponse,
 )
+from opsgraph.connectors.hubspot.crm_writes import HubSpotCrmWrites
 from opsgraph.connectors.hubspot.limits import Filter, check_filter_groups, is_object_id
 from opsgraph.connectors.hubspot.mapping import (
     company_to_client,
@@ -63,7 +64,7 @@ def _next_after(body: Mapping[str, Any]) -> Any:
     return dig(body, "paging", "next", "after")
 
 
-class HubSpotClient(SourceClient):
+class HubSpotClient(HubSpotCrmWrites, SourceClient):
     vendor: ClassVar[str] = "hubspot"
     role: ClassVar[Role] = Role.CRM
     search_interval_s: ClassVar[float] = 0.25  # 4 searches a second, under the documented 4-5
