@@ -45,6 +45,7 @@ CONVERT = """mutation Convert($input: ConvertOpportunityInput!) {
     engagement { code name status }
   }
 }"""
+OPPORTUNITY = "query Opp($id: ID!) { node(id: $id) { ... on Opportunity { engagement { code name } } } }"
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +264,7 @@ async def test_convert_opportunity_writes_each_system_once_and_shows_the_engagem
     try:
         payload = await graph.convert(**fields)
         again = await graph.convert(**fields)  # a retry: the first result, no write
+        shown = await graph.run(OPPORTUNITY, id=fields["opportunityId"])
     finally:
         await _undo_conversion(sources, INITECH_OPP)
 
@@ -281,6 +283,10 @@ async def test_convert_opportunity_writes_each_system_once_and_shows_the_engagem
         "status": "ACTIVE",
     }
     assert again["workflow"]["id"] == workflow["id"]
+    assert shown["data"]["node"]["engagement"] == {
+        "code": fields["engagementCode"],
+        "name": "Initech operations",
+    }
     # customer upsert, job upsert; project (client found by name); one assignment; the code
     assert await admins.writes(ERP, ERP_WRITES) == 2
     assert await admins.writes(PSA, PSA_WRITES) == 2
