@@ -22,18 +22,9 @@ SF, HV, HR, NS = CLASSIC
 
 
 def system_tables(simulators: SimulatorGroup) -> dict[str, dict[str, Any]]:
-    """One `[systems.<name>]` table per running simulator: its vendor, the connector's base URL on
-    the simulator, its credentials, and its role and scope when the group split a role by region."""
-    return {
-        name: {
-            "vendor": sim.info.vendor,
-            "base_url": sim.info.connector_base_url(sim.url),
-            "credentials": dict(sim.info.credentials),
-            **({"role": sim.role.value} if sim.role is not None else {}),
-            **({"scope": sorted(sim.scope)} if sim.scope is not None else {}),
-        }
-        for name, sim in simulators.running.items()
-    }
+    """One `[systems.<name>]` table per running simulator (vendor, base URL, credentials, and role
+    and scope where the group split a role by region)."""
+    return simulators.system_settings()
 
 
 def settings_for(simulators: SimulatorGroup, world: World, **overrides: Any) -> Settings:

@@ -41,7 +41,7 @@ def pages(rows: int, size: int) -> int:
     return max(1, math.ceil(rows / size))
 
 
-@dataclass
+@dataclass(repr=False)  # the group holds the world: its repr is tens of MB
 class Gateway:
     http: httpx.AsyncClient
     simulators: SimulatorGroup

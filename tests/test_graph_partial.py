@@ -94,7 +94,7 @@ CASES = [
 ]
 
 
-@dataclass
+@dataclass(repr=False)  # the group holds the world: its repr is tens of MB
 class Gateway:
     http: httpx.AsyncClient
     simulators: SimulatorGroup

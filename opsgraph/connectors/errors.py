@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from opsgraph.context import current_correlation_id
+
 PUBLIC_MESSAGES = {
     "SOURCE_UNAVAILABLE": "{} is unavailable",
     "SOURCE_TIMEOUT": "{} did not answer in time",

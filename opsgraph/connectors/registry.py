@@ -47,6 +47,7 @@ BUILTIN: Mapping[str, str] = {
 }
 """The connectors shipped with opsgraph, as `module:attribute` (pyproject's entry points name the same)."""
 
+
 class ConnectorSettings(BaseModel):
     """Base for a connector's settings model: checks a system's settings (credentials keys above all)
     at start; keys it does not declare are left to the shared `SourceConfig`."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, TimePosting, ExchangeRate, Invoice, Money
+from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ExchangeRate, Invoice, Money, TimePosting
 from opsgraph.roles.base import SystemPort
 from opsgraph.roles.drafts import CustomerDraft, InvoiceDraft, JobDraft, TimePostingDraft
 from opsgraph.roles.filters import InvoiceFilter

@@ -230,6 +230,17 @@ class PortalState:
 
     # -- writes (UI events) --------------------------------------------------------------------------
 
+    def update_company(self, cid: str, properties: dict[str, str], now: datetime) -> HubObject:
+        """Set a company's properties as a CRM user would; its `hs_lastmodifieddate` moves to `now`."""
+        company = self.objects["companies"].get(cid)
+        if company is None:
+            raise ValueError(f"no such company {cid!r}")
+        if not properties:
+            raise ValueError("update_company needs at least one property")
+        company.properties.update(properties, hs_lastmodifieddate=format_datetime(now))
+        company.updated_at = now
+        return company
+
     def set_deal_stage(self, did: str, stage_id: str, now: datetime) -> HubObject:
         deal = self.objects["deals"].get(did)
         stage = STAGE_BY_ID.get(stage_id)

@@ -142,9 +142,16 @@ class HubSpotVendor:
             deal = state.set_deal_stage(str(body.get("id", "")), stage, datetime.now(UTC))
             delivered = await self._deliver(deal.id, "deal.propertyChange", "dealstage", stage)
             return {"type": kind, "id": deal.id, "delivered": delivered}
+        if kind == "update_company":
+            props = body.get("properties")
+            if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
+                raise ValueError("update_company needs 'properties': an object of strings")
+            company = state.update_company(str(body.get("id", "")), props, datetime.now(UTC))
+            delivered = await self._deliver(company.id, "company.propertyChange", *next(iter(props.items())))
+            return {"type": kind, "id": company.id, "delivered": delivered}
         raise ValueError(
-            f"unknown event type {kind!r}; use set_deal_stage, subscribe_webhooks, set_search_cap, "
-            "set_search_rate, exhaust_daily_limit, retry_after_on_429, revoke_tokens"
+            f"unknown event type {kind!r}; use set_deal_stage, update_company, subscribe_webhooks, "
+            "set_search_cap, set_search_rate, exhaust_daily_limit, retry_after_on_429, revoke_tokens"
         )
 
     async def _deliver(self, object_id: str, subscription: str, prop: str, value: str) -> int | None:

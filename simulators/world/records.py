@@ -348,7 +348,7 @@ class Drift:
     capped_over_budget: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class World:
     seed: int
     profile: str
@@ -365,6 +365,10 @@ class World:
     drift: Drift
     crm: str = "salesforce"
     """The firm's CRM (one of `CRMS`): whose client and opportunity ids the ERP holds as external ids."""
+
+    def __repr__(self) -> str:
+        """Short: the full repr runs to tens of MB (pytest renders fixture values that hold a world)."""
+        return f"World(seed={self.seed}, profile={self.profile!r}, crm={self.crm!r}, {self.counts()})"
 
     def counts(self) -> dict[str, int]:
         return {

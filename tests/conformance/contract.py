@@ -6,6 +6,7 @@ comparison with the world, and paging and push-down as the simulator saw them (e
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -51,17 +52,33 @@ def assert_same(actual: Any, expected: BaseModel, what: str) -> None:
 
 
 def assert_implements(client: Any, port: type) -> None:
-    """The client is an instance of the port: it has every member the port declares, writes included."""
+    """The client has every READ member the port declares (reads, `system`, `probe`, `changed_since`).
+
+    The port's writes (members taking `idempotency_key`) come with the workflows issue, kit by kit; a
+    kit that has some must have them with the port's parameters. `isinstance(client, port)` holds once
+    a kit has them all.
+    """
     members = {
-        name
-        for klass in port.__mro__
+        name: member
+        for klass in reversed(port.__mro__)
         if getattr(klass, "_is_protocol", False) and klass.__module__.startswith("opsgraph.")
-        for name in vars(klass)
+        for name, member in vars(klass).items()
         if not name.startswith("_")
     }
-    missing = sorted(name for name in members if not hasattr(type(client), name))
-    assert not missing, f"{type(client).__name__} lacks these {port.__name__} members: {missing}"
-    assert isinstance(client, port)
+    writes = {name for name, member in members.items() if _is_write(member)}
+    missing = sorted(name for name in members if name not in writes and not hasattr(type(client), name))
+    assert not missing, f"{type(client).__name__} lacks these {port.__name__} read members: {missing}"
+    for name in sorted(writes):
+        have = getattr(type(client), name, None)
+        if have is not None:
+            want = list(inspect.signature(members[name]).parameters)
+            assert list(inspect.signature(have).parameters) == want, f"{type(client).__name__}.{name}"
+    if writes <= set(dir(type(client))):
+        assert isinstance(client, port)
+
+
+def _is_write(member: Any) -> bool:
+    return callable(member) and "idempotency_key" in inspect.signature(member).parameters
 
 
 def assert_identity(records: Iterable[Any], system: str) -> None:

@@ -42,6 +42,7 @@ from opsgraph.connectors.hubspot.resources import (
     DEAL_TO_COMPANY_PRIMARY,
     DEALS,
     PAGE_LIMIT,
+    SEARCH_IN_LIMIT,
     SEARCH_PAGE_LIMIT,
     SEARCH_RESULT_CAP,
     STAGE_BY_LABEL,
@@ -337,15 +338,21 @@ class HubSpotClient(HubSpotCrmWrites, SourceClient):
         return out
 
     async def opportunities_by_engagement_codes(self, codes: Iterable[str]) -> dict[str, Opportunity]:
-        """The deal carrying each engagement code: a batch read with `idProperty=engagement_code`.
+        """The deal carrying each engagement code (case-insensitive; several deals: the lowest id).
 
-        HubSpot looks unique property values up as sent; the answer is matched back to the codes
-        asked for case-insensitively (several deals: the lowest id).
+        A batch read with `idProperty=engagement_code` finds the codes as stored; HubSpot looks unique
+        values up exactly as sent, so the codes it misses are searched with `IN` (which compares
+        string values in lower case), in chunks of the operator's 100 values.
         """
         unique = [c for c in dict.fromkeys(codes) if c]
-        found = await self._batch_read(DEALS, unique, id_property="engagement_code")
+        raw = list((await self._batch_read(DEALS, unique, id_property="engagement_code")).values())
+        found = {str(r.get("properties", {}).get("engagement_code") or "").lower() for r in raw}
+        missing = sorted({c.lower() for c in unique} - found)
+        for chunk in chunks(missing, SEARCH_IN_LIMIT):
+            values = {"propertyName": "engagement_code", "operator": "IN", "values": list(chunk)}
+            raw += await self.search(DEALS, [values])
         by_code: dict[str, Opportunity] = {}
-        for opportunity in sorted(await self._opportunities(list(found.values())), key=lambda o: int(o.id)):
+        for opportunity in sorted(await self._opportunities(raw), key=lambda o: int(o.id)):
             by_code.setdefault((opportunity.engagement_code or "").lower(), opportunity)
         return {c: by_code[c.lower()] for c in unique if c.lower() in by_code}
 

@@ -19,6 +19,7 @@ SEARCH_RESULT_CAP = 10_000  # search paging stops here: a deeper page is a 400
 SEARCH_MAX_GROUPS = 5
 SEARCH_MAX_FILTERS_PER_GROUP = 6
 SEARCH_MAX_FILTERS = 18
+SEARCH_IN_LIMIT = 100  # values in one IN / NOT_IN filter
 """Current search docs: 5 groups, 6 filters per group, 18 in total. The 2024-08-26 changelog announced
 10 per group and 25 in total; we keep to the stricter figures, which hold under either."""
 

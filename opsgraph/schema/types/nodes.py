@@ -188,7 +188,7 @@ def _status(e: model.Engagement) -> model.EngagementStatus:
 
 
 async def _engagement_by_key(info: Info, key: str) -> Engagement | None:
-    engagement = (await info.context.loaders.engagement_by_key()).get(key)
+    engagement = await info.context.loaders.engagement(key)
     return Engagement.of(engagement) if engagement else None
 
 

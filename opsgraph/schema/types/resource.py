@@ -72,7 +72,7 @@ class Resource(Node):
     @staticmethod
     async def for_psa_user(info: Info, user_key: str) -> Resource | None:
         """The person of the PSA user with canonical key `user_key`, joined to HR by email."""
-        user = (await info.context.loaders.psa_user_by_key()).get(user_key)
+        user = await info.context.loaders.psa_user(user_key)
         if user is None:
             return None
         hr = (await info.context.loaders.resource_by_email()).get(user.email.lower())
