@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,6 +46,8 @@ CONVERT = """mutation Convert($input: ConvertOpportunityInput!) {
     engagement { code name status }
   }
 }"""
+INITECH_OPS = "Initech Holdings - Operations"
+WON = "query Won { opportunities(filter: {isWon: true}, first: 500) { nodes { id name } } }"
 OPPORTUNITY = "query Opp($id: ID!) { node(id: $id) { ... on Opportunity { engagement { code name } } } }"
 
 
@@ -346,3 +349,32 @@ async def test_a_failing_code_write_back_undoes_the_job_and_the_project(
         "name": "Hooli Holdings - Technology",
         "status": "COMPLETED",
     }
+
+
+async def test_convert_opportunity_on_the_hubspot_stack(world: World, tmp_path: Path) -> None:
+    """Roles, not vendors: the same mutation converts a HubSpot deal (its company id the ERP
+    customer's external id), and the graph shows the deal's engagement at once."""
+    with SimulatorThread(world, stack="hubspot") as group:
+        settings = gateway_settings(
+            group, world, workflows={"data_dir": str(tmp_path), "poll_interval_s": 0.02}
+        )
+        for name in settings.systems:
+            settings = settings.with_system(name, **TEST_TUNING)
+        async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+            graph = Graph(http)
+            won = await graph.run(WON)
+            deal = next(o for o in won["data"]["opportunities"]["nodes"] if o["name"] == INITECH_OPS)
+            engagement_code = code()
+
+            payload = await graph.convert(opportunityId=deal["id"], engagementCode=engagement_code)
+            shown = await graph.run(OPPORTUNITY, id=deal["id"])
+
+    workflow = payload["workflow"]
+    assert payload["userErrors"] == [] and workflow["status"] == "COMPLETED"
+    assert [(s["name"], s["system"]) for s in workflow["steps"]] == [
+        ("erp-customer", ERP),
+        ("erp-job", ERP),
+        ("psa-engagement", PSA),
+        ("crm-code", "hubspot"),
+    ]
+    assert shown["data"]["node"]["engagement"] == {"code": engagement_code, "name": INITECH_OPS}
