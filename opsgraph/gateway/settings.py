@@ -30,6 +30,7 @@ from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
 from opsgraph.gateway.systems import SystemSettings, resolve_systems
+from opsgraph.telemetry.settings import TelemetrySettings
 from opsgraph.workflows.settings import WorkflowSettings
 
 __all__ = [
@@ -97,6 +98,7 @@ class Settings(BaseSettings):
     )
     graphiql: bool = True
     log_level: LogLevel = "info"
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
