@@ -13,9 +13,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.schema.base import BaseSchema
 
+from opsgraph.auth import Authenticator
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.connectors.metrics import source_metric_lines
+from opsgraph.gateway.authn import AuthMiddleware
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import static_mount
@@ -63,6 +65,7 @@ def create_app(
     specs = settings.system_specs() if sources is None else None
     clock = clock or clock_for(settings.today)
     state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
+    authenticator = Authenticator(settings.auth, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,6 +81,7 @@ def create_app(
         finally:
             state.cache = None
             await backend.close()
+            await authenticator.close()
             if owned is not None:
                 state.sources = None
                 await owned.close()
@@ -87,7 +91,12 @@ def create_app(
         lines += source_metric_lines(state.sources.clients() if state.sources else {})
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
-    view = GraphQLView(schema or gateway_schema(settings, clock), state, graphiql=settings.graphiql)
+    view = GraphQLView(
+        schema or gateway_schema(settings, clock),
+        state,
+        graphiql=settings.graphiql,
+        authenticator=authenticator,
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", view, name="graphql"),
         WebSocketRoute("/graphql", view, name="graphql-ws"),
@@ -102,6 +111,12 @@ def create_app(
             RequestSizeLimits,
             max_body_bytes=settings.max_body_bytes,
             max_header_bytes=settings.max_header_bytes,
+        ),
+        Middleware(
+            AuthMiddleware,
+            authenticator=authenticator,
+            open_paths=settings.auth.open_paths,
+            graphiql=settings.graphiql,
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -27,6 +27,7 @@ __all__ = [
     "DEMO_SIM_BASE_PORT",
     "SETTLE_AFTER_REQUESTS",
     "GatewayServer",
+    "describe_demo_keys",
     "describe_simulators",
     "gateway_server",
     "run_demo",
@@ -115,6 +116,18 @@ async def wait_for_stop_signal() -> None:
             loop.remove_signal_handler(sig)
 
 
+def describe_demo_keys(settings: Settings) -> list[str]:
+    """The demo's API keys, one per role (send as `X-API-Key` or `Authorization: Bearer`), and who
+    a request without credentials is."""
+    from opsgraph.auth.demo import DEMO_API_KEYS
+
+    anonymous = settings.auth.anonymous_role
+    lines = ["demo API keys (header X-API-Key: <key>, or Authorization: Bearer <key>):"]
+    lines += [f"  {role:<10} {key}" for role, key in DEMO_API_KEYS.items()]
+    lines.append(f"  without a key: {anonymous.value if anonymous else 'refused (401)'}")
+    return lines
+
+
 def describe_simulators(group: SimulatorGroup) -> list[str]:
     """One line per running simulator: system, URL, API path and credentials (then its vendor and
     regions, for a system not named after its vendor)."""
@@ -186,6 +199,8 @@ async def run_demo(
         app = create_app(settings)
         announce(f"simulators (small world, as of {world.as_of}), {stack} stack:")
         for line in describe_simulators(group):
+            announce(line)
+        for line in describe_demo_keys(settings):
             announce(line)
         announce(f"opsgraph demo: GraphiQL at http://{settings.host}:{settings.port}/graphql")
         await serve_app(app, settings)

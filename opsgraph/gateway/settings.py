@@ -26,6 +26,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from opsgraph.auth import AuthSettings
+from opsgraph.auth.demo import demo_auth
 from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
@@ -92,6 +94,7 @@ class Settings(BaseSettings):
         "USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code aggregates across currencies convert to"
     )
     graphiql: bool = True
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     log_level: LogLevel = "info"
 
     @field_validator("log_level", mode="before")
@@ -169,8 +172,12 @@ def demo_settings(
     **overrides: Any,
 ) -> Settings:
     """Settings whose systems are `systems` (name -> its `[systems.<name>]` table, as the demo builds
-    them for its simulators); the rest as `load_settings` reads it."""
-    return load_settings(config_file, **{"systems": {k: dict(v) for k, v in systems.items()}, **overrides})
+    them for its simulators), with the demo's credentials (`auth/demo.py`: a key per role, anonymous
+    callers as `viewer` unless configured); the rest as `load_settings` reads it."""
+    settings = load_settings(
+        config_file, **{"systems": {k: dict(v) for k, v in systems.items()}, **overrides}
+    )
+    return settings.model_copy(update={"auth": demo_auth(settings.auth)})
 
 
 def _resolve_config_file(config_file: str | os.PathLike[str] | None) -> Path | None:
