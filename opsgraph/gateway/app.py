@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from opentelemetry.instrumentation.starlette import StarletteInstrumentor
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -20,18 +21,38 @@ from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.gateway.authn import AuthMiddleware
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
-from opsgraph.gateway.graphiql import static_mount
+from opsgraph.gateway.graphiql import graphiql_html, static_mount
 from opsgraph.gateway.health import health_routes
 from opsgraph.gateway.http import GatewayState, GraphQLView
+from opsgraph.gateway.introspection import introspection_extension
 from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
+from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
 from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
 
-__all__ = ["create_app", "gateway_schema"]
+__all__ = ["cors_middleware", "create_app", "gateway_schema"]
+
+CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "Accept", "X-Correlation-ID"]
+
+
+def cors_middleware(origins: list[str]) -> list[Middleware]:
+    """Browsers on `origins` may call `/graphql` (bearer tokens and API keys, never cookies)."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["X-Correlation-ID"],
+            max_age=600,
+        )
+    ]
 
 
 def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema:
@@ -44,7 +65,12 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
         max_response_bytes=settings.max_response_bytes,
     )
     return build_schema(
-        extensions=[*limit_extensions(settings), OperationNameRequired, *caches],
+        extensions=[
+            *limit_extensions(settings),
+            OperationNameRequired,
+            introspection_extension(settings.introspection),
+            *caches,
+        ],
         execution_context_class=executor,
     )
 
@@ -106,6 +132,8 @@ def create_app(
     if settings.graphiql:
         routes.append(static_mount())
     middleware = [
+        Middleware(SecurityHeaders, page_policy=page_csp(graphiql_html())),
+        *cors_middleware(settings.cors_origins),
         Middleware(CorrelationIdMiddleware),
         Middleware(
             RequestSizeLimits,
