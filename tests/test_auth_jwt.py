@@ -15,6 +15,8 @@ import jwt
 import pytest
 from auth_support import WHOAMI, JwksServer, SigningKey, gateway, jwks_server, oidc_auth, token
 
+from opsgraph.auth import AuthFailure
+from opsgraph.auth.tokens import TokenVerifier
 from opsgraph.clock import ManualClock
 from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
@@ -217,3 +219,32 @@ async def test_roles_from_a_configured_nested_claim(simulators: SimulatorGroup, 
                 "/graphql", json={"query": WHOAMI}, headers={"Authorization": f"Bearer {bearer}"}
             )
     assert response.json()["data"]["whoami"]["roles"] == ["delivery"]
+
+
+async def test_a_verified_token_is_remembered_until_the_key_set_changes() -> None:
+    clock = ManualClock()
+    async with jwks_server([KEY_A]) as jwks:
+        oidc = oidc_auth(jwks).oidc
+        assert oidc is not None
+        verifier = TokenVerifier(oidc, clock=clock)
+        try:
+            bearer = token(KEY_A, clock, roles=["finance"])
+            first, second = await verifier.caller(bearer), await verifier.caller(bearer)
+            assert first == second and first.roles == {"finance"}
+            assert (verifier.hits, jwks.fetches) == (1, 1)
+            clock.advance(301 + 30)  # a remembered token still expires
+            with pytest.raises(AuthFailure) as expired:
+                await verifier.caller(bearer)
+            assert expired.value.reason == "token_expired"
+            fresh = token(KEY_A, clock, exp=int(clock.time()) + 10_000)
+            await verifier.caller(fresh)
+            jwks.keys = [KEY_B]  # key-a retired
+            clock.advance(3600)  # the keys are old: the next miss refetches
+            with pytest.raises(AuthFailure) as retired:
+                await verifier.caller(token(KEY_A, clock, sub="someone-else"))
+            assert retired.value.reason == "unknown_key"
+            with pytest.raises(AuthFailure) as forgotten:
+                await verifier.caller(fresh)  # remembered under the old key set: verified again
+            assert forgotten.value.reason == "unknown_key"
+        finally:
+            await verifier.close()

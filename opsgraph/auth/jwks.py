@@ -40,6 +40,7 @@ class JwksCache:
         self.min_refresh_s = min_refresh_s
         self.timeout_s = timeout_s
         self.fetches = 0
+        self.generation = 0  # moves when a fetch changes the key set
         self._jwks: dict[str, dict[str, Any]] = {}  # kid ("" for a key without one) -> the JWK
         self._keys: dict[tuple[str, str], PyJWK] = {}  # (kid, alg) -> the loaded key
         self._fetched_at: float | None = None  # monotonic, of the last attempt
@@ -115,6 +116,8 @@ class JwksCache:
         for jwk in document.get("keys") or ():
             if isinstance(jwk, dict) and jwk.get("use", "sig") == "sig" and isinstance(jwk.get("kty"), str):
                 jwks[str(jwk.get("kid", ""))] = jwk
+        if jwks != self._jwks:
+            self.generation += 1
         self._jwks, self._keys = jwks, {}
         log.info("JWKS from %s: %d signing keys", self.url, len(jwks))
 
