@@ -33,6 +33,8 @@ from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
+from opsgraph.telemetry import OperationSpan, configure_tracing
+from opsgraph.telemetry.access import RequestLogMiddleware
 
 __all__ = ["cors_middleware", "create_app", "gateway_schema"]
 
@@ -66,6 +68,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
     )
     return build_schema(
         extensions=[
+            OperationSpan,
             *limit_extensions(settings),
             OperationNameRequired,
             introspection_extension(settings.introspection),
@@ -92,6 +95,7 @@ def create_app(
     clock = clock or clock_for(settings.today)
     state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
     authenticator = Authenticator(settings.auth, clock=clock)
+    exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -111,6 +115,8 @@ def create_app(
             if owned is not None:
                 state.sources = None
                 await owned.close()
+            if exporter is not None:
+                exporter.shutdown()  # flushes the spans still queued
 
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
@@ -135,6 +141,7 @@ def create_app(
         Middleware(SecurityHeaders, page_policy=page_csp(graphiql_html())),
         *cors_middleware(settings.cors_origins),
         Middleware(CorrelationIdMiddleware),
+        Middleware(RequestLogMiddleware),
         Middleware(
             RequestSizeLimits,
             max_body_bytes=settings.max_body_bytes,

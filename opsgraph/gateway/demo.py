@@ -87,6 +87,8 @@ def gateway_server(app: Starlette, settings: Settings) -> GatewayServer:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # our root handler (JSON lines, `telemetry/logs.py`) writes uvicorn's lines too
+        access_log=False,  # `telemetry/access.py` writes one richer line per request
         lifespan="on",
         server_header=False,  # no banner naming the server and its version
         # The app's own limits decide (413 with a GraphQL error): h11's default header limit

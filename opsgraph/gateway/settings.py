@@ -33,6 +33,7 @@ from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
 from opsgraph.gateway.systems import SystemSettings, resolve_systems
+from opsgraph.telemetry.settings import TelemetrySettings
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -103,6 +104,7 @@ class Settings(BaseSettings):
     )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     log_level: LogLevel = "info"
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @field_validator("cors_origins")
     @classmethod
