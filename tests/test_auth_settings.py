@@ -77,3 +77,25 @@ def test_the_api_key_command_makes_a_key_and_its_hash() -> None:
     hashed = CliRunner().invoke(cli, ["api-key", "--hash-only"], input="og_given\n")
     assert hashed.output.strip() == hash_api_key("og_given")
     assert new_api_key() != new_api_key()
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://idp.test/jwks", True),
+        ("http://127.0.0.1:8080/jwks", True),
+        ("http://localhost/jwks", True),
+        ("http://idp.test/jwks", False),
+        ("ftp://idp.test/jwks", False),
+    ],
+)
+def test_the_jwks_url_is_https_except_on_loopback(
+    monkeypatch: pytest.MonkeyPatch, url: str, ok: bool
+) -> None:
+    monkeypatch.setenv("OPSGRAPH_AUTH__OIDC", OIDC.replace("https://idp.test/jwks", url))
+    if ok:
+        assert str(load_settings(require_sources=False).auth.oidc.jwks_url) == url  # type: ignore[union-attr]
+        return
+    with pytest.raises(ConfigError) as error:
+        load_settings(require_sources=False)
+    assert error.value.problems[0].startswith("auth.oidc.jwks_url")

@@ -31,6 +31,7 @@ ASYMMETRIC_ALGORITHMS = (
 """What an issuer signs with and a JWKS publishes public keys for. `none` and the HMAC algorithms
 (a shared secret, not a published key) are never accepted."""
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 OpenPath = Literal["/healthz", "/readyz", "/metrics"]
 OPEN_BY_DEFAULT: list[OpenPath] = ["/healthz", "/readyz", "/metrics"]
 HASH_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
@@ -58,6 +59,13 @@ class OidcSettings(BaseModel):
         default_factory=lambda: ["regions", "legal_entities"],
         description="claims listing the regions or legal entities the caller may see; none: all",
     )
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _https(cls, value: HttpUrl) -> HttpUrl:
+        if value.scheme != "https" and value.host not in LOOPBACK_HOSTS:
+            raise ValueError("must be https (plain http only on loopback): the keys decide who gets in")
+        return value
 
     @field_validator("algorithms")
     @classmethod
