@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import websockets
 from auth_support import WHOAMI, JwksServer, SigningKey, gateway, jwks_server, oidc_auth, token
+from websockets.typing import Subprotocol
 
 from opsgraph.auth import AuthFailure
 from opsgraph.auth.tokens import TokenVerifier
@@ -248,3 +250,22 @@ async def test_a_verified_token_is_remembered_until_the_key_set_changes() -> Non
             assert forgotten.value.reason == "unknown_key"
         finally:
             await verifier.close()
+
+
+async def test_a_websocket_whose_token_expires_is_closed_at_its_next_subscribe(setup: Setup) -> None:
+    url = str(setup.http.base_url).replace("http://", "ws://").rstrip("/") + "/graphql"
+    bearer = token(KEY_A, setup.clock, roles=["viewer"])
+    async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}})
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"type": "subscribe", "id": "1", "payload": {"query": WHOAMI}}))
+        assert json.loads(await ws.recv())["payload"]["data"]["whoami"]["roles"] == ["viewer"]
+        setup.clock.advance(300 + 30)
+        await ws.send(json.dumps({"type": "subscribe", "id": "2", "payload": {"query": WHOAMI}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await ws.recv()  # the `complete` of operation 1, then the close
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, "UNAUTHENTICATED: token_expired")

@@ -54,6 +54,7 @@ def credential_from_payload(payload: Mapping[str, object]) -> Credential | None:
 class Authenticator:
     def __init__(self, settings: AuthSettings, *, clock: Clock) -> None:
         self.settings = settings
+        self.clock = clock
         self.api_keys = ApiKeys(settings.api_keys)
         self.tokens = TokenVerifier(settings.oidc, clock=clock) if settings.oidc is not None else None
         self.anonymous = (
@@ -78,6 +79,10 @@ class Authenticator:
         if self.tokens is None and looks_like_jwt(credential.value):
             raise AuthFailure("tokens_not_accepted", "No identity provider is configured: use an API key")
         raise AuthFailure("invalid_api_key", "The API key is not valid")
+
+    def expired(self, caller: Caller) -> bool:
+        """Whether `caller`'s token has expired since it was checked (a long-lived WebSocket)."""
+        return caller.expires_at is not None and self.clock.time() >= caller.expires_at
 
     async def close(self) -> None:
         if self.tokens is not None:

@@ -25,12 +25,14 @@ Method = Literal["jwt", "api_key", "anonymous"]
 @dataclass(frozen=True, slots=True)
 class Caller:
     """`scopes` are the regions or legal entities the caller may see (None: no claim, all of them).
-    `subject` is the token's `sub`, `api-key:<name>` for an API key, `anonymous` otherwise."""
+    `subject` is the token's `sub`, `api-key:<name>` for an API key, `anonymous` otherwise.
+    `expires_at`: the token's `exp` plus the allowed skew (epoch seconds); None for the others."""
 
     subject: str
     roles: frozenset[Role]
     scopes: frozenset[str] | None
     method: Method
+    expires_at: float | None = None
 
     def has_role(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)

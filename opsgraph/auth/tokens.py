@@ -91,6 +91,7 @@ class TokenVerifier:
             ),
             scopes=self._scopes(claims),
             method="jwt",
+            expires_at=float(claims["exp"]) + self.settings.leeway_s,
         )
 
     async def close(self) -> None:

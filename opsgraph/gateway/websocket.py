@@ -9,7 +9,9 @@ for validation errors and exceeded limits.
 Authentication: credentials in the `connection_init` payload (`Authorization: Bearer ...`,
 `X-API-Key`) win over the handshake's headers (`authn.py`); with neither, the anonymous role if
 configured. Otherwise the socket closes with 4403 (the protocol's "Forbidden") and the reason
-`UNAUTHENTICATED: <reason>`, before `connection_ack`, so no operation runs.
+`UNAUTHENTICATED: <reason>`, before `connection_ack`, so no operation runs. A connection whose
+token has expired since closes the same way at its next `subscribe` (`token_expired`); operations
+already running go on to their end.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types.execution import PreExecutionError
 
-from opsgraph.auth import Authenticator, AuthFailure, credential_from_payload
+from opsgraph.auth import UNAUTHENTICATED, Authenticator, AuthFailure, credential_from_payload
 from opsgraph.gateway.authn import log_failure
 from opsgraph.resolvers.context import RequestContext
 
@@ -50,3 +55,12 @@ class GatewayTransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, No
                 await self.websocket.close(code=4403, reason=f"{failure.code}: {failure.reason}")
                 return
         await super().handle_connection_init(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        authenticator: Authenticator | None = getattr(self.view, "authenticator", None)
+        caller = self.context.caller
+        if authenticator is not None and caller is not None and authenticator.expired(caller):
+            log_failure(AuthFailure("token_expired", "The token has expired"), "websocket")
+            await self.websocket.close(code=4403, reason=f"{UNAUTHENTICATED}: token_expired")
+            return
+        await super().handle_subscribe(message)
