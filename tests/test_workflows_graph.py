@@ -14,8 +14,8 @@ from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import PSA, TEST_TUNING, TIMEBILL_PUT, SimAdmin
 
+from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.gateway.app import create_app
-from opsgraph.gateway.http import CALLER_HEADER
 from opsgraph.schema.relay import to_global_id
 from opsgraph.workflows.post_time import BATCH_SIZE
 from simulators.simkit.serve import SimulatorGroup
@@ -58,13 +58,13 @@ NODE = f"query Node($id: ID!) {{ node(id: $id) {{ ... on Workflow {{ {WORKFLOW} 
 
 
 class Graph:
-    """POSTs GraphQL to the gateway; `caller` goes in the caller header."""
+    """POSTs GraphQL to the gateway; `caller` is a demo role whose API key goes in `X-API-Key` (None: anonymous)."""
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
     async def run(self, query: str, caller: str | None = None, **variables: Any) -> dict[str, Any]:
-        headers = {CALLER_HEADER: caller} if caller else {}
+        headers = {"X-API-Key": DEMO_API_KEYS[caller]} if caller else {}
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
@@ -121,7 +121,7 @@ async def test_post_approved_time_shows_in_the_graph_at_once(graph: Graph, erp_s
     matched = (await graph.data(RECONCILIATION))["reconciliation"]["matched"]
 
     key = uuid.uuid4().hex
-    payload = await graph.post(caller="alice", idempotencyKey=key)
+    payload = await graph.post(caller="finance", idempotencyKey=key)
 
     workflow = payload["workflow"]
     assert payload["userErrors"] == [] and payload["invoice"] is None
@@ -147,7 +147,7 @@ async def test_post_approved_time_shows_in_the_graph_at_once(graph: Graph, erp_s
     node = (await graph.data(NODE, id=workflow["id"]))["node"]
     assert node == workflow
     # Posting the same period again (another key) finds nothing left to post.
-    again = await graph.post(caller="alice")
+    again = await graph.post(caller="finance")
     assert again["workflow"]["status"] == "COMPLETED" and again["workflow"]["steps"] == []
     assert again["timeEntries"] == []
     assert await erp_sim.route_count(TIMEBILL_PUT) == UNPOSTED
@@ -179,7 +179,7 @@ async def test_ten_concurrent_mutations_with_one_key_write_each_entry_once(
     graph: Graph, erp_sim: SimAdmin
 ) -> None:
     fields = post_input()
-    payloads = await asyncio.gather(*(graph.post(caller="carol", **fields) for _ in range(10)))
+    payloads = await asyncio.gather(*(graph.post(caller="delivery", **fields) for _ in range(10)))
 
     assert {p["workflow"]["id"] for p in payloads} == {payloads[0]["workflow"]["id"]}
     assert {p["workflow"]["status"] for p in payloads} == {"COMPLETED"}
@@ -192,9 +192,9 @@ async def test_ten_concurrent_mutations_with_one_key_write_each_entry_once(
 
 async def test_the_same_key_with_another_input_is_a_conflict(graph: Graph, erp_sim: SimAdmin) -> None:
     fields = post_input()
-    first = await graph.post(caller="dave", **fields)
+    first = await graph.post(caller="executive", **fields)
 
-    body = await graph.run(POST, "dave", input={**fields, "engagementId": ENG_4})
+    body = await graph.run(POST, "executive", input={**fields, "engagementId": ENG_4})
 
     assert body["data"] is None
     (error,) = body["errors"]
@@ -228,9 +228,9 @@ async def test_a_system_down_before_any_write_is_its_source_error(
 async def test_replay_and_resolve_through_the_graph(graph: Graph, erp_sim: SimAdmin) -> None:
     # Every write after step 1's fails and so does its undoing: two workflows PARKED.
     await erp_sim.faults(error_rate=1.0, methods=["PUT", "DELETE"], after=BATCH_SIZE)
-    parked = (await graph.post(caller="ops"))["workflow"]
+    parked = (await graph.post(caller="admin"))["workflow"]
     await erp_sim.faults(error_rate=1.0, methods=["PUT", "DELETE"], after=0)
-    other = (await graph.post(caller="ops", **{"engagementId": ENG_4}))["workflow"]
+    other = (await graph.post(caller="admin", **{"engagementId": ENG_4}))["workflow"]
 
     assert parked["status"] == "PARKED" and other["status"] == "PARKED"
     assert parked["failingStep"] == "post-time-2" and parked["finishedAt"] is None

@@ -10,7 +10,6 @@ import pytest
 
 from opsgraph.gateway.app import WAIT_SHARE, workflow_settings
 from opsgraph.gateway.demo import demo_workflow_store
-from opsgraph.gateway.http import caller_of
 from opsgraph.gateway.settings import load_settings
 
 
@@ -49,20 +48,3 @@ def test_the_demo_store_is_a_temporary_sqlite_file_unless_configured(
     configured = load_settings(require_sources=False, workflows={"data_dir": str(tmp_path)})
     with demo_workflow_store(configured) as kept:
         assert kept.workflows.url() == f"sqlite:///{tmp_path / 'workflows.sqlite'}"
-
-
-class _Request:
-    def __init__(self, headers: dict[str, str]) -> None:
-        self.headers = headers
-
-
-@pytest.mark.parametrize(
-    ("headers", "caller"),
-    [
-        ({}, "anonymous"),
-        ({"X-OpsGraph-Caller": "  alice "}, "alice"),
-        ({"X-OpsGraph-Caller": " "}, "anonymous"),
-    ],
-)
-def test_the_caller_is_the_header_or_anonymous(headers: dict[str, str], caller: str) -> None:
-    assert caller_of(_Request(headers)) == caller  # type: ignore[arg-type]

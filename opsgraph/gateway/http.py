@@ -22,7 +22,8 @@ What this subclass adds:
   correlation middleware (`middleware.py`) as a 500 with code INTERNAL.
 - Our offline GraphiQL page (`graphiql.py`) for a browser GET with `Accept: text/html` and no
   query, instead of strawberry's CDN-loading IDE.
-- The context is a `RequestContext` over the process's shared `Sources`.
+- The context is a `RequestContext` over the process's shared `Sources`, with the caller that
+  `authn.py` authenticated (over WebSocket, `websocket.py` may replace it at `connection_init`).
 """
 
 from __future__ import annotations
@@ -45,22 +46,23 @@ from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from opsgraph.auth import Authenticator
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
+from opsgraph.gateway.authn import caller_of
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
 from opsgraph.gateway.operations import OperationChoiceError
 from opsgraph.gateway.websocket import GatewayTransportWSHandler
-from opsgraph.resolvers.context import ANONYMOUS, RequestContext
+from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine
 
-__all__ = ["CALLER_HEADER", "GatewayState", "GraphQLView", "caller_of", "negotiate"]
+__all__ = ["GatewayState", "GraphQLView", "negotiate"]
 
 _CHARSET = "; charset=utf-8"
-CALLER_HEADER = "X-OpsGraph-Caller"
 
 
 @dataclass
@@ -136,9 +138,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         state: GatewayState,
         *,
         graphiql: bool = True,
+        authenticator: Authenticator | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide=None)
         self.state = state
+        self.authenticator = authenticator
         self.graphiql_page = graphiql_html() if graphiql else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,7 +176,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             cache=self.state.cache,
             reporting_currency=self.state.reporting_currency,
             workflows=self.state.workflows,
-            caller=caller_of(request),
+            caller=caller_of(request.scope),
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -251,14 +255,6 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if sub_response.background:
             response.background = sub_response.background
         return response
-
-
-def caller_of(request: Request | WebSocket) -> str:
-    """Who runs a mutation, until authentication exists (issue 11): the `X-OpsGraph-Caller` header
-    (trimmed, at most 200 characters), else "anonymous". Workflow ids derive from it, so two
-    callers' idempotency keys never collide."""
-    caller = request.headers.get(CALLER_HEADER, "").strip()[:200]
-    return caller or ANONYMOUS
 
 
 def cache_headers(result: ExecutionResult, reads: ReadThrough) -> dict[str, str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from opsgraph.auth.caller import Caller
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.resolvers.loaders import Loaders
@@ -14,9 +15,6 @@ from opsgraph.resolvers.views.service import Views
 
 if TYPE_CHECKING:  # a peer of the resolvers: only the schema's mutations call it
     from opsgraph.workflows import WorkflowEngine
-
-ANONYMOUS = "anonymous"
-"""The caller of a request that names none (until authentication, issue 11)."""
 
 
 @dataclass
@@ -28,7 +26,8 @@ class RequestContext:
     clock: Clock
     scope: str = "default"
     workflows: WorkflowEngine | None = None
-    caller: str = ANONYMOUS
+    caller: Caller | None = None
+    """Who is asking (`opsgraph/auth`); None only outside the gateway (tests building a context)."""
 
     @classmethod
     def create(
@@ -41,7 +40,7 @@ class RequestContext:
         scope: str = "default",
         reporting_currency: str = "USD",
         workflows: WorkflowEngine | None = None,
-        caller: str = ANONYMOUS,
+        caller: Caller | None = None,
     ) -> RequestContext:
         """`scope` is the caller's authorization scope: cached values are keyed by it.
         `reporting_currency` is what aggregates over several currencies are converted to.

@@ -107,7 +107,7 @@ async def _start(
             kind,
             data,
             idempotency_key=key,
-            caller=info.context.caller,
+            caller=info.context.caller.subject if info.context.caller else "anonymous",
             correlation_id=info.context.correlation_id,
         )
     except WorkflowError as exc:
