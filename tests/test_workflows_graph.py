@@ -58,7 +58,7 @@ NODE = f"query Node($id: ID!) {{ node(id: $id) {{ ... on Workflow {{ {WORKFLOW} 
 
 
 class Graph:
-    """POSTs GraphQL to the gateway; `caller` is a demo role whose API key goes in `X-API-Key` (None: anonymous)."""
+    """POSTs GraphQL to the gateway; `caller`: a demo role whose key goes in `X-API-Key` (None: anonymous)."""
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
