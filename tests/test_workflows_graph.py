@@ -213,7 +213,7 @@ async def test_a_system_down_before_any_write_is_its_source_error(
     psa = SimAdmin(simulators.running[PSA].url)
     await psa.faults(outage=True)
     try:
-        body = await graph.run(POST, "erin", input=post_input())
+        body = await graph.run(POST, "viewer", input=post_input())
     finally:
         await psa.clear_faults()
 
