@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from strawberry.schema.base import BaseSchema
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.connectors.metrics import source_metric_lines
+from opsgraph.context import current_correlation_id
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import static_mount
@@ -26,10 +28,12 @@ from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
+from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
 from opsgraph.telemetry import OperationSpan, configure_tracing
 from opsgraph.telemetry.access import RequestLogMiddleware
+from opsgraph.telemetry.business import BusinessMetricsJob, business_metric_lines
 
 __all__ = ["create_app", "gateway_schema"]
 
@@ -76,9 +80,13 @@ def create_app(
             )
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
+        interval = settings.telemetry.business_metrics_interval_s
+        job_task = asyncio.create_task(business.run(interval)) if interval else None
         try:
             yield
         finally:
+            if job_task is not None:
+                job_task.cancel()
             state.cache = None
             await backend.close()
             if owned is not None:
@@ -90,9 +98,21 @@ def create_app(
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
         lines += source_metric_lines(state.sources.clients() if state.sources else {})
+        lines += business_metric_lines(business if settings.telemetry.business_metrics_interval_s else None)
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     view = GraphQLView(schema or gateway_schema(settings, clock), state, graphiql=settings.graphiql)
+    business = BusinessMetricsJob(
+        view.schema,
+        lambda: RequestContext.create(
+            state.require_sources(),
+            correlation_id=current_correlation_id(),
+            clock=clock,
+            cache=state.cache,
+            reporting_currency=state.reporting_currency,
+        ),
+        clock,
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", view, name="graphql"),
         WebSocketRoute("/graphql", view, name="graphql-ws"),
