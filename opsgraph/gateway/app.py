@@ -93,7 +93,7 @@ def create_app(
                 state.sources = None
                 await owned.close()
             if exporter is not None:
-                exporter.shutdown()  # flushes the spans still queued
+                await asyncio.to_thread(exporter.shutdown)  # flushes what is queued, off the loop
 
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
