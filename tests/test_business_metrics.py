@@ -8,9 +8,12 @@ is compared with the graph's own answer to the same question over HTTP.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +27,8 @@ from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BUSINESS = (
     "opsgraph_approved_unbilled_hours",
@@ -131,3 +136,17 @@ async def test_off_by_default_no_business_metrics(simulators: SimulatorGroup, wo
     ):
         metrics = samples((await http.get("/metrics")).text)
     assert not set(metrics) & {*BUSINESS, "opsgraph_business_metrics_failures_total"}
+
+
+async def test_the_grafana_dashboard_shows_metrics_that_exist(scraped: Scraped) -> None:
+    """Every series the dashboard queries is one `/metrics` serves (business and technical)."""
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "opsgraph.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    wanted = {name for expr in exprs for name in re.findall(r"opsgraph_[a-z_]+", expr)}
+    assert set(BUSINESS) <= wanted and "opsgraph_upstream_requests_total" in wanted
+    await scraped.http.post("/graphql", json={"query": "{ clients(first: 1) { nodes { name } } }"})
+    text = (await scraped.http.get("/metrics")).text
+    served = set(re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE))
+    assert wanted <= served, wanted - served
+    titles = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
+    assert titles == ["Business", "Upstream systems", "Cache"]
