@@ -117,6 +117,7 @@ def gateway_env(urls: dict[str, str], today: str, cache_enabled: bool) -> dict[s
         "OPSGRAPH_TODAY": today,
         "OPSGRAPH_CACHE__ENABLED": str(cache_enabled).lower(),
         "OPSGRAPH_LOG_LEVEL": "warning",
+        "OPSGRAPH_EVENTS__POLL": "false",  # no change polling among the measured upstream calls
     }
     for name, url in urls.items():
         info = simulator_info(name)

@@ -16,6 +16,7 @@ from strawberry.schema.base import BaseSchema
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.connectors.metrics import source_metric_lines
+from opsgraph.events.service import EventService
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import static_mount
@@ -73,9 +74,15 @@ def create_app(
             )
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
+        state.events = EventService(
+            settings.events, state.require_sources(), state.cache, clock, redis_url=settings.redis_url
+        )
+        await state.events.start()
         try:
             yield
         finally:
+            await state.events.stop()
+            state.events = None
             state.cache = None
             await backend.close()
             if owned is not None:
@@ -105,7 +112,7 @@ def create_app(
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.gateway = state  # the sources and the read cache, e.g. for `cache.invalidate(...)`
+    app.state.gateway = state  # the sources, the read cache and the events (`events.poll_once()`)
     # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
     StarletteInstrumentor.instrument_app(app)
     return app

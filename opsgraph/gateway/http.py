@@ -48,6 +48,7 @@ from strawberry.types import ExecutionResult
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
+from opsgraph.events.service import EventService
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
 from opsgraph.gateway.operations import OperationChoiceError
@@ -69,6 +70,7 @@ class GatewayState:
     clock: Clock = field(default_factory=SystemClock)
     cache: ReadCache | None = None
     reporting_currency: str = "USD"
+    events: EventService | None = None
 
     def require_sources(self) -> Sources:
         if self.sources is None:
@@ -162,13 +164,15 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        return RequestContext.create(
+        context = RequestContext.create(
             self.state.require_sources(),
             correlation_id=current_correlation_id(),
             clock=self.state.clock,
             cache=self.state.cache,
             reporting_currency=self.state.reporting_currency,
         )
+        context.bus = self.state.events.bus if self.state.events is not None else None
+        return context
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

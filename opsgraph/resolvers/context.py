@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.sources import Sources
 from opsgraph.resolvers.views.service import Views
+
+if TYPE_CHECKING:
+    from opsgraph.events.bus import EventBus
 
 
 @dataclass
@@ -21,6 +24,8 @@ class RequestContext:
     correlation_id: str
     clock: Clock
     scope: str = "default"
+    bus: EventBus | None = None
+    """Where subscriptions read events from (None: the gateway has no events running)."""
 
     @classmethod
     def create(
