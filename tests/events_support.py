@@ -124,8 +124,8 @@ class Subscriber:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     error: BaseException | None = None
 
-    async def run(self, url: str, variables: dict[str, Any]) -> None:
-        transport = WebsocketsTransport(url=url, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
+    async def run(self, url: str, variables: dict[str, Any], subprotocol: str) -> None:
+        transport = WebsocketsTransport(url=url, subprotocols=[subprotocol])
         try:
             async with Client(transport=transport, fetch_schema_from_transport=False) as session:
                 request = GraphQLRequest(SUBSCRIPTION, variable_values=variables)
@@ -148,11 +148,15 @@ class Subscriber:
 
 
 @asynccontextmanager
-async def subscribed(gateway: Gateway, variables: dict[str, Any]) -> AsyncIterator[Subscriber]:
-    """A subscriber, connected and registered on the bus before the block runs."""
+async def subscribed(
+    gateway: Gateway, variables: dict[str, Any], *, legacy: bool = False
+) -> AsyncIterator[Subscriber]:
+    """A subscriber, connected and registered on the bus before the block runs; over graphql-transport-ws,
+    or with `legacy` over the older graphql-ws protocol (Apollo's subscriptions-transport-ws)."""
+    protocol = WebsocketsTransport.APOLLO_SUBPROTOCOL if legacy else WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
     subscriber = Subscriber()
     before = gateway.events.bus.subscribers
-    task = asyncio.create_task(subscriber.run(gateway.ws_url, variables))
+    task = asyncio.create_task(subscriber.run(gateway.ws_url, variables, protocol))
     async with asyncio.timeout(10):
         while gateway.events.bus.subscribers <= before:
             if task.done():

@@ -84,7 +84,8 @@ async def test_approved_time_reaches_the_subscriber_once(simulators: SimulatorGr
 
 async def test_a_paid_invoice_and_a_closed_period(simulators: SimulatorGroup, world: World) -> None:
     """NetSuite: paying an invoice is polled (no readiness moves: billed totals stay); closing today's
-    accounting period makes every ready engagement unready, cause PERIOD_CLOSED."""
+    accounting period makes every ready engagement unready, cause PERIOD_CLOSED. The subscriber speaks
+    the legacy graphql-ws protocol."""
     async with events_gateway(simulators, world, changes=(NS,)) as gw:
         await gw.events.poll_once()
         ready_before = {
@@ -94,7 +95,7 @@ async def test_a_paid_invoice_and_a_closed_period(simulators: SimulatorGroup, wo
             ]
             if row["ready"]
         }
-        async with subscribed(gw, {"ids": [engagement_id(WATCHED)]}) as watcher:
+        async with subscribed(gw, {"ids": [engagement_id(WATCHED)]}, legacy=True) as watcher:
             assert gw.state.sources is not None
             (ns,) = gw.state.sources.of_role(Role.ERP)
             invoice = (await erp(ns).list_invoices(InvoiceFilter(open_only=True), with_lines=False))[0]
