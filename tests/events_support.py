@@ -158,10 +158,7 @@ async def subscribed(
     before = gateway.events.bus.subscribers
     task = asyncio.create_task(subscriber.run(gateway.ws_url, variables, protocol))
     async with asyncio.timeout(10):
-        while gateway.events.bus.subscribers <= before:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+        await gateway.events.bus.until_subscribers(before + 1)
     try:
         yield subscriber
     finally:

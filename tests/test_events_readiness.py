@@ -9,10 +9,12 @@ time makes it ready again with a larger amount. Approving November time changes 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
 from decimal import Decimal
 
-from events_support import Gateway, engagement_id, events_gateway, subscribed
+import httpx
+from events_support import SUBSCRIPTION, Gateway, engagement_id, events_gateway, subscribed
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
@@ -154,3 +156,34 @@ async def test_the_lifespan_starts_one_poller_per_system_and_stops_them(
         assert {k for k in wanted if await events.marks.get(*k) is None} == set()
         assert events.effects.baseline_taken
     assert all(t.done() for t in loops)
+
+
+async def test_an_sse_subscriber_gets_the_event_and_leaves_the_bus_when_it_hangs_up(
+    simulators: SimulatorGroup, world: World
+) -> None:
+    """graphql-sse, distinct connections mode: a POST with `Accept: text/event-stream` on `/graphql`
+    streams `next` events; closing the connection ends the subscription."""
+    async with events_gateway(simulators, world, changes=(HV,)) as gw:
+        await gw.events.poll_once()
+        body = {"query": SUBSCRIPTION, "variables": {"ids": [engagement_id(WATCHED)]}}
+        async with (
+            httpx.AsyncClient(timeout=20) as client,
+            client.stream(
+                "POST", f"{gw.url}/graphql", json=body, headers={"accept": "text/event-stream"}
+            ) as r,
+        ):
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            assert gw.events.bus.subscribers == 1
+            await gw.log_time(WATCHED, OCTOBER, 8.0)
+            assert len((await gw.events.poll_once()).events) == 1
+            lines = r.aiter_lines()
+            assert await anext(lines) == "event: next"
+            data = json.loads((await anext(lines)).removeprefix("data: "))
+        event = data["data"]["invoiceReadinessChanged"]
+        assert (event["cause"], event["wasReady"], event["readiness"]["ready"]) == (
+            "TIME_CHANGED",
+            True,
+            False,
+        )
+        async with asyncio.timeout(10):
+            await gw.events.bus.until_subscribers(0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -52,10 +53,12 @@ class Feed:
     """One subscriber's events, registered from its creation (nothing published after is missed) until
     `aclose()`."""
 
-    def __init__(self, mailboxes: set[Mailbox]) -> None:
+    def __init__(self, mailboxes: set[Mailbox], changed: Callable[[], None]) -> None:
         self._mailboxes = mailboxes
+        self._changed = changed
         self.mailbox = Mailbox()
         mailboxes.add(self.mailbox)
+        changed()
 
     def __aiter__(self) -> Feed:
         return self
@@ -66,7 +69,9 @@ class Feed:
         return await self.mailbox.get()
 
     async def aclose(self) -> None:
-        self._mailboxes.discard(self.mailbox)
+        if self.mailbox in self._mailboxes:
+            self._mailboxes.discard(self.mailbox)
+            self._changed()
 
 
 class EventBus(Protocol):
@@ -74,6 +79,8 @@ class EventBus(Protocol):
 
     @property
     def subscribers(self) -> int: ...
+
+    async def until_subscribers(self, count: int) -> None: ...
 
     def subscribe(self) -> Feed:
         """Every event published from now on, until the feed is closed."""
@@ -89,10 +96,21 @@ class LocalBus:
 
     def __init__(self) -> None:
         self._mailboxes: set[Mailbox] = set()
+        self._count_changed = asyncio.Event()
 
     @property
     def subscribers(self) -> int:
         return len(self._mailboxes)
+
+    def _changed(self) -> None:
+        self._count_changed.set()
+        self._count_changed = asyncio.Event()
+
+    async def until_subscribers(self, count: int) -> None:
+        """Until exactly `count` subscribers are registered (a connection's subscribe, or its hang-up,
+        reaches the bus asynchronously)."""
+        while self.subscribers != count:
+            await self._count_changed.wait()
 
     def deliver(self, event: ReadinessChanged) -> None:
         for mailbox in list(self._mailboxes):
@@ -102,7 +120,7 @@ class LocalBus:
         self.deliver(event)
 
     def subscribe(self) -> Feed:
-        return Feed(self._mailboxes)
+        return Feed(self._mailboxes, self._changed)
 
     async def start(self) -> None:
         return None

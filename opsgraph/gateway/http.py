@@ -43,6 +43,7 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from opsgraph.cache import ReadCache
@@ -60,6 +61,10 @@ from opsgraph.resolvers.sources import Sources
 __all__ = ["GatewayState", "GraphQLView", "negotiate"]
 
 _CHARSET = "; charset=utf-8"
+
+SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
+"""Subscriptions over WebSocket (graphql-transport-ws, legacy graphql-ws) and over SSE (graphql-sse,
+distinct connections mode: a POST or GET with `Accept: text/event-stream`), all on `/graphql`."""
 
 
 @dataclass
@@ -136,7 +141,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         *,
         graphiql: bool = True,
     ) -> None:
-        super().__init__(schema, graphql_ide=None)
+        super().__init__(schema, graphql_ide=None, subscription_protocols=SUBSCRIPTION_PROTOCOLS)
         self.state = state
         self.graphiql_page = graphiql_html() if graphiql else None
 
