@@ -29,8 +29,10 @@ pytest: $(STAMP)
 
 test: lint pytest
 
+STACK ?= classic
+
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --stack $(STACK)
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench memory

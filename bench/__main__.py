@@ -31,6 +31,7 @@ import aiohttp
 from bench.memory import memory
 from bench.procs import gateway_env, start_gateway, start_simulators, stop_all
 from bench.reject import time_to_reject
+from simulators.simkit.stacks import DEFAULT_STACK, STACKS
 from simulators.world import DEFAULT_AS_OF
 
 QUERIES = Path(__file__).parent / "queries"
@@ -122,6 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mode", nargs="?", choices=["table", "memory"], default="table")
     parser.add_argument("--profile", default="large")
+    parser.add_argument("--stack", choices=list(STACKS), default=DEFAULT_STACK, help="table: the demo stack")
     parser.add_argument("--runs", type=int, default=10, help="table: requests per query, cold and warm")
     parser.add_argument("--seconds", type=float, default=None, help="throughput 5 s / memory 60 s per run")
     parser.add_argument("--clients", type=int, default=32, help="memory: concurrent clients")
@@ -130,14 +132,15 @@ def main() -> None:
     if args.mode == "memory":
         memory(QUERIES / f"{args.query}.graphql", args.clients, args.seconds or 60.0)
         return
-    table(args.profile, args.runs, args.seconds or 5.0)
+    table(args.profile, args.runs, args.seconds or 5.0, args.stack)
 
 
-def table(profile: str, runs: int, seconds: float) -> None:
+def table(profile: str, runs: int, seconds: float, stack: str = DEFAULT_STACK) -> None:
     started = time.perf_counter()
-    processes, urls = start_simulators(profile)
+    processes, urls = start_simulators(profile, stack=stack)
     print(
-        f"simulators ({profile} world), one process each, up in {time.perf_counter() - started:.1f}s",
+        f"simulators ({stack} stack, {profile} world), one process each, "
+        f"up in {time.perf_counter() - started:.1f}s",
         flush=True,
     )
     try:

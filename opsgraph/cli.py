@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Coroutine
 from typing import Any, NoReturn
 
 import click
 
-from opsgraph.gateway.settings import ConfigError, load_settings
+from opsgraph.gateway.settings import ConfigError, Settings, load_settings
 
 __all__ = ["STACKS", "cli", "main"]
 
@@ -32,6 +31,12 @@ def _config_error(exc: ConfigError) -> NoReturn:
     for problem in exc.problems:
         click.echo(f"config error: {problem}", err=True)
     sys.exit(2)
+
+
+def _configure_logging(settings: Settings) -> None:
+    from opsgraph.telemetry import configure_logging
+
+    configure_logging(settings.log_level, settings.telemetry.log_format)
 
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:
@@ -76,7 +81,7 @@ def serve(
     try:
         if demo:
             settings = load_settings(config_file, require_sources=False, **overrides)
-            logging.basicConfig(level=settings.log_level.upper())
+            _configure_logging(settings)
             _run(
                 run_demo(
                     config_file=config_file,
@@ -91,7 +96,7 @@ def serve(
         app = create_app(settings)
     except ConfigError as exc:
         _config_error(exc)
-    logging.basicConfig(level=settings.log_level.upper())
+    _configure_logging(settings)
     click.echo(f"opsgraph: GraphiQL at http://{settings.host}:{settings.port}/graphql")
     _run(serve_app(app, settings))
 

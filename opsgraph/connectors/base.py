@@ -10,7 +10,9 @@ wire details through a few hooks (auth headers, its rate-limit signal, its error
 - a circuit breaker (`breaker.py`) that only the system's own failures move: a 5xx, a timeout,
   a refused connection or a garbage 2xx, never a 4xx our request earned;
 - every attempt counted once (`health.py`), token requests included (they go through `request`);
-- `X-Correlation-ID` on every call, and an OpenTelemetry span per call.
+- `X-Correlation-ID` and the W3C trace context (`traceparent`) on every call, an OpenTelemetry
+  span per call (system, role, vendor, method, route, status, retries), and the call on the
+  request's log record (`telemetry/record.py`).
 
 Time (retry waits, breaker resets, token expiry) comes from an injected `Clock`.
 """
@@ -24,9 +26,10 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsgraph.clock import Clock, SystemClock
@@ -44,6 +47,7 @@ from opsgraph.connectors.health import SYSTEM_FAILURES, FailureReason, SourceHea
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
 from opsgraph.context import current_correlation_id
 from opsgraph.model import Role
+from opsgraph.telemetry.record import current_record
 
 __all__ = [
     "Authenticator",
@@ -188,6 +192,7 @@ class SourceClient:
         """One HTTP exchange: no auth, retry, counting or breaker. Raises `SourceBadResponse` on a
         2xx that claims JSON and is not."""
         all_headers = {"X-Correlation-ID": current_correlation_id(), **(headers or {})}
+        propagate.inject(all_headers)  # `traceparent` (and `tracestate`) of the current call's span
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
         async with self.session().request(
             method, self.url(path), params=params, json=json, data=data, headers=all_headers, timeout=timeout
@@ -218,11 +223,26 @@ class SourceClient:
         """
         retry = method.upper() == "GET" if retry is None else retry
         attempt, reauthed = 0, False
-        with _tracer.start_as_current_span(f"{self.system} {method}", kind=trace.SpanKind.CLIENT) as span:
-            span.set_attribute("opsgraph.system", self.system)
-            span.set_attribute("opsgraph.vendor", self.vendor)
-            span.set_attribute("http.request.method", method)
-            span.set_attribute("url.path", path.split("?")[0])
+        route = urlsplit(path).path  # the path alone: no host (an absolute URL), no query
+        # No exception events or descriptions on the span: a vendor's error text stays in the logs.
+        with _tracer.start_as_current_span(
+            f"{self.system} {method}",
+            kind=trace.SpanKind.CLIENT,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            span.set_attributes(
+                {
+                    "opsgraph.system": self.system,
+                    "opsgraph.role": self.role.value,
+                    "opsgraph.vendor": self.vendor,
+                    "opsgraph.correlation_id": current_correlation_id(),
+                    "http.request.method": method,
+                    "url.path": route,
+                    "opsgraph.retries": 0,
+                }
+            )
+            record = current_record()
             while True:
                 # Auth first, outside the breaker permit and the bulkhead: a token request is a
                 # `request` of its own, with its own permit, retries and counting.
@@ -241,6 +261,8 @@ class SourceClient:
                 )
                 if isinstance(outcome, UpstreamResponse):
                     span.set_attribute("http.response.status_code", outcome.status)
+                    if record is not None:
+                        record.upstream(self.system, ok=True)
                     return outcome
                 error, response = outcome
                 if response is not None:
@@ -251,9 +273,12 @@ class SourceClient:
                         continue
                 delay = self._backoff(attempt, error)
                 if not retry or attempt >= self.config.max_retries or delay is None:
-                    span.set_attribute("opsgraph.retries", attempt)
+                    span.set_status(trace.Status(trace.StatusCode.ERROR, error.code))
+                    if record is not None:
+                        record.upstream(self.system, ok=False)
                     raise self._fail(error)
                 attempt += 1
+                span.set_attribute("opsgraph.retries", attempt)
                 await self.clock.sleep(delay)
 
     async def _attempt(
@@ -269,6 +294,7 @@ class SourceClient:
         permit = self.breaker.admit()
         if permit is None:
             self.health.short_circuits += 1
+            trace.get_current_span().set_status(trace.Status(trace.StatusCode.ERROR, "circuit open"))
             raise self._fail(SourceUnavailable(self.system, "circuit open: the source is failing"))
         try:
             return await self._exchange(permit, method, path, ok=ok, expect=expect, **kwargs)

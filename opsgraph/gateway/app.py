@@ -29,6 +29,8 @@ from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
+from opsgraph.telemetry import OperationSpan, configure_tracing
+from opsgraph.telemetry.access import RequestLogMiddleware
 
 __all__ = ["create_app", "gateway_schema"]
 
@@ -43,7 +45,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
         max_response_bytes=settings.max_response_bytes,
     )
     return build_schema(
-        extensions=[*limit_extensions(settings), OperationNameRequired, *caches],
+        extensions=[OperationSpan, *limit_extensions(settings), OperationNameRequired, *caches],
         execution_context_class=executor,
     )
 
@@ -64,6 +66,7 @@ def create_app(
     specs = settings.system_specs() if sources is None else None
     clock = clock or clock_for(settings.today)
     state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
+    exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,6 +91,8 @@ def create_app(
             if owned is not None:
                 state.sources = None
                 await owned.close()
+            if exporter is not None:
+                exporter.shutdown()  # flushes the spans still queued
 
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
@@ -105,6 +110,7 @@ def create_app(
         routes.append(static_mount())
     middleware = [
         Middleware(CorrelationIdMiddleware),
+        Middleware(RequestLogMiddleware),
         Middleware(
             RequestSizeLimits,
             max_body_bytes=settings.max_body_bytes,

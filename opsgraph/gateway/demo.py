@@ -86,6 +86,8 @@ def gateway_server(app: Starlette, settings: Settings) -> GatewayServer:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # our root handler (JSON lines, `telemetry/logs.py`) writes uvicorn's lines too
+        access_log=False,  # `telemetry/access.py` writes one richer line per request
         lifespan="on",
         # The app's own limits decide (413 with a GraphQL error): h11's default header limit
         # (16 KiB) is below ours, a websocket message may be as large as a body.

@@ -31,6 +31,7 @@ from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
 from opsgraph.events.settings import EventSettings
 from opsgraph.gateway.systems import SystemSettings, resolve_systems
+from opsgraph.telemetry.settings import TelemetrySettings
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     )
     graphiql: bool = True
     log_level: LogLevel = "info"
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @field_validator("log_level", mode="before")
     @classmethod

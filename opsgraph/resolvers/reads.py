@@ -56,7 +56,9 @@ class ReadThrough:
         """Records of `system` by local id. An id whose read failed and that has no stale value maps
         to its error, so the loader fails that key alone (served stale values for the other ids stay)."""
         with _tracer.start_as_current_span(f"load {system}.{entity}") as span:
-            span.set_attribute("opsgraph.keys", len(ids))
+            span.set_attributes(
+                {"opsgraph.system": system, "opsgraph.entity": entity, "opsgraph.keys": len(ids)}
+            )
             if self.cache is None:
                 self.uncached = True
                 return await fetch(list(ids))
@@ -80,7 +82,8 @@ class ReadThrough:
         tags_for: Callable[[V], Iterable[str]] | None = None,
     ) -> V:
         """One listing of `system`, cached per (scope, system, query, params)."""
-        with _tracer.start_as_current_span(f"list {system}.{query}"):
+        with _tracer.start_as_current_span(f"list {system}.{query}") as span:
+            span.set_attributes({"opsgraph.system": system, "opsgraph.entity": entity})
             if self.cache is None:
                 self.uncached = True
                 return await fetch()
@@ -93,5 +96,6 @@ class ReadThrough:
                 scope=self.scope,
                 tags_for=tags_for,
             )
+            span.set_attribute("opsgraph.cache_hit", read.hit)
         self._note(read, system)
         return read.value

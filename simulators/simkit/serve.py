@@ -123,7 +123,9 @@ class SimulatorGroup:
             app = info.create_app(plan.world)
             sock = bind(self.host, self.base_port + offset if self.base_port else 0)
             port = sock.getsockname()[1]
-            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+            config = uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="off", log_config=None
+            )
             server = uvicorn.Server(config)
             self._servers.append(server)
             self._tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
