@@ -103,14 +103,27 @@ def test_a_mark_asks_again_across_the_overlap_and_reports_nothing_twice() -> Non
     assert mark.since == AT - OVERLAP
     first = [change("1", AT), change("2", AT + timedelta(seconds=1))]
     assert mark.fresh(tuple(first)) == first
-    moved = mark.advanced(AT + timedelta(seconds=1), first)
+    moved = mark.advanced(AT + timedelta(seconds=1), first, polled_at=AT + timedelta(seconds=5))
     assert moved.at == AT + timedelta(seconds=1)
     # the vendor answers the same second again, plus a later change in that same second
     again = (change("1", AT), change("2", AT + timedelta(seconds=1)), change("3", AT + timedelta(seconds=1)))
     assert [c.id for c in moved.fresh(again)] == ["3"]
-    later = moved.advanced(AT + timedelta(seconds=10), [change("3", AT + timedelta(seconds=1))])
+    later = moved.advanced(
+        AT + timedelta(seconds=10),
+        [change("3", AT + timedelta(seconds=1))],
+        polled_at=AT + timedelta(seconds=15),
+    )
     assert later.seen == frozenset()  # what fell out of the window is forgotten
     assert Mark.from_json(moved.to_json()).seen == moved.seen
+
+
+def test_a_change_seen_while_its_second_runs_is_reported_again() -> None:
+    """A record changed twice in one second has the same stamp twice: the first sighting, made while
+    that second may still run, does not hide the second change."""
+    seen_early = Mark(AT).advanced(AT, [change("1", AT)], polled_at=AT + timedelta(milliseconds=300))
+    assert [c.id for c in seen_early.fresh((change("1", AT),))] == ["1"]
+    seen_late = seen_early.advanced(AT, [change("1", AT)], polled_at=AT + OVERLAP)
+    assert seen_late.fresh((change("1", AT),)) == []
 
 
 async def test_marks_in_redis_outlive_the_gateway(redis_server: str) -> None:

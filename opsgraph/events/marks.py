@@ -1,8 +1,10 @@
 """High-water marks of change polling: where the next poll of a (system, entity) starts.
 
 Vendors stamp changes in whole seconds and some answer `>=`, so a poll asks again from a little before
-its mark (`OVERLAP`) and drops what it already reported at the boundary (`Mark.seen`): a second change
-stamped in the same second as the mark is still found, and no change is reported twice.
+its mark (`OVERLAP`) and drops what it already reported at the boundary (`Mark.seen`). A change is only
+remembered as seen once its stamp is `OVERLAP` older than the poll that saw it: a record changed twice
+within one second carries the same stamp both times, so until its second is surely over it is reported
+again (the effects are idempotent, and readiness events are published only when readiness moved).
 """
 
 from __future__ import annotations
@@ -37,15 +39,13 @@ class Mark:
         """The changes not reported before."""
         return [c for c in changes if _seen_key(c) not in self.seen]
 
-    def advanced(self, high_water: datetime, reported: list[Change]) -> Mark:
-        """The mark after a poll whose batch ended at `high_water` and reported `reported`."""
+    def advanced(self, high_water: datetime, reported: list[Change], polled_at: datetime) -> Mark:
+        """The mark after a poll at `polled_at` (wall clock) whose batch ended at `high_water` and
+        reported `reported`."""
         at = max(self.at, high_water)
-        floor = at - OVERLAP
-        keep = {
-            k
-            for k in (*self.seen, *(_seen_key(c) for c in reported if c.modified_at is not None))
-            if datetime.fromisoformat(k[1]) >= floor
-        }
+        floor, settled = at - OVERLAP, polled_at - OVERLAP
+        done = (_seen_key(c) for c in reported if c.modified_at is not None and c.modified_at <= settled)
+        keep = {k for k in (*self.seen, *done) if datetime.fromisoformat(k[1]) >= floor}
         return Mark(at, frozenset(keep))
 
     def to_json(self) -> str:

@@ -59,5 +59,8 @@ async def poll_system(
             result.failed[entity] = exc
             continue
         fresh = mark.fresh(batch.changes)
-        result.found.append(EntityChanges(system, entity, fresh, mark.advanced(batch.high_water, fresh)))
+        polled_at = datetime.fromtimestamp(clock.time(), UTC)
+        result.found.append(
+            EntityChanges(system, entity, fresh, mark.advanced(batch.high_water, fresh, polled_at))
+        )
     return result
