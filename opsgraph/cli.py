@@ -97,6 +97,11 @@ def serve(
     except ConfigError as exc:
         _config_error(exc)
     _configure_logging(settings)
+    if settings.auth.closed:
+        click.echo(
+            "opsgraph: no [auth] issuer, API keys or anonymous role: every /graphql request gets a 401",
+            err=True,
+        )
     click.echo(f"opsgraph: GraphiQL at http://{settings.host}:{settings.port}/graphql")
     _run(serve_app(app, settings))
 
@@ -118,6 +123,20 @@ def simulate(profile: str, seed: int, host: str, base_port: int, stack: str) -> 
             profile=profile, seed=seed, host=host, base_port=base_port, stack=stack, announce=click.echo
         )
     )
+
+
+@cli.command("api-key")
+@click.option("--hash-only", is_flag=True, help="Hash a key read from standard input instead of making one.")
+def api_key(hash_only: bool) -> None:
+    """Make an API key and print it with the hash that goes in settings ([auth.api_keys.<name>] hash)."""
+    from opsgraph.auth import hash_api_key, new_api_key
+
+    if hash_only:
+        click.echo(hash_api_key(sys.stdin.readline().strip()))
+        return
+    key = new_api_key()
+    click.echo(f"key:  {key}")
+    click.echo(f"hash: {hash_api_key(key)}")
 
 
 @cli.command("export-schema")

@@ -58,7 +58,7 @@ def test_defaults_without_systems_when_not_required() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert (settings.max_depth, settings.max_aliases, settings.max_tokens) == (12, 30, 5000)
     assert settings.cache.enabled and settings.cache.ttl_for("invoice") == 120
-    assert settings.graphiql is True
+    assert (settings.graphiql, settings.introspection, settings.cors_origins) == (False, False, [])
     assert settings.today is None
     assert settings.systems == {}
 

@@ -8,23 +8,28 @@ from contextlib import asynccontextmanager
 from opentelemetry.instrumentation.starlette import StarletteInstrumentor
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.schema.base import BaseSchema
 
+from opsgraph.auth import Authenticator
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.events.service import EventService
+from opsgraph.gateway.authn import AuthMiddleware
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
-from opsgraph.gateway.graphiql import static_mount
+from opsgraph.gateway.graphiql import graphiql_html, static_mount
 from opsgraph.gateway.health import health_routes
 from opsgraph.gateway.http import GatewayState, GraphQLView
+from opsgraph.gateway.introspection import introspection_extension
 from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
+from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
 from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.sources import Sources
@@ -32,7 +37,25 @@ from opsgraph.schema import build_schema
 from opsgraph.telemetry import OperationSpan, configure_tracing
 from opsgraph.telemetry.access import RequestLogMiddleware
 
-__all__ = ["create_app", "gateway_schema"]
+__all__ = ["cors_middleware", "create_app", "gateway_schema"]
+
+CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "Accept", "X-Correlation-ID"]
+
+
+def cors_middleware(origins: list[str]) -> list[Middleware]:
+    """Browsers on `origins` may call `/graphql` (bearer tokens and API keys, never cookies)."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["X-Correlation-ID"],
+            max_age=600,
+        )
+    ]
 
 
 def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema:
@@ -45,7 +68,13 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
         max_response_bytes=settings.max_response_bytes,
     )
     return build_schema(
-        extensions=[OperationSpan, *limit_extensions(settings), OperationNameRequired, *caches],
+        extensions=[
+            OperationSpan,
+            *limit_extensions(settings),
+            OperationNameRequired,
+            introspection_extension(settings.introspection),
+            *caches,
+        ],
         execution_context_class=executor,
     )
 
@@ -66,6 +95,7 @@ def create_app(
     specs = settings.system_specs() if sources is None else None
     clock = clock or clock_for(settings.today)
     state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
+    authenticator = Authenticator(settings.auth, clock=clock)
     exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
 
     @asynccontextmanager
@@ -88,6 +118,7 @@ def create_app(
             state.events = None
             state.cache = None
             await backend.close()
+            await authenticator.close()
             if owned is not None:
                 state.sources = None
                 await owned.close()
@@ -99,7 +130,12 @@ def create_app(
         lines += source_metric_lines(state.sources.clients() if state.sources else {})
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
-    view = GraphQLView(schema or gateway_schema(settings, clock), state, graphiql=settings.graphiql)
+    view = GraphQLView(
+        schema or gateway_schema(settings, clock),
+        state,
+        graphiql=settings.graphiql,
+        authenticator=authenticator,
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", view, name="graphql"),
         WebSocketRoute("/graphql", view, name="graphql-ws"),
@@ -109,12 +145,20 @@ def create_app(
     if settings.graphiql:
         routes.append(static_mount())
     middleware = [
+        Middleware(SecurityHeaders, page_policy=page_csp(graphiql_html())),
+        *cors_middleware(settings.cors_origins),
         Middleware(CorrelationIdMiddleware),
         Middleware(RequestLogMiddleware),
         Middleware(
             RequestSizeLimits,
             max_body_bytes=settings.max_body_bytes,
             max_header_bytes=settings.max_header_bytes,
+        ),
+        Middleware(
+            AuthMiddleware,
+            authenticator=authenticator,
+            open_paths=settings.auth.open_paths,
+            graphiql=settings.graphiql,
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

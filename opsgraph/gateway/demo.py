@@ -27,6 +27,7 @@ __all__ = [
     "DEMO_SIM_BASE_PORT",
     "SETTLE_AFTER_REQUESTS",
     "GatewayServer",
+    "describe_demo_keys",
     "describe_simulators",
     "gateway_server",
     "run_demo",
@@ -89,6 +90,7 @@ def gateway_server(app: Starlette, settings: Settings) -> GatewayServer:
         log_config=None,  # our root handler (JSON lines, `telemetry/logs.py`) writes uvicorn's lines too
         access_log=False,  # `telemetry/access.py` writes one richer line per request
         lifespan="on",
+        server_header=False,  # no banner naming the server and its version
         # The app's own limits decide (413 with a GraphQL error): h11's default header limit
         # (16 KiB) is below ours, a websocket message may be as large as a body.
         h11_max_incomplete_event_size=settings.max_header_bytes + 8 * 1024,
@@ -115,6 +117,18 @@ async def wait_for_stop_signal() -> None:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+def describe_demo_keys(settings: Settings) -> list[str]:
+    """The demo's API keys, one per role (send as `X-API-Key` or `Authorization: Bearer`), and who
+    a request without credentials is."""
+    from opsgraph.auth.demo import DEMO_API_KEYS
+
+    anonymous = settings.auth.anonymous_role
+    lines = ["demo API keys (header X-API-Key: <key>, or Authorization: Bearer <key>):"]
+    lines += [f"  {role:<10} {key}" for role, key in DEMO_API_KEYS.items()]
+    lines.append(f"  without a key: {anonymous.value if anonymous else 'refused (401)'}")
+    return lines
 
 
 def describe_simulators(group: SimulatorGroup) -> list[str]:
@@ -188,6 +202,8 @@ async def run_demo(
         app = create_app(settings)
         announce(f"simulators (small world, as of {world.as_of}), {stack} stack:")
         for line in describe_simulators(group):
+            announce(line)
+        for line in describe_demo_keys(settings):
             announce(line)
         announce(f"opsgraph demo: GraphiQL at http://{settings.host}:{settings.port}/graphql")
         await serve_app(app, settings)

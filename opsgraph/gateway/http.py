@@ -22,7 +22,8 @@ What this subclass adds:
   correlation middleware (`middleware.py`) as a 500 with code INTERNAL.
 - Our offline GraphiQL page (`graphiql.py`) for a browser GET with `Accept: text/html` and no
   query, instead of strawberry's CDN-loading IDE.
-- The context is a `RequestContext` over the process's shared `Sources`.
+- The context is a `RequestContext` over the process's shared `Sources`, with the caller that
+  `authn.py` authenticated (over WebSocket, `websocket.py` may replace it at `connection_init`).
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from opsgraph.auth import Authenticator
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
+from opsgraph.gateway.authn import caller_of
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
 from opsgraph.gateway.operations import OperationChoiceError
@@ -140,9 +143,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         state: GatewayState,
         *,
         graphiql: bool = True,
+        authenticator: Authenticator | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide=None, subscription_protocols=SUBSCRIPTION_PROTOCOLS)
         self.state = state
+        self.authenticator = authenticator
         self.graphiql_page = graphiql_html() if graphiql else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,6 +180,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             clock=self.state.clock,
             cache=self.state.cache,
             reporting_currency=self.state.reporting_currency,
+            caller=caller_of(request.scope),
         )
         context.bus = self.state.events.bus if self.state.events is not None else None
         return context

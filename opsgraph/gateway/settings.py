@@ -10,6 +10,7 @@ value fails `load_settings` with a `ConfigError` that names every bad key in dot
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -26,6 +27,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from opsgraph.auth import AuthSettings
+from opsgraph.auth.demo import demo_auth
 from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
@@ -44,6 +47,8 @@ __all__ = [
 
 ENV_PREFIX = "OPSGRAPH_"
 CONFIG_FILE_ENV = "OPSGRAPH_CONFIG_FILE"
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
@@ -94,9 +99,22 @@ class Settings(BaseSettings):
     reporting_currency: str = Field(
         "USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code aggregates across currencies convert to"
     )
-    graphiql: bool = True
+    graphiql: bool = Field(False, description="serve the GraphiQL page (on in the demo)")
+    introspection: bool = Field(False, description="for every caller; off: only for `admin` (on in the demo)")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed to call from a browser"
+    )
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     log_level: LogLevel = "info"
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        bad = [origin for origin in value if not _ORIGIN.fullmatch(origin)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -173,8 +191,14 @@ def demo_settings(
     **overrides: Any,
 ) -> Settings:
     """Settings whose systems are `systems` (name -> its `[systems.<name>]` table, as the demo builds
-    them for its simulators); the rest as `load_settings` reads it."""
-    return load_settings(config_file, **{"systems": {k: dict(v) for k, v in systems.items()}, **overrides})
+    them for its simulators), with the demo's credentials (`auth/demo.py`: a key per role, anonymous
+    callers as `viewer`) and GraphiQL and introspection on, each unless configured; the rest as
+    `load_settings` reads it."""
+    settings = load_settings(
+        config_file, **{"systems": {k: dict(v) for k, v in systems.items()}, **overrides}
+    )
+    on = {name: True for name in ("graphiql", "introspection") if name not in settings.model_fields_set}
+    return settings.model_copy(update={"auth": demo_auth(settings.auth), **on})
 
 
 def _resolve_config_file(config_file: str | os.PathLike[str] | None) -> Path | None:

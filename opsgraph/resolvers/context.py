@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from opsgraph.auth.caller import Caller
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.resolvers.loaders import Loaders
@@ -24,6 +25,8 @@ class RequestContext:
     correlation_id: str
     clock: Clock
     scope: str = "default"
+    caller: Caller | None = None
+    """Who is asking (`opsgraph/auth`); None only outside the gateway (tests building a context)."""
     bus: EventBus | None = None
     """Where subscriptions read events from (None: the gateway has no events running)."""
 
@@ -37,13 +40,15 @@ class RequestContext:
         cache: ReadCache | None = None,
         scope: str = "default",
         reporting_currency: str = "USD",
+        caller: Caller | None = None,
     ) -> RequestContext:
         """`scope` is the caller's authorization scope: cached values are keyed by it.
         `reporting_currency` is what aggregates over several currencies are converted to.
         `clock` gives the day views are computed for (the machine's clock by default)."""
         clock = clock or SystemClock()
         loaders = Loaders(sources, cache, scope)
-        return cls(sources, loaders, Views(loaders, clock, reporting_currency), correlation_id, clock, scope)
+        views = Views(loaders, clock, reporting_currency)
+        return cls(sources, loaders, views, correlation_id, clock, scope, caller)
 
     @property
     def today(self) -> date:
