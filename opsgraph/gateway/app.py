@@ -20,6 +20,7 @@ from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.context import current_correlation_id
+from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
@@ -110,6 +111,10 @@ def create_app(
             )
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock)
+        state.events = EventService(
+            settings.events, state.require_sources(), state.cache, clock, redis_url=settings.redis_url
+        )
+        await state.events.start()
         interval = settings.telemetry.business_metrics_interval_s
         job_task = asyncio.create_task(business.run(interval)) if interval else None
         try:
@@ -117,6 +122,8 @@ def create_app(
         finally:
             if job_task is not None:
                 job_task.cancel()
+            await state.events.stop()
+            state.events = None
             state.cache = None
             await backend.close()
             await authenticator.close()
@@ -175,7 +182,7 @@ def create_app(
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.gateway = state  # the sources and the read cache, e.g. for `cache.invalidate(...)`
+    app.state.gateway = state  # the sources, the read cache and the events (`events.poll_once()`)
     # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
     StarletteInstrumentor.instrument_app(app)
     return app

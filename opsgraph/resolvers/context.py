@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsgraph.auth.caller import Caller
 from opsgraph.cache import ReadCache
@@ -12,6 +12,9 @@ from opsgraph.clock import Clock, SystemClock
 from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.sources import Sources
 from opsgraph.resolvers.views.service import Views
+
+if TYPE_CHECKING:
+    from opsgraph.events.bus import EventBus
 
 
 @dataclass
@@ -24,6 +27,8 @@ class RequestContext:
     scope: str = "default"
     caller: Caller | None = None
     """Who is asking (`opsgraph/auth`); None only outside the gateway (tests building a context)."""
+    bus: EventBus | None = None
+    """Where subscriptions read events from (None: the gateway has no events running)."""
 
     @classmethod
     def create(

@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 
 from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
 from opsgraph.schema.query import Query
+from opsgraph.schema.subscription import Subscription
 from opsgraph.schema.types import nodes, views
 
 
@@ -45,7 +46,11 @@ def build_schema(
     ]
     all_extensions: list[Any] = [ResponseExtensions, *extensions]
     return OpsSchema(
-        query=Query, types=types, extensions=all_extensions, execution_context_class=execution_context_class
+        query=Query,
+        subscription=Subscription,
+        types=types,
+        extensions=all_extensions,
+        execution_context_class=execution_context_class,
     )
 
 
