@@ -117,6 +117,7 @@ def gateway_env(urls: dict[str, str], today: str, cache_enabled: bool) -> dict[s
         "OPSGRAPH_TODAY": today,
         "OPSGRAPH_CACHE__ENABLED": str(cache_enabled).lower(),
         "OPSGRAPH_LOG_LEVEL": "warning",
+        "OPSGRAPH_EVENTS__POLL": "false",  # no change polling among the measured upstream calls
         # Load clients send no credentials: they read as the role that sees every field.
         "OPSGRAPH_AUTH__ANONYMOUS_ROLE": "executive",
     }

@@ -14,6 +14,10 @@ from simulators.world import World, build_world
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# No background change polling in tests (it would add upstream calls to what they count): a test that
+# wants the loops passes `events={"poll": True}`; the others drive polls with `events.poll_once()`.
+os.environ.setdefault("OPSGRAPH_EVENTS__POLL", "false")
+
 
 @pytest.fixture(scope="session")
 def world() -> World:

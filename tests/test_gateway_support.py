@@ -28,7 +28,9 @@ def system_tables(simulators: SimulatorGroup) -> dict[str, dict[str, Any]]:
 
 
 def settings_for(simulators: SimulatorGroup, world: World, **overrides: Any) -> Settings:
-    """Settings over the running simulators, "today" pinned to the world's as-of date."""
+    """Settings over the running simulators, "today" pinned to the world's as-of date; no background
+    change polling unless `events={"poll": True}` asks for it (tests drive polls with `poll_once()`)."""
+    overrides.setdefault("events", {"poll": False})
     return demo_settings(system_tables(simulators), today=world.as_of, **overrides)
 
 

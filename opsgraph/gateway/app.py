@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,8 @@ from opsgraph.auth import Authenticator
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.connectors.metrics import source_metric_lines
+from opsgraph.context import current_correlation_id
+from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
@@ -31,10 +34,12 @@ from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
 from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
+from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
 from opsgraph.telemetry import OperationSpan, configure_tracing
 from opsgraph.telemetry.access import RequestLogMiddleware
+from opsgraph.telemetry.business import BusinessMetricsJob, business_metric_lines
 from opsgraph.workflows import WorkflowEngine, WorkflowSettings
 
 __all__ = ["cors_middleware", "create_app", "gateway_schema"]
@@ -121,6 +126,12 @@ def create_app(
         state.cache = ReadCache(backend, settings.cache, clock=clock)
         sources = state.require_sources()
         engine = WorkflowEngine(workflow_settings(settings), sources, invalidate=state.cache.invalidate)
+        state.events = EventService(
+            settings.events, sources, state.cache, clock, redis_url=settings.redis_url
+        )
+        await state.events.start()
+        interval = settings.telemetry.business_metrics_interval_s
+        job_task = asyncio.create_task(business.run(interval)) if interval else None
         try:
             await engine.launch()  # pending workflows of this store resume now
             state.workflows = engine
@@ -128,6 +139,10 @@ def create_app(
         finally:
             state.workflows = None
             await engine.shutdown()
+            if job_task is not None:
+                job_task.cancel()
+            await state.events.stop()
+            state.events = None
             state.cache = None
             await backend.close()
             await authenticator.close()
@@ -135,11 +150,12 @@ def create_app(
                 state.sources = None
                 await owned.close()
             if exporter is not None:
-                exporter.shutdown()  # flushes the spans still queued
+                await asyncio.to_thread(exporter.shutdown)  # flushes what is queued, off the loop
 
     async def metrics(request: Request) -> Response:
         lines = state.cache.prometheus_lines() if state.cache else []
         lines += source_metric_lines(state.sources.clients() if state.sources else {})
+        lines += business_metric_lines(business if settings.telemetry.business_metrics_interval_s else None)
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     view = GraphQLView(
@@ -147,6 +163,17 @@ def create_app(
         state,
         graphiql=settings.graphiql,
         authenticator=authenticator,
+    )
+    business = BusinessMetricsJob(
+        view.schema,
+        lambda: RequestContext.create(
+            state.require_sources(),
+            correlation_id=current_correlation_id(),
+            clock=clock,
+            cache=state.cache,
+            reporting_currency=state.reporting_currency,
+        ),
+        clock,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", view, name="graphql"),
@@ -174,7 +201,7 @@ def create_app(
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.gateway = state  # the sources and the read cache, e.g. for `cache.invalidate(...)`
+    app.state.gateway = state  # the sources, the read cache and the events (`events.poll_once()`)
     # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
     StarletteInstrumentor.instrument_app(app)
     return app

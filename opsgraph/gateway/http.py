@@ -44,12 +44,14 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from opsgraph.auth import Authenticator
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
+from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import caller_of
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
@@ -64,6 +66,10 @@ __all__ = ["GatewayState", "GraphQLView", "negotiate"]
 
 _CHARSET = "; charset=utf-8"
 
+SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
+"""Subscriptions over WebSocket (graphql-transport-ws, legacy graphql-ws) and over SSE (graphql-sse,
+distinct connections mode: a POST or GET with `Accept: text/event-stream`), all on `/graphql`."""
+
 
 @dataclass
 class GatewayState:
@@ -74,6 +80,7 @@ class GatewayState:
     cache: ReadCache | None = None
     reporting_currency: str = "USD"
     workflows: WorkflowEngine | None = None
+    events: EventService | None = None
 
     def require_sources(self) -> Sources:
         if self.sources is None:
@@ -140,7 +147,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         graphiql: bool = True,
         authenticator: Authenticator | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide=None)
+        super().__init__(schema, graphql_ide=None, subscription_protocols=SUBSCRIPTION_PROTOCOLS)
         self.state = state
         self.authenticator = authenticator
         self.graphiql_page = graphiql_html() if graphiql else None
@@ -169,7 +176,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        return RequestContext.create(
+        context = RequestContext.create(
             self.state.require_sources(),
             correlation_id=current_correlation_id(),
             clock=self.state.clock,
@@ -178,6 +185,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
             workflows=self.state.workflows,
             caller=caller_of(request.scope),
         )
+        context.bus = self.state.events.bus if self.state.events is not None else None
+        return context
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -32,6 +32,7 @@ from opsgraph.auth.demo import demo_auth
 from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
+from opsgraph.events.settings import EventSettings
 from opsgraph.gateway.systems import SystemSettings, resolve_systems
 from opsgraph.telemetry.settings import TelemetrySettings
 from opsgraph.workflows.settings import WorkflowSettings
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     """The mutations' durable workflows (`OPSGRAPH_WORKFLOWS__*`): a SQLite file in `data_dir` unless
     `database_url` names PostgreSQL."""
+    events: EventSettings = Field(default_factory=EventSettings)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -13,8 +13,9 @@ from opsgraph.resolvers.loaders import Loaders
 from opsgraph.resolvers.sources import Sources
 from opsgraph.resolvers.views.service import Views
 
-if TYPE_CHECKING:  # a peer of the resolvers: only the schema's mutations call it
-    from opsgraph.workflows import WorkflowEngine
+if TYPE_CHECKING:
+    from opsgraph.events.bus import EventBus
+    from opsgraph.workflows import WorkflowEngine  # a peer of the resolvers: only the mutations call it
 
 
 @dataclass
@@ -28,6 +29,8 @@ class RequestContext:
     workflows: WorkflowEngine | None = None
     caller: Caller | None = None
     """Who is asking (`opsgraph/auth`); None only outside the gateway (tests building a context)."""
+    bus: EventBus | None = None
+    """Where subscriptions read events from (None: the gateway has no events running)."""
 
     @classmethod
     def create(

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
 from opsgraph.schema.mutation import Mutation
 from opsgraph.schema.query import Query
+from opsgraph.schema.subscription import Subscription
 from opsgraph.schema.types import nodes, views, workflow
 
 
@@ -49,6 +50,7 @@ def build_schema(
     return OpsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=types,
         extensions=all_extensions,
         execution_context_class=execution_context_class,

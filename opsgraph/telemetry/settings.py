@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["TelemetrySettings"]
 
@@ -23,3 +23,6 @@ class TelemetrySettings(BaseModel):
     otlp_endpoint: str | None = None
     service_name: str = "opsgraph"
     log_format: Literal["json", "text"] = "json"
+    business_metrics_interval_s: float | None = Field(
+        None, gt=0, description="how often the business metrics are computed; None: never (off)"
+    )

@@ -1,0 +1,26 @@
+"""`[events]` settings: change polling (`OPSGRAPH_EVENTS__POLL`, `__INTERVAL_S`, `__INTERVALS`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class EventSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    poll: bool = Field(True, description="poll every system for changes while the gateway runs")
+    interval_s: float = Field(30.0, gt=0, description="seconds between two polls of a system")
+    intervals: dict[str, float] = Field(
+        default_factory=dict, description="per system name: its own interval (a vendor's rate limit)"
+    )
+
+    @field_validator("intervals")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(name for name, seconds in value.items() if seconds <= 0)
+        if bad:
+            raise ValueError(f"intervals must be positive: {', '.join(bad)}")
+        return value
+
+    def interval_for(self, system: str) -> float:
+        return self.intervals.get(system, self.interval_s)

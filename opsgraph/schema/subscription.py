@@ -1,0 +1,75 @@
+"""The root Subscription: `invoiceReadinessChanged` (ARCHITECTURE section 4), read from the event bus.
+
+Arguments are checked when the subscription starts (a bad id is `BAD_USER_INPUT` before any event);
+the filters are applied per subscriber as events arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from opsgraph.events.bus import Feed
+from opsgraph.events.readiness_event import ReadinessChanged
+from opsgraph.schema.errors import BadUserInput
+from opsgraph.schema.pagination import check_first
+from opsgraph.schema.relay import from_global_id
+from opsgraph.schema.types.common import Info, Money
+from opsgraph.schema.types.views import InvoiceReadiness
+
+
+@strawberry.type(description="Invoice readiness of one engagement changed: `ready` or the amount moved.")
+class InvoiceReadinessEvent:
+    readiness: InvoiceReadiness
+    was_ready: bool | None = strawberry.field(description="Before the change (null: not known before)")
+    previous_amount: Money | None
+    cause: str = strawberry.field(description="TIME_APPROVED, INVOICE_PAID, PERIOD_CLOSED, ...")
+    at: datetime
+
+    @classmethod
+    def of(cls, event: ReadinessChanged) -> InvoiceReadinessEvent:
+        return cls(
+            readiness=InvoiceReadiness.of(event.readiness, event.engagement),
+            was_ready=event.was_ready,
+            previous_amount=Money.maybe(event.previous_amount),
+            cause=event.cause,
+            at=event.at,
+        )
+
+
+def _matches(event: ReadinessChanged, codes: set[str] | None, min_amount: Decimal | None) -> bool:
+    if codes is not None and event.code not in codes:
+        return False
+    return min_amount is None or event.readiness.amount.amount >= min_amount
+
+
+async def _stream(
+    feed: Feed, codes: set[str] | None, min_amount: Decimal | None
+) -> AsyncGenerator[InvoiceReadinessEvent, None]:
+    try:
+        async for event in feed:
+            if _matches(event, codes, min_amount):
+                yield InvoiceReadinessEvent.of(event)
+    finally:
+        await feed.aclose()
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Each change of an engagement's invoice readiness (`ready` or the amount), as the "
+        "gateway detects it in the sources; only the given engagements, only at least `minAmount`."
+    )
+    async def invoice_readiness_changed(
+        self, info: Info, engagement_ids: list[strawberry.ID] | None = None, min_amount: Decimal | None = None
+    ) -> AsyncGenerator[InvoiceReadinessEvent, None]:
+        codes: set[str] | None = None
+        if engagement_ids is not None:
+            check_first(len(engagement_ids))
+            codes = {from_global_id(i, "Engagement")[1] for i in engagement_ids}
+        if info.context.bus is None:
+            raise BadUserInput("Subscriptions are not available: the gateway's events are not running")
+        return _stream(info.context.bus.subscribe(), codes, min_amount)
