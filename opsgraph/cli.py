@@ -54,7 +54,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--demo", is_flag=True, help="Start the stack's simulators in this process and serve over them.")
+@click.option("--demo", is_flag=True, help="Start the stack's simulators here and serve over them.")
 @_stack_option
 @click.option("--host", default=None, help="Interface to listen on (default: settings, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: settings, 8000).")
