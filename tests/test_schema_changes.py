@@ -53,10 +53,9 @@ def test_a_removed_field_and_a_new_required_argument_break(tmp_path: Path) -> No
         "REQUIRED_ARG_ADDED: A required argument Query.engagements(region:) was added.",
     ]
     changelog = tmp_path / "SCHEMA_CHANGES.toml"
-    changelog.write_text(
-        '[[breaking]]\nchange = "FIELD_REMOVED: Field Engagement.legacyCode was removed."\nreason = "use code"\n'
-    )
+    entry = '[[breaking]]\nchange = "FIELD_REMOVED: Field Engagement.legacyCode was removed."\n'
+    changelog.write_text(entry + 'reason = "use code"\n')
     assert unlisted_breaking_changes(OLD, new, changelog) == [found[1]]
-    changelog.write_text('[[breaking]]\nchange = "FIELD_REMOVED: Field Engagement.legacyCode was removed."\n')
+    changelog.write_text(entry)
     with pytest.raises(ValueError, match="reason"):
         unlisted_breaking_changes(OLD, new, changelog)
