@@ -114,6 +114,11 @@ async def test_time_entries_are_written_in_batches_of_100_once(
     assert [e.id for e in again] == [e.id for e in made]
     assert [s for s in kantata.log.since(mark) if s.method == "POST"] == []
 
+    gone = await client.withdraw_time_entries(drafts, idempotency_key="wf-kt-1")  # the compensation
+    assert sorted(gone) == sorted(e.id for e in made)
+    assert await client.time_entries_by_ids(gone) == {}
+    assert await client.withdraw_time_entries(drafts, idempotency_key="wf-kt-1") == []
+
 
 async def test_time_is_invoiced_once(make_client: Factory, kantata: SimServer, intl: World) -> None:
     client = make_client()

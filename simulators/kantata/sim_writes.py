@@ -150,6 +150,19 @@ async def create_time_entries(store: Store, request: Request) -> Response:
     return _answer(store, "time_entries", ids, wire.time_entry)
 
 
+async def delete_time_entry(store: Store, request: Request) -> Response:
+    """Delete an entry; an invoiced one is refused (it is on an invoice)."""
+    entry = store.row("SELECT * FROM time_entries WHERE id = ?", [int(request.path_params["id"])])
+    if entry is None:
+        raise KantataReject(
+            404, f"No time_entries record with id {request.path_params['id']} was found", "not_found"
+        )
+    if entry["is_invoiced"]:
+        raise _invalid("an invoiced time entry cannot be deleted", "id")
+    store.execute("DELETE FROM time_entries WHERE id = ?", [entry["id"]])
+    return Response(status_code=204)
+
+
 # -- workspaces, custom fields, participations -------------------------------------------------------
 
 

@@ -105,6 +105,7 @@ class KantataSimulator:
             ("/time_entries.json", reads.time_entries, "GET"),
             ("/time_entries.json", write(sim_writes.create_time_entries), "POST"),
             ("/time_entries/{id:int}.json", reads.time_entry, "GET"),
+            ("/time_entries/{id:int}.json", write(sim_writes.delete_time_entry), "DELETE"),
             ("/invoices.json", reads.invoices, "GET"),
             ("/invoices.json", write(sim_writes.create_invoices), "POST"),
         ]

@@ -211,6 +211,20 @@ class KantataWrites:
             made = await _by_reference(self, refs)
         return [made[ref] for ref in refs if ref in made]
 
+    async def withdraw_time_entries(
+        self: _Host, entries: Sequence[TimeEntryDraft], *, idempotency_key: str
+    ) -> list[str]:
+        """Delete the entries `submit_time_entries(entries, idempotency_key=...)` made (those made before
+        a failure part way included): the workflow's compensation. Answers their ids; safe to repeat."""
+        made = await _by_reference(self, [f"{idempotency_key}:{n}" for n in range(len(entries))])
+        for entry in made.values():
+            try:
+                await self.request("DELETE", f"/time_entries/{entry.id}.json", retry=True, ok=(200, 204))
+            except SourceRejected as exc:
+                if exc.status != 404:
+                    raise
+        return [entry.id for entry in made.values()]
+
     async def mark_time_entries_billed(
         self: _Host, entry_ids: Sequence[str], invoice: SourceRef, *, idempotency_key: str
     ) -> None:
