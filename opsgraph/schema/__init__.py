@@ -9,13 +9,17 @@ import strawberry
 from graphql import GraphQLError
 from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
-from opsgraph.schema.mutation import Mutation
+from opsgraph.schema.mutation import Mutation as WorkflowMutation
+from opsgraph.schema.mutation_time import TimeMutation
 from opsgraph.schema.query import Query
 from opsgraph.schema.subscription import Subscription
 from opsgraph.schema.types import nodes, views, workflow
+
+Mutation = merge_types("Mutation", (WorkflowMutation, TimeMutation))
 
 
 class OpsSchema(strawberry.Schema):
