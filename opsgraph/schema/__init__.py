@@ -14,12 +14,13 @@ from strawberry.types import ExecutionContext
 
 from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
 from opsgraph.schema.mutation import Mutation as WorkflowMutation
+from opsgraph.schema.mutation_change import ChangeMutation
 from opsgraph.schema.mutation_time import TimeMutation
 from opsgraph.schema.query import Query
 from opsgraph.schema.subscription import Subscription
 from opsgraph.schema.types import nodes, views, workflow
 
-Mutation = merge_types("Mutation", (WorkflowMutation, TimeMutation))
+Mutation = merge_types("Mutation", (WorkflowMutation, TimeMutation, ChangeMutation))
 
 
 class OpsSchema(strawberry.Schema):
