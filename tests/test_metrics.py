@@ -6,6 +6,8 @@ The real gateway over a socket against the simulators; scrapes parsed with the P
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from test_gateway_support import serving, settings_for
 from opsgraph.gateway.app import create_app
 from opsgraph.telemetry.metrics import Metrics, route_template
 from opsgraph.workflows.kinds import KINDS
-from simulators.simkit.serve import SimulatorGroup
+from simulators.simkit.serve import SimulatorGroup, bind
 from simulators.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,3 +141,70 @@ def test_several_worker_processes_are_served_as_one(tmp_path: Path) -> None:
     )
     circuit = samples(text)["opsgraph_upstream_circuit_open"]
     assert max(circuit.values()) == 1
+
+
+async def test_two_uvicorn_workers_serve_one_set_of_metrics(
+    simulators: SimulatorGroup, world: World, tmp_path: Path
+) -> None:
+    """`uvicorn --workers 2` over the factory with PROMETHEUS_MULTIPROC_DIR: whichever worker answers a
+    scrape, it counts every worker's requests."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "OPSGRAPH_SYSTEMS": json.dumps(simulators.system_settings()),
+        "OPSGRAPH_TODAY": world.as_of.isoformat(),
+        "OPSGRAPH_AUTH__ANONYMOUS_ROLE": "viewer",
+        "OPSGRAPH_EVENTS__POLL": "false",
+        "OPSGRAPH_LOG_LEVEL": "warning",
+        "OPSGRAPH_WORKFLOWS__DATABASE_URL": f"sqlite:///{tmp_path / 'workflows.sqlite'}",
+    }
+    command = [
+        str(Path(sys.executable).parent / "uvicorn"),
+        "--factory",
+        "opsgraph.gateway.asgi:app",
+        "--workers",
+        "2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    log = (tmp_path / "uvicorn.log").open("w")
+    server = await asyncio.create_subprocess_exec(*command, env=env, cwd=tmp_path, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            for _ in range(600):  # both workers import and start (seconds on a loaded machine)
+                ready = len({p.name.split("_")[-1] for p in metrics_dir.glob("*.db")}) >= 2
+                try:
+                    if ready and (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.returncode is None, (tmp_path / "uvicorn.log").read_text()
+                await asyncio.sleep(0.1)
+            query = {"query": "query Workers { clients(first: 1) { nodes { name } } }"}
+            for _ in range(6):  # a connection each: the kernel spreads them over the workers
+                async with httpx.AsyncClient(base_url=url, timeout=60) as one:
+                    assert "errors" not in (await one.post("/graphql", json=query)).json()
+            for _ in range(4):
+                async with httpx.AsyncClient(base_url=url, timeout=60) as one:
+                    text = (await one.get("/metrics")).text
+                count = sample(
+                    text,
+                    "opsgraph_request_duration_seconds_count",
+                    operation="Workers",
+                    operation_type="query",
+                )
+                assert count == 6
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 60)
+        log.close()
+    pids = {p.stem.rsplit("_", 1)[-1] for p in metrics_dir.glob("*.db")}
+    assert len(pids) >= 2, pids
