@@ -13,15 +13,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.base import BaseSchema
 
 from opsgraph.auth import Authenticator
+from opsgraph.auth.policy import PolicyError
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
+from opsgraph.gateway.authorization import authorization_extension
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import graphiql_html, static_mount
@@ -32,7 +35,7 @@ from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
-from opsgraph.gateway.settings import Settings
+from opsgraph.gateway.settings import ConfigError, Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
@@ -79,9 +82,19 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             OperationNameRequired,
             introspection_extension(settings.introspection),
             *caches,
+            policy_extension(settings),  # after the validation cache: it reads its result
         ],
         execution_context_class=executor,
     )
+
+
+def policy_extension(settings: Settings) -> type[SchemaExtension]:
+    """The authorization policy of `settings.auth.policy`, checked against the graph (a `ConfigError`
+    naming the policy's bad keys)."""
+    try:
+        return authorization_extension(settings.auth.load_policy(), build_schema()._schema)
+    except PolicyError as exc:
+        raise ConfigError([f"auth.policy: {problem}" for problem in exc.problems]) from None
 
 
 WAIT_SHARE = 0.8

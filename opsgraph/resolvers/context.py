@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError
 
 from opsgraph.auth.caller import Caller
 from opsgraph.cache import ReadCache
@@ -31,6 +33,9 @@ class RequestContext:
     """Who is asking (`opsgraph/auth`); None only outside the gateway (tests building a context)."""
     bus: EventBus | None = None
     """Where subscriptions read events from (None: the gateway has no events running)."""
+    denied_fields: dict[int, GraphQLError] = field(default_factory=dict)
+    """Fields the policy denies the caller in this request's document: the source offset of each
+    field node -> its FORBIDDEN error (`gateway/authorization.py`; the executor reads it)."""
 
     @classmethod
     def create(
