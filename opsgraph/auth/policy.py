@@ -29,9 +29,9 @@ log = logging.getLogger("opsgraph.auth")
 
 DEFAULT_POLICY = "policy.toml"
 ANY_AUTHENTICATED = "*"
-RowType = Literal["Client", "Engagement", "TimeEntry", "Invoice"]
+RowType = Literal["Client", "Opportunity", "Engagement", "TimeEntry", "Invoice"]
 RowMatch = Literal["region", "legal_entity"]
-ROW_TYPES: tuple[RowType, ...] = ("Client", "Engagement", "TimeEntry", "Invoice")
+ROW_TYPES: tuple[RowType, ...] = ("Client", "Opportunity", "Engagement", "TimeEntry", "Invoice")
 ROW_MATCHES: tuple[RowMatch, ...] = ("region", "legal_entity")
 
 

@@ -124,7 +124,12 @@ def create_app(
     """
     specs = settings.system_specs() if sources is None else None
     clock = clock or clock_for(settings.today)
-    state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
+    state = GatewayState(
+        sources=sources,
+        clock=clock,
+        reporting_currency=settings.reporting_currency,
+        row_rule=settings.auth.load_policy().rows,
+    )
     authenticator = Authenticator(settings.auth, clock=clock)
     exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
 

@@ -26,6 +26,7 @@ from opsgraph.resolvers.listings import Listings
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.ports import crm, erp, hr, psa
 from opsgraph.resolvers.reads import ReadThrough
+from opsgraph.resolvers.rows import RowRules, RowScope
 from opsgraph.resolvers.sources import Sources, System
 from opsgraph.resolvers.views.periods import next_month
 from opsgraph.roles.filters import TimeEntryFilter, TimeOffFilter
@@ -57,9 +58,16 @@ class Loaders(Listings):
     user_key = staticmethod(user_key)
     engagement_key = staticmethod(engagement_key)
 
-    def __init__(self, sources: Sources, cache: ReadCache | None = None, scope: str = "default") -> None:
+    def __init__(
+        self,
+        sources: Sources,
+        cache: ReadCache | None = None,
+        scope: str = "default",
+        rows: RowScope | None = None,
+    ) -> None:
         self.sources = sources
         self.reads = ReadThrough(cache, scope)
+        self.rows = RowRules(self, rows) if rows is not None else None
         self.memo = Memo()
         self.fan = f = Fanout(sources, self.reads, self.memo)
         self.client = f.by_key(Role.CRM, "client", lambda s: crm(s).clients_by_ids)
@@ -160,10 +168,16 @@ class Loaders(Listings):
         unscoped system's engagements are kept when their client is in the region."""
         route = self.sources.route(Role.PSA, region)
         found = await self._engagements_of(route.systems)
+        if self.rows is not None:
+            found = await self.rows.engagements(found)
         if route.exact or region is None:
             return found
         inside = await self._in_region(found, region)
         return [e for e in found if e.key in inside]
+
+    async def all_engagements(self) -> list[model.Engagement]:
+        """Every engagement of every PSA system, whatever the caller's row rules."""
+        return await self._engagements_of(self._of(Role.PSA))
 
     async def engagement_by_code(self) -> dict[str, model.Engagement]:
         async def build() -> dict[str, model.Engagement]:
@@ -199,7 +213,10 @@ class Loaders(Listings):
         async def build() -> dict[str, model.Engagement]:
             return {e.id: e for e in await self._engagements_of([system])}
 
-        return (await self.fan.index(f"engagement_by_id:{system.name}", build)).get(local)
+        engagement = (await self.fan.index(f"engagement_by_id:{system.name}", build)).get(local)
+        if engagement is not None and self.rows is not None and not await self.rows.engagements([engagement]):
+            return None
+        return engagement
 
     async def assignments(self) -> list[model.Assignment]:
         return await self.fan.listings(
@@ -299,6 +316,8 @@ class Loaders(Listings):
             ),
             {"from": start, "to": end, "is_billed": is_billed, "engagement_id": None},
         )
+        if self.rows is not None:
+            entries = await self.rows.entries(entries)
         if route.exact or region is None:
             return entries
         engagements = {e.key: e for e in await self._engagements_of(route.systems)}
