@@ -85,6 +85,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             policy_extension(settings),  # after the validation cache: it reads its result
         ],
         execution_context_class=executor,
+        federation=settings.federation,
     )
 
 
