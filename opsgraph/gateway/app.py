@@ -66,9 +66,10 @@ def cors_middleware(origins: list[str]) -> list[Middleware]:
     ]
 
 
-def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema:
-    """The graph with the query limits, the response budgets (deadline, size) and the parse and
-    validation caches (bounded by bytes) from `settings`."""
+def gateway_schema(settings: Settings, clock: Clock | None = None, *, policy: bool = True) -> BaseSchema:
+    """The graph with the query limits, the response budgets (deadline, size), the parse and
+    validation caches (bounded by bytes) and the authorization policy (`policy=False`: without it,
+    for the bench's baseline) from `settings`."""
     caches = document_cache_extensions(settings.parse_cache_bytes, settings.parse_cache_max_document_bytes)
     executor = gateway_executor(
         clock or clock_for(settings.today),
@@ -82,7 +83,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             OperationNameRequired,
             introspection_extension(settings.introspection),
             *caches,
-            policy_extension(settings),  # after the validation cache: it reads its result
+            *([policy_extension(settings)] if policy else []),  # after the validation cache: reads its result
         ],
         execution_context_class=executor,
         federation=settings.federation,
