@@ -228,3 +228,31 @@ def test_a_bad_policy_is_a_settings_error_naming_the_key(
         create_app(settings)
     with pytest.raises(ConfigError, match=r"auth\.policy: .*cannot read"):
         settings_for(simulators, world, auth={"policy": str(tmp_path / "missing.toml")})
+
+
+SELF_POLICY = """
+[mutations.resolveWorkflow]
+roles = ["finance", "admin"]
+self_argument = "note"
+for_others = ["admin"]
+"""
+RESOLVE_FIELD = 'resolveWorkflow(id: "V29ya2Zsb3c6eA", note: $note) { userErrors { code } }'
+RESOLVE = f"mutation R($note: String!) {{ {RESOLVE_FIELD} }}"
+RESOLVE_IN_FRAGMENT = f"mutation R($note: String!) {{ ...F }}\nfragment F on Mutation {{ {RESOLVE_FIELD} }}"
+
+
+async def test_a_self_argument_rule_lets_callers_act_for_themselves_only(
+    simulators: SimulatorGroup, world: World, tmp_path: Path
+) -> None:
+    policy = tmp_path / "self.toml"
+    policy.write_text(SELF_POLICY)
+    settings = settings_for(simulators, world, auth={"policy": str(policy)})
+    async with running_gateway(settings) as base:
+        for document in (RESOLVE, RESOLVE_IN_FRAGMENT):
+            other = await post(base, document, Role.FINANCE, note="api-key:demo-admin")
+            assert other["errors"][0]["extensions"] == {"code": "FORBIDDEN", "mutation": "resolveWorkflow"}
+            assert other.get("data") is None
+            mine = await post(base, document, Role.FINANCE, note="API-KEY:demo-finance")
+            assert "FORBIDDEN" not in {e["extensions"]["code"] for e in mine.get("errors", [])}
+            admin = await post(base, document, Role.ADMIN, note="someone else")
+            assert "FORBIDDEN" not in {e["extensions"]["code"] for e in admin.get("errors", [])}
