@@ -217,7 +217,7 @@ async def test_websocket_bad_handshake_headers_are_a_401(url: str) -> None:
 async def test_the_demo_lets_anonymous_in_as_viewer_and_has_a_key_per_role(
     simulators: SimulatorGroup, world: World
 ) -> None:
-    settings = settings_for(simulators, world)
+    settings = settings_for(simulators, world, auth={})  # the demo's own
     assert settings.auth.anonymous_role == "viewer"
     async with running_gateway(settings) as base, httpx.AsyncClient(base_url=base) as http:
         assert (await http.post("/graphql", json={"query": "{ __typename }"})).status_code == 200
@@ -241,7 +241,7 @@ async def test_the_demo_anonymous_role_can_be_turned_off(
     simulators: SimulatorGroup, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPSGRAPH_AUTH__ANONYMOUS_ROLE", "none")
-    assert settings_for(simulators, world).auth.anonymous_role is None
+    assert settings_for(simulators, world, auth={}).auth.anonymous_role is None
 
 
 # secrets

@@ -31,6 +31,7 @@ import pytest
 import yaml
 from test_gateway_support import running_gateway, settings_for
 
+from opsgraph.auth import hash_api_key
 from opsgraph.cli import cli
 from opsgraph.gateway.settings import CONFIG_FILE_ENV, ENV_PREFIX, Settings, load_settings
 from simulators.simkit.serve import SimulatorGroup
@@ -227,6 +228,7 @@ def test_credentials_come_from_secrets_and_none_is_committed() -> None:
     }
     assert set(secret_refs) == {
         "OPSGRAPH_REDIS_URL",
+        "OPSGRAPH_AUTH__API_KEYS",
         *(f"OPSGRAPH_SYSTEMS__{name.upper()}__CREDENTIALS" for name in CREDENTIALS),
     }
     for name, doc in _manifests():
@@ -250,7 +252,12 @@ def test_the_configmap_settings_load_with_the_secrets_credentials(
     assert mount["mountPath"] == "/etc/opsgraph"
     for name, credentials in CREDENTIALS.items():
         monkeypatch.setenv(f"OPSGRAPH_SYSTEMS__{name.upper()}__CREDENTIALS", json.dumps(credentials))
+    bi_key = {"bi": {"hash": hash_api_key("og_bi-key-from-the-secret"), "roles": ["executive"]}}
+    monkeypatch.setenv("OPSGRAPH_AUTH__API_KEYS", json.dumps(bi_key))
     settings = load_settings(config)
+    assert settings.auth.oidc is not None and settings.auth.oidc.roles_claim == "realm_access.roles"
+    assert not settings.auth.closed and settings.auth.anonymous_role is None
+    assert settings.auth.api_keys["bi"].roles == ["executive"]
     assert sorted(settings.systems) == sorted(CREDENTIALS)
     assert {spec.name: spec.role.value for spec in settings.system_specs()} == {n: n for n in CREDENTIALS}
     assert settings.systems["erp"].base_url.endswith("/services/rest")
@@ -295,10 +302,12 @@ def test_compose_runs_a_firm_gateways_behind_a_proxy_with_redis_postgres_and_sim
     (volume,) = gateway["volumes"]
     source, target, _ = volume.split(":")
     assert target == env["OPSGRAPH_CONFIG_FILE"]
+    assert "OPSGRAPH_AUTH__API_KEYS" in env and env["OPSGRAPH_AUTH__API_KEYS"] is None  # from the shell
     for name, value in env.items():
-        if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_ENV:
+        if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_ENV and value is not None:
             monkeypatch.setenv(name, value)
     settings = load_settings(DEPLOY / source)
+    assert settings.auth.anonymous_role == "viewer" and not settings.auth.closed
     assert sorted(s.vendor for s in settings.system_specs()) == [
         "bamboohr",
         "harvest",

@@ -27,10 +27,18 @@ def system_tables(simulators: SimulatorGroup) -> dict[str, dict[str, Any]]:
     return simulators.system_settings()
 
 
+TEST_ANONYMOUS_ROLE = "executive"
+"""The role of a test's request without credentials, unless the test configures `auth`: one that
+reads every field the shipped policy protects (cost rates, HR details). Tests about authorization
+send the demo keys (`auth/demo.py`) or configure `auth` themselves; mutations need their roles' keys."""
+
+
 def settings_for(simulators: SimulatorGroup, world: World, **overrides: Any) -> Settings:
     """Settings over the running simulators, "today" pinned to the world's as-of date; no background
-    change polling unless `events={"poll": True}` asks for it (tests drive polls with `poll_once()`)."""
+    change polling unless `events={"poll": True}` asks for it (tests drive polls with `poll_once()`);
+    anonymous requests as `TEST_ANONYMOUS_ROLE` unless `auth` is given."""
     overrides.setdefault("events", {"poll": False})
+    overrides.setdefault("auth", {"anonymous_role": TEST_ANONYMOUS_ROLE})
     return demo_settings(system_tables(simulators), today=world.as_of, **overrides)
 
 

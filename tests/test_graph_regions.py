@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from test_gateway_support import HR, NS, SF, running_gateway, system_tables
+from test_gateway_support import HR, NS, SF, TEST_ANONYMOUS_ROLE, running_gateway, system_tables
 
 from opsgraph.gateway.settings import demo_settings
 from opsgraph.model import record_key
@@ -67,7 +67,9 @@ def regional(world: World) -> Iterator[SimulatorGroup]:
 
 
 async def _gateway(group: SimulatorGroup, world: World, tables: dict[str, Any]) -> AsyncIterator[Gateway]:
-    settings = demo_settings(tables, today=world.as_of, cache={"enabled": False})
+    settings = demo_settings(
+        tables, today=world.as_of, cache={"enabled": False}, auth={"anonymous_role": TEST_ANONYMOUS_ROLE}
+    )
     async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         gateway = Gateway(http, group)
         await gateway.counted("{ invoices(first: 1) { nodes { number } } }", {})  # the ERP's token

@@ -17,6 +17,7 @@ from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import ERP, PSA, TEST_TUNING, SimAdmin, erp_client, psa_client, settings_for, sources_for
 
+from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.gateway.app import create_app
 from opsgraph.model import Money
@@ -118,11 +119,17 @@ async def admins(own_simulators: SimulatorGroup, sources: Sources) -> AsyncItera
 
 
 class Graph:
+    """Calls the gateway as `delivery`, a role the policy lets apply change requests."""
+
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
     async def run(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        response = await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"X-API-Key": DEMO_API_KEYS["delivery"]},
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         assert "errors" not in body, body["errors"]

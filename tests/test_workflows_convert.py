@@ -15,6 +15,7 @@ from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import ERP, PSA, TEST_TUNING, SimAdmin, erp_client, psa_client, sources_for
 
+from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.connectors.errors import SourceRejected
 from opsgraph.connectors.salesforce.client import SalesforceClient
 from opsgraph.gateway.app import create_app
@@ -210,11 +211,15 @@ async def test_the_crm_writes_the_engagement_code_back(sources: Sources, admins:
 
 
 class Graph:
+    """Calls the gateway as `delivery`, a role the policy lets convert opportunities."""
+
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
     async def run(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=DELIVERY
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -224,6 +229,9 @@ class Graph:
         assert "errors" not in body, body["errors"]
         payload: dict[str, Any] = body["data"]["convertOpportunity"]
         return payload
+
+
+DELIVERY = {"X-API-Key": DEMO_API_KEYS["delivery"]}
 
 
 def convert_input(**fields: Any) -> dict[str, Any]:

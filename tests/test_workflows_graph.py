@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from test_gateway_support import serving
+from test_gateway_support import TEST_ANONYMOUS_ROLE, serving
 from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import PSA, TEST_TUNING, TIMEBILL_PUT, SimAdmin
 
+from opsgraph.auth import hash_api_key
 from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.gateway.app import create_app
 from opsgraph.schema.relay import to_global_id
@@ -57,6 +58,10 @@ WORKFLOWS = """query Workflows($status: [WorkflowStatus!], $first: Int, $after: 
 NODE = f"query Node($id: ID!) {{ node(id: $id) {{ ... on Workflow {{ {WORKFLOW} }} }} }}"
 
 
+SECOND_FINANCE_KEY = "og_test-second-finance-0123456789abcdefghijklmn"
+"""A second `finance` caller (`caller="finance-2"`): the idempotency key is per caller."""
+
+
 class Graph:
     """POSTs GraphQL to the gateway; `caller`: a demo role whose key goes in `X-API-Key` (None: anonymous)."""
 
@@ -64,7 +69,8 @@ class Graph:
         self.http = http
 
     async def run(self, query: str, caller: str | None = None, **variables: Any) -> dict[str, Any]:
-        headers = {"X-API-Key": DEMO_API_KEYS[caller]} if caller else {}
+        key = SECOND_FINANCE_KEY if caller == "finance-2" else DEMO_API_KEYS.get(caller or "")
+        headers = {"X-API-Key": key} if key else {}
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
@@ -78,7 +84,7 @@ class Graph:
         data: dict[str, Any] = body["data"]
         return data
 
-    async def post(self, caller: str | None = None, **fields: Any) -> dict[str, Any]:
+    async def post(self, caller: str | None = "finance", **fields: Any) -> dict[str, Any]:
         payload: dict[str, Any] = (await self.data(POST, caller, input=post_input(**fields)))[
             "postApprovedTime"
         ]
@@ -107,7 +113,13 @@ async def graph(
     """The gateway on the shared simulators, its workflow store at `database_url`; no retries and no
     breaker opening (faults are seen once, writes counted exactly)."""
     settings = gateway_settings(
-        simulators, world, workflows={"database_url": database_url, "poll_interval_s": 0.02}
+        simulators,
+        world,
+        workflows={"database_url": database_url, "poll_interval_s": 0.02},
+        auth={
+            "anonymous_role": TEST_ANONYMOUS_ROLE,
+            "api_keys": {"finance-2": {"hash": hash_api_key(SECOND_FINANCE_KEY), "roles": ["finance"]}},
+        },
     )
     for name in settings.systems:
         settings = settings.with_system(name, **TEST_TUNING)
@@ -179,7 +191,7 @@ async def test_ten_concurrent_mutations_with_one_key_write_each_entry_once(
     graph: Graph, erp_sim: SimAdmin
 ) -> None:
     fields = post_input()
-    payloads = await asyncio.gather(*(graph.post(caller="delivery", **fields) for _ in range(10)))
+    payloads = await asyncio.gather(*(graph.post(caller="finance", **fields) for _ in range(10)))
 
     assert {p["workflow"]["id"] for p in payloads} == {payloads[0]["workflow"]["id"]}
     assert {p["workflow"]["status"] for p in payloads} == {"COMPLETED"}
@@ -192,9 +204,9 @@ async def test_ten_concurrent_mutations_with_one_key_write_each_entry_once(
 
 async def test_the_same_key_with_another_input_is_a_conflict(graph: Graph, erp_sim: SimAdmin) -> None:
     fields = post_input()
-    first = await graph.post(caller="executive", **fields)
+    first = await graph.post(caller="finance", **fields)
 
-    body = await graph.run(POST, "executive", input={**fields, "engagementId": ENG_4})
+    body = await graph.run(POST, "finance", input={**fields, "engagementId": ENG_4})
 
     assert body["data"] is None
     (error,) = body["errors"]
@@ -202,8 +214,8 @@ async def test_the_same_key_with_another_input_is_a_conflict(graph: Graph, erp_s
     assert error["extensions"]["workflowId"] == first["workflow"]["id"]
     assert error["path"] == ["postApprovedTime"]
     assert await erp_sim.route_count(TIMEBILL_PUT) == UNPOSTED
-    # The key is the caller's: another caller (or none: "anonymous") with it starts its own workflow.
-    other = await graph.post(caller=None, **{**fields, "engagementId": ENG_4})
+    # The key is the caller's: another caller with it starts its own workflow.
+    other = await graph.post(caller="finance-2", **{**fields, "engagementId": ENG_4})
     assert other["workflow"]["id"] != first["workflow"]["id"]
 
 
@@ -213,7 +225,7 @@ async def test_a_system_down_before_any_write_is_its_source_error(
     psa = SimAdmin(simulators.running[PSA].url)
     await psa.faults(outage=True)
     try:
-        body = await graph.run(POST, "viewer", input=post_input())
+        body = await graph.run(POST, "finance", input=post_input())
     finally:
         await psa.clear_faults()
 
@@ -228,9 +240,9 @@ async def test_a_system_down_before_any_write_is_its_source_error(
 async def test_replay_and_resolve_through_the_graph(graph: Graph, erp_sim: SimAdmin) -> None:
     # Every write after step 1's fails and so does its undoing: two workflows PARKED.
     await erp_sim.faults(error_rate=1.0, methods=["PUT", "DELETE"], after=BATCH_SIZE)
-    parked = (await graph.post(caller="admin"))["workflow"]
+    parked = (await graph.post(caller="finance"))["workflow"]
     await erp_sim.faults(error_rate=1.0, methods=["PUT", "DELETE"], after=0)
-    other = (await graph.post(caller="admin", **{"engagementId": ENG_4}))["workflow"]
+    other = (await graph.post(caller="finance", **{"engagementId": ENG_4}))["workflow"]
 
     assert parked["status"] == "PARKED" and other["status"] == "PARKED"
     assert parked["failingStep"] == "post-time-2" and parked["finishedAt"] is None
@@ -244,7 +256,7 @@ async def test_replay_and_resolve_through_the_graph(graph: Graph, erp_sim: SimAd
     )
     await erp_sim.clear_faults()
 
-    replayed = (await graph.data(REPLAY, id=parked["id"]))["replayWorkflow"]
+    replayed = (await graph.data(REPLAY, "admin", id=parked["id"]))["replayWorkflow"]
     assert replayed["userErrors"] == []
     assert replayed["workflow"]["status"] == "COMPLETED"
     assert [(s["name"], s["status"], s["attempts"]) for s in replayed["workflow"]["steps"]] == [
@@ -253,9 +265,9 @@ async def test_replay_and_resolve_through_the_graph(graph: Graph, erp_sim: SimAd
     ]
     assert len(await erp_sim.writes("PUT")) == UNPOSTED  # step 1 was not posted again
 
-    resolved = (await graph.data(RESOLVE, id=other["id"], note="posted by hand"))["resolveWorkflow"]
+    resolved = (await graph.data(RESOLVE, "admin", id=other["id"], note="posted by hand"))["resolveWorkflow"]
     assert resolved["workflow"]["status"] == "RESOLVED" and resolved["workflow"]["note"] == "posted by hand"
-    again = (await graph.data(REPLAY, id=other["id"]))["replayWorkflow"]
+    again = (await graph.data(REPLAY, "finance", id=other["id"]))["replayWorkflow"]
     assert [(e["field"], e["code"]) for e in again["userErrors"]] == [(["id"], "NOT_PARKED")]
     assert again["workflow"]["status"] == "RESOLVED"
     still = {
@@ -263,5 +275,5 @@ async def test_replay_and_resolve_through_the_graph(graph: Graph, erp_sim: SimAd
     }
     assert parked["id"] not in still and other["id"] not in still
 
-    missing = await graph.run(REPLAY, id=to_global_id("Workflow", "postApprovedTime-" + "0" * 32))
+    missing = await graph.run(REPLAY, "admin", id=to_global_id("Workflow", "postApprovedTime-" + "0" * 32))
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"

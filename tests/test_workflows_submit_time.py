@@ -17,6 +17,7 @@ from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import PSA, TEST_TUNING, SimAdmin, psa_client, settings_for, sources_for
 
+from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.connectors.harvest.resources import TIME_ENTRIES
 from opsgraph.gateway.app import create_app
 from opsgraph.resolvers.sources import Sources
@@ -119,6 +120,8 @@ async def written(sources: Sources) -> list[dict[str, Any]]:
 
 
 class Graph:
+    """Calls the gateway as `delivery` (an authenticated caller, who may submit for anyone)."""
+
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
@@ -126,7 +129,9 @@ class Graph:
         self, query: str, headers: dict[str, str] | None = None, **variables: Any
     ) -> dict[str, Any]:
         response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=headers
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"X-API-Key": DEMO_API_KEYS["delivery"], **(headers or {})},
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()

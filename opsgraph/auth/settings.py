@@ -1,4 +1,5 @@
-"""`[auth]` settings: the OIDC issuer, hashed API keys, the anonymous role, the open endpoints.
+"""`[auth]` settings: the OIDC issuer, hashed API keys, the anonymous role, the open endpoints, the
+authorization policy file.
 
 The default is closed: with neither an issuer nor API keys nor an anonymous role, every `/graphql`
 request is a 401. `serve --demo` adds its demo keys and lets anonymous callers in as `viewer`
@@ -8,11 +9,13 @@ request is a 401. `serve --demo` adds its demo keys and lets anonymous callers i
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from opsgraph.auth.caller import Role
+from opsgraph.auth.policy import Policy, PolicyError, load_policy
 
 __all__ = ["ASYMMETRIC_ALGORITHMS", "ApiKeySettings", "AuthSettings", "OidcSettings", "OpenPath"]
 
@@ -106,6 +109,22 @@ class AuthSettings(BaseModel):
         default_factory=lambda: list(OPEN_BY_DEFAULT),
         description="endpoints served without credentials",
     )
+    policy: Path | None = Field(
+        None, description="the authorization policy file (TOML); none: the one shipped in `opsgraph/auth`"
+    )
+
+    @field_validator("policy")
+    @classmethod
+    def _readable_policy(cls, value: Path | None) -> Path | None:
+        try:
+            load_policy(value)
+        except PolicyError as exc:
+            raise ValueError("; ".join(exc.problems)) from None
+        return value
+
+    def load_policy(self) -> Policy:
+        """The policy `policy` names (checked when the settings were read)."""
+        return load_policy(self.policy)
 
     @field_validator("anonymous_role", mode="before")
     @classmethod

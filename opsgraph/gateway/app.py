@@ -13,14 +13,17 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.base import BaseSchema
 
 from opsgraph.auth import Authenticator
+from opsgraph.auth.policy import PolicyError
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
+from opsgraph.gateway.authorization import authorization_extension
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import graphiql_html, static_mount
@@ -31,7 +34,7 @@ from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
-from opsgraph.gateway.settings import Settings
+from opsgraph.gateway.settings import ConfigError, Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
@@ -65,9 +68,10 @@ def cors_middleware(origins: list[str]) -> list[Middleware]:
     ]
 
 
-def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema:
-    """The graph with the query limits, the response budgets (deadline, size) and the parse and
-    validation caches (bounded by bytes) from `settings`."""
+def gateway_schema(settings: Settings, clock: Clock | None = None, *, policy: bool = True) -> BaseSchema:
+    """The graph with the query limits, the response budgets (deadline, size), the parse and
+    validation caches (bounded by bytes) and the authorization policy (`policy=False`: without it,
+    for the bench's baseline) from `settings`."""
     caches = document_cache_extensions(settings.parse_cache_bytes, settings.parse_cache_max_document_bytes)
     executor = gateway_executor(
         clock or clock_for(settings.today),
@@ -81,10 +85,20 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             OperationNameRequired,
             introspection_extension(settings.introspection),
             *caches,
+            *([policy_extension(settings)] if policy else []),  # after the validation cache: reads its result
         ],
         execution_context_class=executor,
         federation=settings.federation,
     )
+
+
+def policy_extension(settings: Settings) -> type[SchemaExtension]:
+    """The authorization policy of `settings.auth.policy`, checked against the graph (a `ConfigError`
+    naming the policy's bad keys)."""
+    try:
+        return authorization_extension(settings.auth.load_policy(), build_schema()._schema)
+    except PolicyError as exc:
+        raise ConfigError([f"auth.policy: {problem}" for problem in exc.problems]) from None
 
 
 async def workflow_counts(engine: WorkflowEngine | None) -> dict[tuple[str, str], int]:
@@ -131,7 +145,12 @@ def create_app(
     """
     specs = settings.system_specs() if sources is None else None
     clock = clock or clock_for(settings.today)
-    state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
+    state = GatewayState(
+        sources=sources,
+        clock=clock,
+        reporting_currency=settings.reporting_currency,
+        row_rule=settings.auth.load_policy().rows,
+    )
     authenticator = Authenticator(settings.auth, clock=clock)
     exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
     metrics = Metrics()  # this app's Prometheus series (telemetry/metrics.py)

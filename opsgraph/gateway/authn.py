@@ -8,7 +8,8 @@ handshake goes on and the `connection_init` payload decides (`websocket.py`). Op
 `auth.open_paths`, the GraphiQL page and its static assets (no data), CORS preflights.
 
 The caller goes into the ASGI scope (`caller_of`); the view puts it in the request context. A failure
-is logged at INFO on `opsgraph.auth` with its reason and correlation id, never the credential.
+is logged at INFO on `opsgraph.auth` with its reason and correlation id, never the credential, and
+audited (`audit.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opsgraph.auth import Authenticator, AuthFailure, Caller, credential_from_headers
 from opsgraph.context import current_correlation_id
+from opsgraph.gateway.audit import audit_unauthenticated
 from opsgraph.gateway.errors import error_body
 from opsgraph.gateway.graphiql import ASSET_PREFIX
 
@@ -38,13 +40,14 @@ def caller_of(scope: Scope) -> Caller | None:
     return caller if isinstance(caller, Caller) else None
 
 
-def log_failure(failure: AuthFailure, transport: str) -> None:
+def log_failure(failure: AuthFailure, transport: str, path: str = GRAPHQL_PATH) -> None:
     log.info(
         "unauthenticated %s request: %s [correlation id %s]",
         transport,
         failure.reason,
         current_correlation_id(),
     )
+    audit_unauthenticated(failure, transport, path)
 
 
 def wants_graphiql_page(scope: Scope) -> bool:
@@ -77,7 +80,7 @@ class AuthMiddleware:
             else:
                 caller = await self.authenticator.authenticate(credential)
         except AuthFailure as failure:
-            log_failure(failure, scope["type"])
+            log_failure(failure, scope["type"], scope["path"])
             await _refuse(scope, send, failure)
             return
         scope[CALLER_KEY] = caller

@@ -1,4 +1,5 @@
-"""Two per-response budgets enforced while the query executes: a deadline and a size cap.
+"""Two per-response budgets enforced while the query executes, a deadline and a size cap, and the
+fields the authorization policy denies the caller (null with FORBIDDEN, never resolved).
 
 `gateway_executor` makes the graphql-core executor class (strawberry's `execution_context_class`)
 with both bound; graphql-core makes one executor per request. Both checks sit on the executor's
@@ -22,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
-from graphql import GraphQLError, GraphQLNonNull, GraphQLOutputType
+from graphql import GraphQLError, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -76,6 +77,29 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         self.response_bytes = 0
         self.data_limit = self.max_response_bytes - min(self.max_response_bytes // 4, _ERROR_RESERVE_BYTES)
         self.cut = False
+        self.denied: Mapping[int, GraphQLError] = getattr(self.context_value, "denied_fields", None) or {}
+        if self.denied:  # only then: a document with nothing denied runs graphql-core's own method
+            self.execute_field = self._execute_allowed_field  # type: ignore[method-assign]
+
+    # -- denied fields (`authorization.py`) ----------------------------------------------------
+
+    def _execute_allowed_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """A field the policy denies the caller is null with FORBIDDEN at its path, never resolved."""
+        node = field_details_list[0].node
+        error = self.denied.get(node.loc.start) if node.loc is not None else None
+        if error is None:
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        field_def = self.schema.get_field(parent_type, node.name.value)
+        return_type = field_def.type if field_def is not None else GraphQLNonNull(parent_type)
+        self.handle_field_error(error, return_type, field_details_list, path)
+        return None
 
     # -- deadline ------------------------------------------------------------------------------
 

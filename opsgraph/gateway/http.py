@@ -48,6 +48,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from strawberry.types import ExecutionResult
 
 from opsgraph.auth import Authenticator
+from opsgraph.auth.policy import RowRule
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
@@ -81,6 +82,8 @@ class GatewayState:
     reporting_currency: str = "USD"
     workflows: WorkflowEngine | None = None
     events: EventService | None = None
+    row_rule: RowRule | None = None
+    """The policy's row rules (`resolvers/rows.py`), for callers with scopes."""
 
     def require_sources(self) -> Sources:
         if self.sources is None:
@@ -184,6 +187,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             reporting_currency=self.state.reporting_currency,
             workflows=self.state.workflows,
             caller=caller_of(request.scope),
+            row_rule=self.state.row_rule,
         )
         context.bus = self.state.events.bus if self.state.events is not None else None
         return context

@@ -46,7 +46,7 @@ class GatewayTransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, No
             try:
                 credential = credential_from_payload(payload)
                 if credential is not None or self.context.caller is None:
-                    self.context.caller = await authenticator.authenticate(credential)
+                    self.context.authenticated(await authenticator.authenticate(credential))
             except AuthFailure as failure:
                 log_failure(failure, "websocket")
                 self.connection_init_received = True

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from graphql import GraphQLError
+
 from opsgraph.auth.caller import Caller
+from opsgraph.auth.policy import RowRule
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.resolvers.loaders import Loaders
+from opsgraph.resolvers.rows import RowRules, RowScope
 from opsgraph.resolvers.sources import Sources
 from opsgraph.resolvers.views.service import Views
 
@@ -31,6 +35,11 @@ class RequestContext:
     """Who is asking (`opsgraph/auth`); None only outside the gateway (tests building a context)."""
     bus: EventBus | None = None
     """Where subscriptions read events from (None: the gateway has no events running)."""
+    denied_fields: dict[int, GraphQLError] = field(default_factory=dict)
+    """Fields the policy denies the caller in this request's document: the source offset of each
+    field node -> its FORBIDDEN error (`gateway/authorization.py`; the executor reads it)."""
+    row_rule: RowRule | None = None
+    """The policy's row rules, applied to callers with scopes (None: no row rules)."""
 
     @classmethod
     def create(
@@ -44,15 +53,25 @@ class RequestContext:
         reporting_currency: str = "USD",
         workflows: WorkflowEngine | None = None,
         caller: Caller | None = None,
+        row_rule: RowRule | None = None,
     ) -> RequestContext:
         """`scope` is the caller's authorization scope: cached values are keyed by it.
         `reporting_currency` is what aggregates over several currencies are converted to.
         `clock` gives the day views are computed for (the machine's clock by default). `workflows` runs
-        the mutations, each under `caller` (their workflow ids derive from it)."""
+        the mutations, each under `caller` (their workflow ids derive from it). `row_rule` limits
+        what a caller with scopes sees (`resolvers/rows.py`)."""
         clock = clock or SystemClock()
-        loaders = Loaders(sources, cache, scope)
+        loaders = Loaders(sources, cache, scope, _row_scope(caller, row_rule))
         views = Views(loaders, clock, reporting_currency)
-        return cls(sources, loaders, views, correlation_id, clock, scope, workflows, caller)
+        context = cls(sources, loaders, views, correlation_id, clock, scope, workflows, caller)
+        context.row_rule = row_rule
+        return context
+
+    def authenticated(self, caller: Caller) -> None:
+        """`caller` is who asks from now on (a WebSocket's `connection_init`), with their row rules."""
+        self.caller = caller
+        scope = _row_scope(caller, self.row_rule)
+        self.loaders.rows = RowRules(self.loaders, scope) if scope is not None else None
 
     @property
     def today(self) -> date:
@@ -63,3 +82,9 @@ class RequestContext:
     def warnings(self) -> list[dict[str, Any]]:
         """Goes to `extensions.warnings` of the response (for example STALE_DATA)."""
         return self.loaders.reads.warnings
+
+
+def _row_scope(caller: Caller | None, rule: RowRule | None) -> RowScope | None:
+    if caller is None or caller.scopes is None or rule is None:
+        return None
+    return RowScope(caller.scopes, frozenset(rule.types), frozenset(rule.match))

@@ -14,6 +14,7 @@ from opsgraph import model
 from opsgraph.model import Role
 from opsgraph.resolvers.fanout import Fanout
 from opsgraph.resolvers.ports import crm, erp
+from opsgraph.resolvers.rows import RowRules
 from opsgraph.resolvers.sources import Sources, System
 from opsgraph.roles.filters import InvoiceFilter, OpportunityFilter
 
@@ -22,6 +23,8 @@ class Listings:
     sources: Sources
     fan: Fanout
     client: DataLoader[str, model.Client | None]
+    rows: RowRules | None
+    """The caller's row rules (None: sees every record); applied to what the cache returns."""
 
     def _of(self, role: Role) -> list[System]:
         return self.sources.of_role(role)
@@ -31,17 +34,18 @@ class Listings:
             self._of(Role.CRM), "client", "clients", lambda s: crm(s).list_clients
         )
         self.client.prime_many({c.key: c for c in clients})
-        return clients
+        return self.rows.clients(clients) if self.rows else clients
 
     async def opportunities(self, is_closed: bool | None = None) -> list[model.Opportunity]:
         which = OpportunityFilter(is_closed=is_closed)
-        return await self.fan.listings(
+        found = await self.fan.listings(
             self._of(Role.CRM),
             "opportunity",
             "opportunities",
             lambda s: lambda: crm(s).list_opportunities(which),
             {"is_closed": is_closed},
         )
+        return await self.rows.opportunities(found) if self.rows else found
 
     async def periods(self) -> list[model.AccountingPeriod]:
         return await self.fan.listings(
@@ -76,13 +80,14 @@ class Listings:
         """All invoices, or only those with money still due (filtered by the ERP, not here); without
         lines when only totals are needed (a third of the calls at the large profile)."""
         which = InvoiceFilter(open_only=open_only)
-        return await self.fan.listings(
+        found = await self.fan.listings(
             self._of(Role.ERP),
             "invoice",
             "invoices",
             lambda s: lambda: erp(s).list_invoices(which, with_lines=with_lines),
             {"open_only": open_only, "with_lines": with_lines},
         )
+        return await self.rows.invoices(found) if self.rows else found
 
     async def invoice_by_psa_invoice(self) -> dict[str, model.Invoice]:
         """ERP invoices by the PSA invoice they were raised from (its local id, `TimeEntry.invoice_id`)."""

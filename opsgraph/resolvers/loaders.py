@@ -26,6 +26,7 @@ from opsgraph.resolvers.listings import Listings
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.ports import crm, erp, hr, psa
 from opsgraph.resolvers.reads import ReadThrough
+from opsgraph.resolvers.rows import RowRules, RowScope
 from opsgraph.resolvers.sources import Sources, System
 from opsgraph.resolvers.views.periods import next_month
 from opsgraph.roles.filters import TimeEntryFilter, TimeOffFilter
@@ -57,9 +58,16 @@ class Loaders(Listings):
     user_key = staticmethod(user_key)
     engagement_key = staticmethod(engagement_key)
 
-    def __init__(self, sources: Sources, cache: ReadCache | None = None, scope: str = "default") -> None:
+    def __init__(
+        self,
+        sources: Sources,
+        cache: ReadCache | None = None,
+        scope: str = "default",
+        rows: RowScope | None = None,
+    ) -> None:
         self.sources = sources
         self.reads = ReadThrough(cache, scope)
+        self.rows = RowRules(self, rows) if rows is not None else None
         self.memo = Memo()
         self.fan = f = Fanout(sources, self.reads, self.memo)
         self.client = f.by_key(Role.CRM, "client", lambda s: crm(s).clients_by_ids)
@@ -160,19 +168,29 @@ class Loaders(Listings):
         unscoped system's engagements are kept when their client is in the region."""
         route = self.sources.route(Role.PSA, region)
         found = await self._engagements_of(route.systems)
+        if self.rows is not None:
+            found = await self.rows.engagements(found)
         if route.exact or region is None:
             return found
         inside = await self._in_region(found, region)
         return [e for e in found if e.key in inside]
 
+    async def all_engagements(self) -> list[model.Engagement]:
+        """Every engagement of every PSA system, whatever the caller's row rules."""
+        return await self._engagements_of(self._of(Role.PSA))
+
     async def engagement_by_code(self, region: str | None = None) -> dict[str, model.Engagement]:
-        """Engagements by code. With `region` (a client's), only the systems routed for it are read: a
-        PSA of another region is neither read nor able to fail the lookup."""
+        """Engagements by code (within the caller's row rules). With `region` (a client's), only the
+        systems routed for it are read: a PSA of another region is neither read nor able to fail the
+        lookup."""
         systems = self.sources.route(Role.PSA, region).systems
 
         async def build() -> dict[str, model.Engagement]:
             out: dict[str, model.Engagement] = {}
-            for e in await self._engagements_of(systems):
+            found = await self._engagements_of(systems)
+            if self.rows is not None:
+                found = await self.rows.engagements(found)
+            for e in found:
                 out.setdefault(e.code, e)  # a code is unique; should two systems hold it, the first
             return out
 
@@ -203,7 +221,10 @@ class Loaders(Listings):
         async def build() -> dict[str, model.Engagement]:
             return {e.id: e for e in await self._engagements_of([system])}
 
-        return (await self.fan.index(f"engagement_by_id:{system.name}", build)).get(local)
+        engagement = (await self.fan.index(f"engagement_by_id:{system.name}", build)).get(local)
+        if engagement is not None and self.rows is not None and not await self.rows.engagements([engagement]):
+            return None
+        return engagement
 
     async def assignments(self) -> list[model.Assignment]:
         return await self.fan.listings(
@@ -312,6 +333,8 @@ class Loaders(Listings):
             ),
             {"from": start, "to": end, "is_billed": is_billed, "engagement_id": None},
         )
+        if self.rows is not None:
+            entries = await self.rows.entries(entries)
         if route.exact or region is None:
             return entries
         engagements = {e.key: e for e in await self._engagements_of(route.systems)}

@@ -4,6 +4,7 @@
   leaves the gateway; a bad id in `nodes` nulls only its own entry.
 - The ids of one request, across all its `node` and `nodes` fields, are capped at
   `MAX_NODE_IDS`; past it, those fields fail with `TOO_MANY_IDS` and make no upstream call.
+- A record the caller's row rules hide (`resolvers/rows.py`) is null, as if it did not exist.
 - Ids are grouped by type and each group is read in one go through the request's loaders
   (a batch read by ids per system, or one listing), so a hundred ids cost a few calls, not a hundred.
 """
@@ -27,6 +28,7 @@ from graphql import (
     VariableNode,
 )
 
+from opsgraph import model
 from opsgraph.model import Role, split_key
 from opsgraph.schema.relay import from_global_id
 from opsgraph.schema.types.common import Info
@@ -38,6 +40,7 @@ NODE_FIELDS = ("node", "nodes")
 
 Found = Node | None | Exception
 T = TypeVar("T")
+R = TypeVar("R", bound=model.Record)
 
 
 class TooManyIds(GraphQLError):
@@ -132,15 +135,28 @@ async def _of_type(info: Info, type_name: str, keys: list[str]) -> list[Found]:
         return [Engagement.of(e) if (e := by_code.get(k)) else None for k in keys]
     if type_name == "TimeEntry":
         entries = await asyncio.gather(*(loaders.time_entry.load(k) for k in keys), return_exceptions=True)
-        return _settle(entries, TimeEntry.of)
+        return _settle(await _visible(info, entries), TimeEntry.of)
     if type_name == "Client":
         clients = await asyncio.gather(*(loaders.client.load(k) for k in keys), return_exceptions=True)
-        return _settle(clients, Client.of)
+        return _settle(await _visible(info, clients), Client.of)
     if type_name == "Opportunity":
         opps = await asyncio.gather(*(loaders.opportunity.load(k) for k in keys), return_exceptions=True)
-        return _settle(opps, Opportunity.of)
+        return _settle(await _visible(info, opps), Opportunity.of)
     invoices = await asyncio.gather(*(loaders.invoice.load(k) for k in keys), return_exceptions=True)
-    return _settle(invoices, Invoice.of)
+    return _settle(await _visible(info, invoices), Invoice.of)
+
+
+async def _visible(info: Info, found: Sequence[R | BaseException | None]) -> list[R | BaseException | None]:
+    """`found` with the records the caller's row rules hide as None (no such record, for them)."""
+    rows = info.context.loaders.rows
+    if rows is None:
+        return list(found)
+    shown = await asyncio.gather(*(rows.record(r) if isinstance(r, model.Record) else _true() for r in found))
+    return [r if ok else None for r, ok in zip(found, shown, strict=True)]
+
+
+async def _true() -> bool:
+    return True
 
 
 def _same(node: Node) -> Node:

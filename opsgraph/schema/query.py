@@ -170,6 +170,8 @@ class Query(WorkflowQueries):
         client = from_global_id(f.client_id, "Client")[1] if f.client_id else None
         if client is not None:
             opps = await info.context.loaders.opportunities_by_client.load(client)
+            hidden = info.context.loaders.rows  # a client's own listing: the caller's row rules still apply
+            opps = await hidden.opportunities(opps) if hidden else opps
         else:
             opps = await info.context.loaders.opportunities(f.is_closed)
         rows = [
@@ -275,6 +277,8 @@ class Query(WorkflowQueries):
             client = from_global_id(f.client_id, "Client")[1]
             customer = await info.context.loaders.customer_by_client.load(client)
             invoices = await info.context.loaders.invoices_by_customer.load(customer.key) if customer else []
+            hidden = info.context.loaders.rows
+            invoices = await hidden.invoices(invoices) if hidden else invoices
         else:
             open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
             invoices = await info.context.loaders.invoices(open_only=open_only)

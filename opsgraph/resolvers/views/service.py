@@ -207,6 +207,9 @@ class Views:
         )
         jobs_by_code = dict(zip(codes, jobs_by_code_list, strict=True))
         jobs_by_key = {j.key: j for j in jobs_by_key_list if j is not None}
+        if loaders.rows is not None:  # postings of jobs whose engagements the caller may not see
+            seen = set(codes)
+            postings = [p for p in postings if _job_code(jobs_by_key, p) in seen]
         quality: list[model.DataQualityIssue] = []
         for e in engagements:
             quality += [
@@ -228,6 +231,11 @@ class Views:
             self.loaders.psa_user(user_key(entry)), self.loaders.resource_by_email()
         )
         return entry_issues(entry, directory.get(user.email.lower()) if user else None)
+
+
+def _job_code(jobs: dict[str, model.ErpJob], posting: model.TimePosting) -> str | None:
+    job = jobs.get(record_key(posting.system, posting.job_id)) if posting.job_id else None
+    return job.code if job is not None else None
 
 
 async def _none() -> None:

@@ -39,7 +39,7 @@ Views = "opsgraph.schema.types.views"
 @strawberry.type
 class Resource(Node):
     name: str
-    email: str
+    email: str | None
     title: str | None
     department: str | None
     location: str | None
@@ -175,7 +175,7 @@ class Resource(Node):
 
     @strawberry.field
     def data_quality(self, info: Info) -> list[DataQualityIssue] | None:
-        issues = stitching.resource_issues(info.context.sources, self._psa(), self.hr, self.email)
+        issues = stitching.resource_issues(info.context.sources, self._psa(), self.hr, self.email or "")
         return [DataQualityIssue.of(i) for i in issues]
 
 
