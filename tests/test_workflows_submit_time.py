@@ -21,6 +21,7 @@ from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.connectors.harvest.resources import TIME_ENTRIES
 from opsgraph.gateway.app import create_app
 from opsgraph.resolvers.sources import Sources
+from opsgraph.roles.drafts import TimeEntryDraft
 from opsgraph.schema.relay import to_global_id
 from opsgraph.workflows import WorkflowConflict, WorkflowEngine, WorkflowRecord, WorkflowStatus
 from opsgraph.workflows.records import StepStatus
@@ -249,6 +250,7 @@ async def test_submitted_entries_are_written_once_and_the_graph_shows_them_at_on
             submit_input(entry(notes="x"), entry("2026-11-24"), entry(notes=" X ")),
             {(("input", "entries", "2"), "DUPLICATE")},
         ),
+        (submit_input(entry(task="Gardening")), {(("input", "entries", "0", "task"), "UNKNOWN_TASK")}),
         (submit_input(entry(code="ENG-9999")), {(("input", "entries", "0", "engagementId"), "NOT_FOUND")}),
         (submit_input(entry(), person=f"{HR}:99999"), {(("input", "resourceId"), "NOT_FOUND")}),
         (submit_input(entries=[]), {(("input", "entries"), "BAD_USER_INPUT")}),
@@ -280,6 +282,47 @@ async def test_an_entry_duplicating_one_in_the_psa_is_refused(graph: Graph, psa_
         (["input", "entries", "0"], "DUPLICATE")
     ]
     assert await psa_sim.route_count(POSTS) == 1
+
+
+async def test_the_psa_writes_a_batch_once_per_key_and_withdraws_it(
+    sources: Sources, psa_sim: SimAdmin, own_simulators: SimulatorGroup
+) -> None:
+    psa = psa_client(sources)
+    project = (await psa.engagements_by_codes(["ENG-0001"]))["ENG-0001"]
+    drafts = [
+        TimeEntryDraft(engagement_id=project.id, user_id=LIAM_USER, date=date(2026, 11, 23), hours=2),
+        TimeEntryDraft(engagement_id=project.id, user_id=LIAM_USER, date=date(2026, 11, 24), hours=3),
+    ]
+
+    first = await psa.submit_time_entries(drafts, idempotency_key="wf-1/psa-time-1")
+    again = await psa.submit_time_entries(drafts, idempotency_key="wf-1/psa-time-1")  # a resumed step
+
+    assert [e.id for e in again] == [e.id for e in first]
+    assert [(e.date, e.hours, e.engagement_id, e.user_id) for e in first] == [
+        (date(2026, 11, 23), 2, project.id, LIAM_USER),
+        (date(2026, 11, 24), 3, project.id, LIAM_USER),
+    ]
+    assert await psa_sim.route_count(POSTS) == 2
+    assert sorted(await psa.engagement_tasks(project.id)) == ["Delivery", "Internal", "Project Management"]
+    gone = await psa.withdraw_time_entries(drafts, idempotency_key="wf-1/psa-time-1")
+    assert sorted(gone) == sorted(e.id for e in first)
+    assert await psa.withdraw_time_entries(drafts, idempotency_key="wf-1/psa-time-1") == []
+    assert await written(sources) == []
+    # Harvest's own refusal of an entry for a person not on the project, in its wire format.
+    async with httpx.AsyncClient(base_url=own_simulators.running[PSA].url) as http:
+        headers = {"Authorization": "Bearer sim-harvest-token", "Harvest-Account-Id": "1121001"}
+        body = {
+            "project_id": int(project.id),
+            "task_id": 1,
+            "spent_date": "2026-11-23",
+            "hours": 1,
+            "user_id": 4200091,
+        }
+        refused = await http.post("/v2/time_entries", json=body, headers=headers)
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"message": f"User 4200091 is not assigned to project {project.id}"},
+    )
 
 
 # -- the engine ---------------------------------------------------------------------------------------

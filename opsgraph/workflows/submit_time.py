@@ -4,8 +4,9 @@ Validation (before any write), per entry: the person is active in HR on the entr
 then); they have an active user in the engagement's PSA and are assigned to the engagement, and the
 date is within the engagement's dates; the engagement is active; the ERP accounting period holding
 the date is open (the ERP with the engagement's job, else every ERP); the hours are above zero and
-the person's day stays within `MAX_DAY_HOURS` (with what they logged already); and the entry is no
-duplicate (same engagement, date, hours and notes) of one in the PSA or earlier in the input.
+the person's day stays within `MAX_DAY_HOURS` (with what they logged already); a task named is one of
+the engagement's; and the entry is no duplicate (same engagement, date, hours and notes) of one in
+the PSA or earlier in the input.
 
 The plan groups the entries by PSA system and writes them in batches of `BATCH_SIZE`, one step per
 batch on that system's write queue. A batch is idempotent by itself: each entry carries an external
@@ -62,6 +63,13 @@ class WithdrawsTimeEntries(Protocol):
     ) -> list[str]: ...
 
 
+@runtime_checkable
+class ListsTasks(Protocol):
+    """A PSA whose entries name a task of their engagement (checked before any write)."""
+
+    async def engagement_tasks(self, engagement_id: str) -> list[str]: ...
+
+
 class _Located(BaseModel):
     """What validation found: each entry's PSA system and draft, in input order."""
 
@@ -84,6 +92,7 @@ class _Checker:
     def __init__(self, systems: Systems, data: SubmitTimeEntriesInput) -> None:
         self.systems, self.data = systems, data
         self.errors: list[UserError] = []
+        self.tasks: dict[tuple[str, str], set[str]] = {}
 
     async def engagements(self) -> dict[str, tuple[str, Engagement]]:
         """Each code's (PSA system, engagement): the first system declared that has it."""
@@ -173,6 +182,9 @@ class _Checker:
                     message = f"the ERP period {period.name} is closed"
                     self.errors.append(_entry_error(n, "date", message, "PERIOD_CLOSED"))
                     break
+            if entry.task is not None and not await self._task(name, engagement.id, entry.task):
+                message = f"{entry.engagement_code} has no active task {entry.task!r}"
+                self.errors.append(_entry_error(n, "task", message, "UNKNOWN_TASK"))
             if user_id is None:
                 continue
             key = (name, engagement.id, entry.date, round(entry.hours, 2), _same(entry.notes))
@@ -198,6 +210,16 @@ class _Checker:
                 )
             )
         return None if self.errors else located
+
+    async def _task(self, system: str, engagement_id: str, task: str) -> bool:
+        """Whether the engagement has an active task named `task` (case-insensitive)."""
+        client = self.systems.system(system).client
+        if not isinstance(client, ListsTasks):
+            return True  # the PSA names no tasks: it takes the entry as it is
+        if (system, engagement_id) not in self.tasks:
+            names = await client.engagement_tasks(engagement_id)
+            self.tasks[(system, engagement_id)] = {t.casefold() for t in names}
+        return task.casefold() in self.tasks[(system, engagement_id)]
 
     def _check(self, n: int, entry: EntryInput, status: ResourceStatus, hired: date | None, who: str) -> None:
         if status is not ResourceStatus.ACTIVE:

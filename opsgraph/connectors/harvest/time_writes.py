@@ -104,6 +104,15 @@ async def _task_id(host: _Host, project_id: int, task: str | None, cache: dict[i
 
 
 class HarvestTimeWrites:
+    async def engagement_tasks(self: _Host, engagement_id: str) -> list[str]:
+        """The names of the project's active tasks (what an entry's `task` may name)."""
+        path = TASK_ASSIGNMENTS.path.format(project_id=_vendor_id(self, engagement_id, "project"))
+        return [
+            str(a["task"]["name"])
+            for a in await self.collect(TASK_ASSIGNMENTS, path=path)
+            if a.get("is_active")
+        ]
+
     async def submit_time_entries(
         self: _Host, entries: Sequence[TimeEntryDraft], *, idempotency_key: str
     ) -> list[TimeEntry]:
