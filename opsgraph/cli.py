@@ -13,17 +13,18 @@ from opsgraph.gateway.settings import ConfigError, Settings, load_settings
 
 __all__ = ["STACKS", "cli", "main"]
 
-STACKS = ("classic", "hubspot")
+STACKS = ("classic", "hubspot", "workday")
 """The simulator stacks `--demo` and `simulate` can run (`simulators/simkit/stacks.py` defines them;
 named here so that `opsgraph --help` loads no simulator): `classic` is Salesforce, Harvest, BambooHR
-and NetSuite; `hubspot` has HubSpot as the CRM instead."""
+and NetSuite; `hubspot` has HubSpot as the CRM instead, `workday` Workday as the HR system."""
 
 _stack_option = click.option(
     "--stack",
     type=click.Choice(STACKS),
     default=STACKS[0],
     show_default=True,
-    help="Which simulator plays each role (serve: with --demo): classic (Salesforce CRM) or hubspot.",
+    help="Which simulator plays each role (serve: with --demo): classic (Salesforce CRM, BambooHR), "
+    "hubspot (HubSpot CRM) or workday (Workday HR).",
 )
 
 

@@ -108,13 +108,21 @@ def test_each_stack_names_one_vendor_per_role(world: World) -> None:
     assert [p.name for p in hubspot] == ["hubspot", "harvest", "bamboohr", "netsuite"]
     assert {p.world.crm for p in hubspot} == {"hubspot"}
     assert world.crm == "salesforce"  # a view, not a change to the shared world
-    assert set(STACKS) == {"classic", "hubspot"}
+    workday = plan_systems(world, "workday")
+    assert [(p.name, p.role) for p in workday] == [
+        ("salesforce", Role.CRM),
+        ("harvest", Role.PSA),
+        ("workday", Role.HR),
+        ("netsuite", Role.ERP),
+    ]
+    assert all(p.world is world for p in workday)
+    assert set(STACKS) == {"classic", "hubspot", "workday"}
 
 
 @pytest.mark.parametrize(
     ("stack", "psa_regions", "message"),
     [
-        ("nope", None, "unknown stack 'nope'; known stacks: classic, hubspot"),
+        ("nope", None, "unknown stack 'nope'; known stacks: classic, hubspot, workday"),
         ("classic", {"psa-a": {"AMER"}, "psa-b": {"AMER", "EMEA"}}, "region AMER is owned by both"),
         ("classic", {"psa-a": {"LATAM"}}, "regions must be a non-empty set of AMER, EMEA, APAC"),
         ("classic", {"psa-a": set()}, "regions must be a non-empty set"),

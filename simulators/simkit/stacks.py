@@ -21,6 +21,7 @@ ROLE_ORDER: tuple[Role, ...] = (Role.CRM, Role.PSA, Role.HR, Role.ERP)
 STACKS: Mapping[str, Mapping[Role, str]] = {
     "classic": {Role.CRM: "salesforce", Role.PSA: "harvest", Role.HR: "bamboohr", Role.ERP: "netsuite"},
     "hubspot": {Role.CRM: "hubspot", Role.PSA: "harvest", Role.HR: "bamboohr", Role.ERP: "netsuite"},
+    "workday": {Role.CRM: "salesforce", Role.PSA: "harvest", Role.HR: "workday", Role.ERP: "netsuite"},
 }
 DEFAULT_STACK = "classic"
 

@@ -62,6 +62,7 @@ UNKNOWN: dict[str, UnknownIds] = {
         {"engagement": ("3999999", "4200000"), "time_entry": ("1999999999",), "code": ("ENG-9999",)}
     ),
     "bamboohr": UnknownIds({"resource": ("999999", "99")}),
+    "workday": UnknownIds({"resource": ("999999", "99", "E-100")}),
     "netsuite": UnknownIds(
         {
             "customer": ("999999", "9000"),
@@ -74,6 +75,9 @@ UNKNOWN: dict[str, UnknownIds] = {
     ),
 }
 """PSA, HR and ERP vendors: their simulators use the world's own ids for these roles."""
+
+UNPAGED = 10**9
+"""A vendor whose listings answer in one body (Workday's reports)."""
 
 MALFORMED: tuple[str, ...] = (
     "",
@@ -113,6 +117,7 @@ def max_page(vendor: str) -> int:
         "harvest": MAX_PER_PAGE,
         "bamboohr": MAX_PAGE_LIMIT,
         "netsuite": MAX_LIMIT,
+        "workday": UNPAGED,
     }
     if vendor not in pages:
         pytest.fail(f"vendor {vendor!r} has no page size in tests/conformance/ids.py")
