@@ -112,7 +112,7 @@ def test_an_unknown_vendor_names_it_and_the_known_ones(tmp_path: Path) -> None:
     text = STACK.replace('vendor = "harvest"', 'vendor = "kantata"')
     assert problems(tmp_path, text) == [
         "systems.psa.vendor: unknown vendor 'kantata'; "
-        "known vendors: bamboohr, harvest, hubspot, netsuite, salesforce"
+        "known vendors: bamboohr, harvest, hubspot, netsuite, salesforce, workday"
     ]
 
 

@@ -96,7 +96,7 @@ class WorkdayOptions(BaseModel):
 class WorkdayCredentials(BaseModel):
     """The tenant, and either an integration system user (Basic) or an API client's refresh token."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
     tenant: str = Field(pattern=TENANT)
     username: str | None = None
     password: str | None = None
