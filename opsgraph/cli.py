@@ -13,19 +13,19 @@ from opsgraph.gateway.settings import ConfigError, Settings, load_settings
 
 __all__ = ["STACKS", "cli", "main"]
 
-STACKS = ("classic", "hubspot", "global")
+STACKS = ("classic", "hubspot", "global", "workday")
 """The simulator stacks `--demo` and `simulate` can run (`simulators/simkit/stacks.py` defines them;
 named here so that `opsgraph --help` loads no simulator): `classic` is Salesforce, Harvest, BambooHR
 and NetSuite; `hubspot` has HubSpot as the CRM instead; `global` splits the PSA by region: Harvest for
-AMER, Kantata for EMEA and APAC."""
+AMER, Kantata for EMEA and APAC; `workday` has Workday as the HR system."""
 
 _stack_option = click.option(
     "--stack",
     type=click.Choice(STACKS),
     default=STACKS[0],
     show_default=True,
-    help="Which simulators play each role (serve: with --demo): classic (Salesforce CRM), hubspot, or "
-    "global (Harvest for AMER, Kantata for EMEA and APAC).",
+    help="Which simulators play each role (serve: with --demo): classic (Salesforce CRM), hubspot, "
+    "global (Harvest for AMER, Kantata for EMEA and APAC) or workday (Workday HR).",
 )
 
 

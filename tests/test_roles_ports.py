@@ -37,6 +37,8 @@ CREDENTIALS = {
     "company_domain": "acme",
     "client_id": "c",
     "client_secret": "s",
+    "refresh_token": "r",
+    "tenant": "acme",
 }
 VENDORS = default_registry().vendors()
 

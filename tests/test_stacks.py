@@ -109,7 +109,15 @@ def test_each_stack_names_one_vendor_per_role(world: World) -> None:
     assert [p.name for p in hubspot] == ["hubspot", "harvest", "bamboohr", "netsuite"]
     assert {p.world.crm for p in hubspot} == {"hubspot"}
     assert world.crm == "salesforce"  # a view, not a change to the shared world
-    assert set(STACKS) == {"classic", "hubspot", "global"}
+    workday = plan_systems(world, "workday")
+    assert [(p.name, p.role) for p in workday] == [
+        ("salesforce", Role.CRM),
+        ("harvest", Role.PSA),
+        ("workday", Role.HR),
+        ("netsuite", Role.ERP),
+    ]
+    assert all(p.world is world for p in workday)
+    assert set(STACKS) == {"classic", "hubspot", "global", "workday"}
 
 
 def test_the_global_stack_splits_the_psa_by_region(world: World) -> None:
@@ -144,7 +152,7 @@ def test_the_erp_names_each_entry_by_the_id_of_the_psa_holding_it(world: World) 
 @pytest.mark.parametrize(
     ("stack", "psa_regions", "message"),
     [
-        ("nope", None, "unknown stack 'nope'; known stacks: classic, hubspot, global"),
+        ("nope", None, "unknown stack 'nope'; known stacks: classic, hubspot, global, workday"),
         ("classic", {"psa-a": {"AMER"}, "psa-b": {"AMER", "EMEA"}}, "region AMER is owned by both"),
         ("classic", {"psa-a": {"LATAM"}}, "regions must be a non-empty set of AMER, EMEA, APAC"),
         ("classic", {"psa-a": set()}, "regions must be a non-empty set"),

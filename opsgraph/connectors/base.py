@@ -88,6 +88,9 @@ class SourceConfig(BaseModel):
     breaker_reset_s: float = Field(15.0, gt=0)
     max_concurrency: int = Field(16, ge=1)
     connection_limit: int = Field(32, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+    """What only this vendor's kit knows how to read (a report's column map, say); the kit's settings
+    model checks it at start."""
 
 
 class Authenticator(Protocol):

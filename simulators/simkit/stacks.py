@@ -56,6 +56,12 @@ STACKS: Mapping[str, tuple[SystemSpec, ...]] = {
         _spec(HR, "bamboohr"),
         _spec(ERP, "netsuite"),
     ),
+    "workday": (
+        _spec(CRM, "salesforce"),
+        _spec(PSA, "harvest"),
+        _spec(HR, "workday"),
+        _spec(ERP, "netsuite"),
+    ),
 }
 DEFAULT_STACK = "classic"
 

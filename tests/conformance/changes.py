@@ -99,6 +99,13 @@ async def _bamboohr_resource(world: w.World, admin: Admin, writer: Any) -> str:
     return p.bamboo_id
 
 
+async def _workday_resource(world: w.World, admin: Admin, writer: Any) -> str:
+    p = next(p for p in world.people if p.bamboo_id is not None and p.billable)
+    assert p.bamboo_id is not None
+    await admin.event(type="change_worker", id=p.bamboo_id, fields={"title": "Principal"})
+    return p.bamboo_id
+
+
 async def _netsuite_patch(writer: Any, record_type: str, record_id: str, body: dict[str, Any]) -> str:
     await writer.request("PATCH", f"record/v1/{record_type}/{record_id}", json=body, ok=(200, 204))
     return record_id
@@ -146,6 +153,7 @@ CHANGES: dict[str, dict[Entity, Change]] = {
         Entity.TIME_ENTRY: _kantata_time_entry,
     },
     "bamboohr": {Entity.RESOURCE: _bamboohr_resource},
+    "workday": {Entity.RESOURCE: _workday_resource},
     "netsuite": {
         Entity.CUSTOMER: _netsuite_customer,
         Entity.JOB: _netsuite_job,

@@ -100,6 +100,7 @@ UNKNOWN: dict[str, UnknownIds] = {
         {"engagement": ("41999999", "7100000"), "time_entry": ("699999999",), "code": ("ENG-9999",)}
     ),
     "bamboohr": UnknownIds({"resource": ("999999", "99")}),
+    "workday": UnknownIds({"resource": ("999999", "99", "E-100")}),
     "netsuite": UnknownIds(
         {
             "customer": ("999999", "9000"),
@@ -112,6 +113,9 @@ UNKNOWN: dict[str, UnknownIds] = {
     ),
 }
 """PSA, HR and ERP vendors: well-formed ids their simulators do not have (another record's id included)."""
+
+UNPAGED = 10**9
+"""A vendor whose listings answer in one body (Workday's reports)."""
 
 MALFORMED: tuple[str, ...] = (
     "",
@@ -158,6 +162,7 @@ def max_page(vendor: str) -> int:
         "kantata": KANTATA_PAGE,
         "bamboohr": MAX_PAGE_LIMIT,
         "netsuite": MAX_LIMIT,
+        "workday": UNPAGED,
     }
     if vendor not in pages:
         pytest.fail(f"vendor {vendor!r} has no page size in tests/conformance/ids.py")

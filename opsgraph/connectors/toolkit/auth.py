@@ -1,5 +1,6 @@
 """Authenticators: reusable objects a client asks for its auth headers.
 
+- `BasicAuth`: HTTP Basic with a fixed user and password (an integration user): a 401 is final.
 - `BearerToken`: a static token (a personal access token, a private-app token): never refreshed,
   so a 401 is final.
 - `TokenCache`: one token at a time, fetched single-flight (concurrent callers share one fetch),
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,7 @@ from opsgraph.connectors.errors import SourceDataError, SourceRejected, SourceUn
 if TYPE_CHECKING:
     from opsgraph.connectors.base import Shape, SourceClient
 
-__all__ = ["BearerToken", "ClientCredentials", "Token", "TokenCache"]
+__all__ = ["BasicAuth", "BearerToken", "ClientCredentials", "Token", "TokenCache"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,22 @@ class Token:
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class BasicAuth:
+    """HTTP Basic with a fixed user and password, with any fixed headers the vendor wants beside it."""
+
+    refreshable = False
+
+    def __init__(self, username: str, password: str, extra: Mapping[str, str] | None = None) -> None:
+        pair = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._headers = {"Authorization": f"Basic {pair}", **(extra or {})}
+
+    async def headers(self) -> dict[str, str]:
+        return dict(self._headers)
+
+    def invalidate(self) -> None:
+        """Nothing to drop: fixed credentials cannot be refreshed."""
 
 
 class BearerToken:

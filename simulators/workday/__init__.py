@@ -1,0 +1,1 @@
+"""A Workday simulator: one tenant's custom reports (RaaS), its token endpoint and REST workers."""
