@@ -1,11 +1,13 @@
-"""A gateway stand-in for the crash test: launches the engine, starts one postApprovedTime and runs
-until it is killed. `python workflows_worker.py DATABASE_URL SIMULATOR_URLS_JSON KEY`."""
+"""A gateway stand-in for the crash tests: launches the engine, starts one postApprovedTime and runs
+until it is killed.
+`python workflows_worker.py DATABASE_URL SIMULATOR_URLS_JSON KEY [EXECUTOR_ID [DATA_JSON]]`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+from typing import Any
 
 from workflows_sim import settings_for, sources_for
 
@@ -14,14 +16,20 @@ from opsgraph.workflows import WorkflowEngine
 DATA = {"engagement_code": "ENG-0001", "start": "2026-10-01", "end": "2026-10-31"}
 
 
-async def main(database_url: str, urls: dict[str, str], key: str) -> None:
-    engine = WorkflowEngine(settings_for(database_url), sources_for(urls))
+async def main(
+    database_url: str, urls: dict[str, str], key: str, executor_id: str | None, data: dict[str, Any]
+) -> None:
+    engine = WorkflowEngine(settings_for(database_url, executor_id=executor_id), sources_for(urls))
     await engine.launch()
-    result = await engine.start("postApprovedTime", DATA, idempotency_key=key, caller="ops", wait=False)
+    result = await engine.start("postApprovedTime", data, idempotency_key=key, caller="ops", wait=False)
     assert result.workflow is not None
     print("started", result.workflow.id, flush=True)
     await asyncio.Event().wait()  # until SIGKILL
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]))
+    args = sys.argv[1:]
+    executor = args[3] if len(args) > 3 else None
+    asyncio.run(
+        main(args[0], json.loads(args[1]), args[2], executor, json.loads(args[4]) if len(args) > 4 else DATA)
+    )

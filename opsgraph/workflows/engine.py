@@ -44,8 +44,9 @@ log = logging.getLogger("opsgraph.workflows")
 
 
 def dbos_config(settings: WorkflowSettings) -> DBOSConfig:
-    """DBOS's configuration from ours: no config file, no Conductor, no OTLP export."""
-    return {
+    """DBOS's configuration from ours: no config file, no Conductor, no OTLP export. Without an
+    executor id DBOS keeps its own default, and a process recovers the workflows of that id."""
+    config: DBOSConfig = {
         "name": settings.app_name,
         "system_database_url": settings.url(),
         "notification_listener_polling_interval_sec": settings.poll_interval_s,
@@ -53,6 +54,9 @@ def dbos_config(settings: WorkflowSettings) -> DBOSConfig:
         "enable_otlp": False,
         "application_version": settings.app_version,
     }
+    if settings.executor_id is not None:
+        config["executor_id"] = settings.executor_id
+    return config
 
 
 def _user_errors(exc: ValidationError) -> list[UserError]:

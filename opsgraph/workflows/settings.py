@@ -2,7 +2,8 @@
 
 Read from `OPSGRAPH_WORKFLOWS__*` (the gateway's settings nest this model under `workflows`):
 `OPSGRAPH_WORKFLOWS__DATABASE_URL=postgresql://...` moves the store to PostgreSQL (replicas); left
-unset, the store is a SQLite file in `data_dir` (the demo, one process).
+unset, the store is a SQLite file in `data_dir` (the demo, one process). Replicas sharing a store
+each set their own `OPSGRAPH_WORKFLOWS__EXECUTOR_ID` (a StatefulSet's pod name).
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ class WorkflowSettings(BaseSettings):
     """DBOS recovers only the workflows of its own application version: every replica, and the
     process that restarts after a crash, must share it. Bump it only with a change that would break
     the replay of pending workflows (their steps' order), after they have drained."""
+    executor_id: str | None = Field(
+        None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )
+    """This process's identity in the store. A workflow is owned by the executor that runs it, and a
+    starting process recovers only the pending workflows of its own id, so replicas sharing a store
+    need distinct ids that survive a restart (the pod name of a StatefulSet). None: DBOS's local
+    default (`DBOS__VMID`, else `local`), right for one process."""
     admin_server: bool = False
     """DBOS 3.4 has no admin HTTP server; kept so a deployment that asks for one fails loudly."""
     poll_interval_s: float = Field(0.05, gt=0, le=5)
