@@ -14,6 +14,7 @@ from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import TEST_TUNING
 
+from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.gateway.app import create_app
 from opsgraph.schema.relay import to_global_id
 from simulators.simkit.serve import SimulatorGroup, SimulatorThread
@@ -56,7 +57,13 @@ async def writes(http: httpx.AsyncClient, group: SimulatorGroup) -> dict[str, di
 
 
 async def submit(http: httpx.AsyncClient, fields: dict[str, Any]) -> dict[str, Any]:
-    body = (await http.post("/graphql", json={"query": SUBMIT, "variables": {"input": fields}})).json()
+    body = (
+        await http.post(
+            "/graphql",
+            json={"query": SUBMIT, "variables": {"input": fields}},
+            headers={"X-API-Key": DEMO_API_KEYS["delivery"]},
+        )
+    ).json()
     assert "errors" not in body, body["errors"]
     payload: dict[str, Any] = body["data"]["submitTimeEntries"]
     return payload
