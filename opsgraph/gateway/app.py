@@ -34,6 +34,7 @@ from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
 from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
+from opsgraph.gateway.webhooks import WEBHOOK_PREFIX, webhook_routes
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
@@ -180,6 +181,7 @@ def create_app(
         WebSocketRoute("/graphql", view, name="graphql-ws"),
         *health_routes(state),
         Route("/metrics", metrics, name="metrics"),
+        *webhook_routes(state, base_url=settings.events.webhook_base_url),
     ]
     if settings.graphiql:
         routes.append(static_mount())
@@ -198,6 +200,7 @@ def create_app(
             authenticator=authenticator,
             open_paths=settings.auth.open_paths,
             graphiql=settings.graphiql,
+            open_prefixes=(WEBHOOK_PREFIX,),  # a webhook's signature is its credential
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
