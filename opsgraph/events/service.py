@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
@@ -29,6 +30,7 @@ from opsgraph.events.marks import MarkStore, MemoryMarks, RedisMarks
 from opsgraph.events.poller import Changed, PollResult, poll_system
 from opsgraph.events.readiness_event import ReadinessChanged
 from opsgraph.events.settings import EventSettings
+from opsgraph.events.workflow_event import WorkflowChanged
 from opsgraph.model import Role
 from opsgraph.resolvers.sources import Sources
 
@@ -68,8 +70,11 @@ class EventService:
         self._lock = asyncio.Lock()
         self._loops: list[asyncio.Task[None]] = []
         self._first_rounds: dict[str, asyncio.Event] = {}
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        self._event_loop = asyncio.get_running_loop()
         await self.bus.start()
         if self.settings.poll:
             self._first_rounds = {name: asyncio.Event() for name in self.sources.systems}
@@ -84,10 +89,23 @@ class EventService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._loops = []
+        if self._publishing:
+            await asyncio.gather(*self._publishing, return_exceptions=True)
         await self.lease.release_all()
         await self.lease.close()
         await self.bus.close()
         await self.marks.close()
+
+    def workflow_changed(self, workflow_id: str, status: str) -> None:
+        """The workflow engine's listener: publish `workflowChanged` (from whatever thread it is told)."""
+        event = WorkflowChanged(workflow_id, str(status), datetime.fromtimestamp(self.clock.time(), UTC))
+        if self._event_loop is not None and not self._event_loop.is_closed():
+            self._event_loop.call_soon_threadsafe(self._publish_soon, event)
+
+    def _publish_soon(self, event: WorkflowChanged) -> None:
+        task = asyncio.create_task(self.bus.publish(event))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
 
     async def first_rounds(self) -> None:
         """Until every loop has run its first poll (at once after start)."""

@@ -14,6 +14,11 @@ class EventSettings(BaseModel):
     intervals: dict[str, float] = Field(
         default_factory=dict, description="per system name: its own interval (a vendor's rate limit)"
     )
+    keep_alive_s: float = Field(
+        15.0,
+        gt=0,
+        description="seconds between keep-alive pings on a subscription's connection (all transports)",
+    )
     webhook_base_url: str | None = Field(
         None,
         description="the public origin vendors post webhooks to (behind a proxy), as their signatures "

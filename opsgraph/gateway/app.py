@@ -131,6 +131,7 @@ def create_app(
             settings.events, sources, state.cache, clock, redis_url=settings.redis_url
         )
         await state.events.start()
+        engine.listeners.append(state.events.workflow_changed)  # workflowChanged
         interval = settings.telemetry.business_metrics_interval_s
         job_task = asyncio.create_task(business.run(interval)) if interval else None
         try:
@@ -164,6 +165,7 @@ def create_app(
         state,
         graphiql=settings.graphiql,
         authenticator=authenticator,
+        keep_alive_s=settings.events.keep_alive_s,
     )
     business = BusinessMetricsJob(
         view.schema,
