@@ -22,6 +22,7 @@ from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
+from opsgraph.gateway.dashboard import DASHBOARD_ASSETS, DASHBOARD_PATH, dashboard_routes
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import graphiql_html, static_mount
@@ -184,6 +185,7 @@ def create_app(
         *health_routes(state),
         Route("/metrics", metrics, name="metrics"),
         *webhook_routes(state, base_url=settings.events.webhook_base_url),
+        *dashboard_routes(),
     ]
     if settings.graphiql:
         routes.append(static_mount())
@@ -202,7 +204,8 @@ def create_app(
             authenticator=authenticator,
             open_paths=settings.auth.open_paths,
             graphiql=settings.graphiql,
-            open_prefixes=(WEBHOOK_PREFIX,),  # a webhook's signature is its credential
+            # a webhook's signature is its credential; the dashboard's page and assets hold no data
+            open_prefixes=(WEBHOOK_PREFIX, DASHBOARD_PATH, DASHBOARD_ASSETS + "/"),
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
