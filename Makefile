@@ -50,6 +50,7 @@ STACK ?= classic
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --stack $(STACK)
+	$(BIN)/python -m bench events
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench memory
