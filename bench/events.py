@@ -125,9 +125,11 @@ async def measure(
             return started, entry.id
 
         pushed = []
-        # a client change recomputes every engagement's readiness (HubSpot's rate limits): two rounds
+        # a client change recomputes every engagement's readiness, reading HubSpot again: two rounds, each
+        # change in a fresh HubSpot rate window (190 requests per 10 s), else the recompute is refused
         for _ in range(min(rounds, 2) if company else 0):
             for legal_entity in ("Acme Billing Ltd", ""):
+                await asyncio.sleep(10.0)
                 started = time.time()
                 body = {"type": "update_company", "id": company, "properties": {"legal_entity": legal_entity}}
                 await _sim(session, urls["hubspot"], body)
