@@ -14,11 +14,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[sim,dev]'
 	touch $(STAMP)
 
-# The npm subscription clients the protocol tests run (graphql-ws, graphql-sse), from the lockfile.
-$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
-	cd tests/js && npm ci --ignore-scripts --no-audit --no-fund
-	touch $(JS_STAMP)
-
 # Debian's chromium for the dashboard test (Playwright drives it; never `playwright install`): installed
 # with apt-get when missing and running as root; otherwise that test skips (and fails under CI=true).
 $(CHROMIUM_STAMP):
@@ -28,6 +23,12 @@ $(CHROMIUM_STAMP):
 	    || { apt-get update && apt-get install -y -o DPkg::Lock::Timeout=600 chromium; }; \
 	fi
 	@if command -v chromium >/dev/null; then touch $@; else echo "chromium unavailable: the dashboard test skips"; fi
+
+# Node packages the tests drive (tests/js: federation composition; the graphql-ws and graphql-sse
+# subscription clients), pinned by the lockfile.
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
 
 demo: $(STAMP)
 	@echo "opsgraph demo: GraphiQL at http://127.0.0.1:8000/graphql"
