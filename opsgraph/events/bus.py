@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from opentelemetry import trace
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
@@ -24,6 +25,7 @@ from opsgraph.events.readiness_event import ReadinessChanged
 from opsgraph.events.workflow_event import WorkflowChanged
 
 logger = logging.getLogger("opsgraph.events")
+_tracer = trace.get_tracer("opsgraph.events")
 
 CHANNEL = "opsgraph:v1:events:readiness"
 WORKFLOW_CHANNEL = "opsgraph:v1:events:workflow"
@@ -132,8 +134,11 @@ class LocalBus:
             await self._count_changed.wait()
 
     def deliver(self, event: BusEvent) -> None:
-        for mailbox in list(self._mailboxes):
-            mailbox.put(event)
+        """Into every subscriber's mailbox (span `events fan-out`: how many)."""
+        with _tracer.start_as_current_span("events fan-out") as span:
+            span.set_attribute("opsgraph.subscribers", len(self._mailboxes))
+            for mailbox in list(self._mailboxes):
+                mailbox.put(event)
 
     async def publish(self, event: BusEvent) -> None:
         self.deliver(event)
