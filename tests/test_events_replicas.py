@@ -76,16 +76,19 @@ async def test_the_polling_loops_hand_over_when_a_replica_stops(
         a = await a_stack.enter_async_context(
             events_gateway(simulators, world, redis_url=own_redis.url, events=events)
         )
-        await a.events.first_rounds()
+        async with asyncio.timeout(60):  # bounded: a hang is a failure that says where
+            await a.events.first_rounds()
         b = await b_stack.enter_async_context(
             events_gateway(simulators, world, redis_url=own_redis.url, events=events)
         )
-        await b.events.first_rounds()
+        async with asyncio.timeout(60):
+            await b.events.first_rounds()
         a_lease, b_lease = a.events.lease, b.events.lease
         assert isinstance(a_lease, RedisLease) and isinstance(b_lease, RedisLease)
         systems = set(a.events.sources.systems)
         assert a_lease.held == systems and b_lease.held == set()
-        await a_stack.aclose()
+        async with asyncio.timeout(60):
+            await a_stack.aclose()
         for _ in range(400):  # bounded: at most 20 s for what takes about one third of an interval
             if b_lease.held == systems:
                 break
