@@ -10,6 +10,7 @@ warm cache at concurrency 1, 8 and 32, measured by a separate load process, and 
 time a fresh gateway takes to answer a 30-fragment chain document (`bench.reject`).
 
 `python -m bench memory` (`make bench-memory`): RSS of `serve --demo` under 32 clients for 60 s.
+`python -m bench events` (also run by `make bench`): live pushes (bench/events.py).
 Short runs while developing: `--runs 2 --seconds 1`.
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.events import events
 from bench.memory import memory
 from bench.procs import gateway_env, start_gateway, start_simulators, stop_all
 from bench.reject import time_to_reject
@@ -121,14 +123,19 @@ def throughput(url: str, query_file: Path, seconds: float) -> dict[int, dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", nargs="?", choices=["table", "memory"], default="table")
+    parser.add_argument("mode", nargs="?", choices=["table", "memory", "events"], default="table")
     parser.add_argument("--profile", default="large")
     parser.add_argument("--stack", choices=list(STACKS), default=DEFAULT_STACK, help="table: the demo stack")
     parser.add_argument("--runs", type=int, default=10, help="table: requests per query, cold and warm")
     parser.add_argument("--seconds", type=float, default=None, help="throughput 5 s / memory 60 s per run")
     parser.add_argument("--clients", type=int, default=32, help="memory: concurrent clients")
     parser.add_argument("--query", default="portfolio", help="memory: a query in bench/queries/")
+    parser.add_argument("--sse", type=int, default=1000, help="events: SSE subscribers held")
+    parser.add_argument("--ws", type=int, default=1000, help="events: WebSocket subscribers held")
     args = parser.parse_args()
+    if args.mode == "events":
+        events(args.sse, args.ws, rounds=args.runs if args.runs != 10 else 5)
+        return
     if args.mode == "memory":
         memory(QUERIES / f"{args.query}.graphql", args.clients, args.seconds or 60.0)
         return

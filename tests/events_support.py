@@ -118,19 +118,23 @@ async def events_gateway(
 
 @dataclass
 class Subscriber:
-    """A real graphql-transport-ws client (gql) holding one `invoiceReadinessChanged` subscription."""
+    """A real graphql-transport-ws client (gql) holding one subscription (`invoiceReadinessChanged` unless
+    another `query` and its `result_field`)."""
 
+    query: str = SUBSCRIPTION
+    result_field: str = "invoiceReadinessChanged"
+    init_payload: dict[str, Any] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     error: BaseException | None = None
 
     async def run(self, url: str, variables: dict[str, Any], subprotocol: str) -> None:
-        transport = WebsocketsTransport(url=url, subprotocols=[subprotocol])
+        transport = WebsocketsTransport(url=url, subprotocols=[subprotocol], init_payload=self.init_payload)
         try:
             async with Client(transport=transport, fetch_schema_from_transport=False) as session:
-                request = GraphQLRequest(SUBSCRIPTION, variable_values=variables)
+                request = GraphQLRequest(self.query, variable_values=variables)
                 async for result in session.subscribe(request):
-                    self.received.append(result["invoiceReadinessChanged"])
+                    self.received.append(result[self.result_field])
                     self.arrived.set()
         except BaseException as exc:  # the test reads it
             self.error = exc
@@ -149,12 +153,12 @@ class Subscriber:
 
 @asynccontextmanager
 async def subscribed(
-    gateway: Gateway, variables: dict[str, Any], *, legacy: bool = False
+    gateway: Gateway, variables: dict[str, Any], *, legacy: bool = False, **subscriber_fields: Any
 ) -> AsyncIterator[Subscriber]:
     """A subscriber, connected and registered on the bus before the block runs; over graphql-transport-ws,
     or with `legacy` over the older graphql-ws protocol (Apollo's subscriptions-transport-ws)."""
     protocol = WebsocketsTransport.APOLLO_SUBPROTOCOL if legacy else WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
-    subscriber = Subscriber()
+    subscriber = Subscriber(**subscriber_fields)
     before = gateway.events.bus.subscribers
     task = asyncio.create_task(subscriber.run(gateway.ws_url, variables, protocol))
     async with asyncio.timeout(10):

@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 from redis.asyncio import Redis
 
-from opsgraph.events.bus import LocalBus, RedisBus
+from opsgraph.events.bus import LocalBus, Mailbox, RedisBus
 from opsgraph.events.marks import OVERLAP, Mark, RedisMarks
 from opsgraph.events.readiness_event import ReadinessChanged
+from opsgraph.events.workflow_event import WorkflowChanged
 from opsgraph.model import Engagement, Money
 from opsgraph.resolvers.views.readiness import Readiness, ReadinessBlocker
 from opsgraph.roles import Change
@@ -77,6 +78,15 @@ async def test_a_slow_subscriber_gets_the_latest_per_engagement_and_the_first_pr
     assert [(await anext(other)).code for _ in range(2)] == ["ENG-2", "ENG-1"]
 
 
+async def test_a_mailbox_is_bounded_dropping_the_oldest_pending_key() -> None:
+    mailbox = Mailbox(max_pending=2)
+    for code in ("ENG-1", "ENG-2", "ENG-1", "ENG-3"):
+        mailbox.put(event(code, "10", ready=True, was_ready=False, previous="0"))
+    assert (mailbox.pending, mailbox.coalesced, mailbox.dropped) == (2, 1, 1)
+    taken = [await mailbox.get(), await mailbox.get()]
+    assert [e.key for e in taken] == ["readiness:ENG-1", "readiness:ENG-3"]
+
+
 async def test_over_redis_an_event_reaches_every_replica(redis_server: str) -> None:
     one, two = RedisBus(Redis.from_url(redis_server)), RedisBus(Redis.from_url(redis_server))
     await one.start()
@@ -88,6 +98,11 @@ async def test_over_redis_an_event_reaches_every_replica(redis_server: str) -> N
         async with asyncio.timeout(5):
             assert await anext(there) == sent
             assert await anext(here) == sent  # the publisher's own subscribers hear it once, from Redis
+        parked = WorkflowChanged("wf-1", "PARKED", AT)
+        await two.publish(parked)
+        async with asyncio.timeout(5):
+            assert await anext(here) == parked
+            assert await anext(there) == parked
         assert here.mailbox.coalesced == there.mailbox.coalesced == 0
     finally:
         await one.close()

@@ -22,6 +22,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pydantic import BaseModel, ConfigDict
 
 from opsgraph.connectors.base import SourceClient, SourceConfig
+from opsgraph.connectors.webhooks import WebhookKit
 from opsgraph.model import Role
 
 __all__ = [
@@ -66,6 +67,8 @@ class Connector:
     client: type[SourceClient]
     settings: type[BaseModel]
     """Validates a system's settings (`base_url`, `credentials`, tuning) for this vendor at start."""
+    webhooks: WebhookKit | None = None
+    """Verifies and reads the vendor's webhook deliveries (`/webhooks/<system>`); None: it sends none."""
 
 
 class UnknownVendor(LookupError):

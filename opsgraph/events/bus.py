@@ -1,9 +1,11 @@
-"""The event bus: readiness events to every subscriber, in this process or, with Redis, on every replica.
+"""The event bus: readiness and workflow events to every subscriber, in this process or, with Redis, on
+every replica.
 
 A subscriber never holds up the publisher or the other subscribers: each has its own mailbox, which
-keeps the latest event per engagement (an event not yet taken is replaced by the newer one of the same
-engagement, keeping the older one's `wasReady`/`previousAmount`), so it is bounded by the number of
-engagements however slow the subscriber is.
+keeps the latest event per engagement and per workflow (an event not yet taken is replaced by the newer
+one of the same key, a readiness event keeping the older one's `wasReady`/`previousAmount`), and holds at
+most `MAX_PENDING` keys (past that the oldest pending event is dropped and counted), however slow or
+stalled the subscriber is.
 """
 
 from __future__ import annotations
@@ -20,35 +22,52 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from opsgraph.events.readiness_event import ReadinessChanged
+from opsgraph.events.workflow_event import WorkflowChanged
 
 logger = logging.getLogger("opsgraph.events")
 _tracer = trace.get_tracer("opsgraph.events")
 
 CHANNEL = "opsgraph:v1:events:readiness"
+WORKFLOW_CHANNEL = "opsgraph:v1:events:workflow"
+
+BusEvent = ReadinessChanged | WorkflowChanged
+
+MAX_PENDING = 10_000
+"""Keys one subscriber's mailbox holds at most (engagements and workflows with an event not yet taken)."""
 
 
 class Mailbox:
-    """One subscriber's pending events, latest per engagement, in arrival order."""
+    """One subscriber's pending events, latest per key, in arrival order."""
 
-    def __init__(self) -> None:
-        self._pending: dict[str, ReadinessChanged] = {}
+    def __init__(self, max_pending: int = MAX_PENDING) -> None:
+        self._pending: dict[str, BusEvent] = {}
         self._ready = asyncio.Event()
+        self.max_pending = max_pending
         self.coalesced = 0
+        self.dropped = 0
 
-    def put(self, event: ReadinessChanged) -> None:
-        older = self._pending.pop(event.code, None)
+    def put(self, event: BusEvent) -> None:
+        older = self._pending.pop(event.key, None)
         if older is not None:
             self.coalesced += 1
-            event = replace(event, was_ready=older.was_ready, previous_amount=older.previous_amount)
-        self._pending[event.code] = event
+            if isinstance(event, ReadinessChanged) and isinstance(older, ReadinessChanged):
+                event = replace(event, was_ready=older.was_ready, previous_amount=older.previous_amount)
+        elif len(self._pending) >= self.max_pending:
+            del self._pending[next(iter(self._pending))]
+            self.dropped += 1
+        self._pending[event.key] = event
         self._ready.set()
 
-    async def get(self) -> ReadinessChanged:
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def get(self) -> BusEvent:
         while not self._pending:
             self._ready.clear()
             await self._ready.wait()
-        code = next(iter(self._pending))
-        return self._pending.pop(code)
+        key = next(iter(self._pending))
+        return self._pending.pop(key)
 
 
 class Feed:
@@ -65,7 +84,7 @@ class Feed:
     def __aiter__(self) -> Feed:
         return self
 
-    async def __anext__(self) -> ReadinessChanged:
+    async def __anext__(self) -> BusEvent:
         if self.mailbox not in self._mailboxes:
             raise StopAsyncIteration
         return await self.mailbox.get()
@@ -77,7 +96,7 @@ class Feed:
 
 
 class EventBus(Protocol):
-    async def publish(self, event: ReadinessChanged) -> None: ...
+    async def publish(self, event: BusEvent) -> None: ...
 
     @property
     def subscribers(self) -> int: ...
@@ -114,14 +133,14 @@ class LocalBus:
         while self.subscribers != count:
             await self._count_changed.wait()
 
-    def deliver(self, event: ReadinessChanged) -> None:
+    def deliver(self, event: BusEvent) -> None:
         """Into every subscriber's mailbox (span `events fan-out`: how many)."""
         with _tracer.start_as_current_span("events fan-out") as span:
             span.set_attribute("opsgraph.subscribers", len(self._mailboxes))
             for mailbox in list(self._mailboxes):
                 mailbox.put(event)
 
-    async def publish(self, event: ReadinessChanged) -> None:
+    async def publish(self, event: BusEvent) -> None:
         self.deliver(event)
 
     def subscribe(self) -> Feed:
@@ -146,7 +165,7 @@ class RedisBus(LocalBus):
 
     async def start(self) -> None:
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(CHANNEL)
+        await self._pubsub.subscribe(CHANNEL, WORKFLOW_CHANNEL)
         self._listener = asyncio.create_task(self._listen(self._pubsub))
 
     async def _listen(self, pubsub: PubSub) -> None:
@@ -154,17 +173,18 @@ class RedisBus(LocalBus):
             try:
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
-                        self.deliver(ReadinessChanged.from_json(message["data"]))
+                        self.deliver(_decode(message["channel"], message["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("the event bus lost Redis; resubscribing", exc_info=True)
                 await asyncio.sleep(1.0)
                 with contextlib.suppress(Exception):
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(CHANNEL, WORKFLOW_CHANNEL)
 
-    async def publish(self, event: ReadinessChanged) -> None:
-        await self._redis.publish(CHANNEL, event.to_json())
+    async def publish(self, event: BusEvent) -> None:
+        channel = CHANNEL if isinstance(event, ReadinessChanged) else WORKFLOW_CHANNEL
+        await self._redis.publish(channel, event.to_json())
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -174,3 +194,10 @@ class RedisBus(LocalBus):
         if self._pubsub is not None:
             await self._pubsub.aclose()
         await self._redis.aclose()
+
+
+def _decode(channel: bytes | str, data: bytes | str) -> BusEvent:
+    name = channel.decode() if isinstance(channel, bytes) else channel
+    if name == WORKFLOW_CHANNEL:
+        return WorkflowChanged.from_json(data)
+    return ReadinessChanged.from_json(data)

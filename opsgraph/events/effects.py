@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,7 +20,7 @@ from opsgraph.clock import Clock
 from opsgraph.connectors.errors import SourceError
 from opsgraph.context import new_correlation_id
 from opsgraph.events.bus import EventBus
-from opsgraph.events.poller import EntityChanges
+from opsgraph.events.poller import Changed
 from opsgraph.events.readiness_event import Cause, ReadinessChanged
 from opsgraph.model import AccountingPeriod, InvoiceStatus, Money, Role, TimeEntryStatus, record_key
 from opsgraph.resolvers.context import RequestContext
@@ -105,7 +105,7 @@ class Effects:
 
     # -- one batch ---------------------------------------------------------------------------------
 
-    async def apply(self, found: list[EntityChanges]) -> list[ReadinessChanged]:
+    async def apply(self, found: Sequence[Changed]) -> list[ReadinessChanged]:
         """Invalidate, find what the changes touch, recompute readiness there and publish."""
         for batch in found:
             await self.invalidate(batch.system, batch.entity, (c.id for c in batch.changes))
@@ -131,7 +131,7 @@ class Effects:
                     touched.add(EVERY, Cause.PERIOD_CLOSED if closed else Cause.PERIOD_OPENED)
         return await self.publish_changes(touched) if touched.causes else []
 
-    async def _touch(self, ctx: RequestContext, batch: EntityChanges, touched: Touched) -> None:
+    async def _touch(self, ctx: RequestContext, batch: Changed, touched: Touched) -> None:
         system, ids = batch.system, [c.id for c in batch.changes]
         keys = [record_key(system, i) for i in ids]
         loaders = ctx.loaders

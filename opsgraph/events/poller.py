@@ -16,12 +16,18 @@ logger = logging.getLogger("opsgraph.events")
 
 
 @dataclass(frozen=True)
-class EntityChanges:
-    """The new changes of one entity in one system, and the mark to keep once they took effect."""
+class Changed:
+    """Changes of one entity in one system, polled or pushed by a webhook."""
 
     system: str
     entity: Entity
     changes: list[Change]
+
+
+@dataclass(frozen=True)
+class EntityChanges(Changed):
+    """The new changes a poll found, and the mark to keep once they took effect."""
+
     mark: Mark
 
 

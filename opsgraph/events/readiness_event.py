@@ -40,6 +40,11 @@ class ReadinessChanged:
     def code(self) -> str:
         return self.engagement.code
 
+    @property
+    def key(self) -> str:
+        """A subscriber's mailbox keeps the latest of each engagement."""
+        return f"readiness:{self.engagement.code}"
+
     def to_json(self) -> str:
         r = self.readiness
         return json.dumps(

@@ -24,6 +24,7 @@ from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
 from opsgraph.gateway.authorization import authorization_extension
+from opsgraph.gateway.dashboard import DASHBOARD_ASSETS, DASHBOARD_PATH, dashboard_routes
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import graphiql_html, static_mount
@@ -36,6 +37,7 @@ from opsgraph.gateway.operations import OperationNameRequired
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
 from opsgraph.gateway.settings import ConfigError, Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
+from opsgraph.gateway.webhooks import WEBHOOK_PREFIX, webhook_routes
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
@@ -177,6 +179,7 @@ def create_app(
             lag=lambda system, s: metrics.event_lag.labels(system).observe(s),
         )
         await state.events.start()
+        engine.listeners.append(state.events.workflow_changed)  # workflowChanged
         interval = settings.telemetry.business_metrics_interval_s
         job_task = asyncio.create_task(business.run(interval)) if interval else None
         try:
@@ -211,6 +214,7 @@ def create_app(
         state,
         graphiql=settings.graphiql,
         authenticator=authenticator,
+        keep_alive_s=settings.events.keep_alive_s,
     )
     business = BusinessMetricsJob(
         view.schema,
@@ -231,6 +235,8 @@ def create_app(
         WebSocketRoute("/graphql", view, name="graphql-ws"),
         *health_routes(state),
         Route("/metrics", scrape, name="metrics"),
+        *webhook_routes(state, base_url=settings.events.webhook_base_url),
+        *dashboard_routes(),
     ]
     if settings.graphiql:
         routes.append(static_mount())
@@ -249,6 +255,8 @@ def create_app(
             authenticator=authenticator,
             open_paths=settings.auth.open_paths,
             graphiql=settings.graphiql,
+            # a webhook's signature is its credential; the dashboard's page and assets hold no data
+            open_prefixes=(WEBHOOK_PREFIX, DASHBOARD_PATH, DASHBOARD_ASSETS + "/"),
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

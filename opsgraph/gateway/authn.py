@@ -62,11 +62,18 @@ def wants_graphiql_page(scope: Scope) -> bool:
 
 class AuthMiddleware:
     def __init__(
-        self, app: ASGIApp, *, authenticator: Authenticator, open_paths: Collection[str], graphiql: bool
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        open_paths: Collection[str],
+        graphiql: bool,
+        open_prefixes: Collection[str] = (),
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.open_paths = frozenset(open_paths)
+        self.open_prefixes = tuple(open_prefixes)
         self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,7 +99,7 @@ class AuthMiddleware:
             return True
         if scope["type"] != "http":
             return False
-        if scope["method"] == "OPTIONS":
+        if scope["method"] == "OPTIONS" or path.startswith(self.open_prefixes):
             return True
         return self.graphiql and (
             path.startswith(ASSET_PREFIX + "/") or (path == GRAPHQL_PATH and wants_graphiql_page(scope))

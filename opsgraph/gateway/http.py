@@ -42,6 +42,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.streaming import SSETransport
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -149,8 +150,18 @@ class GraphQLView(GraphQL[RequestContext, None]):
         *,
         graphiql: bool = True,
         authenticator: Authenticator | None = None,
+        keep_alive_s: float = 15.0,
     ) -> None:
-        super().__init__(schema, graphql_ide=None, subscription_protocols=SUBSCRIPTION_PROTOCOLS)
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=SUBSCRIPTION_PROTOCOLS,
+            keep_alive=True,  # legacy graphql-ws: `ka` messages
+            keep_alive_interval=keep_alive_s,  # graphql-transport-ws: `ping` messages (websocket.py)
+        )
+        for transport in self._stream_transport_map.values():
+            if isinstance(transport, SSETransport):
+                transport.heartbeat_interval = keep_alive_s  # SSE: `: ping` comments
         self.state = state
         self.authenticator = authenticator
         self.graphiql_page = graphiql_html() if graphiql else None

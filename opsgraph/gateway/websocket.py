@@ -12,9 +12,16 @@ configured. Otherwise the socket closes with 4403 (the protocol's "Forbidden") a
 `UNAUTHENTICATED: <reason>`, before `connection_ack`, so no operation runs. A connection whose
 token has expired since closes the same way at its next `subscribe` (`token_expired`); operations
 already running go on to their end.
+
+Keep-alive: once acknowledged, the server sends a `ping` every `keep_alive_interval` seconds of the
+view (the protocol lets either side ping; clients answer `pong`), so idle connections survive proxies
+and a dead peer is noticed.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -34,6 +41,20 @@ __all__ = ["GatewayTransportWSHandler"]
 
 
 class GatewayTransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    _pinging: asyncio.Task[None] | None = None
+
+    async def _ping_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.send_message({"type": "ping"})
+
+    async def shutdown(self) -> None:
+        if self._pinging is not None:
+            self._pinging.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._pinging
+        await super().shutdown()
+
     async def _handle_pre_execution_error(
         self, operation: Operation[RequestContext, None], result: PreExecutionError
     ) -> None:
@@ -55,6 +76,9 @@ class GatewayTransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, No
                 await self.websocket.close(code=4403, reason=f"{failure.code}: {failure.reason}")
                 return
         await super().handle_connection_init(message)
+        interval = getattr(self.view, "keep_alive_interval", None)
+        if self.connection_acknowledged and interval and self._pinging is None:
+            self._pinging = asyncio.create_task(self._ping_every(interval), name="graphql-transport-ws ping")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         authenticator: Authenticator | None = getattr(self.view, "authenticator", None)

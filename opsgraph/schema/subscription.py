@@ -1,4 +1,5 @@
-"""The root Subscription: `invoiceReadinessChanged` (ARCHITECTURE section 4), read from the event bus.
+"""The root Subscription: `invoiceReadinessChanged` and `workflowChanged` (ARCHITECTURE section 4), read
+from the event bus.
 
 Arguments are checked when the subscription starts (a bad id is `BAD_USER_INPUT` before any event);
 the filters are applied per subscriber as events arrive.
@@ -14,11 +15,15 @@ import strawberry
 
 from opsgraph.events.bus import Feed
 from opsgraph.events.readiness_event import ReadinessChanged
+from opsgraph.events.workflow_event import WorkflowChanged
 from opsgraph.schema.errors import BadUserInput
+from opsgraph.schema.mutation import engine_of
 from opsgraph.schema.pagination import check_first
 from opsgraph.schema.relay import from_global_id
 from opsgraph.schema.types.common import Info, Money
 from opsgraph.schema.types.views import InvoiceReadiness
+from opsgraph.schema.types.workflow import Workflow, WorkflowStatus
+from opsgraph.workflows import WorkflowEngine
 
 
 @strawberry.type(description="Invoice readiness of one engagement changed: `ready` or the amount moved.")
@@ -51,8 +56,24 @@ async def _stream(
 ) -> AsyncGenerator[InvoiceReadinessEvent, None]:
     try:
         async for event in feed:
-            if _matches(event, codes, min_amount):
+            if isinstance(event, ReadinessChanged) and _matches(event, codes, min_amount):
                 yield InvoiceReadinessEvent.of(event)
+    finally:
+        await feed.aclose()
+
+
+async def _workflows(
+    feed: Feed, engine: WorkflowEngine, statuses: set[str] | None
+) -> AsyncGenerator[Workflow, None]:
+    try:
+        async for event in feed:
+            if not isinstance(event, WorkflowChanged):
+                continue
+            if statuses is not None and event.status not in statuses:
+                continue
+            record = await engine.get(event.workflow_id)
+            if record is not None:
+                yield Workflow.of(record)
     finally:
         await feed.aclose()
 
@@ -73,3 +94,17 @@ class Subscription:
         if info.context.bus is None:
             raise BadUserInput("Subscriptions are not available: the gateway's events are not running")
         return _stream(info.context.bus.subscribe(), codes, min_amount)
+
+    @strawberry.subscription(
+        description="Each change of a workflow's status, on any replica; `status: [PARKED]` is the live "
+        "exception queue. The workflow as it is when the event arrives."
+    )
+    async def workflow_changed(
+        self,
+        info: Info,
+        status: list[WorkflowStatus] | None = None,  # type: ignore[valid-type]
+    ) -> AsyncGenerator[Workflow, None]:
+        statuses = {str(s) for s in status} if status else None
+        if info.context.bus is None:
+            raise BadUserInput("Subscriptions are not available: the gateway's events are not running")
+        return _workflows(info.context.bus.subscribe(), engine_of(info), statuses)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -74,6 +74,8 @@ class WorkflowEngine:
         self.systems = systems
         self.invalidate = invalidate
         self._runtime: Runtime | None = None
+        self.listeners: list[Callable[[str, WorkflowStatus], None]] = []
+        """Told each status a workflow moves to (the events publish `workflowChanged`)."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -81,6 +83,7 @@ class WorkflowEngine:
         """Open the store and launch DBOS in the running event loop (workflows, recovered ones too,
         run on it, beside the systems' clients). Pending workflows of this process resume now."""
         store = await asyncio.to_thread(WorkflowStore, self.settings.url())
+        store.listeners = self.listeners
         self._runtime = Runtime(store, self.systems, self.settings, self.invalidate)
         runtime.bind(self._runtime)
         DBOS(config=dbos_config(self.settings))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,6 +89,12 @@ class WorkflowStore:
             parsed = parsed.set(drivername="postgresql+psycopg")  # the driver DBOS uses (psycopg 3)
         self.engine = sa.create_engine(parsed, **kwargs)
         METADATA.create_all(self.engine)
+        self.listeners: list[Callable[[str, WorkflowStatus], None]] = []
+        """Called (on the event loop) after each write that sets a workflow's status."""
+
+    def _notify(self, workflow_id: str, status: WorkflowStatus) -> None:
+        for listener in self.listeners:
+            listener(workflow_id, WorkflowStatus(status))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -146,13 +152,18 @@ class WorkflowStore:
 
     async def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
         """Insert the record; (the row already there, False) when its id exists."""
-        return await asyncio.to_thread(self._insert, record)
+        stored, inserted = await asyncio.to_thread(self._insert, record)
+        if inserted:
+            self._notify(record.id, record.status)
+        return stored, inserted
 
     async def get(self, workflow_id: str) -> WorkflowRecord | None:
         return await asyncio.to_thread(self._get, workflow_id)
 
     async def update(self, workflow_id: str, **fields: Any) -> None:
         await asyncio.to_thread(self._update, workflow_id, fields)
+        if "status" in fields:
+            self._notify(workflow_id, fields["status"])
 
     async def list(
         self,

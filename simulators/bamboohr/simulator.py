@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from opsgraph.connectors.bamboohr.webhooks import sign, signed_headers
 from opsgraph.connectors.ids import is_digits
 from simulators.bamboohr.sim_state import (
     LIST_DEFAULT_FIELDS,
@@ -40,6 +42,8 @@ from simulators.simkit.serve import SimulatorInfo
 from simulators.world import World
 
 API_KEY = "sim-bamboohr-key"
+WEBHOOK_SECRET = "sim-bamboohr-webhook-secret"
+"""What the demo subscribes the gateway's webhook route with (`subscribe_webhooks`)."""
 COMPANY_DOMAIN = "opsgraphfirm"
 GATEWAY = "/api/gateway.php/"
 API_PATH = f"{GATEWAY}{COMPANY_DOMAIN}/v1"
@@ -60,9 +64,8 @@ DIRECTORY_FIELDS = [
 ]
 
 
-def sign_webhook(secret: bytes, timestamp: str, body: bytes) -> str:
-    """`X-BambooHR-Signature`: hex HMAC-SHA256 over the raw body followed by `X-BambooHR-Timestamp`."""
-    return hmac.new(secret, body + timestamp.encode(), hashlib.sha256).hexdigest()
+sign_webhook = sign
+"""`X-BambooHR-Signature`: hex HMAC-SHA256 over the raw body followed by `X-BambooHR-Timestamp`."""
 
 
 def bamboo_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -78,6 +81,7 @@ class BambooHRVendor:
     def __init__(self, world: World) -> None:
         self.state = HrState(world)
         self.rate_limit_status = 503
+        self.webhook: tuple[str, str] | None = None  # (url, secret) of `subscribe_webhooks`
 
     def check_auth(self, request: Request) -> Response | None:
         path = request.url.path
@@ -113,6 +117,7 @@ class BambooHRVendor:
     async def reset(self) -> None:
         self.state.load()
         self.rate_limit_status = 503
+        self.webhook = None
 
     async def event(self, body: dict[str, Any]) -> dict[str, Any]:
         kind = body.get("type")
@@ -127,13 +132,21 @@ class BambooHRVendor:
                 raise ValueError(str(exc)) from exc
             if stamp is None:
                 raise ValueError(f"no employee with id {body.get('id')!r}")
-            return {"id": str(employee_id), "lastChanged": stamp}
+            delivered = await self._deliver("employee.updated", employee_id, sorted(fields))
+            return {"id": str(employee_id), "lastChanged": stamp, "delivered": delivered}
         if kind == "delete_employee":
             employee_id = _employee_id(str(body.get("id", "")))
             stamp = None if employee_id is None else self.state.delete(employee_id)
             if stamp is None:
                 raise ValueError(f"no employee with id {body.get('id')!r}")
-            return {"id": str(employee_id), "action": "Deleted", "lastChanged": stamp}
+            delivered = await self._deliver("employee.deleted", employee_id, [])
+            return {"id": str(employee_id), "action": "Deleted", "lastChanged": stamp, "delivered": delivered}
+        if kind == "subscribe_webhooks":
+            url, secret = body.get("url"), body.get("secret")
+            if not isinstance(url, str) or not isinstance(secret, str) or not secret:
+                raise ValueError("subscribe_webhooks needs 'url' and 'secret' strings")
+            self.webhook = (url, secret)
+            return {"type": kind, "url": url}
         if kind == "set_rate_limit_status":
             status = body.get("status")
             if status not in (429, 503):
@@ -141,6 +154,24 @@ class BambooHRVendor:
             self.rate_limit_status = status
             return {"rateLimitStatus": status}
         raise ValueError(f"unknown event type {kind!r}")
+
+    async def _deliver(self, kind: str, employee_id: int | None, changed: list[str]) -> int | None:
+        """POST one signed webhook to the subscribed URL; its HTTP status (None: no subscriber)."""
+        if self.webhook is None:
+            return None
+        url, secret = self.webhook
+        now = int(time.time())
+        payload = {
+            "type": kind,
+            "timestamp": now,
+            "data": {"companyId": COMPANY_DOMAIN, "employeeId": str(employee_id), "changedFields": changed},
+        }
+        raw = json.dumps(payload).encode()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, data=raw, headers=signed_headers(secret, raw, now)) as resp,
+        ):
+            return resp.status
 
 
 def _employee_id(text: str) -> int | None:
@@ -348,7 +379,7 @@ def create_app(world: World) -> Starlette:
 SIMULATOR = SimulatorInfo(
     vendor="bamboohr",
     create_app=create_app,
-    credentials={"api_key": API_KEY, "company_domain": COMPANY_DOMAIN},
+    credentials={"api_key": API_KEY, "company_domain": COMPANY_DOMAIN, "webhook_secret": WEBHOOK_SECRET},
     api_path=API_PATH,
     connector_path=API_PATH,
 )

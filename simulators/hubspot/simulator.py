@@ -31,7 +31,9 @@ from simulators.simkit.serve import SimulatorInfo
 from simulators.world import World
 
 ACCESS_TOKEN = "pat-na1-0f5c3a2e-opsgraph-sim"
-CREDENTIALS = {"access_token": ACCESS_TOKEN}
+CLIENT_SECRET = "sim-hubspot-client-secret"
+"""The app's client secret: the gateway verifies the webhooks it is subscribed to with it."""
+CREDENTIALS = {"access_token": ACCESS_TOKEN, "client_secret": CLIENT_SECRET}
 API_PATH = "/crm/v3"
 DEFAULT_BURST = 190  # private app, Professional: 190 requests per 10 s
 DEFAULT_INTERVAL_MS = 10_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from opsgraph.connectors.bamboohr.client import BambooHRClient
+from opsgraph.connectors.bamboohr.webhooks import BambooHRWebhooks
 from opsgraph.connectors.registry import Connector, ConnectorSettings
 from opsgraph.model import Role
 
@@ -28,4 +29,10 @@ class BambooHRSettings(ConnectorSettings):
         return self
 
 
-CONNECTOR = Connector(vendor="bamboohr", role=Role.HR, client=BambooHRClient, settings=BambooHRSettings)
+CONNECTOR = Connector(
+    vendor="bamboohr",
+    role=Role.HR,
+    client=BambooHRClient,
+    settings=BambooHRSettings,
+    webhooks=BambooHRWebhooks(),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsgraph.connectors.hubspot.client import HubSpotClient
+from opsgraph.connectors.hubspot.webhooks import HubSpotWebhooks
 from opsgraph.connectors.registry import Connector, ConnectorSettings
 from opsgraph.model import Role
 
@@ -20,4 +21,10 @@ class HubSpotSettings(ConnectorSettings):
     credentials: HubSpotCredentials
 
 
-CONNECTOR = Connector(vendor="hubspot", role=Role.CRM, client=HubSpotClient, settings=HubSpotSettings)
+CONNECTOR = Connector(
+    vendor="hubspot",
+    role=Role.CRM,
+    client=HubSpotClient,
+    settings=HubSpotSettings,
+    webhooks=HubSpotWebhooks(),
+)

@@ -10,20 +10,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from urllib.parse import unquote
+
+from opsgraph.connectors.webhooks import Pushed, WebhookRejected, WebhookRequest, group
+from opsgraph.roles import Change, ChangeKind, Entity
+
+__all__ = ["HubSpotWebhooks", "WebhookRejected", "sign_v3", "signed_headers", "verify_v3"]
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_AGE_MS = 5 * 60 * 1000
-
-
-class WebhookRejected(ValueError):
-    """A webhook request that must not be trusted: `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def sign_v3(secret: str, method: str, uri: str, body: bytes, timestamp_ms: int) -> str:
@@ -66,3 +65,41 @@ def verify_v3(
     expected = sign_v3(secret, method, uri, body, timestamp_ms)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise WebhookRejected("signature does not match")
+
+
+ENTITIES = {"company": Entity.CLIENT, "deal": Entity.OPPORTUNITY}
+"""Subscription type prefix -> the entity it reports (`deal.propertyChange`, `company.creation`, ...)."""
+
+
+class HubSpotWebhooks:
+    """The kit the gateway's webhook route uses: the secret is the app's `client_secret` credential."""
+
+    def verify(self, credentials: Mapping[str, str], request: WebhookRequest, *, now_ms: int) -> None:
+        secret = credentials.get("client_secret")
+        if not secret:
+            raise WebhookRejected("no client_secret configured for this system's webhooks")
+        verify_v3(secret, request.method, request.url, request.body, request.headers, now_ms=now_ms)
+
+    def changes(self, body: bytes) -> list[Pushed]:
+        events = json.loads(body)
+        if not isinstance(events, list):
+            raise ValueError("a HubSpot webhook body is a JSON array of events")
+        pairs: list[tuple[Entity, Change]] = []
+        for event in events:
+            if not isinstance(event, dict):
+                raise ValueError("each HubSpot webhook event is an object")
+            kind = str(event.get("subscriptionType", ""))
+            obj, _, action = kind.partition(".")
+            entity = ENTITIES.get(obj)
+            if entity is None:
+                continue  # contacts, tickets, ...: nothing of ours
+            at, object_id = event.get("occurredAt"), event.get("objectId")
+            if object_id is None:
+                raise ValueError(f"a {kind} event without objectId")
+            change = Change(
+                id=str(object_id),
+                kind=ChangeKind.DELETED if action == "deletion" else ChangeKind.UPSERTED,
+                modified_at=datetime.fromtimestamp(at / 1000, UTC) if isinstance(at, int) else None,
+            )
+            pairs.append((entity, change))
+        return group(pairs)
