@@ -22,6 +22,7 @@ from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
+from opsgraph.gateway.cost_limit import cost_extension
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import graphiql_html, static_mount
@@ -31,6 +32,7 @@ from opsgraph.gateway.introspection import introspection_extension
 from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
+from opsgraph.gateway.rate_limit import RateLimitMiddleware, buckets_for
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
 from opsgraph.gateway.settings import Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
@@ -64,8 +66,8 @@ def cors_middleware(origins: list[str]) -> list[Middleware]:
 
 
 def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema:
-    """The graph with the query limits, the response budgets (deadline, size) and the parse and
-    validation caches (bounded by bytes) from `settings`."""
+    """The graph with the query limits, the cost budgets, the response budgets (deadline, size) and
+    the parse and validation caches (bounded by bytes) from `settings`."""
     caches = document_cache_extensions(settings.parse_cache_bytes, settings.parse_cache_max_document_bytes)
     executor = gateway_executor(
         clock or clock_for(settings.today),
@@ -79,6 +81,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             OperationNameRequired,
             introspection_extension(settings.introspection),
             *caches,
+            *cost_extension(settings.cost),
         ],
         execution_context_class=executor,
     )
@@ -114,6 +117,7 @@ def create_app(
     state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
     authenticator = Authenticator(settings.auth, clock=clock)
     exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
+    buckets = buckets_for(settings.rate_limit, settings.redis_url, clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -146,6 +150,8 @@ def create_app(
             state.cache = None
             await backend.close()
             await authenticator.close()
+            if buckets is not None:
+                await buckets.close()
             if owned is not None:
                 state.sources = None
                 await owned.close()
@@ -200,6 +206,8 @@ def create_app(
             graphiql=settings.graphiql,
         ),
     ]
+    if buckets is not None:
+        middleware.append(Middleware(RateLimitMiddleware, buckets=buckets))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = state  # the sources, the read cache and the events (`events.poll_once()`)
     # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
