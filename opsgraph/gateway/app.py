@@ -32,9 +32,10 @@ from opsgraph.gateway.introspection import introspection_extension
 from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
+from opsgraph.gateway.persisted import PersistedQueries, trusted_only_extension
 from opsgraph.gateway.rate_limit import RateLimitMiddleware, buckets_for
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
-from opsgraph.gateway.settings import Settings
+from opsgraph.gateway.settings import ConfigError, Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.sources import Sources
@@ -82,6 +83,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             introspection_extension(settings.introspection),
             *caches,
             *cost_extension(settings.cost),
+            *trusted_only_extension(settings.persisted_queries),
         ],
         execution_context_class=executor,
     )
@@ -118,6 +120,12 @@ def create_app(
     authenticator = Authenticator(settings.auth, clock=clock)
     exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
     buckets = buckets_for(settings.rate_limit, settings.redis_url, clock)
+    try:
+        persisted = PersistedQueries.from_settings(
+            settings.persisted_queries, lambda: state.cache.backend if state.cache else None
+        )
+    except ValueError as exc:
+        raise ConfigError([f"persisted_queries.trusted_documents: {exc}"]) from None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -169,6 +177,7 @@ def create_app(
         state,
         graphiql=settings.graphiql,
         authenticator=authenticator,
+        persisted=persisted,
     )
     business = BusinessMetricsJob(
         view.schema,

@@ -80,6 +80,7 @@ class PersistedQuerySettings(BaseModel):
 
     apq: bool = Field(True, description="register and serve documents by SHA-256 hash")
     apq_ttl_s: int = Field(24 * 3600, ge=1, description="how long a registered document is kept")
+    apq_max_bytes: int = Field(64 * 1024, ge=0, description="larger documents run but are not registered")
     trusted_documents: Path | None = Field(
         None, description="a manifest of SHA-256 hash -> document, loaded at start"
     )
