@@ -43,7 +43,9 @@ class CostSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    budgets: dict[Role, int] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
+    budgets: dict[Role, int] = Field(
+        default_factory=lambda: dict(DEFAULT_BUDGETS), description="per role, over the defaults"
+    )
     default_list_size: int = Field(10, ge=0, description="estimated length of an unpaginated list")
     list_sizes: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_LIST_SIZES),
@@ -51,7 +53,8 @@ class CostSettings(BaseModel):
     )
 
     def model(self) -> CostModel:
-        return CostModel(list_sizes=dict(self.list_sizes), default_list_size=self.default_list_size)
+        sizes = {**DEFAULT_LIST_SIZES, **self.list_sizes}  # configured estimates over the built-in ones
+        return CostModel(list_sizes=sizes, default_list_size=self.default_list_size)
 
     def budget_of(self, caller: Caller | None) -> int:
         budgets = {**DEFAULT_BUDGETS, **self.budgets}
