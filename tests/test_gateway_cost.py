@@ -33,10 +33,10 @@ ABUSE = "query Abuse { " + " ".join(ALIAS.format(i=i) for i in range(30)) + " }"
 29.6 MB before budgets."""
 
 WIDE = (
-    "query Wide { resources(first: 300) { nodes { name "
-    'timeEntries(from: "2026-10-01", to: "2026-10-31") { hours } } } }'
+    "query Wide { resources(first: 500) { nodes { name "
+    'timeEntries(from: "2026-10-01", to: "2026-10-31") { date hours status } } } }'
 )
-"""About 30,000: over the viewer's default budget, within finance's."""
+"""About 150,000: over the viewer's default budget, within finance's."""
 
 
 def estimate(query: str, variables: dict[str, Any] | None = None, model: CostModel = MODEL) -> int:
@@ -51,6 +51,9 @@ def test_fields_count_once_per_resolution_and_lists_multiply() -> None:
     assert estimate("{ clients(first: 9999) { nodes { id } } }") == 1 + 1 + 500  # capped as `first` is
     assert estimate("{ clients(first: 2) { nodes { engagements { code } } } }") == 1 + 1 + 2 * (1 + 10)
     assert estimate('{ nodes(ids: ["a", "b", "c"]) { id } }') == 1 + 3
+    declared = CostModel(list_sizes={"*.links": 3, "Client.links": 1})
+    links = "{ clients(first: 2) { nodes { links { id } engagements { links { id } } } } }"
+    assert estimate(links, model=declared) == 1 + 1 + 2 * ((1 + 1) + (1 + 10 * (1 + 3)))
     assert estimate("{ __schema { types { name fields { name } } } }") == 0  # introspection is free
 
 
@@ -110,7 +113,7 @@ async def test_the_abusive_query_is_refused_before_any_upstream_call(
     [error] = body["errors"]
     extensions = error["extensions"]
     assert extensions["code"] == "QUERY_TOO_COMPLEX" and extensions["limit"] == "cost"
-    assert extensions["budget"] == 20_000  # anonymous in the demo: viewer
+    assert extensions["budget"] == 100_000  # anonymous in the demo: viewer
     assert extensions["estimate"] == estimate(ABUSE, model=CostSettings().model()) > 1_000_000
     assert upstream == 0
 
@@ -123,7 +126,7 @@ async def test_the_budget_follows_the_role_and_the_plan_is_built_once(
     [limit] = [e for e in schema.extensions if isinstance(e, type) and issubclass(e, CostLimit)]
     app = create_app(settings, schema=schema)
     expected = estimate(WIDE, model=settings.cost.model())
-    assert 20_000 < expected < 100_000
+    assert 100_000 < expected < 500_000
 
     async def run(role: str) -> httpx.Response:
         return await http.post(
@@ -138,7 +141,7 @@ async def test_the_budget_follows_the_role_and_the_plan_is_built_once(
         "code": "QUERY_TOO_COMPLEX",
         "limit": "cost",
         "estimate": expected,
-        "budget": 20_000,
+        "budget": 100_000,
     }
     assert again.json() == viewer.json()
     body = finance.json()

@@ -5,7 +5,8 @@ it by its estimated length:
 - the lists of a paginated field (`clients(first: 200) { nodes { ... } }`) by its `first` (a
   literal, or a variable read per request), or the default page size without one;
 - a list with a list argument (`nodes(ids: [...])`) by that argument's length;
-- any other list by its declared estimate (`list_sizes`, "Type.field"), else `default_list_size`.
+- any other list by its declared estimate (`list_sizes`, "Type.field", or "*.field" for that
+  field on any type), else `default_list_size`.
 Aliases count as separate fields (30 aliases of a list cost 30 lists). `@skip`/`@include` are
 ignored (an upper bound); introspection fields cost nothing (bounded by the schema's size).
 
@@ -233,7 +234,8 @@ class _Compiler:
             return own_page  # a paginated field that returns its list directly
         if page is not None:
             return page  # `nodes`/`edges` of a connection
-        declared = self.model.list_sizes.get(f"{parent.name}.{node.name.value}")
+        sizes = self.model.list_sizes
+        declared = sizes.get(f"{parent.name}.{node.name.value}", sizes.get(f"*.{node.name.value}"))
         if declared is not None:
             return Size(declared)
         for argument in node.arguments or ():

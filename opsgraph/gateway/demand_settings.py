@@ -14,16 +14,19 @@ from opsgraph.gateway.cost import CostModel
 __all__ = ["CostSettings", "PersistedQuerySettings", "RateLimitSettings"]
 
 DEFAULT_BUDGETS: dict[Role, int] = {
-    Role.VIEWER: 20_000,
-    Role.DELIVERY: 50_000,
-    Role.FINANCE: 100_000,
-    Role.EXECUTIVE: 100_000,
-    Role.ADMIN: 100_000,
+    Role.VIEWER: 100_000,
+    Role.DELIVERY: 250_000,
+    Role.FINANCE: 500_000,
+    Role.EXECUTIVE: 500_000,
+    Role.ADMIN: 500_000,
 }
-"""A page of 500 time entries with their resource and engagement is about 8,000; the portfolio
-dashboard (20 clients, their engagements' burn, readiness and assignments) about 5,000."""
+"""For scale: the portfolio dashboard (20 clients, their engagements' burn, readiness and
+assignments) is about 14,000, a page of 500 time entries with their resource and engagement about
+8,000; 30 aliases of 500 resources with their time entries, millions."""
 
 DEFAULT_LIST_SIZES: dict[str, int] = {
+    "*.links": 3,
+    "*.dataQuality": 2,
     "Engagement.timeEntries": 100,
     "Resource.timeEntries": 100,
     "TimeOffRequest.days": 10,
@@ -33,7 +36,8 @@ DEFAULT_LIST_SIZES: dict[str, int] = {
     "Reconciliation.dataQuality": 50,
     "Reconciliation.timeBeforeHire": 50,
 }
-"""Lists without a page size, longer than `default_list_size` in a typical firm."""
+"""Lists without a page size whose typical length is far from `default_list_size`: a record's
+links (one per system holding it), its data-quality issues (mostly none), time entries."""
 
 
 class CostSettings(BaseModel):
