@@ -34,9 +34,9 @@ ABUSE = "query Abuse { " + " ".join(ALIAS.format(i=i) for i in range(30)) + " }"
 
 WIDE = (
     "query Wide { resources(first: 500) { nodes { name "
-    'timeEntries(from: "2026-10-01", to: "2026-10-31") { date hours status } } } }'
+    'timeEntries(from: "2026-10-01", to: "2026-10-31") { date hours status billable notes task } } } }'
 )
-"""About 150,000: over the viewer's default budget, within finance's."""
+"""About 300,000: over the viewer's default budget, within finance's."""
 
 
 def estimate(query: str, variables: dict[str, Any] | None = None, model: CostModel = MODEL) -> int:
@@ -113,7 +113,7 @@ async def test_the_abusive_query_is_refused_before_any_upstream_call(
     [error] = body["errors"]
     extensions = error["extensions"]
     assert extensions["code"] == "QUERY_TOO_COMPLEX" and extensions["limit"] == "cost"
-    assert extensions["budget"] == 100_000  # anonymous in the demo: viewer
+    assert extensions["budget"] == 250_000  # anonymous in the demo: viewer
     assert extensions["estimate"] == estimate(ABUSE, model=CostSettings().model()) > 1_000_000
     assert upstream == 0
 
@@ -126,7 +126,7 @@ async def test_the_budget_follows_the_role_and_the_plan_is_built_once(
     [limit] = [e for e in schema.extensions if isinstance(e, type) and issubclass(e, CostLimit)]
     app = create_app(settings, schema=schema)
     expected = estimate(WIDE, model=settings.cost.model())
-    assert 100_000 < expected < 500_000
+    assert 250_000 < expected < 1_000_000
 
     async def run(role: str) -> httpx.Response:
         return await http.post(
@@ -141,7 +141,7 @@ async def test_the_budget_follows_the_role_and_the_plan_is_built_once(
         "code": "QUERY_TOO_COMPLEX",
         "limit": "cost",
         "estimate": expected,
-        "budget": 100_000,
+        "budget": 250_000,
     }
     assert again.json() == viewer.json()
     body = finance.json()

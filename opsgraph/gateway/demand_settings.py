@@ -14,15 +14,16 @@ from opsgraph.gateway.cost import CostModel
 __all__ = ["CostSettings", "PersistedQuerySettings", "RateLimitSettings"]
 
 DEFAULT_BUDGETS: dict[Role, int] = {
-    Role.VIEWER: 100_000,
-    Role.DELIVERY: 250_000,
-    Role.FINANCE: 500_000,
-    Role.EXECUTIVE: 500_000,
-    Role.ADMIN: 500_000,
+    Role.VIEWER: 250_000,
+    Role.DELIVERY: 500_000,
+    Role.FINANCE: 1_000_000,
+    Role.EXECUTIVE: 1_000_000,
+    Role.ADMIN: 1_000_000,
 }
 """For scale: the portfolio dashboard (20 clients, their engagements' burn, readiness and
 assignments) is about 14,000, a page of 500 time entries with their resource and engagement about
-8,000; 30 aliases of 500 resources with their time entries, millions."""
+8,000, every client (500) with its opportunities, engagements, burn and links about 220,000; 30
+aliases of 500 resources with a year of time entries each, 7.5 million."""
 
 DEFAULT_LIST_SIZES: dict[str, int] = {
     "*.links": 3,
