@@ -86,6 +86,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             *trusted_only_extension(settings.persisted_queries),
         ],
         execution_context_class=executor,
+        federation=settings.federation,
     )
 
 

@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed to call from a browser"
     )
+    federation: bool = Field(False, description="serve the graph as an Apollo Federation 2 subgraph")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     cost: CostSettings = Field(default_factory=CostSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
