@@ -51,6 +51,7 @@ from opsgraph.connectors.harvest.resources import (
     USER_ASSIGNMENTS,
     USERS,
 )
+from opsgraph.connectors.harvest.time_writes import HarvestTimeWrites
 from opsgraph.connectors.shapes import json_object, object_with
 from opsgraph.connectors.toolkit.auth import BearerToken
 from opsgraph.connectors.toolkit.paging import CursorPaginator, PageNumberPaginator
@@ -97,7 +98,7 @@ def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> li
     return windows
 
 
-class HarvestClient(HarvestProjectWrites, SourceClient):
+class HarvestClient(HarvestProjectWrites, HarvestTimeWrites, SourceClient):
     vendor: ClassVar[str] = "harvest"
     role: ClassVar[Role] = Role.PSA
 

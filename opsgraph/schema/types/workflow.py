@@ -152,6 +152,9 @@ class WorkflowPayload:
         keys = None
         if postings is not None:
             keys = [record_key(p["psa"], p["time_entry_id"]) for p in postings if p.get("psa")]
+        entries = (record.result or {}).get("entries")
+        if entries is not None:
+            keys = [record_key(e["system"], e["id"]) for e in entries]
         return cls(
             workflow=Workflow.of(record),
             user_errors=errors,
