@@ -145,9 +145,9 @@ def table(profile: str, runs: int, seconds: float, stack: str = DEFAULT_STACK) -
     )
     try:
         asyncio.run(_set_latency(list(urls.values())))
-        cold, cold_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=False))
+        cold, cold_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=False, stack=stack))
         processes.append(cold)
-        warm, warm_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=True))
+        warm, warm_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=True, stack=stack))
         processes.append(warm)
         rows = asyncio.run(measure(list(urls.values()), cold_url, warm_url, runs))
         print_table(rows)
@@ -159,7 +159,7 @@ def table(profile: str, runs: int, seconds: float, stack: str = DEFAULT_STACK) -
                 f"  concurrency {conc:>2}: {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
                 f"p95 {r['p95_ms']:7.1f} ms  errors {int(r['errors'])}"
             )
-        median_ms, outcome, size = time_to_reject(gateway_env(urls, AS_OF, cache_enabled=True))
+        median_ms, outcome, size = time_to_reject(gateway_env(urls, AS_OF, cache_enabled=True, stack=stack))
         figure = f"{median_ms:.1f} ms (median of 5)" if median_ms is not None else "-"
         print(
             f"\n30-fragment chain ({size} bytes, each fragment spreads the next twice): {figure}, {outcome}"

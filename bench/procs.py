@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from simulators.simkit.serve import simulator_info
-from simulators.simkit.stacks import DEFAULT_STACK, ROLE_ORDER, stack_vendors
+from simulators.simkit.stacks import DEFAULT_STACK, SystemSpec, stack_systems
 
 __all__ = ["Process", "free_port", "gateway_env", "rss_mb", "start_gateway", "start_simulators", "stop_all"]
 
@@ -96,9 +96,8 @@ def start_simulators(
 ) -> tuple[list[Process], dict[str, str]]:
     """One `bench.simulator` process per system of `stack`, all started at once; returns when each
     listens, with each system's host URL by system name (each system is named after its vendor)."""
-    vendors = stack_vendors(stack)
     args = ["--profile", profile, "--seed", str(seed), "--stack", stack]
-    procs = {vendors[role]: Process("bench.simulator", [vendors[role], *args]) for role in ROLE_ORDER}
+    procs = {s.system: Process("bench.simulator", [s.system, *args]) for s in stack_systems(stack)}
     urls: dict[str, str] = {}
     try:
         for name, process in procs.items():
@@ -110,9 +109,12 @@ def start_simulators(
     return list(procs.values()), urls
 
 
-def gateway_env(urls: dict[str, str], today: str, cache_enabled: bool) -> dict[str, str]:
+def gateway_env(
+    urls: dict[str, str], today: str, cache_enabled: bool, stack: str = DEFAULT_STACK
+) -> dict[str, str]:
     """The gateway's environment: one `OPSGRAPH_SYSTEMS__<NAME>__*` system per simulator in `urls`
-    (system name -> host URL; each named after its vendor, as `start_simulators` runs them)."""
+    (system name -> host URL, as `start_simulators` runs them), with its role and scope when scoped."""
+    specs: dict[str, SystemSpec] = {s.system: s for s in stack_systems(stack)}
     env = {
         "OPSGRAPH_TODAY": today,
         "OPSGRAPH_CACHE__ENABLED": str(cache_enabled).lower(),
@@ -122,9 +124,13 @@ def gateway_env(urls: dict[str, str], today: str, cache_enabled: bool) -> dict[s
         "OPSGRAPH_AUTH__ANONYMOUS_ROLE": "executive",
     }
     for name, url in urls.items():
-        info = simulator_info(name)
+        spec = specs.get(name)
+        info = simulator_info(spec.vendor if spec is not None else name)
         prefix = f"OPSGRAPH_SYSTEMS__{name.upper()}__"
         env[prefix + "VENDOR"] = info.vendor
+        if spec is not None and spec.scope is not None:
+            env[prefix + "ROLE"] = spec.role.value
+            env[prefix + "SCOPE"] = json.dumps(sorted(spec.scope))
         env[prefix + "BASE_URL"] = info.connector_base_url(url)
         env[prefix + "CREDENTIALS"] = json.dumps(dict(info.credentials))
     return env

@@ -13,17 +13,19 @@ from opsgraph.gateway.settings import ConfigError, Settings, load_settings
 
 __all__ = ["STACKS", "cli", "main"]
 
-STACKS = ("classic", "hubspot")
+STACKS = ("classic", "hubspot", "global")
 """The simulator stacks `--demo` and `simulate` can run (`simulators/simkit/stacks.py` defines them;
 named here so that `opsgraph --help` loads no simulator): `classic` is Salesforce, Harvest, BambooHR
-and NetSuite; `hubspot` has HubSpot as the CRM instead."""
+and NetSuite; `hubspot` has HubSpot as the CRM instead; `global` splits the PSA by region: Harvest for
+AMER, Kantata for EMEA and APAC."""
 
 _stack_option = click.option(
     "--stack",
     type=click.Choice(STACKS),
     default=STACKS[0],
     show_default=True,
-    help="Which simulator plays each role (serve: with --demo): classic (Salesforce CRM) or hubspot.",
+    help="Which simulators play each role (serve: with --demo): classic (Salesforce CRM), hubspot, or "
+    "global (Harvest for AMER, Kantata for EMEA and APAC).",
 )
 
 
@@ -52,7 +54,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--demo", is_flag=True, help="Start the four simulators in this process and serve over them.")
+@click.option("--demo", is_flag=True, help="Start the stack's simulators here and serve over them.")
 @_stack_option
 @click.option("--host", default=None, help="Interface to listen on (default: settings, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: settings, 8000).")
@@ -127,7 +129,7 @@ def serve(
 )
 @_stack_option
 def simulate(profile: str, seed: int, host: str, base_port: int, stack: str) -> None:
-    """Run the stack's four simulators only, until Ctrl-C."""
+    """Run the stack's simulators only, until Ctrl-C."""
     from opsgraph.gateway.demo import run_simulators
 
     _run(

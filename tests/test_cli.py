@@ -227,14 +227,15 @@ def test_serve_demo_uses_the_configured_redis(clean_env: dict[str, str], redis_s
 def test_cli_stacks_are_the_simulators_stacks() -> None:
     assert tuple(SIMULATOR_STACKS) == STACKS
     help_text = CliRunner().invoke(cli, ["simulate", "--help"]).output
-    assert "[classic|hubspot]" in help_text and "[default: classic]" in help_text
+    assert "[classic|hubspot|global]" in help_text and "[default: classic]" in help_text
 
 
 @pytest.mark.parametrize("command", [["simulate"], ["serve", "--demo"]])
 def test_an_unknown_stack_is_a_usage_error(command: list[str], clean_env: dict[str, str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--stack", "pipedrive"])
     assert result.exit_code == 2
-    assert "Invalid value for '--stack': 'pipedrive' is not one of 'classic', 'hubspot'." in result.stderr
+    wanted = "Invalid value for '--stack': 'pipedrive' is not one of 'classic', 'hubspot', 'global'."
+    assert wanted in result.stderr
 
 
 def test_simulate_hubspot_stack_serves_hubspot(clean_env: dict[str, str], world: World) -> None:

@@ -163,7 +163,7 @@ def test_missing_systems_name_each_role() -> None:
     assert caught.value.problems == [
         "systems: no crm system; declare one under [systems.<name>] (vendor: hubspot | salesforce), "
         "or run `opsgraph serve --demo`",
-        "systems: no psa system; declare one under [systems.<name>] (vendor: harvest), "
+        "systems: no psa system; declare one under [systems.<name>] (vendor: harvest | kantata), "
         "or run `opsgraph serve --demo`",
         "systems: no hr system; declare one under [systems.<name>] (vendor: bamboohr), "
         "or run `opsgraph serve --demo`",

@@ -17,7 +17,8 @@ from opsgraph.model import Role
 from simulators.hubspot.sim_state import company_id, deal_id
 from simulators.simkit.serve import RunningSimulator, SimulatorGroup, SimulatorThread
 from simulators.simkit.stacks import STACKS, plan_systems
-from simulators.world import REGIONS, World
+from simulators.world import REGIONS, World, psa_time_entry_id
+from simulators.world.psa_ids import kantata_time_entry_id
 
 PSA_REGIONS = {"psa-na": {"AMER"}, "psa-emea": {"EMEA", "APAC"}}
 
@@ -108,13 +109,42 @@ def test_each_stack_names_one_vendor_per_role(world: World) -> None:
     assert [p.name for p in hubspot] == ["hubspot", "harvest", "bamboohr", "netsuite"]
     assert {p.world.crm for p in hubspot} == {"hubspot"}
     assert world.crm == "salesforce"  # a view, not a change to the shared world
-    assert set(STACKS) == {"classic", "hubspot"}
+    assert set(STACKS) == {"classic", "hubspot", "global"}
+
+
+def test_the_global_stack_splits_the_psa_by_region(world: World) -> None:
+    """Harvest owns AMER, Kantata EMEA and APAC; every system sees which PSA holds each region."""
+    plans = plan_systems(world, "global")
+    assert [(p.name, p.role, p.vendor, p.scope) for p in plans] == [
+        ("salesforce", Role.CRM, "salesforce", None),
+        ("harvest", Role.PSA, "harvest", frozenset({"AMER"})),
+        ("kantata", Role.PSA, "kantata", frozenset({"EMEA", "APAC"})),
+        ("bamboohr", Role.HR, "bamboohr", None),
+        ("netsuite", Role.ERP, "netsuite", None),
+    ]
+    assert {p.name: {e.client.region for e in p.world.engagements} for p in plans if p.role is Role.PSA} == {
+        "harvest": {"AMER"},
+        "kantata": {"EMEA", "APAC"},
+    }
+    assert {tuple(sorted(p.world.psa.items())) for p in plans} == {
+        (("AMER", "harvest"), ("APAC", "kantata"), ("EMEA", "kantata"))
+    }
+    assert world.psa == {}  # a view, not a change to the shared world
+
+
+def test_the_erp_names_each_entry_by_the_id_of_the_psa_holding_it(world: World) -> None:
+    """NetSuite's time bill external id is the Harvest entry id in AMER and the Kantata one elsewhere."""
+    erp = next(p for p in plan_systems(world, "global") if p.role is Role.ERP).world
+    amer = next(t for t in world.time_entries if t.engagement.client.region == "AMER")
+    emea = next(t for t in world.time_entries if t.engagement.client.region == "EMEA")
+    assert psa_time_entry_id(erp, amer) == str(amer.id)
+    assert psa_time_entry_id(erp, emea) == kantata_time_entry_id(emea) != str(emea.id)
 
 
 @pytest.mark.parametrize(
     ("stack", "psa_regions", "message"),
     [
-        ("nope", None, "unknown stack 'nope'; known stacks: classic, hubspot"),
+        ("nope", None, "unknown stack 'nope'; known stacks: classic, hubspot, global"),
         ("classic", {"psa-a": {"AMER"}, "psa-b": {"AMER", "EMEA"}}, "region AMER is owned by both"),
         ("classic", {"psa-a": {"LATAM"}}, "regions must be a non-empty set of AMER, EMEA, APAC"),
         ("classic", {"psa-a": set()}, "regions must be a non-empty set"),

@@ -110,10 +110,10 @@ def test_a_role_missing_names_the_role(tmp_path: Path) -> None:
 
 
 def test_an_unknown_vendor_names_it_and_the_known_ones(tmp_path: Path) -> None:
-    text = STACK.replace('vendor = "harvest"', 'vendor = "kantata"')
+    text = STACK.replace('vendor = "harvest"', 'vendor = "mavenlink"')
     assert problems(tmp_path, text) == [
-        "systems.psa.vendor: unknown vendor 'kantata'; "
-        "known vendors: bamboohr, harvest, hubspot, netsuite, salesforce"
+        "systems.psa.vendor: unknown vendor 'mavenlink'; "
+        "known vendors: bamboohr, harvest, hubspot, kantata, netsuite, salesforce"
     ]
 
 

@@ -44,6 +44,7 @@ BUILTIN: Mapping[str, str] = {
     "bamboohr": "opsgraph.connectors.bamboohr.connector:CONNECTOR",
     "netsuite": "opsgraph.connectors.netsuite.connector:CONNECTOR",
     "hubspot": "opsgraph.connectors.hubspot.connector:CONNECTOR",
+    "kantata": "opsgraph.connectors.kantata.connector:CONNECTOR",
 }
 """The connectors shipped with opsgraph, as `module:attribute` (pyproject's entry points name the same)."""
 

@@ -165,14 +165,18 @@ class Loaders(Listings):
         inside = await self._in_region(found, region)
         return [e for e in found if e.key in inside]
 
-    async def engagement_by_code(self) -> dict[str, model.Engagement]:
+    async def engagement_by_code(self, region: str | None = None) -> dict[str, model.Engagement]:
+        """Engagements by code. With `region` (a client's), only the systems routed for it are read: a
+        PSA of another region is neither read nor able to fail the lookup."""
+        systems = self.sources.route(Role.PSA, region).systems
+
         async def build() -> dict[str, model.Engagement]:
             out: dict[str, model.Engagement] = {}
-            for e in await self.engagements():
+            for e in await self._engagements_of(systems):
                 out.setdefault(e.code, e)  # a code is unique; should two systems hold it, the first
             return out
 
-        return await self.fan.index("engagement_by_code", build)
+        return await self.fan.index(f"engagement_by_code:{','.join(s.name for s in systems)}", build)
 
     async def engagement_by_key(self) -> dict[str, model.Engagement]:
         """Every PSA system's engagements by key (reads them all: for one record, `engagement`)."""
@@ -206,16 +210,25 @@ class Loaders(Listings):
             self._of(Role.PSA), "assignment", "assignments", lambda s: psa(s).list_assignments
         )
 
-    async def assignments_by_engagement(self) -> dict[str, list[model.Assignment]]:
-        """Grouped once per request by engagement key: every engagement in a list looks its own up."""
+    async def engagement_assignments(self, key: str) -> list[model.Assignment]:
+        """An engagement's assignments: only its own system's listing is read, grouped once per request
+        by engagement key, so every engagement in a list looks its own up and a PSA of another region is
+        neither read nor able to fail the field."""
+        found = self._psa_system(key)
+        if found is None:
+            return []
+        system, _ = found
 
         async def build() -> dict[str, list[model.Assignment]]:
             out: dict[str, list[model.Assignment]] = defaultdict(list)
-            for a in await self.assignments():
+            listing = await self.fan.listings(
+                [system], "assignment", "assignments", lambda s: psa(s).list_assignments
+            )
+            for a in listing:
                 out[engagement_key(a)].append(a)
             return out
 
-        return await self.fan.index("assignments_by_engagement", build)
+        return (await self.fan.index(f"assignments_by_engagement:{system.name}", build)).get(key, [])
 
     # -- people ----------------------------------------------------------------------------------
 

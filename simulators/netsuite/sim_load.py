@@ -23,7 +23,7 @@ from simulators.netsuite.sim_state import (
     tf,
 )
 from simulators.simkit.store import Row, Store
-from simulators.world import World, crm_client_id, crm_opportunity_id
+from simulators.world import World, crm_client_id, crm_opportunity_id, psa_invoice_id, psa_time_entry_id
 
 
 def _at(d: date, hour: int = 18) -> str:
@@ -133,7 +133,7 @@ def load(store: Store, world: World) -> None:
         (
             {
                 "id": int(e.ns_timebill_id),
-                "externalid": str(e.id),
+                "externalid": psa_time_entry_id(world, e),
                 "employee": int(e.person.ns_employee_id),
                 "customer": int(e.engagement.ns_job_id) if e.engagement.ns_job_id else None,
                 "trandate": e.spent_date.isoformat(),
@@ -171,7 +171,7 @@ def _load_invoices(store: Store, world: World) -> None:
                 "foreigntotal": float(i.total),
                 "foreignamountremaining": float(i.amount_due),
                 "currency": CURRENCY_IDS[i.client.currency],
-                "externalid": str(i.harvest_invoice_id),
+                "externalid": psa_invoice_id(world, i),
                 "memo": f"{i.engagement.code} {i.period_start:%B %Y}",
                 "postingperiod": period_of(i.issue_date),
                 "createddate": _at(i.issue_date, 9),

@@ -98,7 +98,7 @@ def bind(host: str, port: int) -> socket.socket:
 class SimulatorGroup:
     """The simulators of one stack serving one world. `start()` runs them in the current event loop.
 
-    `stack` names the vendor per role (`simkit/stacks.py`: `classic`, `hubspot`); each simulator is a
+    `stack` names the systems (`simkit/stacks.py`: `classic`, `hubspot`, `global`); each simulator is a
     system named after its vendor. `psa_regions` splits the PSA into one system per entry (name ->
     regions), each serving only its regions' engagements. `running` is keyed by system name, in port
     order: CRM on `base_port`, then the PSA(s), HR and ERP on the next ports.

@@ -8,6 +8,7 @@ regional PSA.
 """
 
 from simulators.world.builder import build_world
+from simulators.world.psa_ids import PSAS, psa_invoice_id, psa_of, psa_time_entry_id, with_psa
 from simulators.world.records import (
     CRMS,
     DEFAULT_AS_OF,
@@ -36,6 +37,7 @@ __all__ = [
     "CRMS",
     "DEFAULT_AS_OF",
     "PROFILES",
+    "PSAS",
     "RATE_CARD",
     "REGIONS",
     "TASKS",
@@ -56,6 +58,10 @@ __all__ = [
     "crm_client_id",
     "crm_opportunity_id",
     "for_regions",
+    "psa_invoice_id",
+    "psa_of",
+    "psa_time_entry_id",
     "salesforce_id",
     "with_crm",
+    "with_psa",
 ]

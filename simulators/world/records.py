@@ -365,10 +365,15 @@ class World:
     drift: Drift
     crm: str = "salesforce"
     """The firm's CRM (one of `CRMS`): whose client and opportunity ids the ERP holds as external ids."""
+    psa: dict[str, str] = field(default_factory=dict)
+    """The PSA holding each region's delivery records (`world/psa_ids.py`); a region not named: Harvest."""
 
     def __repr__(self) -> str:
         """Short: the full repr runs to tens of MB (pytest renders fixture values that hold a world)."""
-        return f"World(seed={self.seed}, profile={self.profile!r}, crm={self.crm!r}, {self.counts()})"
+        return (
+            f"World(seed={self.seed}, profile={self.profile!r}, crm={self.crm!r}, psa={self.psa!r}, "
+            f"{self.counts()})"
+        )
 
     def counts(self) -> dict[str, int]:
         return {

@@ -15,6 +15,7 @@ import pytest
 
 from opsgraph.roles import Entity
 from simulators import world as w
+from simulators.world.psa_ids import kantata_participation_id, kantata_time_entry_id, kantata_workspace_id
 
 from .serving import Admin
 
@@ -68,6 +69,29 @@ async def _harvest_time_entry(world: w.World, admin: Admin, writer: Any) -> str:
     return str(t.id)
 
 
+async def _kantata_engagement(world: w.World, admin: Admin, writer: Any) -> str:
+    workspace = kantata_workspace_id(world.engagements[5])
+    await admin.event(type="update_workspace", id=workspace, fields={"description": "Re-scoped"})
+    return workspace
+
+
+async def _kantata_assignment(world: w.World, admin: Admin, writer: Any) -> str:
+    a = next(a for a in world.assignments if a.engagement is world.engagements[5])
+    participation = kantata_participation_id(a)
+    await admin.event(
+        type="update_participation",
+        id=participation,
+        fields={"estimated_minutes": int(a.budget_hours * 60) + 480},
+    )
+    return participation
+
+
+async def _kantata_time_entry(world: w.World, admin: Admin, writer: Any) -> str:
+    entry = kantata_time_entry_id(next(t for t in reversed(world.time_entries) if not t.is_closed))
+    await admin.event(type="approve_time_entries", ids=[entry])
+    return entry
+
+
 async def _bamboohr_resource(world: w.World, admin: Admin, writer: Any) -> str:
     p = next(p for p in world.people if p.bamboo_id is not None and p.billable)
     await admin.event(type="change_employee", id=p.bamboo_id, fields={"jobTitle": "Principal"})
@@ -115,6 +139,11 @@ CHANGES: dict[str, dict[Entity, Change]] = {
         Entity.ENGAGEMENT: _harvest_engagement,
         Entity.ASSIGNMENT: _harvest_assignment,
         Entity.TIME_ENTRY: _harvest_time_entry,
+    },
+    "kantata": {
+        Entity.ENGAGEMENT: _kantata_engagement,
+        Entity.ASSIGNMENT: _kantata_assignment,
+        Entity.TIME_ENTRY: _kantata_time_entry,
     },
     "bamboohr": {Entity.RESOURCE: _bamboohr_resource},
     "netsuite": {

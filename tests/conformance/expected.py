@@ -37,7 +37,7 @@ from opsgraph.model import (
 from simulators import world as w
 from simulators.harvest.sim_state import _project_row
 
-from .ids import CrmIds
+from .ids import CrmIds, PsaIds
 
 CENTS = Decimal("0.01")
 
@@ -83,16 +83,16 @@ def opportunity(system: str, ids: CrmIds, world: w.World, o: w.Opportunity) -> O
     )
 
 
-# -- PSA (ids: the world's PSA ids, as strings) -----------------------------------------------------------
+# -- PSA (ids: the vendor's, `ids.PSA`) -------------------------------------------------------------------
 
 
-def engagement(system: str, e: w.Engagement) -> Engagement:
+def engagement(system: str, ids: PsaIds, e: w.Engagement) -> Engagement:
     return Engagement(
         system=system,
-        id=str(e.harvest_project_id),
+        id=ids.engagement(e),
         code=e.code,
         name=e.name,
-        psa_client_id=str(e.client.harvest_client_id),
+        psa_client_id=ids.client(e.client),
         is_active=e.is_active,
         billing_model=BillingModel(e.billing_model),
         hourly_rate=e.hourly_rate,
@@ -103,10 +103,10 @@ def engagement(system: str, e: w.Engagement) -> Engagement:
     )
 
 
-def psa_user(system: str, p: w.Person) -> PsaUser:
+def psa_user(system: str, ids: PsaIds, p: w.Person) -> PsaUser:
     return PsaUser(
         system=system,
-        id=str(p.harvest_user_id),
+        id=ids.user(p),
         name=p.name,
         email=p.email,
         is_active=p.status == "Active",
@@ -116,13 +116,13 @@ def psa_user(system: str, p: w.Person) -> PsaUser:
     )
 
 
-def assignment(system: str, a: w.Assignment) -> Assignment:
+def assignment(system: str, ids: PsaIds, a: w.Assignment) -> Assignment:
     return Assignment(
         system=system,
-        id=str(a.id),
+        id=ids.assignment(a),
         engagement_code=a.engagement.code,
-        engagement_id=str(a.engagement.harvest_project_id),
-        user_id=str(a.person.harvest_user_id),
+        engagement_id=ids.engagement(a.engagement),
+        user_id=ids.user(a.person),
         hourly_rate=a.hourly_rate,
         budget_hours=a.budget_hours,
         is_active=a.is_active,
@@ -135,34 +135,36 @@ def time_entry_status(t: w.TimeEntry) -> TimeEntryStatus:
     return TimeEntryStatus.APPROVED if t.is_closed else TimeEntryStatus.UNAPPROVED
 
 
-def time_entry(system: str, t: w.TimeEntry) -> TimeEntry:
+def time_entry(system: str, ids: PsaIds, t: w.TimeEntry) -> TimeEntry:
     return TimeEntry(
         system=system,
-        id=str(t.id),
+        id=ids.time_entry(t),
         date=t.spent_date,
         hours=t.hours,
         billable=t.billable,
         status=time_entry_status(t),
         notes=t.notes,
-        user_id=str(t.person.harvest_user_id),
+        user_id=ids.user(t.person),
         user_name=t.person.name,
-        engagement_id=str(t.engagement.harvest_project_id),
+        engagement_id=ids.engagement(t.engagement),
         engagement_code=t.engagement.code,
         task=w.TASKS[t.task_id][0],
         currency=t.engagement.client.currency,
         bill_rate=t.billable_rate,
         cost_rate=t.cost_rate,
-        invoice_id=None if t.harvest_invoice_id is None else str(t.harvest_invoice_id),
+        invoice_id=None if t.harvest_invoice_id is None else ids.invoice(t.harvest_invoice_id),
         updated_at=t.updated_at,
     )
 
 
-def time_totals(entries: Iterable[w.TimeEntry], start: date, end: date) -> dict[str, EngagementTimeTotals]:
+def time_totals(
+    ids: PsaIds, entries: Iterable[w.TimeEntry], start: date, end: date
+) -> dict[str, EngagementTimeTotals]:
     """The time report over `start..end`: hours, billable hours and amount per engagement with time."""
     hours: dict[str, list[w.TimeEntry]] = {}
     for t in entries:
         if start <= t.spent_date <= end:
-            hours.setdefault(str(t.engagement.harvest_project_id), []).append(t)
+            hours.setdefault(ids.engagement(t.engagement), []).append(t)
     out: dict[str, EngagementTimeTotals] = {}
     for key, mine in hours.items():
         billable = [t for t in mine if t.billable]

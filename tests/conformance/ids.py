@@ -18,8 +18,10 @@ from simulators.harvest.sim_paging import MAX_PER_PAGE
 from simulators.hubspot.sim_routes import PAGE_LIMIT
 from simulators.hubspot.sim_search import MAX_PAGE as HUBSPOT_SEARCH_PAGE
 from simulators.hubspot.sim_state import COMPANY_BASE, DEAL_BASE
+from simulators.kantata.sim_wire import MAX_PER_PAGE as KANTATA_PAGE
 from simulators.netsuite.simulator import MAX_LIMIT
 from simulators.salesforce.sim_query import MAX_BATCH
+from simulators.world import psa_ids as k
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,19 @@ class CrmIds:
     unknown_clients: tuple[str, ...]
     """Well-formed ids no client has (another object's id included)."""
     unknown_opportunities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PsaIds:
+    """A PSA vendor's ids for the world's delivery records."""
+
+    engagement: Callable[[w.Engagement], str]
+    client: Callable[[w.Client], str]
+    user: Callable[[w.Person], str]
+    assignment: Callable[[w.Assignment], str]
+    time_entry: Callable[[w.TimeEntry], str]
+    invoice: Callable[[int], str]
+    """From the world's PSA invoice number (`harvest_invoice_id`)."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +72,32 @@ CRM: dict[str, CrmIds] = {
 }
 """CRM vendors: the world's clients and opportunities under the vendor's ids."""
 
+PSA: dict[str, PsaIds] = {
+    "harvest": PsaIds(
+        engagement=lambda e: str(e.harvest_project_id),
+        client=lambda c: str(c.harvest_client_id),
+        user=lambda p: str(p.harvest_user_id),
+        assignment=lambda a: str(a.id),
+        time_entry=lambda t: str(t.id),
+        invoice=str,
+    ),
+    "kantata": PsaIds(
+        engagement=k.kantata_workspace_id,
+        client=k.kantata_group_id,
+        user=k.kantata_user_id,
+        assignment=k.kantata_participation_id,
+        time_entry=k.kantata_time_entry_id,
+        invoice=k.kantata_invoice_id,
+    ),
+}
+"""PSA vendors: the world's engagements, people, assignments and time under the vendor's ids."""
+
 UNKNOWN: dict[str, UnknownIds] = {
     "harvest": UnknownIds(
         {"engagement": ("3999999", "4200000"), "time_entry": ("1999999999",), "code": ("ENG-9999",)}
+    ),
+    "kantata": UnknownIds(
+        {"engagement": ("41999999", "7100000"), "time_entry": ("699999999",), "code": ("ENG-9999",)}
     ),
     "bamboohr": UnknownIds({"resource": ("999999", "99")}),
     "netsuite": UnknownIds(
@@ -73,7 +111,7 @@ UNKNOWN: dict[str, UnknownIds] = {
         }
     ),
 }
-"""PSA, HR and ERP vendors: their simulators use the world's own ids for these roles."""
+"""PSA, HR and ERP vendors: well-formed ids their simulators do not have (another record's id included)."""
 
 MALFORMED: tuple[str, ...] = (
     "",
@@ -99,6 +137,12 @@ def crm_ids(vendor: str) -> CrmIds:
     return CRM[vendor]
 
 
+def psa_ids(vendor: str) -> PsaIds:
+    if vendor not in PSA:
+        pytest.fail(f"PSA vendor {vendor!r} has no world ids in tests/conformance/ids.py")
+    return PSA[vendor]
+
+
 def unknown_ids(vendor: str) -> UnknownIds:
     if vendor not in UNKNOWN:
         pytest.fail(f"vendor {vendor!r} has no world ids in tests/conformance/ids.py")
@@ -111,6 +155,7 @@ def max_page(vendor: str) -> int:
         "salesforce": MAX_BATCH,
         "hubspot": max(PAGE_LIMIT, HUBSPOT_SEARCH_PAGE),
         "harvest": MAX_PER_PAGE,
+        "kantata": KANTATA_PAGE,
         "bamboohr": MAX_PAGE_LIMIT,
         "netsuite": MAX_LIMIT,
     }

@@ -29,7 +29,7 @@ from .contract import (
     in_id_order,
     served,
 )
-from .ids import max_page, unknown_ids
+from .ids import PsaIds, max_page, psa_ids, unknown_ids
 from .polling import check_change_polling, check_unpolled_entities
 from .serving import Admin, SimServer
 
@@ -59,17 +59,23 @@ def _entries(world: World) -> list[w.TimeEntry]:
     return [billed, approved, pending, unrated]
 
 
-def _in_range(world: World, flt: TimeEntryFilter) -> list[w.TimeEntry]:
+def _in_range(world: World, flt: TimeEntryFilter, ids: PsaIds) -> list[w.TimeEntry]:
     def keep(t: w.TimeEntry) -> bool:
         return (
             flt.start <= t.spent_date <= flt.end
-            and (flt.engagement_id is None or str(t.engagement.harvest_project_id) == flt.engagement_id)
-            and (flt.user_id is None or str(t.person.harvest_user_id) == flt.user_id)
+            and (flt.engagement_id is None or ids.engagement(t.engagement) == flt.engagement_id)
+            and (flt.user_id is None or ids.user(t.person) == flt.user_id)
             and (flt.is_billed is None or t.is_billed == flt.is_billed)
             and (flt.updated_since is None or t.updated_at >= flt.updated_since)
         )
 
     return [t for t in world.time_entries if keep(t)]
+
+
+@pytest.fixture
+def ids(vendor: str) -> PsaIds:
+    """The vendor's ids for the world's delivery records."""
+    return psa_ids(vendor)
 
 
 async def test_role_has_connectors(vendor: str, connector: Connector) -> None:
@@ -83,22 +89,31 @@ async def test_client_is_the_port(vendor: str, make_client: MakeClient) -> None:
     await client.probe()
 
 
-async def test_engagements_by_ids(make_client: MakeClient, vendor: str, conformance_world: World) -> None:
-    want = {str(e.harvest_project_id): x.engagement(SYSTEM, e) for e in _engagements(conformance_world)}
+async def test_engagements_by_ids(
+    make_client: MakeClient, vendor: str, ids: PsaIds, conformance_world: World
+) -> None:
+    want = {ids.engagement(e): x.engagement(SYSTEM, ids, e) for e in _engagements(conformance_world)}
     unknown = unknown_ids(vendor)["engagement"]
     await check_batch_read(make_client().engagements_by_ids, want, unknown, SYSTEM, "engagements_by_ids")
 
 
-async def test_engagements_by_codes(make_client: MakeClient, vendor: str, conformance_world: World) -> None:
+async def test_engagements_by_codes(
+    make_client: MakeClient, vendor: str, ids: PsaIds, conformance_world: World
+) -> None:
     engagements = _engagements(conformance_world)
-    want = {e.code: x.engagement(SYSTEM, e) for e in engagements}
+    want = {e.code: x.engagement(SYSTEM, ids, e) for e in engagements}
     unknown = [*unknown_ids(vendor)["code"], engagements[0].code.lower()]  # exact match: case counts
     await check_batch_read(make_client().engagements_by_codes, want, unknown, SYSTEM, "engagements_by_codes")
 
 
 @pytest.mark.parametrize("active", [None, True, False])
 async def test_list_engagements(
-    active: bool | None, make_client: MakeClient, sim: SimServer, vendor: str, conformance_world: World
+    active: bool | None,
+    make_client: MakeClient,
+    sim: SimServer,
+    vendor: str,
+    ids: PsaIds,
+    conformance_world: World,
 ) -> None:
     world = conformance_world
     client = make_client()
@@ -108,20 +123,20 @@ async def test_list_engagements(
     )
     want = [e for e in world.engagements if active is None or e.is_active == active]
     check_paging(seen, len(want), max_page(vendor), "list_engagements")
-    assert sorted(e.id for e in listed) == sorted(str(e.harvest_project_id) for e in want)
+    assert sorted(e.id for e in listed) == sorted(ids.engagement(e) for e in want)
     assert in_id_order([e.id for e in listed]), "list_engagements is ordered by id"
     assert_identity(listed, SYSTEM)
     by_id = {e.id: e for e in listed}
     for e in _engagements(world):
         if active is None or e.is_active == active:
-            assert_same(by_id[str(e.harvest_project_id)], x.engagement(SYSTEM, e), f"listed {e.code}")
+            assert_same(by_id[ids.engagement(e)], x.engagement(SYSTEM, ids, e), f"listed {e.code}")
     if active is not None:
         _, whole = await served(sim, client.list_engagements())
         check_pushed_down(seen, whole, f"list_engagements(is_active={active})")
 
 
 async def test_list_users(
-    make_client: MakeClient, sim: SimServer, vendor: str, conformance_world: World
+    make_client: MakeClient, sim: SimServer, vendor: str, ids: PsaIds, conformance_world: World
 ) -> None:
     world = conformance_world
     client = make_client()
@@ -133,12 +148,17 @@ async def test_list_users(
     by_id = {u.id: u for u in users}
     part_time = next(p for p in world.people if p.weekly_capacity_hours != 40.0)
     for p in [world.people[0], world.people[-1], part_time]:
-        assert_same(by_id[str(p.harvest_user_id)], x.psa_user(SYSTEM, p), f"user {p.email}")
+        assert_same(by_id[ids.user(p)], x.psa_user(SYSTEM, ids, p), f"user {p.email}")
 
 
 @pytest.mark.parametrize("active", [None, True, False])
 async def test_list_assignments(
-    active: bool | None, make_client: MakeClient, sim: SimServer, vendor: str, conformance_world: World
+    active: bool | None,
+    make_client: MakeClient,
+    sim: SimServer,
+    vendor: str,
+    ids: PsaIds,
+    conformance_world: World,
 ) -> None:
     world = conformance_world
     client = make_client()
@@ -146,26 +166,28 @@ async def test_list_assignments(
     listed, seen = await served(
         sim, client.list_assignments(None if active is None else AssignmentFilter(is_active=active))
     )
-    want = {str(a.id): a for a in world.assignments if active is None or a.is_active == active}
+    want = {ids.assignment(a): a for a in world.assignments if active is None or a.is_active == active}
     check_paging(seen, len(want), max_page(vendor), "list_assignments")
     assert sorted(a.id for a in listed) == sorted(want)
     assert_identity(listed, SYSTEM)
     unrated = next(a for a in world.assignments if a.id == world.drift.assignment_without_rate)
     by_id = {a.id: a for a in listed}
     for a in [*list(want.values())[:2], unrated]:
-        if str(a.id) in want:
-            assert_same(by_id[str(a.id)], x.assignment(SYSTEM, a), f"assignment {a.id}")
+        if ids.assignment(a) in want:
+            assert_same(by_id[ids.assignment(a)], x.assignment(SYSTEM, ids, a), f"assignment {a.id}")
     if active is not None:
         _, whole = await served(sim, client.list_assignments())
         check_pushed_down(seen, whole, f"list_assignments(is_active={active})")
 
 
 async def test_assignments_by_engagement_ids(
-    make_client: MakeClient, vendor: str, conformance_world: World
+    make_client: MakeClient, vendor: str, ids: PsaIds, conformance_world: World
 ) -> None:
     world = conformance_world
-    parents = {str(e.harvest_project_id): e for e in _engagements(world)}
-    want = {pid: [str(a.id) for a in world.assignments if a.engagement is e] for pid, e in parents.items()}
+    parents = {ids.engagement(e): e for e in _engagements(world)}
+    want = {
+        pid: [ids.assignment(a) for a in world.assignments if a.engagement is e] for pid, e in parents.items()
+    }
     result = await check_children_read(
         make_client().assignments_by_engagement_ids,
         want,
@@ -175,45 +197,49 @@ async def test_assignments_by_engagement_ids(
         ordered=False,
     )
     expected = {
-        str(a.id): x.assignment(SYSTEM, a) for a in world.assignments if a.engagement in parents.values()
+        ids.assignment(a): x.assignment(SYSTEM, ids, a)
+        for a in world.assignments
+        if a.engagement in parents.values()
     }
     for children in [result[p] for p in parents]:
         for a in children:
             assert_same(a, expected[a.id], f"assignment {a.id}")
 
 
-async def test_time_entries_by_ids(make_client: MakeClient, vendor: str, conformance_world: World) -> None:
-    want = {str(t.id): x.time_entry(SYSTEM, t) for t in _entries(conformance_world)}
+async def test_time_entries_by_ids(
+    make_client: MakeClient, vendor: str, ids: PsaIds, conformance_world: World
+) -> None:
+    want = {ids.time_entry(t): x.time_entry(SYSTEM, ids, t) for t in _entries(conformance_world)}
     unknown = unknown_ids(vendor)["time_entry"]
     await check_batch_read(make_client().time_entries_by_ids, want, unknown, SYSTEM, "time_entries_by_ids")
 
 
 async def test_list_time_entries_pages_to_the_end(
-    make_client: MakeClient, sim: SimServer, vendor: str, conformance_world: World
+    make_client: MakeClient, sim: SimServer, vendor: str, ids: PsaIds, conformance_world: World
 ) -> None:
     world = conformance_world
-    want = _in_range(world, TIME_RANGE)
+    want = _in_range(world, TIME_RANGE, ids)
     client = make_client()
     await client.probe()
     entries, seen = await served(sim, client.list_time_entries(TIME_RANGE))
     check_paging(seen, len(want), max_page(vendor), "list_time_entries")
     assert len(entries) == len(want)
-    assert sorted(t.id for t in entries) == sorted(str(t.id) for t in want)
+    assert sorted(t.id for t in entries) == sorted(ids.time_entry(t) for t in want)
     assert_identity(entries, SYSTEM)
     dates = [t.date for t in entries]
     assert dates == sorted(dates, reverse=True), "list_time_entries is newest first"
     by_id = {t.id: t for t in entries}
     for t in want[:: max(1, len(want) // 5)]:
-        assert_same(by_id[str(t.id)], x.time_entry(SYSTEM, t), f"time entry {t.id}")
+        assert_same(by_id[ids.time_entry(t)], x.time_entry(SYSTEM, ids, t), f"time entry {t.id}")
 
 
-def _filters(world: World) -> list[TimeEntryFilter]:
-    e = next(t.engagement for t in _in_range(world, TIME_RANGE))
-    p = next(t.person for t in _in_range(world, TIME_RANGE))
+def _filters(world: World, ids: PsaIds) -> list[TimeEntryFilter]:
+    e = next(t.engagement for t in _in_range(world, TIME_RANGE, ids))
+    p = next(t.person for t in _in_range(world, TIME_RANGE, ids))
     base = {"start": TIME_RANGE.start, "end": TIME_RANGE.end}
     return [
-        TimeEntryFilter(**base, engagement_id=str(e.harvest_project_id)),
-        TimeEntryFilter(**base, user_id=str(p.harvest_user_id)),
+        TimeEntryFilter(**base, engagement_id=ids.engagement(e)),
+        TimeEntryFilter(**base, user_id=ids.user(p)),
         TimeEntryFilter(**base, is_billed=True),
         TimeEntryFilter(**base, is_billed=False),
         TimeEntryFilter(**base, updated_since=datetime(2026, 10, 8, 12, 0, 30, tzinfo=UTC)),
@@ -223,21 +249,22 @@ def _filters(world: World) -> list[TimeEntryFilter]:
 
 @pytest.mark.parametrize("which", range(6))
 async def test_list_time_entries_filters_are_pushed_down(
-    which: int, make_client: MakeClient, sim: SimServer, conformance_world: World
+    which: int, make_client: MakeClient, sim: SimServer, ids: PsaIds, conformance_world: World
 ) -> None:
-    flt = _filters(conformance_world)[which]
+    flt = _filters(conformance_world, ids)[which]
     client = make_client()
     await client.probe()
     entries, seen = await served(sim, client.list_time_entries(flt))
-    assert sorted(t.id for t in entries) == sorted(str(t.id) for t in _in_range(conformance_world, flt))
+    want = _in_range(conformance_world, flt, ids)
+    assert sorted(t.id for t in entries) == sorted(ids.time_entry(t) for t in want)
     assert_identity(entries, SYSTEM)
     _, whole = await served(sim, client.list_time_entries(TIME_RANGE))
     check_pushed_down(seen, whole, f"list_time_entries({flt.model_dump(exclude_none=True)})")
 
 
-async def test_hours_by_engagement(make_client: MakeClient, conformance_world: World) -> None:
+async def test_hours_by_engagement(make_client: MakeClient, ids: PsaIds, conformance_world: World) -> None:
     start, end = date(2026, 10, 1), date(2026, 10, 31)
-    want = x.time_totals(conformance_world.time_entries, start, end)
+    want = x.time_totals(ids, conformance_world.time_entries, start, end)
     totals = await make_client().hours_by_engagement(start, end)
     assert set(totals) == set(want), "one entry per engagement with time in the range"
     for key, expected_totals in want.items():
@@ -247,37 +274,39 @@ async def test_hours_by_engagement(make_client: MakeClient, conformance_world: W
 # -- errors and rate limits ---------------------------------------------------------------------------
 
 
-def _read(world: World) -> Any:
-    known = str(world.engagements[0].harvest_project_id)
+def _read(world: World, ids: PsaIds) -> Any:
+    known = ids.engagement(world.engagements[0])
     return lambda client: client.engagements_by_ids([known])
 
 
 async def test_server_error_is_unavailable_and_opens_the_breaker(
-    make_client: MakeClient, admin: Admin, sim: SimServer, conformance_world: World
+    make_client: MakeClient, admin: Admin, sim: SimServer, ids: PsaIds, conformance_world: World
 ) -> None:
-    await errors.check_server_error(make_client, admin, sim, _read(conformance_world))
+    await errors.check_server_error(make_client, admin, sim, _read(conformance_world, ids))
 
 
-async def test_outage_is_unavailable(make_client: MakeClient, admin: Admin, conformance_world: World) -> None:
-    await errors.check_outage(make_client, admin, _read(conformance_world))
+async def test_outage_is_unavailable(
+    make_client: MakeClient, admin: Admin, ids: PsaIds, conformance_world: World
+) -> None:
+    await errors.check_outage(make_client, admin, _read(conformance_world, ids))
 
 
 async def test_short_rate_limit_is_retried(
-    make_client: MakeClient, admin: Admin, sim: SimServer, conformance_world: World
+    make_client: MakeClient, admin: Admin, sim: SimServer, ids: PsaIds, conformance_world: World
 ) -> None:
-    await errors.check_rate_limit_retried(make_client, admin, sim, _read(conformance_world))
+    await errors.check_rate_limit_retried(make_client, admin, sim, _read(conformance_world, ids))
 
 
 async def test_long_rate_limit_is_rate_limited(
-    make_client: MakeClient, admin: Admin, sim: SimServer, conformance_world: World
+    make_client: MakeClient, admin: Admin, sim: SimServer, ids: PsaIds, conformance_world: World
 ) -> None:
-    await errors.check_rate_limit_raised(make_client, admin, sim, _read(conformance_world))
+    await errors.check_rate_limit_raised(make_client, admin, sim, _read(conformance_world, ids))
 
 
 async def test_garbage_body_is_a_bad_response(
-    make_client: MakeClient, admin: Admin, conformance_world: World
+    make_client: MakeClient, admin: Admin, ids: PsaIds, conformance_world: World
 ) -> None:
-    await errors.check_garbage(make_client, admin, _read(conformance_world))
+    await errors.check_garbage(make_client, admin, _read(conformance_world, ids))
 
 
 async def test_rejected_request_does_not_move_the_breaker(make_client: MakeClient, sim: SimServer) -> None:
@@ -289,13 +318,18 @@ async def test_rejected_request_does_not_move_the_breaker(make_client: MakeClien
 
 @pytest.mark.parametrize("entity", sorted(POLLED[ROLE]))
 async def test_change_polling(
-    entity: Entity, vendor: str, make_client: MakeClient, admin: Admin, conformance_world: World
+    entity: Entity,
+    vendor: str,
+    make_client: MakeClient,
+    admin: Admin,
+    ids: PsaIds,
+    conformance_world: World,
 ) -> None:
     client = make_client()
 
-    async def assignments_by_ids(ids: Iterable[str]) -> Mapping[str, Any]:
-        parent = str(conformance_world.engagements[5].harvest_project_id)  # where changes.py assigns
-        wanted = set(ids)
+    async def assignments_by_ids(asked: Iterable[str]) -> Mapping[str, Any]:
+        parent = ids.engagement(conformance_world.engagements[5])  # where changes.py changes one
+        wanted = set(asked)
         children = (await client.assignments_by_engagement_ids([parent]))[parent]
         return {a.id: a for a in children if a.id in wanted}
 

@@ -214,8 +214,11 @@ class Views:
                 for i in stitching.engagement_issues(self.sources, e, jobs_by_code[e.code], None)
                 if i.code != "MISSING_IN_CRM"
             ]
+        people: set[str] = set()  # one finding per person, however many PSA systems know them
         for u in users:
-            quality += stitching.resource_issues(self.sources, u, directory.get(u.email.lower()), u.email)
+            if u.email.lower() not in people:
+                people.add(u.email.lower())
+                quality += stitching.resource_issues(self.sources, u, directory.get(u.email.lower()), u.email)
         early = find_time_before_hire(entries, {u.key: u for u in users}, directory)
         return reconcile(start, end, entries, postings, jobs_by_key, jobs_by_code, quality, early)
 

@@ -40,7 +40,8 @@ def compute_utilization(
     group_by: str,
 ) -> list[UtilizationRow]:
     """group_by: RESOURCE, DEPARTMENT or LOCATION. People missing in HR group under their email.
-    `users` is keyed by PSA user key."""
+    `users` is keyed by PSA user key. A person who is a user in several PSA systems (one per region)
+    books to each, but their capacity is counted once."""
     off_by_resource: dict[str, list[TimeOff]] = defaultdict(list)
     for t in time_off:
         off_by_resource[record_key(t.system, t.resource_id)].append(t)
@@ -53,11 +54,16 @@ def compute_utilization(
             billable[uid] += e.hours
     acc: dict[str, list[float]] = {}
     labels: dict[str, tuple[str, Resource | None]] = {}
+    counted: set[str] = set()
     for uid, user in users.items():
         if not user.is_active:
             continue
         resource = directory.get(user.email.lower())
-        cap = capacity_hours(user, off_by_resource.get(resource.key, []) if resource else [], start, end)
+        person = resource.key if resource else user.email.lower()
+        cap = 0.0
+        if person not in counted:
+            counted.add(person)
+            cap = capacity_hours(user, off_by_resource.get(resource.key, []) if resource else [], start, end)
         if group_by == "DEPARTMENT":
             key = label = (resource.department if resource else None) or "Unknown"
             res = None

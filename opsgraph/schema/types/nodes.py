@@ -92,7 +92,7 @@ class Client(Node):
         status: EngagementStatus | None = None,  # type: ignore[valid-type]
     ) -> list[Engagement] | None:
         opps = await info.context.loaders.opportunities_by_client.load(self.key)
-        by_code = await info.context.loaders.engagement_by_code()
+        by_code = await info.context.loaders.engagement_by_code(self.region)
         found = [by_code[o.engagement_code] for o in opps if o.engagement_code in by_code]
         return [
             Engagement.of(e)
@@ -266,8 +266,8 @@ class Engagement(Node):
 
     @strawberry.field
     async def assignments(self, info: Info) -> list[Assignment] | None:
-        by_engagement = await info.context.loaders.assignments_by_engagement()
-        return [Assignment.of(a) for a in by_engagement.get(self.record.key, [])]
+        found = await info.context.loaders.engagement_assignments(self.record.key)
+        return [Assignment.of(a) for a in found]
 
     @strawberry.field
     async def time_entries(

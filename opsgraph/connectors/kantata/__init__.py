@@ -1,0 +1,1 @@
+"""Kantata OX (formerly Mavenlink) API v1: the PSA role."""

@@ -1,0 +1,1 @@
+"""A Kantata OX (Mavenlink) API v1 simulator."""
