@@ -24,6 +24,7 @@ from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
 from opsgraph.gateway.authorization import authorization_extension
+from opsgraph.gateway.cost_limit import cost_extension
 from opsgraph.gateway.dashboard import DASHBOARD_ASSETS, DASHBOARD_PATH, dashboard_routes
 from opsgraph.gateway.documents import document_cache_extensions
 from opsgraph.gateway.execution import gateway_executor
@@ -34,6 +35,8 @@ from opsgraph.gateway.introspection import introspection_extension
 from opsgraph.gateway.limits import limit_extensions
 from opsgraph.gateway.middleware import CorrelationIdMiddleware
 from opsgraph.gateway.operations import OperationNameRequired
+from opsgraph.gateway.persisted import PersistedQueries, trusted_only_extension
+from opsgraph.gateway.rate_limit import RateLimitMiddleware, buckets_for
 from opsgraph.gateway.security_headers import SecurityHeaders, page_csp
 from opsgraph.gateway.settings import ConfigError, Settings
 from opsgraph.gateway.size_limits import RequestSizeLimits
@@ -71,9 +74,9 @@ def cors_middleware(origins: list[str]) -> list[Middleware]:
 
 
 def gateway_schema(settings: Settings, clock: Clock | None = None, *, policy: bool = True) -> BaseSchema:
-    """The graph with the query limits, the response budgets (deadline, size), the parse and
-    validation caches (bounded by bytes) and the authorization policy (`policy=False`: without it,
-    for the bench's baseline) from `settings`."""
+    """The graph with the query limits, the cost budgets, the response budgets (deadline, size), the
+    parse and validation caches (bounded by bytes) and the authorization policy (`policy=False`:
+    without it, for the bench's baseline) from `settings`."""
     caches = document_cache_extensions(settings.parse_cache_bytes, settings.parse_cache_max_document_bytes)
     executor = gateway_executor(
         clock or clock_for(settings.today),
@@ -88,6 +91,8 @@ def gateway_schema(settings: Settings, clock: Clock | None = None, *, policy: bo
             introspection_extension(settings.introspection),
             *caches,
             *([policy_extension(settings)] if policy else []),  # after the validation cache: reads its result
+            *cost_extension(settings.cost),
+            *trusted_only_extension(settings.persisted_queries),
         ],
         execution_context_class=executor,
         federation=settings.federation,
@@ -155,6 +160,13 @@ def create_app(
     )
     authenticator = Authenticator(settings.auth, clock=clock)
     exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
+    buckets = buckets_for(settings.rate_limit, settings.redis_url, clock)
+    try:
+        persisted = PersistedQueries.from_settings(
+            settings.persisted_queries, lambda: state.cache.backend if state.cache else None
+        )
+    except ValueError as exc:
+        raise ConfigError([f"persisted_queries.trusted_documents: {exc}"]) from None
     metrics = Metrics()  # this app's Prometheus series (telemetry/metrics.py)
 
     @asynccontextmanager
@@ -196,6 +208,8 @@ def create_app(
             state.cache = None
             await backend.close()
             await authenticator.close()
+            if buckets is not None:
+                await buckets.close()
             if owned is not None:
                 state.sources = None
                 await owned.close()
@@ -215,6 +229,7 @@ def create_app(
         graphiql=settings.graphiql,
         authenticator=authenticator,
         keep_alive_s=settings.events.keep_alive_s,
+        persisted=persisted,
     )
     business = BusinessMetricsJob(
         view.schema,
@@ -259,6 +274,8 @@ def create_app(
             open_prefixes=(WEBHOOK_PREFIX, DASHBOARD_PATH, DASHBOARD_ASSETS + "/"),
         ),
     ]
+    if buckets is not None:
+        middleware.append(Middleware(RateLimitMiddleware, buckets=buckets))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = state  # the sources, the read cache and the events (`events.poll_once()`)
     app.state.business = business  # the business metrics job (`refresh()`)

@@ -20,6 +20,8 @@ What this subclass adds:
 - Transport errors are GraphQL-shaped JSON with `extensions.code = BAD_REQUEST`, in the
   negotiated media type (strawberry: plain text). Anything unexpected is masked by the
   correlation middleware (`middleware.py`) as a 500 with code INTERNAL.
+- Persisted queries (`persisted.py`): a hash in `extensions.persistedQuery` resolves to its
+  document (APQ or trusted documents) before the request runs.
 - Our offline GraphiQL page (`graphiql.py`) for a browser GET with `Accept: text/html` and no
   query, instead of strawberry's CDN-loading IDE.
 - The context is a `RequestContext` over the process's shared `Sources`, with the caller that
@@ -58,6 +60,7 @@ from opsgraph.gateway.authn import caller_of
 from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNAL, HTTPError, error_response
 from opsgraph.gateway.graphiql import graphiql_html
 from opsgraph.gateway.operations import OperationChoiceError
+from opsgraph.gateway.persisted import PersistedQueries
 from opsgraph.gateway.websocket import GatewayTransportWSHandler
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.reads import ReadThrough
@@ -151,6 +154,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         graphiql: bool = True,
         authenticator: Authenticator | None = None,
         keep_alive_s: float = 15.0,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -164,6 +168,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 transport.heartbeat_interval = keep_alive_s  # SSE: `: ping` comments
         self.state = state
         self.authenticator = authenticator
+        self.persisted = persisted
         self.graphiql_page = graphiql_html() if graphiql else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -245,6 +250,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        if self.persisted is not None:
+            await self.persisted.resolve(request_data)
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,6 +33,7 @@ from opsgraph.cache import CachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
 from opsgraph.events.settings import EventSettings
+from opsgraph.gateway.demand_settings import CostSettings, PersistedQuerySettings, RateLimitSettings
 from opsgraph.gateway.systems import SystemSettings, resolve_systems
 from opsgraph.telemetry.settings import TelemetrySettings
 from opsgraph.workflows.settings import WorkflowSettings
@@ -110,6 +111,9 @@ class Settings(BaseSettings):
     )
     federation: bool = Field(False, description="serve the graph as an Apollo Federation 2 subgraph")
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    cost: CostSettings = Field(default_factory=CostSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    persisted_queries: PersistedQuerySettings = Field(default_factory=PersistedQuerySettings)
     log_level: LogLevel = "info"
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
@@ -120,6 +124,12 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
         return value
+
+    @model_validator(mode="after")
+    def _rate_limit_store(self) -> Settings:
+        if self.rate_limit.enabled and self.rate_limit.store == "redis" and self.redis_url is None:
+            raise ValueError("rate_limit.store = redis needs redis_url (the replicas' shared Redis)")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -197,12 +207,16 @@ def demo_settings(
 ) -> Settings:
     """Settings whose systems are `systems` (name -> its `[systems.<name>]` table, as the demo builds
     them for its simulators), with the demo's credentials (`auth/demo.py`: a key per role, anonymous
-    callers as `viewer`) and GraphiQL and introspection on, each unless configured; the rest as
-    `load_settings` reads it."""
+    callers as `viewer`), GraphiQL and introspection on and rate limits off, each unless configured;
+    the rest as `load_settings` reads it."""
     settings = load_settings(
         config_file, **{"systems": {k: dict(v) for k, v in systems.items()}, **overrides}
     )
-    on = {name: True for name in ("graphiql", "introspection") if name not in settings.model_fields_set}
+    on: dict[str, object] = {
+        name: True for name in ("graphiql", "introspection") if name not in settings.model_fields_set
+    }
+    if "rate_limit" not in settings.model_fields_set:  # one local user, and the bench's load
+        on["rate_limit"] = settings.rate_limit.model_copy(update={"enabled": False})
     return settings.model_copy(update={"auth": demo_auth(settings.auth), **on})
 
 
