@@ -7,10 +7,12 @@ The schema calls `WorkflowEngine` (`start`, `get`, `list`, `replay`, `resolve`);
 from __future__ import annotations
 
 from opsgraph.workflows import convert as _convert  # noqa: F401  (registers convertOpportunity)
+from opsgraph.workflows import invoice as _invoice  # noqa: F401  (registers prepareInvoice)
 from opsgraph.workflows import post_time as _post_time  # noqa: F401  (registers postApprovedTime)
 from opsgraph.workflows.engine import WorkflowEngine
 from opsgraph.workflows.kinds import KINDS, PlannedStep, StepContext, Systems, WorkflowKind, register
 from opsgraph.workflows.records import (
+    NeedsReview,
     StepRecord,
     UserError,
     WorkflowConflict,
@@ -25,6 +27,7 @@ from opsgraph.workflows.settings import QueueLimits, WorkflowSettings
 
 __all__ = [
     "KINDS",
+    "NeedsReview",
     "PlannedStep",
     "QueueLimits",
     "StepContext",
