@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JS_STAMP := tests/js/node_modules/.installed
 
 .PHONY: demo test lint pytest bench bench-memory simulate schema clean
 
@@ -11,6 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[sim,dev]'
 	touch $(STAMP)
+
+# Node packages the tests drive (tests/js: federation composition), pinned by the lockfile.
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
 
 demo: $(STAMP)
 	@echo "opsgraph demo: GraphiQL at http://127.0.0.1:8000/graphql"
@@ -24,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check opsgraph simulators tests bench
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(JS_STAMP)
 	$(BIN)/pytest -q
 
 test: lint pytest

@@ -70,14 +70,26 @@ def cli() -> None:
     show_default=True,
     help="With --demo: the CRM simulator's port; PSA +1, HR +2, ERP +3 (0: any free).",
 )
+@click.option(
+    "--federation",
+    is_flag=True,
+    help="Serve the graph as an Apollo Federation 2 subgraph (_service, _entities, @key) for a router.",
+)
 def serve(
-    demo: bool, stack: str, host: str | None, port: int | None, config_file: str | None, sim_base_port: int
+    demo: bool,
+    stack: str,
+    host: str | None,
+    port: int | None,
+    config_file: str | None,
+    sim_base_port: int,
+    federation: bool,
 ) -> None:
     """Serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser)."""
     from opsgraph.gateway.app import create_app
     from opsgraph.gateway.demo import run_demo, serve_app
 
-    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    given = {"host": host, "port": port, "federation": federation or None}  # unset: the settings decide
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     try:
         if demo:
             settings = load_settings(config_file, require_sources=False, **overrides)
@@ -140,11 +152,12 @@ def api_key(hash_only: bool) -> None:
 
 
 @cli.command("export-schema")
-def export_schema() -> None:
+@click.option("--federation", is_flag=True, help="The Federation 2 subgraph's SDL (what a router composes).")
+def export_schema(federation: bool) -> None:
     """Print the schema's SDL (what `schema.graphql` holds)."""
     from opsgraph.schema import schema_sdl
 
-    click.echo(schema_sdl(), nl=False)
+    click.echo(schema_sdl(federation=federation), nl=False)
 
 
 def main() -> None:

@@ -81,6 +81,7 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
             *caches,
         ],
         execution_context_class=executor,
+        federation=settings.federation,
     )
 
 

@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed to call from a browser"
     )
+    federation: bool = Field(False, description="serve the graph as an Apollo Federation 2 subgraph")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     log_level: LogLevel = "info"
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)

@@ -6,12 +6,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import strawberry
+import strawberry.federation
 from graphql import GraphQLError
 from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
+from opsgraph.schema.federation import (
+    FEDERATION_VERSION,
+    FederatedSchemaMixin,
+    entity_keys,
+    federated_query,
+    print_subgraph,
+)
 from opsgraph.schema.mutation import Mutation
 from opsgraph.schema.query import Query
 from opsgraph.schema.subscription import Subscription
@@ -31,9 +39,15 @@ class OpsSchema(strawberry.Schema):
         log_source_errors(errors)
 
 
+class FederatedOpsSchema(FederatedSchemaMixin, OpsSchema, strawberry.federation.Schema):  # type: ignore[misc]
+    """The graph as an Apollo Federation 2 subgraph (`schema/federation.py`)."""
+
+
 def build_schema(
     extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
     execution_context_class: type[Executor] | None = None,
+    *,
+    federation: bool = False,
 ) -> OpsSchema:
     types: list[Any] = [
         nodes.Client,
@@ -47,19 +61,31 @@ def build_schema(
         workflow.Workflow,
     ]
     all_extensions: list[Any] = [ResponseExtensions, *extensions]
-    return OpsSchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        types=types,
-        extensions=all_extensions,
-        execution_context_class=execution_context_class,
-    )
+    options: dict[str, Any] = {
+        "mutation": Mutation,
+        "subscription": Subscription,
+        "types": types,
+        "extensions": all_extensions,
+        "execution_context_class": execution_context_class,
+    }
+    if not federation:
+        return OpsSchema(query=Query, **options)
+    with entity_keys():  # the keys exist only while the subgraph is built and printed
+        schema = FederatedOpsSchema(
+            query=federated_query(Query), federation_version=FEDERATION_VERSION, **options
+        )
+        schema.federation_sdl = print_subgraph(schema)
+    return schema
 
 
-def schema_sdl() -> str:
-    """The SDL that `schema.graphql` holds (what `opsgraph export-schema` prints)."""
+def schema_sdl(*, federation: bool = False) -> str:
+    """The SDL that `schema.graphql` holds (what `opsgraph export-schema` prints); with `federation`,
+    the subgraph's (`_service { sdl }`)."""
+    if federation:
+        schema = build_schema(federation=True)
+        assert isinstance(schema, FederatedOpsSchema)
+        return schema.federation_sdl
     return str(build_schema()).rstrip("\n") + "\n"
 
 
-__all__ = ["OpsSchema", "build_schema", "schema_sdl"]
+__all__ = ["FederatedOpsSchema", "OpsSchema", "build_schema", "schema_sdl"]
