@@ -10,6 +10,7 @@ import strawberry.federation
 from graphql import GraphQLError
 from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from opsgraph.schema.errors import ResponseExtensions, annotate, log_source_errors, merge_repeats
@@ -20,10 +21,14 @@ from opsgraph.schema.federation import (
     federated_query,
     print_subgraph,
 )
-from opsgraph.schema.mutation import Mutation
+from opsgraph.schema.mutation import Mutation as WorkflowMutation
+from opsgraph.schema.mutation_change import ChangeMutation
+from opsgraph.schema.mutation_time import TimeMutation
 from opsgraph.schema.query import Query
 from opsgraph.schema.subscription import Subscription
 from opsgraph.schema.types import nodes, views, workflow
+
+Mutation = merge_types("Mutation", (WorkflowMutation, TimeMutation, ChangeMutation))
 
 
 class OpsSchema(strawberry.Schema):

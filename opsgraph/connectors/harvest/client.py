@@ -52,6 +52,7 @@ from opsgraph.connectors.harvest.resources import (
     USER_ASSIGNMENTS,
     USERS,
 )
+from opsgraph.connectors.harvest.time_writes import HarvestTimeWrites
 from opsgraph.connectors.shapes import json_object, object_with
 from opsgraph.connectors.toolkit.auth import BearerToken
 from opsgraph.connectors.toolkit.paging import CursorPaginator, PageNumberPaginator
@@ -98,7 +99,7 @@ def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> li
     return windows
 
 
-class HarvestClient(HarvestProjectWrites, HarvestBillingWrites, SourceClient):
+class HarvestClient(HarvestProjectWrites, HarvestBillingWrites, HarvestTimeWrites, SourceClient):
     vendor: ClassVar[str] = "harvest"
     role: ClassVar[Role] = Role.PSA
 

@@ -1,4 +1,5 @@
-"""Harvest writes of the PSA port used by convertOpportunity: the project, its people, and archiving it.
+"""Harvest writes of the PSA port used by convertOpportunity and applyChangeRequest: the project, its
+people, archiving it, and its budget.
 
 `HarvestProjectWrites` is a mixin of `HarvestClient` (`writes.HarvestWriter` holds the other
 writes). Harvest has no idempotency keys and no external ids on projects, so each write checks
@@ -18,8 +19,8 @@ from opsgraph.connectors.errors import SourceDataError, SourceRejected
 from opsgraph.connectors.harvest.mapping import engagement_to_project_payload
 from opsgraph.connectors.ids import is_digits
 from opsgraph.connectors.toolkit.resources import ResourceSpec
-from opsgraph.model import Assignment, Engagement
-from opsgraph.roles.drafts import AssignmentDraft, EngagementDraft
+from opsgraph.model import Assignment, BillingModel, Engagement
+from opsgraph.roles.drafts import AssignmentDraft, BudgetChange, EngagementDraft
 
 CLIENTS = ResourceSpec(
     name="clients",
@@ -142,3 +143,30 @@ class HarvestProjectWrites:
         after = (await self.assignments_by_engagement_ids([engagement_id])).get(engagement_id, [])
         wanted = {d.user_id for d in assignments}
         return [a for a in after if a.user_id in wanted]
+
+    async def set_engagement_budget(
+        self: _Host, engagement_id: str, change: BudgetChange, *, idempotency_key: str
+    ) -> Engagement:
+        """Apply a change request (absolute: safe to repeat). Harvest holds the hours in `budget`,
+        a fixed fee in `fee` and a cap in `budget` (by project cost): a capped project's hours follow
+        its cap, so they are not set apart; a time-and-materials project has no contract value."""
+        current = (await self.engagements_by_ids([engagement_id])).get(engagement_id)
+        if current is None:
+            raise SourceRejected(self.system, f"no project {engagement_id}", status=404)
+        body: dict[str, Any] = {}
+        value = None if change.contract_value is None else float(change.contract_value.amount)
+        if current.billing_model is BillingModel.CAPPED:
+            if value is not None:
+                body["budget"] = value
+        else:
+            if change.budget_hours is not None:
+                body["budget"] = change.budget_hours
+            if value is not None and current.billing_model is BillingModel.FIXED_FEE:
+                body["fee"] = value
+        if not body:
+            return current
+        await self.request("PATCH", f"/v2/projects/{engagement_id}", json=body, retry=True, ok=(200,))
+        found = (await self.engagements_by_ids([engagement_id])).get(engagement_id)
+        if found is None:
+            raise SourceDataError(self.system, f"project {engagement_id} written but not found")
+        return found

@@ -1,4 +1,5 @@
-"""NetSuite writes of the ERP port used by convertOpportunity: the customer, the job, and undoing the job.
+"""NetSuite writes of the ERP port used by convertOpportunity and applyChangeRequest: the customer, the
+job, undoing the job, and its contract value.
 
 `NetSuiteProjectWrites` is a mixin of `NetSuiteClient`, like `writes.NetSuiteWrites`. Every write is
 an upsert on an external id (`PUT record/v1/<type>/eid:<id>`), so a repeat updates what the first
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from opsgraph.connectors.base import UpstreamResponse
 from opsgraph.connectors.errors import SourceDataError, SourceRejected
 from opsgraph.connectors.netsuite.mapping import BILLING_MODEL_LABELS
-from opsgraph.model import ErpCustomer, ErpJob
+from opsgraph.model import ErpCustomer, ErpJob, Money
 from opsgraph.roles.drafts import CustomerDraft, JobDraft
 
 
@@ -107,3 +108,24 @@ class NetSuiteProjectWrites:
         except SourceRejected as exc:
             if exc.status != 404:
                 raise
+
+    async def set_job_contract_value(
+        self: _Host, job_id: str, contract_value: Money, *, idempotency_key: str
+    ) -> ErpJob:
+        """Apply a change request's contract value, in its currency (absolute: safe to repeat)."""
+        fields = {
+            "custentity_contract_value": float(contract_value.amount),
+            "currency": {"id": await _currency_id(self, contract_value.currency)},
+        }
+        await self.request(
+            "PATCH",
+            f"record/v1/job/{job_id}",
+            json=fields,
+            headers={"X-NetSuite-PropertyNameValidation": "error"},
+            retry=True,
+            ok=(204,),
+        )
+        found = (await self.jobs_by_ids([job_id])).get(job_id)
+        if found is None:
+            raise SourceDataError(self.system, f"job {job_id} written but not found")
+        return found

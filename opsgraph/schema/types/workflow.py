@@ -157,6 +157,9 @@ class WorkflowPayload:
         keys = result.get("time_entry_keys")
         if postings is not None:
             keys = [record_key(p["psa"], p["time_entry_id"]) for p in postings if p.get("psa")]
+        entries = result.get("entries")
+        if entries is not None:
+            keys = [record_key(e["system"], e["id"]) for e in entries]
         invoice = result.get("invoice_key")
         return cls(
             workflow=Workflow.of(record),
