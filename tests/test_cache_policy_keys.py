@@ -168,11 +168,11 @@ def test_prometheus_lines() -> None:
     assert lines[:4] == [
         "# HELP opsgraph_cache_hits_total Values served fresh from the cache",
         "# TYPE opsgraph_cache_hits_total counter",
-        'opsgraph_cache_hits_total{source="psa-na",entity="time_entry"} 3',
-        'opsgraph_cache_hits_total{source="we\\"ird",entity="x"} 0',
+        'opsgraph_cache_hits_total{system="psa-na",entity="time_entry"} 3',
+        'opsgraph_cache_hits_total{system="we\\"ird",entity="x"} 0',
     ]
-    assert 'opsgraph_cache_misses_total{source="psa-na",entity="time_entry"} 1' in lines
-    assert 'opsgraph_cache_errors_total{source="we\\"ird",entity="x"} 2' in lines
+    assert 'opsgraph_cache_misses_total{system="psa-na",entity="time_entry"} 1' in lines
+    assert 'opsgraph_cache_errors_total{system="we\\"ird",entity="x"} 2' in lines
     names = {line.split("{")[0] for line in lines if not line.startswith("#")}
     assert names == {
         "opsgraph_cache_hits_total",

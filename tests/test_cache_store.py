@@ -615,11 +615,11 @@ async def test_metrics_count_exactly(backend: Cache) -> None:
     assert (psa.hits, psa.misses, psa.stale_serves, psa.evictions, psa.errors) == (0, 1, 0, 0, 0)
 
     lines = cache.prometheus_lines()
-    assert 'opsgraph_cache_hits_total{source="crm-emea",entity="client"} 2' in lines
-    assert 'opsgraph_cache_misses_total{source="psa-na",entity="time_entry"} 1' in lines
-    assert 'opsgraph_cache_stale_serves_total{source="crm-emea",entity="client"} 4' in lines
-    assert 'opsgraph_cache_evictions_total{source="crm-emea",entity="client"} 5' in lines
-    assert 'opsgraph_cache_errors_total{source="crm-emea",entity="client"} 0' in lines
+    assert 'opsgraph_cache_hits_total{system="crm-emea",entity="client"} 2' in lines
+    assert 'opsgraph_cache_misses_total{system="psa-na",entity="time_entry"} 1' in lines
+    assert 'opsgraph_cache_stale_serves_total{system="crm-emea",entity="client"} 4' in lines
+    assert 'opsgraph_cache_evictions_total{system="crm-emea",entity="client"} 5' in lines
+    assert 'opsgraph_cache_errors_total{system="crm-emea",entity="client"} 0' in lines
     assert "# TYPE opsgraph_cache_hits_total counter" in lines
 
 

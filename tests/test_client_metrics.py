@@ -6,12 +6,12 @@ refusals were counted as upstream failures. Here the simulator's own status coun
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from metrics_support import sample
 from test_gateway_support import serving, settings_for
 
 from opsgraph.clock import ManualClock
@@ -52,11 +52,7 @@ async def set_error_rate(simulators: SimulatorGroup, rate: float) -> None:
 HARVEST = {"system": "harvest", "role": "psa", "vendor": "harvest"}
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    found = re.search(rf"^{name}\{{{re.escape(wanted)}\}} (\S+)$", text, re.MULTILINE)
-    assert found is not None, f"{name}{{{wanted}}} not in /metrics"
-    return float(found.group(1))
+metric = sample
 
 
 async def test_each_upstream_500_is_counted_once(simulators: SimulatorGroup, world: World) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -18,8 +20,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from test_gateway_support import CLASSIC, HV, running_gateway, settings_for
+from test_gateway_support import CLASSIC, HV, running_gateway, serving, settings_for
 
+from opsgraph.events.readiness_event import ReadinessChanged
+from opsgraph.gateway.app import create_app
+from opsgraph.model import Money
+from opsgraph.resolvers.views.readiness import Readiness
 from opsgraph.telemetry import install_tracer_provider
 from opsgraph.telemetry.settings import TelemetrySettings
 from opsgraph.telemetry.tracing import otlp_traces_endpoint
@@ -174,3 +180,77 @@ async def test_otlp_export_only_when_configured(monkeypatch: pytest.MonkeyPatch)
     assert otlp_traces_endpoint(TelemetrySettings()) == "http://otel:4318/v1/traces"
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://otel:4318/custom")
     assert otlp_traces_endpoint(TelemetrySettings()) == "http://otel:4318/custom"
+
+
+async def test_cache_spans_sit_between_the_loader_and_the_upstream_call(
+    exporter: InMemorySpanExporter, simulators: SimulatorGroup, world: World
+) -> None:
+    """With the cache on: `cache <system>.<entity>` under each read, counting hits and misses; a miss's
+    upstream call is its child, a hit calls nothing."""
+    query = "query Cached { clients(first: 2) { nodes { name } } }"
+    async with (
+        running_gateway(settings_for(simulators, world)) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        rounds = []
+        for _ in range(2):
+            exporter.clear()
+            assert "errors" not in (await http.post("/graphql", json={"query": query})).json()
+            rounds.append(list(exporter.get_finished_spans()))
+    for n, spans in enumerate(rounds):
+        by_id = {s.context.span_id: s for s in spans}
+        caches = [s for s in spans if s.name.startswith("cache salesforce.")]
+        assert caches, [s.name for s in spans]
+        for span in caches:
+            parent = by_id[span.parent.span_id] if span.parent else None
+            assert parent is not None and parent.name.startswith(("load ", "list "))
+            hits, misses = span.attributes["opsgraph.cache.hits"], span.attributes["opsgraph.cache.misses"]
+            assert (hits, misses) == (
+                (0, span.attributes["opsgraph.cache.keys"])
+                if n == 0
+                else (span.attributes["opsgraph.cache.keys"], 0)
+            )
+        upstream = [
+            s for s in spans if s.kind is SpanKind.CLIENT and s.attributes["opsgraph.system"] == "salesforce"
+        ]
+        if n == 0:
+            assert upstream and all(by_id[s.parent.span_id] in caches for s in upstream if s.parent)
+        else:
+            assert upstream == []
+
+
+async def test_a_poll_and_its_fan_out_are_spans(
+    exporter: InMemorySpanExporter, simulators: SimulatorGroup, world: World
+) -> None:
+    """`events poll <system>` per system polled (changes, failures, events published), and
+    `events fan-out` per event handed to the subscribers (how many)."""
+    app = create_app(settings_for(simulators, world))
+    async with serving(app):
+        events = app.state.gateway.events
+        exporter.clear()
+        await events.poll_once()
+        polls = {s.name: s for s in exporter.get_finished_spans() if s.name.startswith("events poll ")}
+        assert set(polls) == {f"events poll {name}" for name in simulators.system_settings()}
+        for span in polls.values():
+            assert span.parent is None  # a background round: a trace of its own
+            assert span.attributes["opsgraph.events.failed"] == 0
+        feed = events.bus.subscribe()
+        try:
+            exporter.clear()
+            engagement = next(iter((await events.effects.context().loaders.engagement_by_code()).values()))
+            readiness = Readiness(
+                engagement_code=engagement.code,
+                ready=True,
+                approved_unbilled_hours=1.0,
+                amount=Money(amount=Decimal(100), currency="USD"),
+                blockers=(),
+                as_of=datetime(2026, 11, 20, tzinfo=UTC),
+                period_start=date(2026, 10, 1),
+                period_end=date(2026, 10, 31),
+            )
+            at = datetime(2026, 11, 20, tzinfo=UTC)
+            events.bus.deliver(ReadinessChanged(engagement, readiness, False, None, "TIME_APPROVED", at))
+            (fan_out,) = [s for s in exporter.get_finished_spans() if s.name == "events fan-out"]
+            assert fan_out.attributes["opsgraph.subscribers"] == 1
+        finally:
+            await feed.aclose()

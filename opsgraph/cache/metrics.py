@@ -1,4 +1,4 @@
-"""Cache counters per (source, entity), and their Prometheus text rendering.
+"""Cache counters per (source, entity): the system and entity of the `sources` query and `/metrics`.
 
 Per key looked up, exactly one of `hits`, `misses` and `stale_serves` counts:
 - hits: a fresh value served from the cache;
@@ -12,8 +12,8 @@ Per key looked up, exactly one of `hits`, `misses` and `stale_serves` counts:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 COUNTERS: tuple[tuple[str, str], ...] = (
     ("hits", "Values served fresh from the cache"),
@@ -33,23 +33,35 @@ class CacheMetric:
     stale_serves: int = 0
     evictions: int = 0
     errors: int = 0
+    sink: CacheSink | None = field(default=None, repr=False, compare=False)
+
+    def add(self, counter: str, n: int = 1) -> None:
+        """Count `n` on `counter` (one of `COUNTERS`), here and in the sink."""
+        setattr(self, counter, getattr(self, counter) + n)
+        if self.sink is not None and n:
+            self.sink(counter, self.source, self.entity, n)
+
+
+CacheSink = Callable[[str, str, str, int], None]
+"""(counter, system, entity, n): where the counts also go (the app's Prometheus metrics)."""
 
 
 class CacheMetrics:
     """The live counters of one `ReadCache`."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: CacheSink | None = None) -> None:
         self._by_key: dict[tuple[str, str], CacheMetric] = {}
+        self.sink = sink
 
     def of(self, source: str, entity: str) -> CacheMetric:
         metric = self._by_key.get((source, entity))
         if metric is None:
-            metric = self._by_key[(source, entity)] = CacheMetric(source, entity)
+            metric = self._by_key[(source, entity)] = CacheMetric(source, entity, sink=self.sink)
         return metric
 
     def snapshot(self) -> list[CacheMetric]:
         """Copies of every counter set, sorted by (source, entity)."""
-        return [dataclasses.replace(self._by_key[k]) for k in sorted(self._by_key)]
+        return [dataclasses.replace(self._by_key[k], sink=None) for k in sorted(self._by_key)]
 
 
 def _label(value: str) -> str:
@@ -57,14 +69,15 @@ def _label(value: str) -> str:
 
 
 def prometheus_lines(metrics: Iterable[CacheMetric]) -> list[str]:
-    """Prometheus text exposition: `opsgraph_cache_hits_total{source="psa-na",entity="time_entry"} 3`."""
+    """Prometheus text of these counters: `opsgraph_cache_hits_total{system="psa-na",entity="time_entry"} 3`
+    (the gateway's `/metrics` serves the same series from prometheus-client, `telemetry/metrics.py`)."""
     rows = list(metrics)
     lines: list[str] = []
-    for field, help_text in COUNTERS:
-        name = f"opsgraph_cache_{field}_total"
+    for counter, help_text in COUNTERS:
+        name = f"opsgraph_cache_{counter}_total"
         lines.append(f"# HELP {name} {help_text}")
         lines.append(f"# TYPE {name} counter")
         for m in rows:
-            labels = f'source="{_label(m.source)}",entity="{_label(m.entity)}"'
-            lines.append(f"{name}{{{labels}}} {getattr(m, field)}")
+            labels = f'system="{_label(m.source)}",entity="{_label(m.entity)}"'
+            lines.append(f"{name}{{{labels}}} {getattr(m, counter)}")
     return lines

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 from cashews import Cache
+from opentelemetry import trace
 
 from opsgraph.cache.health import BackendHealth, logger
 from opsgraph.cache.keys import entity_key, entity_tag, lock_key, query_key, tag
-from opsgraph.cache.metrics import CacheMetric, CacheMetrics, prometheus_lines
+from opsgraph.cache.metrics import CacheMetric, CacheMetrics, CacheSink, prometheus_lines
 from opsgraph.cache.policy import CachePolicy
 from opsgraph.cache.tagindex import TagIndex
 from opsgraph.clock import Clock, SystemClock
@@ -41,6 +42,7 @@ T = TypeVar("T")
 SOURCE_DOWN_ERRORS: tuple[type[Exception], ...] = (SourceUnavailable, SourceTimeout, SourceRateLimited)
 """Errors that mean "the source is down right now": a stale value within the grace is served instead."""
 
+_tracer = trace.get_tracer("opsgraph.cache")
 _PEER_POLL_S = 0.05
 _DELETE_BATCH = 500
 _MAX_REMEMBERED_INVALIDATIONS = 1024
@@ -123,13 +125,20 @@ def _consume(future: asyncio.Future[_Outcome]) -> None:
 
 
 class ReadCache:
-    def __init__(self, backend: Cache, policy: CachePolicy, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        backend: Cache,
+        policy: CachePolicy,
+        *,
+        clock: Clock | None = None,
+        sink: CacheSink | None = None,
+    ) -> None:
         """`clock.time` stamps values (ages and TTLs are shared with other replicas through the
         backend); `clock.monotonic` paces the backend retries and bounds the wait for a peer's lock."""
         self._backend = backend
         self._policy = policy
         self._clock = clock or SystemClock()
-        self._metrics = CacheMetrics()
+        self._metrics = CacheMetrics(sink)  # `sink`: the app's Prometheus counters
         self._health = BackendHealth(policy.backend_retry_s, monotonic=self._clock.monotonic)
         self._tags = TagIndex(backend, policy.max_lifetime_s)
         self._inflight: dict[str, asyncio.Future[_Outcome]] = {}
@@ -266,6 +275,26 @@ class ReadCache:
     async def _resolve(
         self, target: _Target, keys: list[str], fetch_keys: _FetchKeys, tags_of: _TagsOf
     ) -> tuple[dict[str, _Outcome], dict[str, BaseException]]:
+        """`_resolve_keys` in a span `cache <system>.<entity>`: keys, hits, misses, stale serves (the
+        upstream call of a miss is its child)."""
+        with _tracer.start_as_current_span(f"cache {target.source}.{target.entity}") as span:
+            outcomes, errors = await self._resolve_keys(target, keys, fetch_keys, tags_of)
+            statuses = [o.status for o in outcomes.values()]
+            span.set_attributes(
+                {
+                    "opsgraph.system": target.source,
+                    "opsgraph.entity": target.entity,
+                    "opsgraph.cache.keys": len(keys),
+                    "opsgraph.cache.hits": statuses.count(_Status.HIT),
+                    "opsgraph.cache.misses": statuses.count(_Status.MISS) + len(errors),
+                    "opsgraph.cache.stale": statuses.count(_Status.STALE),
+                }
+            )
+            return outcomes, errors
+
+    async def _resolve_keys(
+        self, target: _Target, keys: list[str], fetch_keys: _FetchKeys, tags_of: _TagsOf
+    ) -> tuple[dict[str, _Outcome], dict[str, BaseException]]:
         """Single-flight per key: lead the keys nobody is resolving, await the others.
         Returns the outcome of each key that has a value, and the error of each that has none."""
         loop = asyncio.get_running_loop()
@@ -297,15 +326,15 @@ class ReadCache:
                     pending.append(k)
                 elif (exc := future.exception()) is not None:
                     errors[k] = exc
-                    target.metric.misses += 1
+                    target.metric.add("misses")
                 else:
                     outcome = outcomes[k] = future.result()
                     if outcome.status is _Status.HIT:
-                        target.metric.hits += 1
+                        target.metric.add("hits")
                     elif outcome.status is _Status.STALE:
-                        target.metric.stale_serves += 1
+                        target.metric.add("stale_serves")
                     else:
-                        target.metric.misses += 1
+                        target.metric.add("misses")
         return outcomes, errors
 
     async def _lead(
@@ -329,7 +358,7 @@ class ReadCache:
                 if age <= target.ttl:
                     futures[k].set_result(_Outcome(value, stored_at, _Status.HIT))
                     continue
-                target.metric.evictions += 1  # observed expiry
+                target.metric.add("evictions")  # observed expiry
                 if age <= target.lifetime:
                     stale[k] = _Outcome(value, stored_at, _Status.STALE)
             need.append(k)
@@ -467,7 +496,7 @@ class ReadCache:
         try:
             result = await call()
         except Exception as exc:
-            (target.metric if isinstance(target, _Target) else target).errors += 1
+            (target.metric if isinstance(target, _Target) else target).add("errors")
             self._health.failed(exc, began)
             return _FAILED
         self._health.succeeded(began)
@@ -526,7 +555,7 @@ class ReadCache:
         if removed is _FAILED:
             return _FAILED
         pending.keys.clear()
-        pending.metric.evictions += removed
+        pending.metric.add("evictions", removed)
         return removed
 
     async def _delete(self, keys: list[str]) -> int:

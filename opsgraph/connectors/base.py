@@ -293,7 +293,7 @@ class SourceClient:
         """One attempt under a breaker permit, counted once: the response, or (error, response)."""
         permit = self.breaker.admit()
         if permit is None:
-            self.health.short_circuits += 1
+            self.health.short_circuited()
             trace.get_current_span().set_status(trace.Status(trace.StatusCode.ERROR, "circuit open"))
             raise self._fail(SourceUnavailable(self.system, "circuit open: the source is failing"))
         try:
@@ -316,7 +316,7 @@ class SourceClient:
         started = time.perf_counter()
         try:
             async with self._bulkhead:
-                self.health.requests += 1
+                self.health.sent()
                 response = await self.raw_request(method, path, **kwargs)
         except TimeoutError:
             error, reason = (
@@ -329,11 +329,12 @@ class SourceClient:
         except SourceBadResponse as exc:
             error, reason = exc, FailureReason.BAD_RESPONSE
         else:
-            self.health.observe((time.perf_counter() - started) * 1000)
+            self.health.observe((time.perf_counter() - started) * 1000, urlsplit(path).path)
             wait = self.retry_after(response)
             problem = expect(response.body) if expect is not None and 200 <= response.status < 300 else None
             if response.status in ok and wait is None and problem is None:
                 self.breaker.settle(permit, ok=True)
+                self.health.circuit(self.breaker.state is not CircuitState.CLOSED)
                 self.health.last_ok_at = self.clock.time()
                 return response
             if problem is not None and wait is None:
@@ -345,6 +346,7 @@ class SourceClient:
                 error, reason = self._classify(response, wait)
         self.health.attempt_failed(reason)
         self.breaker.settle(permit, ok=reason not in SYSTEM_FAILURES)
+        self.health.circuit(self.breaker.state is not CircuitState.CLOSED)
         return error, response
 
     def _classify(self, response: UpstreamResponse, wait: float | None) -> tuple[SourceError, FailureReason]:

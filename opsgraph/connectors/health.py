@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
-__all__ = ["SYSTEM_FAILURES", "FailureReason", "SourceHealth"]
+__all__ = ["SYSTEM_FAILURES", "FailureReason", "SourceHealth", "UpstreamSink"]
 
 
 class FailureReason(StrEnum):
@@ -29,6 +30,16 @@ SYSTEM_FAILURES = frozenset(
 """Failures of the system itself: only these count toward the circuit breaker."""
 
 
+class UpstreamSink(Protocol):
+    """Where the counts also go as they happen (the app's Prometheus metrics, `telemetry/metrics.py`)."""
+
+    def sent(self) -> None: ...
+    def failed(self, reason: str) -> None: ...
+    def short_circuit(self) -> None: ...
+    def circuit(self, is_open: bool) -> None: ...
+    def duration(self, path: str, seconds: float) -> None: ...
+
+
 @dataclass
 class SourceHealth:
     """What the `sources` query and `/metrics` report for one upstream."""
@@ -42,16 +53,37 @@ class SourceHealth:
     last_error_code: str | None = None
     last_ok_at: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
+    last_change_poll_at: float | None = None
+    """When change polling last asked the system successfully (clock time; None: not polled here)."""
+    sink: UpstreamSink | None = None
 
     @property
     def failures(self) -> int:
         """Attempts that failed because the system did (5xx, timeout, connection, garbage)."""
         return sum(n for reason, n in self.failed.items() if reason in SYSTEM_FAILURES)
 
+    def sent(self) -> None:
+        self.requests += 1
+        if self.sink is not None:
+            self.sink.sent()
+
+    def short_circuited(self) -> None:
+        self.short_circuits += 1
+        if self.sink is not None:
+            self.sink.short_circuit()
+
     def attempt_failed(self, reason: FailureReason) -> None:
         self.failed[reason] = self.failed.get(reason, 0) + 1
+        if self.sink is not None:
+            self.sink.failed(reason.value)
 
-    def observe(self, ms: float) -> None:
+    def circuit(self, is_open: bool) -> None:
+        if self.sink is not None:
+            self.sink.circuit(is_open)
+
+    def observe(self, ms: float, path: str = "") -> None:
+        if self.sink is not None:
+            self.sink.duration(path, ms / 1000)
         self.last_latency_ms = ms
         self.latencies_ms.append(ms)
         if len(self.latencies_ms) > 256:

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from opentelemetry import trace
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from opsgraph.events.readiness_event import ReadinessChanged
 
 logger = logging.getLogger("opsgraph.events")
+_tracer = trace.get_tracer("opsgraph.events")
 
 CHANNEL = "opsgraph:v1:events:readiness"
 
@@ -113,8 +115,11 @@ class LocalBus:
             await self._count_changed.wait()
 
     def deliver(self, event: ReadinessChanged) -> None:
-        for mailbox in list(self._mailboxes):
-            mailbox.put(event)
+        """Into every subscriber's mailbox (span `events fan-out`: how many)."""
+        with _tracer.start_as_current_span("events fan-out") as span:
+            span.set_attribute("opsgraph.subscribers", len(self._mailboxes))
+            for mailbox in list(self._mailboxes):
+                mailbox.put(event)
 
     async def publish(self, event: ReadinessChanged) -> None:
         self.deliver(event)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
 from redis.asyncio import Redis
 
 from opsgraph.cache import ReadCache
 from opsgraph.clock import Clock
+from opsgraph.connectors.health import SourceHealth
 from opsgraph.events.bus import EventBus, LocalBus, RedisBus
 from opsgraph.events.effects import Effects
 from opsgraph.events.marks import MarkStore, MemoryMarks, RedisMarks
@@ -26,6 +29,7 @@ from opsgraph.model import Role
 from opsgraph.resolvers.sources import Sources
 
 logger = logging.getLogger("opsgraph.events")
+_tracer = trace.get_tracer("opsgraph.events")
 
 
 @dataclass
@@ -49,8 +53,11 @@ class EventService:
         clock: Clock,
         *,
         redis_url: str | None = None,
+        lag: Callable[[str, float], None] | None = None,
     ) -> None:
+        """`lag(system, seconds)` is told how late each change was seen (its modification to now)."""
         self.settings = settings
+        self.lag = lag
         self.sources = sources
         self.clock = clock
         # two clients: the bus's pub/sub holds a connection of its own for as long as it listens
@@ -95,21 +102,47 @@ class EventService:
             self._first_rounds[system].set()
             await self.clock.sleep(interval)
 
+    def _observe(self, result: PollResult, health: SourceHealth) -> None:
+        """The system's last successful poll (every entity asked), and each change's lag."""
+        now = self.clock.time()
+        if not result.failed:
+            health.last_change_poll_at = now
+        if self.lag is not None:
+            for found in result.found:
+                for change in found.changes:
+                    if change.modified_at is not None:
+                        self.lag(result.system, max(0.0, now - change.modified_at.timestamp()))
+
     async def poll_once(self, systems: list[str] | None = None) -> Round:
         """One poll of each system (all by default), then the effects of what it found."""
         names = systems if systems is not None else list(self.sources.systems)
         done = Round()
         async with self._lock:
             for name in names:
-                system = self.sources.system(name)
-                port = self.sources.port(name)
-                result = await poll_system(name, system.role, port, self.marks, self.clock)
-                done.polls.append(result)
-                if not self.effects.baseline_taken:
-                    await self.effects.take_baseline()
-                done.events += await self.effects.apply(result.found)
-                for found in result.found:
-                    await self.marks.put(found.system, found.entity, found.mark)
-                if system.role is Role.ERP:
-                    done.events += await self.effects.check_periods(name)
+                with _tracer.start_as_current_span(f"events poll {name}") as span:
+                    published = len(done.events)
+                    await self._poll(name, done)
+                    result = done.polls[-1]
+                    span.set_attributes(
+                        {
+                            "opsgraph.system": name,
+                            "opsgraph.events.changes": sum(len(f.changes) for f in result.found),
+                            "opsgraph.events.failed": len(result.failed),
+                            "opsgraph.events.published": len(done.events) - published,
+                        }
+                    )
         return done
+
+    async def _poll(self, name: str, done: Round) -> None:
+        system = self.sources.system(name)
+        port = self.sources.port(name)
+        result = await poll_system(name, system.role, port, self.marks, self.clock)
+        done.polls.append(result)
+        self._observe(result, system.client.health)
+        if not self.effects.baseline_taken:
+            await self.effects.take_baseline()
+        done.events += await self.effects.apply(result.found)
+        for found in result.found:
+            await self.marks.put(found.system, found.entity, found.mark)
+        if system.role is Role.ERP:
+            done.events += await self.effects.check_periods(name)

@@ -11,14 +11,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.schema.base import BaseSchema
 
 from opsgraph.auth import Authenticator
 from opsgraph.cache import ReadCache, create_backend
 from opsgraph.clock import Clock, clock_for
-from opsgraph.connectors.metrics import source_metric_lines
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
 from opsgraph.gateway.authn import AuthMiddleware
@@ -39,10 +38,13 @@ from opsgraph.resolvers.sources import Sources
 from opsgraph.schema import build_schema
 from opsgraph.telemetry import OperationSpan, configure_tracing
 from opsgraph.telemetry.access import RequestLogMiddleware
-from opsgraph.telemetry.business import BusinessMetricsJob, business_metric_lines
+from opsgraph.telemetry.business import BusinessMetricsJob
+from opsgraph.telemetry.metrics import Metrics
 from opsgraph.workflows import WorkflowEngine, WorkflowSettings
+from opsgraph.workflows.kinds import KINDS
+from opsgraph.workflows.records import WorkflowStatus
 
-__all__ = ["cors_middleware", "create_app", "gateway_schema"]
+__all__ = ["cors_middleware", "create_app", "gateway_schema", "last_change_polls", "workflow_counts"]
 
 CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "Accept", "X-Correlation-ID"]
 
@@ -85,6 +87,23 @@ def gateway_schema(settings: Settings, clock: Clock | None = None) -> BaseSchema
     )
 
 
+async def workflow_counts(engine: WorkflowEngine | None) -> dict[tuple[str, str], int]:
+    """Workflows per (kind, status) in the store: every registered kind and status, zeros included."""
+    if engine is None:
+        return {}
+    return {
+        (kind, status.value): await engine.count([status], kind)
+        for kind in sorted(KINDS)
+        for status in WorkflowStatus
+    }
+
+
+def last_change_polls(sources: Sources | None) -> dict[str, float]:
+    """Each system's last successful change poll in this process (systems never polled: absent)."""
+    clients = sources.clients() if sources is not None else {}
+    return {n: c.health.last_change_poll_at for n, c in clients.items() if c.health.last_change_poll_at}
+
+
 WAIT_SHARE = 0.8
 """A mutation waits for its workflow at most this share of the request's deadline, then answers it
 RUNNING (the workflow goes on): the answer arrives before the request times out."""
@@ -115,6 +134,7 @@ def create_app(
     state = GatewayState(sources=sources, clock=clock, reporting_currency=settings.reporting_currency)
     authenticator = Authenticator(settings.auth, clock=clock)
     exporter = configure_tracing(settings.telemetry)  # OTLP when configured; see telemetry/tracing.py
+    metrics = Metrics()  # this app's Prometheus series (telemetry/metrics.py)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -124,11 +144,18 @@ def create_app(
                 specs, clock=clock, probe_timeout_s=settings.ready_timeout_s
             )
         backend = create_backend(settings.redis_url)
-        state.cache = ReadCache(backend, settings.cache, clock=clock)
+        state.cache = ReadCache(backend, settings.cache, clock=clock, sink=metrics.cache_count)
         sources = state.require_sources()
+        for name, client in sources.clients().items():
+            client.health.sink = metrics.upstream(name, client.role.value, client.vendor)
         engine = WorkflowEngine(workflow_settings(settings), sources, invalidate=state.cache.invalidate)
         state.events = EventService(
-            settings.events, sources, state.cache, clock, redis_url=settings.redis_url
+            settings.events,
+            sources,
+            state.cache,
+            clock,
+            redis_url=settings.redis_url,
+            lag=lambda system, s: metrics.event_lag.labels(system).observe(s),
         )
         await state.events.start()
         interval = settings.telemetry.business_metrics_interval_s
@@ -153,11 +180,12 @@ def create_app(
             if exporter is not None:
                 await asyncio.to_thread(exporter.shutdown)  # flushes what is queued, off the loop
 
-    async def metrics(request: Request) -> Response:
-        lines = state.cache.prometheus_lines() if state.cache else []
-        lines += source_metric_lines(state.sources.clients() if state.sources else {})
-        lines += business_metric_lines(business if settings.telemetry.business_metrics_interval_s else None)
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    async def scrape(request: Request) -> Response:
+        """This process's live gauges sampled, then the series as they stand (nothing computed)."""
+        if state.events is not None:
+            metrics.subscribers.set(state.events.bus.subscribers)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     view = GraphQLView(
         schema or gateway_schema(settings, clock),
@@ -175,12 +203,15 @@ def create_app(
             reporting_currency=state.reporting_currency,
         ),
         clock,
+        metrics,
+        workflows=lambda: workflow_counts(state.workflows),
+        polled=lambda: last_change_polls(state.sources),
     )
     routes: list[BaseRoute] = [
         Route("/graphql", view, name="graphql"),
         WebSocketRoute("/graphql", view, name="graphql-ws"),
         *health_routes(state),
-        Route("/metrics", metrics, name="metrics"),
+        Route("/metrics", scrape, name="metrics"),
     ]
     if settings.graphiql:
         routes.append(static_mount())
@@ -188,7 +219,7 @@ def create_app(
         Middleware(SecurityHeaders, page_policy=page_csp(graphiql_html())),
         *cors_middleware(settings.cors_origins),
         Middleware(CorrelationIdMiddleware),
-        Middleware(RequestLogMiddleware),
+        Middleware(RequestLogMiddleware, metrics=metrics),
         Middleware(
             RequestSizeLimits,
             max_body_bytes=settings.max_body_bytes,
@@ -203,6 +234,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = state  # the sources, the read cache and the events (`events.poll_once()`)
+    app.state.business = business  # the business metrics job (`refresh()`)
     # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
     StarletteInstrumentor.instrument_app(app)
     return app

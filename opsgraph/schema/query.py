@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, TypeVar
@@ -356,6 +356,9 @@ class Query(WorkflowQueries):
                 else None,
                 last_error=public_message(h.last_error_code, name) if h.last_error_code else None,
                 last_error_code=h.last_error_code,
+                last_change_poll_at=datetime.fromtimestamp(h.last_change_poll_at, UTC)
+                if h.last_change_poll_at is not None
+                else None,
                 cache=[
                     CacheStats(
                         entity=m.entity,

@@ -16,6 +16,7 @@ from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsgraph.context import current_correlation_id
+from opsgraph.telemetry.metrics import Metrics
 from opsgraph.telemetry.record import RequestRecord, request_record
 
 __all__ = ["QUIET_PATHS", "RequestLogMiddleware"]
@@ -25,8 +26,10 @@ log = logging.getLogger("opsgraph.requests")
 
 
 class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    """Logs each request; with `metrics`, times each GraphQL request by operation (`/graphql` over HTTP)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+        self.app, self.metrics = app, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,6 +51,10 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             request_record.reset(token)
+            if self.metrics is not None and record.operation_type is not None:
+                self.metrics.request(
+                    record.operation_name, record.operation_type, time.perf_counter() - started
+                )
             level = logging.DEBUG if scope["path"] in QUIET_PATHS else logging.INFO
             if log.isEnabledFor(level):
                 log.log(level, "request", extra=_fields(scope, record, status, started))

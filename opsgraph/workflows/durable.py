@@ -24,7 +24,7 @@ from dbos import DBOS, SetWorkflowID
 
 from opsgraph.connectors.errors import SourceError
 from opsgraph.context import correlation_id as correlation_var
-from opsgraph.workflows import runtime
+from opsgraph.workflows import runtime, tracing
 from opsgraph.workflows.kinds import PlannedStep, StepContext, kind_named
 from opsgraph.workflows.records import NeedsReview, StepOutcome, StepRecord, StepStatus, WorkflowStatus
 from opsgraph.workflows.store import now
@@ -115,7 +115,8 @@ async def queued_write(
     result: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """One write on its system's queue (a child workflow: queues hold workflows, not steps)."""
-    return await write_step(workflow_id, kind, step, done, correlation, undo, result)
+    with tracing.continued(DBOS.workflow_id):
+        return await write_step(workflow_id, kind, step, done, correlation, undo, result)
 
 
 class _Run:
@@ -147,15 +148,24 @@ class _Run:
             undo,
             self.results.get(step.name),
         )
-        if step.system is None:
-            out = await write_step(*args)
-        else:
-            rt = runtime.current()
-            queue = await rt.queue(step.system)
-            with SetWorkflowID(f"{self.workflow_id}/r{self.round}/{i}/{'undo' if undo else 'do'}"):
-                handle = await queue.enqueue_async(queued_write, *args)
-            out = await handle.get_result(polling_interval_sec=rt.settings.poll_interval_s)
-        return StepOutcome.model_validate(out)
+        child = (
+            None
+            if step.system is None
+            else f"{self.workflow_id}/r{self.round}/{i}/{'undo' if undo else 'do'}"
+        )
+        with tracing.step_span(self.workflow_id, step.name, step.system, undo=undo, child_id=child) as span:
+            if child is None:
+                out = await write_step(*args)
+            else:
+                rt = runtime.current()
+                queue = await rt.queue(step.system or "")
+                with SetWorkflowID(child):
+                    handle = await queue.enqueue_async(queued_write, *args)
+                out = await handle.get_result(polling_interval_sec=rt.settings.poll_interval_s)
+            outcome = StepOutcome.model_validate(out)
+            if not outcome.ok:
+                tracing.step_failed(span, outcome.code)
+        return outcome
 
     async def forward(self) -> int | None:
         """Run every step not left completed, in order; the index of the one that failed, or None."""
@@ -212,6 +222,13 @@ async def _wait_for_operator() -> dict[str, Any]:
 
 @DBOS.workflow(name="opsgraph.mutation", max_recovery_attempts=MAX_RECOVERIES)
 async def run_mutation(workflow_id: str, kind: str, data: dict[str, Any], correlation: str) -> dict[str, Any]:
+    with tracing.workflow_span(workflow_id, kind, correlation):
+        return await _run_mutation(workflow_id, kind, data, correlation)
+
+
+async def _run_mutation(
+    workflow_id: str, kind: str, data: dict[str, Any], correlation: str
+) -> dict[str, Any]:
     rt, k = runtime.current(), kind_named(kind)
     store = rt.store
     await store.update(workflow_id, status=WorkflowStatus.RUNNING)

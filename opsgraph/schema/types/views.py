@@ -320,6 +320,10 @@ class SourceStatus:
     last_error: str | None
     last_error_code: str | None
     cache: list[CacheStats]
+    last_change_poll_at: datetime | None = strawberry.field(
+        default=None,
+        description="When change polling last asked the system successfully (this replica; null: not yet)",
+    )
 
     @strawberry.field(deprecation_reason=DEPRECATED_SOURCE)
     def source(self) -> Source:
