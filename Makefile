@@ -52,6 +52,7 @@ STACK ?= classic
 bench: $(STAMP)
 	$(BIN)/python -m bench --stack $(STACK)
 	$(BIN)/python -m bench events
+	$(BIN)/python -m bench workflows
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench memory

@@ -9,6 +9,9 @@ the ratio of cold p50 to the critical path's injected latency. Then throughput w
 warm cache at concurrency 1, 8 and 32, measured by a separate load process, and the
 time a fresh gateway takes to answer a 30-fragment chain document (`bench.reject`).
 
+`python -m bench workflows` (also in `make bench`): 100 convertOpportunity workflows at once on SQLite
+and PostgreSQL stores (`bench.workflows`).
+
 `python -m bench memory` (`make bench-memory`): RSS of `serve --demo` under 32 clients for 60 s.
 `python -m bench events` (also run by `make bench`): live pushes (bench/events.py).
 Short runs while developing: `--runs 2 --seconds 1`.
@@ -33,6 +36,7 @@ from bench.events import events
 from bench.memory import memory
 from bench.procs import gateway_env, start_gateway, start_simulators, stop_all
 from bench.reject import time_to_reject
+from bench.workflows import workflows
 from simulators.simkit.stacks import DEFAULT_STACK, STACKS
 from simulators.world import DEFAULT_AS_OF
 
@@ -123,7 +127,7 @@ def throughput(url: str, query_file: Path, seconds: float) -> dict[int, dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", nargs="?", choices=["table", "memory", "events"], default="table")
+    parser.add_argument("mode", nargs="?", choices=["table", "memory", "events", "workflows"], default="table")
     parser.add_argument("--profile", default="large")
     parser.add_argument("--stack", choices=list(STACKS), default=DEFAULT_STACK, help="table: the demo stack")
     parser.add_argument("--runs", type=int, default=10, help="table: requests per query, cold and warm")
@@ -132,12 +136,17 @@ def main() -> None:
     parser.add_argument("--query", default="portfolio", help="memory: a query in bench/queries/")
     parser.add_argument("--sse", type=int, default=1000, help="events: SSE subscribers held")
     parser.add_argument("--ws", type=int, default=1000, help="events: WebSocket subscribers held")
+    parser.add_argument("--count", type=int, default=100, help="workflows: started at once")
+    parser.add_argument("--sequential", type=int, default=5, help="workflows: run one by one")
     args = parser.parse_args()
     if args.mode == "events":
         events(args.sse, args.ws, rounds=args.runs if args.runs != 10 else 5)
         return
     if args.mode == "memory":
         memory(QUERIES / f"{args.query}.graphql", args.clients, args.seconds or 60.0)
+        return
+    if args.mode == "workflows":
+        workflows(args.profile, args.count, args.sequential)
         return
     table(args.profile, args.runs, args.seconds or 5.0, args.stack)
 

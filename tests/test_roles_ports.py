@@ -155,6 +155,7 @@ def test_writes_take_a_keyword_only_idempotency_key(port: type) -> None:
             "set_job_contract_value",
             "post_time",
             "create_invoice",
+            "delete_invoice",
         },
     }
     assert set(writes) == expected[port]

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import httpx
 
+from opsgraph.clock import Clock
 from opsgraph.connectors.harvest.client import HarvestClient
 from opsgraph.connectors.netsuite.client import NetSuiteClient
 from opsgraph.gateway.settings import demo_settings
@@ -37,9 +38,9 @@ def system_tables(urls: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     return tables
 
 
-def sources_for(urls: Mapping[str, str]) -> Sources:
+def sources_for(urls: Mapping[str, str], clock: Clock | None = None) -> Sources:
     """The gateway's systems over the simulators at `urls`, built as the gateway builds them."""
-    return Sources.from_specs(demo_settings(system_tables(urls)).system_specs())
+    return Sources.from_specs(demo_settings(system_tables(urls)).system_specs(), clock=clock)
 
 
 def erp_client(systems: Sources) -> NetSuiteClient:
@@ -69,6 +70,10 @@ class SimAdmin:
         """The ERP's request counts and its time bill write log."""
         await self.clear_stats()
         await self._call("DELETE", "/_sim/writes")
+
+    async def reset(self) -> None:
+        """Rebuild the vendor's state from the world (undoes every write)."""
+        await self._call("POST", "/_sim/reset")
 
     async def faults(self, **faults: Any) -> None:
         await self._call("PUT", "/_sim/faults", faults)

@@ -93,8 +93,11 @@ class InvoiceLineDraft(Canonical):
 
 
 class InvoiceDraft(Canonical):
-    """An ERP invoice (prepareInvoice) for approved unbilled time or a milestone."""
+    """An ERP invoice (prepareInvoice) for approved unbilled time or a milestone. `external_id`
+    (derived from the engagement and period) makes its creation an upsert; `memo` is the vendor's
+    reference field (the workflow puts its correlation id there)."""
 
+    external_id: str = Field(min_length=1)
     customer_id: str
     job_id: str | None = None
     issue_date: date
@@ -102,3 +105,4 @@ class InvoiceDraft(Canonical):
     currency: str = Field(min_length=3, max_length=3)
     lines: tuple[InvoiceLineDraft, ...] = Field(min_length=1)
     time_entries: tuple[SourceRef, ...] = ()  # the PSA entries it bills
+    memo: str | None = None

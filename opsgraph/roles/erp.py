@@ -91,5 +91,10 @@ class ErpPort(SystemPort, Protocol):
         ...
 
     async def create_invoice(self, draft: InvoiceDraft, *, idempotency_key: str) -> Invoice:
-        """Raise the invoice; a repeat with the same key answers the invoice already created."""
+        """Raise the invoice, upserted on `draft.external_id`: a repeat answers (and updates) the
+        invoice already created, never a second one."""
+        ...
+
+    async def delete_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Void the invoice (compensation of `create_invoice`; one that is gone is left so)."""
         ...

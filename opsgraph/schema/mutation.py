@@ -31,6 +31,17 @@ class PostApprovedTimeInput:
     to: date
 
 
+@strawberry.input(
+    description="An engagement's billing period to invoice: an ERP invoice from its approved, unbilled "
+    "time (or fixed-fee instalment), then its PSA entries marked billed."
+)
+class PrepareInvoiceInput:
+    idempotency_key: str = strawberry.field(description="The same key answers the first call's result")
+    engagement_id: strawberry.ID
+    from_: date = strawberry.field(name="from", description="The billing period's first day")
+    to: date = strawberry.field(description="The billing period's last day (before today)")
+
+
 @strawberry.input(description="A person to put on the new engagement (an active PSA user, by email).")
 class AssignmentInput:
     email: str
@@ -76,6 +87,9 @@ POST_APPROVED_TIME_FIELDS = {
     "end": "to",
 }
 """The engine's input fields -> PostApprovedTimeInput's (where a user error points)."""
+
+PREPARE_INVOICE_FIELDS = POST_APPROVED_TIME_FIELDS
+"""The engine's input fields -> PrepareInvoiceInput's (the same shape as PostApprovedTimeInput)."""
 
 
 def engine_of(info: Info) -> WorkflowEngine:
@@ -152,6 +166,23 @@ class Mutation:
             return WorkflowPayload(workflow=None, user_errors=errors)
         data = {"engagement_code": code, "start": input.from_, "end": input.to}
         return await _start(info, "postApprovedTime", input.idempotency_key, data, POST_APPROVED_TIME_FIELDS)
+
+    @strawberry.mutation(
+        description="An engagement's billing period -> ERP invoice -> its PSA entries marked billed; "
+        "the readiness check must pass, and a capped contract over its cap is PARKED for finance."
+    )
+    async def prepare_invoice(self, info: Info, input: PrepareInvoiceInput) -> WorkflowPayload:
+        errors = _check_key(input.idempotency_key)
+        try:
+            code = from_global_id(input.engagement_id, "Engagement")[1]
+        except GraphQLError as exc:
+            errors.append(
+                UserError(field=["input", "engagementId"], message=exc.message, code="BAD_USER_INPUT")
+            )
+        if errors:
+            return WorkflowPayload(workflow=None, user_errors=errors)
+        data = {"engagement_code": code, "start": input.from_, "end": input.to}
+        return await _start(info, "prepareInvoice", input.idempotency_key, data, PREPARE_INVOICE_FIELDS)
 
     @strawberry.mutation(
         description="Closed-won opportunity -> ERP customer and job -> PSA project and people -> the "

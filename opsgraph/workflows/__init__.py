@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from opsgraph.workflows import change_request as _change_request  # noqa: F401  (applyChangeRequest)
 from opsgraph.workflows import convert as _convert  # noqa: F401  (registers convertOpportunity)
+from opsgraph.workflows import invoice as _invoice  # noqa: F401  (registers prepareInvoice)
 from opsgraph.workflows import post_time as _post_time  # noqa: F401  (registers postApprovedTime)
 from opsgraph.workflows import submit_time as _submit_time  # noqa: F401  (registers submitTimeEntries)
 from opsgraph.workflows.engine import WorkflowEngine
 from opsgraph.workflows.kinds import KINDS, PlannedStep, StepContext, Systems, WorkflowKind, register
 from opsgraph.workflows.records import (
+    NeedsReview,
     StepRecord,
     UserError,
     WorkflowConflict,
@@ -27,6 +29,7 @@ from opsgraph.workflows.settings import QueueLimits, WorkflowSettings
 
 __all__ = [
     "KINDS",
+    "NeedsReview",
     "PlannedStep",
     "QueueLimits",
     "StepContext",

@@ -7,10 +7,12 @@ it from the last completed step. Each write runs as a child workflow on its syst
 system's concurrency and rate) and answers a `StepOutcome` rather than raising.
 
 A failed step is compensated along with every step completed before it, in reverse; the workflow
-ends COMPENSATED, or PARKED when a compensation fails. A parked workflow waits (durably, across
-restarts) for an operator message: `replay` runs again every step not left completed, from the
-first one undone; `resolve` closes it with a note. Each time it settles it sets the DBOS event
-`settled:<round>`, which the engine waits on.
+ends COMPENSATED, or PARKED when a compensation fails. A step raising `NeedsReview` parks it at
+once, compensating nothing (a capped contract over its cap waits for finance).
+
+A parked workflow waits (durably, across restarts) for an operator message: `replay` runs again
+every step not left completed, from the first one undone; `resolve` closes it with a note. Each
+time it settles it sets the DBOS event `settled:<round>`, which the engine waits on.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from opsgraph.connectors.errors import SourceError
 from opsgraph.context import correlation_id as correlation_var
 from opsgraph.workflows import runtime, tracing
 from opsgraph.workflows.kinds import PlannedStep, StepContext, kind_named
-from opsgraph.workflows.records import StepOutcome, StepRecord, StepStatus, WorkflowStatus
+from opsgraph.workflows.records import NeedsReview, StepOutcome, StepRecord, StepStatus, WorkflowStatus
 from opsgraph.workflows.store import now
 
 log = logging.getLogger("opsgraph.workflows")
@@ -43,6 +45,8 @@ def settled_key(round_no: int) -> str:
 
 
 def _failure(exc: Exception) -> StepOutcome:
+    if isinstance(exc, NeedsReview):
+        return StepOutcome(ok=False, error=str(exc), code=NeedsReview.code, review=True)
     if isinstance(exc, SourceError):
         return StepOutcome(ok=False, error=str(exc), code=exc.code)
     return StepOutcome(ok=False, error=f"{type(exc).__name__}: {exc}", code="INTERNAL")
@@ -123,6 +127,8 @@ class _Run:
         self.states = [StepRecord(name=s.name, system=s.system) for s in plan]
         self.results: dict[str, dict[str, Any]] = {}
         self.round = 1
+        self.review = False
+        """The last failed step asked for a person's review (park, compensate nothing)."""
 
     async def save(self, **fields: Any) -> None:
         await runtime.current().store.update(self.workflow_id, steps=tuple(self.states), **fields)
@@ -171,6 +177,7 @@ class _Run:
             await self.save()
             outcome = await self._call(i, undo=False)
             if not outcome.ok:
+                self.review = outcome.review
                 self._set(i, status=StepStatus.FAILED, error=f"{outcome.code}: {outcome.error}")
                 await self.save()
                 return i
@@ -254,16 +261,20 @@ async def _run_mutation(
             return result
         step = run.plan[failed]
         step_error = run.states[failed].error
-        compensation_error = await run.compensate(failed)
-        if compensation_error is None:
-            await run.save(
-                status=WorkflowStatus.COMPENSATED, error=step_error, failing_step=step.name, finished_at=now()
-            )
-            await run.settle(WorkflowStatus.COMPENSATED)
-            return {}
-        await run.save(
-            status=WorkflowStatus.PARKED, error=f"{step_error}; {compensation_error}", failing_step=step.name
-        )
+        parked_error = step_error
+        if not run.review:
+            compensation_error = await run.compensate(failed)
+            if compensation_error is None:
+                await run.save(
+                    status=WorkflowStatus.COMPENSATED,
+                    error=step_error,
+                    failing_step=step.name,
+                    finished_at=now(),
+                )
+                await run.settle(WorkflowStatus.COMPENSATED)
+                return {}
+            parked_error = f"{step_error}; {compensation_error}"
+        await run.save(status=WorkflowStatus.PARKED, error=parked_error, failing_step=step.name)
         await run.settle(WorkflowStatus.PARKED)
         log.warning("workflow %s (%s) PARKED at %s", workflow_id, correlation, step.name)
         message = await _wait_for_operator()

@@ -112,11 +112,19 @@ class UnknownKind(WorkflowError):
     code = "BAD_USER_INPUT"
 
 
+class NeedsReview(Exception):
+    """Raised by a step that must not go on without a person (a capped contract over its cap): the
+    workflow is PARKED at once, nothing compensated; `replayWorkflow` runs the step again."""
+
+    code = "NEEDS_REVIEW"
+
+
 class StepOutcome(_Model):
     """What one write step answered: its result, or the error that stopped it (never raised across
-    DBOS, whose pickled exceptions lose their fields)."""
+    DBOS, whose pickled exceptions lose their fields). `review`: park, do not compensate."""
 
     ok: bool
     result: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     code: str | None = None
+    review: bool = False

@@ -1,4 +1,5 @@
-"""The Harvest simulator's `POST /v2/invoices`: a draft invoice, optionally importing approved time.
+"""The Harvest simulator's `POST /v2/invoices` (a draft invoice, optionally importing approved time;
+a number in use is refused, 422 "Number has already been taken") and `DELETE /v2/invoices/{id}`.
 
 `line_items_import` takes the approved (`is_closed`), uninvoiced billable time of the given projects in
 the `time.from`..`time.to` range, groups it by `summary_type` (and rate), and marks those entries billed.
@@ -13,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulators.harvest.sim_paging import document, unprocessable
+from simulators.harvest.sim_paging import document, not_found, unprocessable
 from simulators.harvest.sim_wire import INVOICES
 from simulators.harvest.sim_writes import (
     choice_field,
@@ -136,6 +137,9 @@ async def create_invoice(store: Store, request: Request) -> Response:
     if client is None:
         raise unprocessable(f"Client {client_id} does not exist")
     assert client_id is not None
+    number = text_field(body, "number")
+    if number and store.row("SELECT id FROM invoices WHERE number = ?", [number]) is not None:
+        raise unprocessable("Number has already been taken")
     lines: list[Row] = []
     entry_ids: list[int] = []
     period: dict[str, str | None] = {"from": None, "to": None}
@@ -154,7 +158,7 @@ async def create_invoice(store: Store, request: Request) -> Response:
     amount = _cents(sum((Decimal(str(li["amount"])) for li in lines), Decimal(0)))
     invoice = {
         "client_id": client_id,
-        "number": text_field(body, "number") or _next_number(store),
+        "number": number or _next_number(store),
         "state": "draft",
         "amount": amount,
         "due_amount": amount,
@@ -182,3 +186,17 @@ async def create_invoice(store: Store, request: Request) -> Response:
             [invoice_id, stamp, *ids],
         )
     return document(store, INVOICES, invoice_id, status=201)
+
+
+async def delete_invoice(store: Store, request: Request) -> Response:
+    """`DELETE /v2/invoices/{id}`: the invoice goes, and the time it imported is unbilled again (200)."""
+    invoice_id = request.path_params["id"]
+    if store.row("SELECT id FROM invoices WHERE id = ?", [invoice_id]) is None:
+        raise not_found()
+    stamp = now()
+    store.execute(
+        "UPDATE time_entries SET invoice_id = NULL, updated_at = ? WHERE invoice_id = ?", [stamp, invoice_id]
+    )
+    store.execute("DELETE FROM invoice_line_items WHERE invoice_id = ?", [invoice_id])
+    store.execute("DELETE FROM invoices WHERE id = ?", [invoice_id])
+    return Response(status_code=200)

@@ -254,6 +254,7 @@ class HarvestSimulator:
             ("/invoices", self.list_invoices, "GET"),
             ("/invoices", write(sim_invoices.create_invoice), "POST"),
             ("/invoices/{id:int}", self.get_invoice, "GET"),
+            ("/invoices/{id:int}", write(sim_invoices.delete_invoice), "DELETE"),
             ("/reports/time/projects", self.projects_time_report, "GET"),
         ]
         by_path: dict[str, dict[str, Handler]] = {}

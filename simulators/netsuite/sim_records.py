@@ -359,6 +359,25 @@ def upsert(store: Store, rt: RecordType, external_id: str, body: Any, *, strict:
     return create(store, rt, body, strict=strict, external_id=external_id), True
 
 
+def delete(store: Store, rt: RecordType, rid: str) -> int:
+    """`DELETE record/v1/{type}/{id}` (invoices only here): NetSuite refuses it in a closed period
+    and once a payment is applied; the customer's balance drops by what was still due."""
+    if rt.name != "invoice":
+        raise RecordError(405, "METHOD_NOT_ALLOWED", f"Records of type '{rt.name}' cannot be deleted.")
+    row = find(store, rt, rid)
+    if row is None:
+        raise not_found()
+    _check_period(store, row.get("trandate"))
+    if row["foreignamountremaining"] != row["foreigntotal"]:
+        raise RecordError(
+            400, "USER_ERROR", "This record cannot be deleted because it has dependent records."
+        )
+    store.execute("DELETE FROM txn_line WHERE txn_id = ?", (row["id"],))
+    store.execute(f"DELETE FROM {rt.sql_table} WHERE id = ?", (row["id"],))
+    _add_balance(store, row["entity"], -row["foreignamountremaining"])
+    return int(row["id"])
+
+
 def not_found() -> RecordError:
     return RecordError(
         404, "NONEXISTENT_ID", "The record instance does not exist. Provide a valid record instance ID."

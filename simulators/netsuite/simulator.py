@@ -248,6 +248,9 @@ def _routes(sim: NetSuiteSim) -> list[Route]:
                 expand = request.query_params.get("expandSubResources", "").lower() == "true"
                 body = records.render(sim.store, rt, row, _base(request), fields=fields, expand=expand)
                 return JSONResponse(body, media_type="application/vnd.oracle.resource+json; type=singular")
+            if request.method == "DELETE":
+                records.delete(sim.store, rt, rid)
+                return Response(status_code=204)
             payload = await _json_body(request)
             if request.method == "PATCH":
                 new_id = records.update(sim.store, rt, rid, payload, strict=strict)
@@ -270,7 +273,7 @@ def _routes(sim: NetSuiteSim) -> list[Route]:
         Route(TOKEN_PATH, token, methods=["POST"]),
         Route(f"{API_PATH}/query/v1/suiteql", suiteql, methods=["POST"]),
         Route(f"{API_PATH}/record/v1/{{rtype}}", collection, methods=["GET", "POST"]),
-        Route(f"{API_PATH}/record/v1/{{rtype}}/{{rid}}", item, methods=["GET", "PATCH", "PUT"]),
+        Route(f"{API_PATH}/record/v1/{{rtype}}/{{rid}}", item, methods=["GET", "PATCH", "PUT", "DELETE"]),
     ]
 
 

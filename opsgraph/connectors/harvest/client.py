@@ -28,6 +28,7 @@ from opsgraph.connectors.base import (
     SourceRejected,
     UpstreamResponse,
 )
+from opsgraph.connectors.harvest.billing_writes import HarvestBillingWrites
 from opsgraph.connectors.harvest.mapping import (
     assignment_from_record,
     engagement_totals_from_result,
@@ -98,7 +99,7 @@ def report_windows(start: date, end: date, days: int = REPORT_WINDOW_DAYS) -> li
     return windows
 
 
-class HarvestClient(HarvestProjectWrites, HarvestTimeWrites, SourceClient):
+class HarvestClient(HarvestProjectWrites, HarvestBillingWrites, HarvestTimeWrites, SourceClient):
     vendor: ClassVar[str] = "harvest"
     role: ClassVar[Role] = Role.PSA
 

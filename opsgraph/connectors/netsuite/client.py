@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from opsgraph.connectors.ids import is_digits
 from opsgraph.connectors.netsuite import mapping
+from opsgraph.connectors.netsuite.invoice_writes import NetSuiteInvoiceWrites
 from opsgraph.connectors.netsuite.project_writes import NetSuiteProjectWrites
 from opsgraph.connectors.netsuite.resources import (
     ACCOUNTING_PERIODS,
@@ -65,7 +66,7 @@ def _select(spec: ResourceSpec, where: str) -> str:
     return f"SELECT {columns(spec)} FROM {spec.path} WHERE {where} ORDER BY {spec.id_field}"
 
 
-class NetSuiteClient(NetSuiteWrites, NetSuiteProjectWrites, NetSuiteTransport):
+class NetSuiteClient(NetSuiteWrites, NetSuiteProjectWrites, NetSuiteInvoiceWrites, NetSuiteTransport):
     # -- system ----------------------------------------------------------------------------------
 
     async def probe(self) -> None:

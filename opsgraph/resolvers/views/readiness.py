@@ -41,11 +41,17 @@ class Readiness:
     as_of: datetime
     period_start: date
     period_end: date
+    billed_entries: tuple[str, ...] = ()
+    """Keys of the approved, unbilled billable entries up to the period's end: what invoicing bills."""
 
 
-def readiness_window(today: date) -> tuple[date, date]:
+Period = tuple[date, date]
+"""A billing period (first day, last day); readiness defaults to the last calendar month."""
+
+
+def readiness_window(today: date, period: Period | None = None) -> tuple[date, date]:
     """The date range of unbilled time that readiness looks at."""
-    start, end = previous_month(today)
+    start, end = period or previous_month(today)
     return start - timedelta(days=LOOKBACK_DAYS), end
 
 
@@ -64,8 +70,10 @@ class ReadinessInputs:
     """Where a missing client was looked for (the first CRM system)."""
 
 
-def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readiness:
-    period_start, period_end = previous_month(today)
+def compute_readiness(
+    i: ReadinessInputs, today: date, now: datetime, period: Period | None = None
+) -> Readiness:
+    period_start, period_end = period or previous_month(today)
     currency = (i.customer.currency if i.customer else None) or (i.client.currency if i.client else "USD")
     in_period = [e for e in i.unbilled_entries if e.date <= period_end and e.billable]
     approved = [e for e in in_period if e.status is TimeEntryStatus.APPROVED]
@@ -125,23 +133,17 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
                 i.client.system if i.client else i.crm_system,
             )
         )
-    period = next((p for p in i.periods if p.start <= today <= p.end), None)
-    if period is None or period.closed:
+    current = next((p for p in i.periods if p.start <= today <= p.end), None)
+    if current is None or current.closed:
         blockers.append(
             ReadinessBlocker(
                 "PERIOD_CLOSED",
                 f"The accounting period for {today} is closed or missing",
-                period.system if period else i.erp_system,
+                current.system if current else i.erp_system,
             )
         )
-    if model is BillingModel.CAPPED and contract is not None and i.billed_to_date + amount > contract:
-        blockers.append(
-            ReadinessBlocker(
-                "CAP_EXCEEDED",
-                f"Billed {i.billed_to_date} + {amount.quantize(Decimal('0.01'))} exceeds the cap {contract}",
-                erp,
-            )
-        )
+    if (over := cap_exceeded(model, contract, i.billed_to_date, amount, erp)) is not None:
+        blockers.append(over)
     if amount <= 0:
         blockers.append(ReadinessBlocker("NOTHING_TO_INVOICE", "No approved, unbilled value in the period"))
     return Readiness(
@@ -153,7 +155,18 @@ def compute_readiness(i: ReadinessInputs, today: date, now: datetime) -> Readine
         as_of=now,
         period_start=period_start,
         period_end=period_end,
+        billed_entries=tuple(e.key for e in approved),
     )
+
+
+def cap_exceeded(
+    model: BillingModel, contract: Decimal | None, billed: Decimal, amount: Decimal, erp: str | None
+) -> ReadinessBlocker | None:
+    """CAP_EXCEEDED when invoicing `amount` would take a capped contract past its value."""
+    if model is not BillingModel.CAPPED or contract is None or billed + amount <= contract:
+        return None
+    message = f"Billed {billed} + {amount.quantize(Decimal('0.01'))} exceeds the cap {contract}"
+    return ReadinessBlocker("CAP_EXCEEDED", message, erp)
 
 
 def _fixed_fee_due(engagement: Engagement, contract: Decimal | None, billed: Decimal) -> Decimal:

@@ -21,7 +21,13 @@ from opsgraph.resolvers.views.burn import Burn, compute_burn
 from opsgraph.resolvers.views.burn_hours import hours_used
 from opsgraph.resolvers.views.forecast import ForecastInputs, ForecastPeriod, compute_forecast
 from opsgraph.resolvers.views.hire import entry_issues, find_time_before_hire
-from opsgraph.resolvers.views.readiness import Readiness, ReadinessInputs, compute_readiness, readiness_window
+from opsgraph.resolvers.views.readiness import (
+    Period,
+    Readiness,
+    ReadinessInputs,
+    compute_readiness,
+    readiness_window,
+)
 from opsgraph.resolvers.views.reconciliation import ReconciliationReport, reconcile
 from opsgraph.resolvers.views.utilization import UtilizationRow, compute_utilization
 
@@ -41,7 +47,7 @@ class Views:
         owner = self.sources.owner(role)
         return owner.name if owner is not None else None
 
-    async def _billed(self, job: model.ErpJob | None) -> Decimal:
+    async def billed_to_date(self, job: model.ErpJob | None) -> Decimal:
         if job is None:
             return Decimal("0")
         invoices = await self.loaders.invoices_by_job.load(job.key)
@@ -96,10 +102,11 @@ class Views:
 
     async def _burn_money(self, engagement: model.Engagement) -> tuple[model.ErpJob | None, Decimal]:
         job = await self.loaders.job_by_code.load(engagement.code)
-        return job, await self._billed(job)
+        return job, await self.billed_to_date(job)
 
-    async def readiness(self, engagement: model.Engagement) -> Readiness:
-        start, end = readiness_window(self.today)
+    async def readiness(self, engagement: model.Engagement, period: Period | None = None) -> Readiness:
+        """Readiness to invoice `period` (default: last month); `prepareInvoice` checks it too."""
+        start, end = readiness_window(self.today, period)
         loaders = self.loaders
         job, opp, entries, periods = await asyncio.gather(
             loaders.job_by_code.load(engagement.code),
@@ -120,11 +127,11 @@ class Views:
             customer=customer,
             unbilled_entries=entries,
             periods=[p for p in periods if p.system == erp_system],
-            billed_to_date=await self._billed(job),
+            billed_to_date=await self.billed_to_date(job),
             erp_system=erp_system,
             crm_system=self._owner(Role.CRM),
         )
-        return compute_readiness(inputs, self.today, self.clock.now())
+        return compute_readiness(inputs, self.today, self.clock.now(), period)
 
     async def utilization(
         self, start: date, end: date, group_by: str, only_user: str | None = None

@@ -109,6 +109,7 @@ class WorkflowPayload:
     user_errors: list[UserError]
     engagement_code: Private[str | None] = None
     posted_entry_keys: Private[list[str] | None] = None
+    invoice_key: Private[str | None] = None
 
     @strawberry.field(description="The engagement the mutation wrote for, read after its writes")
     async def engagement(self, info: Info) -> Engagement | None:
@@ -117,9 +118,12 @@ class WorkflowPayload:
         found = (await info.context.loaders.engagement_by_code()).get(self.engagement_code)
         return None if found is None else Engagement.of(found)
 
-    @strawberry.field(description="The invoice the mutation raised (prepareInvoice)")
-    def invoice(self) -> Invoice | None:
-        return None
+    @strawberry.field(description="The invoice the mutation raised (prepareInvoice), read after its writes")
+    async def invoice(self, info: Info) -> Invoice | None:
+        if self.invoice_key is None:
+            return None
+        found = await info.context.loaders.invoice.load(self.invoice_key)
+        return None if found is None else Invoice.of(found)
 
     @strawberry.field(description="The time entries the mutation wrote or posted, read after its writes")
     async def time_entries(self, info: Info) -> list[TimeEntry] | None:
@@ -148,16 +152,19 @@ class WorkflowPayload:
         if record is None:
             return cls(workflow=None, user_errors=errors)
         code = record.input.get("engagement_code")
-        postings = (record.result or {}).get("postings")
-        keys = None
+        result = record.result or {}
+        postings = result.get("postings")
+        keys = result.get("time_entry_keys")
         if postings is not None:
             keys = [record_key(p["psa"], p["time_entry_id"]) for p in postings if p.get("psa")]
-        entries = (record.result or {}).get("entries")
+        entries = result.get("entries")
         if entries is not None:
             keys = [record_key(e["system"], e["id"]) for e in entries]
+        invoice = result.get("invoice_key")
         return cls(
             workflow=Workflow.of(record),
             user_errors=errors,
             engagement_code=code if isinstance(code, str) else None,
             posted_entry_keys=keys,
+            invoice_key=invoice if isinstance(invoice, str) else None,
         )
