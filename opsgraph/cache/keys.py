@@ -2,6 +2,7 @@
 
 - entity key: `opsgraph:v1:<scope>:<source>:e:<entity>:<id>`
 - query key:  `opsgraph:v1:<scope>:<source>:q:<query>:<params>` (params sorted, hashed when long)
+- response:   `opsgraph:v1:r:<sha256 of document hash, operation, variables and scope>`
 - tag:        `<source>:<entity>:<id>` (no scope: invalidating an entity drops it for every scope);
               `<source>:<entity>:*` is the entity-wide tag every list of that entity carries.
 
@@ -19,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from urllib.parse import quote
+
+import orjson
 
 NAMESPACE = "opsgraph:v1:"
 ALL_IDS = "*"
@@ -71,6 +74,19 @@ def _canonical(value: object) -> object:
     if isinstance(value, Iterable) and not isinstance(value, bytes):
         return [_canonical(v) for v in value]
     return str(value)
+
+
+def response_key(
+    document_hash: str, operation: str | None, variables: Mapping[str, object] | None, scope: str
+) -> str:
+    """Key of one whole response: the document (its SHA-256), the operation, every variable (as
+    canonical JSON: key order does not matter) and the caller's authorization scope."""
+    parts = [document_hash, operation, _canonical(variables or {}), scope]
+    try:
+        canonical = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an integer past 64 bits
+        canonical = json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()
+    return f"{NAMESPACE}r:" + hashlib.sha256(canonical).hexdigest()
 
 
 def tag(source: str, entity: str, id: str) -> str:

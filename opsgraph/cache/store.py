@@ -157,6 +157,16 @@ class ReadCache:
     def backend(self) -> Cache:
         return self._backend
 
+    @property
+    def tag_index(self) -> TagIndex:
+        """The tag index `invalidate` pops (the response cache registers its entries in it too)."""
+        return self._tags
+
+    @property
+    def generation(self) -> int:
+        """How many invalidations this process has made (it changes with each one)."""
+        return self._sequence
+
     # ---------------------------------------------------------------- public API
 
     async def get_or_fetch_many(

@@ -19,6 +19,7 @@ from strawberry.schema.base import BaseSchema
 from opsgraph.auth import Authenticator
 from opsgraph.auth.policy import PolicyError
 from opsgraph.cache import ReadCache, create_backend
+from opsgraph.cache.responses import ResponseCache
 from opsgraph.clock import Clock, clock_for
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
@@ -178,6 +179,15 @@ def create_app(
             )
         backend = create_backend(settings.redis_url)
         state.cache = ReadCache(backend, settings.cache, clock=clock, sink=metrics.cache_count)
+        if settings.response_cache.enabled and settings.cache.enabled:
+            state.responses = ResponseCache(
+                backend,
+                state.cache.tag_index,
+                settings.response_cache,
+                clock=clock,
+                generation=lambda: state.cache.generation if state.cache is not None else -1,
+                sink=metrics.response_cache_count,
+            )
         sources = state.require_sources()
         for name, client in sources.clients().items():
             client.health.sink = metrics.upstream(name, client.role.value, client.vendor)
@@ -205,6 +215,7 @@ def create_app(
                 job_task.cancel()
             await state.events.stop()
             state.events = None
+            state.responses = None
             state.cache = None
             await backend.close()
             await authenticator.close()

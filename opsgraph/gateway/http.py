@@ -26,6 +26,8 @@ What this subclass adds:
   query, instead of strawberry's CDN-loading IDE.
 - The context is a `RequestContext` over the process's shared `Sources`, with the caller that
   `authn.py` authenticated (over WebSocket, `websocket.py` may replace it at `connection_init`).
+- The whole-response cache (`response_cache.py`): looked up before anything is parsed; a hit is
+  written as stored. Response bodies are encoded with orjson.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -53,6 +56,7 @@ from strawberry.types import ExecutionResult
 from opsgraph.auth import Authenticator
 from opsgraph.auth.policy import RowRule
 from opsgraph.cache import ReadCache
+from opsgraph.cache.responses import ResponseCache
 from opsgraph.clock import Clock, SystemClock
 from opsgraph.context import current_correlation_id
 from opsgraph.events.service import EventService
@@ -61,6 +65,7 @@ from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNA
 from opsgraph.gateway.graphiql import graphiql_html
 from opsgraph.gateway.operations import OperationChoiceError
 from opsgraph.gateway.persisted import PersistedQueries
+from opsgraph.gateway.response_cache import RESPONSE_CACHE_HEADER, Lookup, lookup, send_hit, store
 from opsgraph.gateway.websocket import GatewayTransportWSHandler
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.reads import ReadThrough
@@ -70,6 +75,7 @@ from opsgraph.workflows import WorkflowEngine
 __all__ = ["GatewayState", "GraphQLView", "negotiate"]
 
 _CHARSET = "; charset=utf-8"
+_LOOKUP = "opsgraph.response_cache"
 
 SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
 """Subscriptions over WebSocket (graphql-transport-ws, legacy graphql-ws) and over SSE (graphql-sse,
@@ -88,6 +94,8 @@ class GatewayState:
     events: EventService | None = None
     row_rule: RowRule | None = None
     """The policy's row rules (`resolvers/rows.py`), for callers with scopes."""
+    responses: ResponseCache | None = None
+    """The whole-response cache (None: off)."""
 
     def require_sources(self) -> Sources:
         if self.sources is None:
@@ -176,9 +184,19 @@ class GraphQLView(GraphQL[RequestContext, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        found: Lookup | None = None
         if self.graphiql_page is not None and _wants_graphiql(request):
             response: Response = HTMLResponse(self.graphiql_page)
         else:
+            if self.state.responses is not None:
+                found = await lookup(self.state.responses, request, caller_of(scope))
+                found.cache.count(found.result)
+                if found.entry is not None:
+                    media_type = negotiate(request.headers.get("accept")) + _CHARSET
+                    now = self.state.clock.time()
+                    await send_hit(send, found.entry, media_type, get=request.method == "GET", now=now)
+                    return
+                scope[_LOOKUP] = found
             try:
                 response = await self.run(request)
             except HTTPException as exc:
@@ -190,6 +208,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 response = error_response(
                     exc.status_code, exc.reason, media_type=media_type, headers=headers, code=code
                 )
+            if found is not None:
+                body = getattr(response, "body", None)  # None: a stream
+                if isinstance(body, bytes):
+                    await store(found, response.status_code, body)
+                response.headers[RESPONSE_CACHE_HEADER] = found.result
         await response(scope, receive, send)
 
     async def get_context(
@@ -206,6 +229,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
             row_rule=self.state.row_rule,
         )
         context.bus = self.state.events.bus if self.state.events is not None else None
+        found = request.scope.get(_LOOKUP)
+        if isinstance(found, Lookup) and found.key is not None:
+            context.loaders.reads.tags = set()  # what the response holds: the tags it is dropped by
+            found.reads = context.loaders.reads
         return context
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -215,6 +242,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         return False  # `__call__` serves our own page; strawberry's would load from a CDN
+
+    def encode_json(self, data: object) -> bytes:
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # an integer past 64 bits, a non-string key: the standard encoder copes
+            return json.dumps(data).encode()
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON from a query parameter (`str`) or the request body (`bytes`, which must be an

@@ -30,6 +30,7 @@ from pydantic_settings import (
 from opsgraph.auth import AuthSettings
 from opsgraph.auth.demo import demo_auth
 from opsgraph.cache import CachePolicy
+from opsgraph.cache.responses import ResponseCachePolicy
 from opsgraph.connectors.base import SourceConfig
 from opsgraph.connectors.registry import Registry, SystemSpec, default_registry
 from opsgraph.events.settings import EventSettings
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     cache: CachePolicy = Field(default_factory=CachePolicy)
+    response_cache: ResponseCachePolicy = Field(default_factory=ResponseCachePolicy)
+    """Whole responses of repeated queries (`OPSGRAPH_RESPONSE_CACHE__ENABLED=false`: off); on only
+    with the read cache, whose tags and TTLs it uses."""
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     """The mutations' durable workflows (`OPSGRAPH_WORKFLOWS__*`): a SQLite file in `data_dir` unless
     `database_url` names PostgreSQL."""

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 
-from opsgraph.cache import ReadCache
+from opsgraph.cache import ReadCache, entity_tag, tag
 from opsgraph.cache.store import CacheRead
 
 V = TypeVar("V")
@@ -29,7 +29,11 @@ class ReadThrough:
     min_ttl_s: float | None = None
     max_age_s: float = 0.0
     uncached: bool = False
-    """Some value came straight from a source with no cache: the response must not be cached downstream."""
+    """Some value came straight from a source with no cache, or the response shows live state (workflows,
+    source health): it must not be cached downstream, nor in the response cache."""
+    tags: set[str] | None = None
+    """When a set (the response cache asks for it): the tags of every value read, which are the tags
+    the response is dropped by."""
 
     def _note(self, read: CacheRead[Any], system: str) -> None:
         if read.stale_age_s is not None:
@@ -67,6 +71,12 @@ class ReadThrough:
             )
             span.set_attribute("opsgraph.cache_hit", read.hit)
         self._note(read, system)
+        if self.tags is not None:
+            self.tags.update(tag(system, entity, i) for i in ids)
+            if tags_for is not None:
+                for value in read.value.values():
+                    if value is not None:
+                        self.tags.update(tags_for(value))
         if read.errors:
             self.uncached = True
             return {**read.value, **read.errors}
@@ -98,4 +108,8 @@ class ReadThrough:
             )
             span.set_attribute("opsgraph.cache_hit", read.hit)
         self._note(read, system)
+        if self.tags is not None:
+            self.tags.add(entity_tag(system, entity))
+            if tags_for is not None and read.value is not None:
+                self.tags.update(tags_for(read.value))
         return read.value

@@ -337,6 +337,7 @@ class Query(WorkflowQueries):
     )
     async def sources(self, info: Info) -> list[SourceStatus]:
         sources = info.context.sources
+        info.context.loaders.reads.uncached = True  # live state: never in the response cache
         cache = info.context.loaders.reads.cache
         metrics = cache.metrics() if cache else []
 

@@ -28,6 +28,7 @@ class WorkflowQueries:
         after: str | None = None,
     ) -> Connection[Workflow] | None:
         size = check_first(first)
+        info.context.loaders.reads.uncached = True  # live state: never in the response cache
         engine = engine_of(info)
         statuses = [records.WorkflowStatus(str(s)) for s in status] if status else None
         anchor = from_global_id(after, "Workflow")[1] if after else None
@@ -49,5 +50,6 @@ class WorkflowQueries:
 
 async def workflow_nodes(info: Info, ids: list[str]) -> list[Workflow | None]:
     """`node(id:)` of workflows: each read from the workflow store (None when there is none)."""
+    info.context.loaders.reads.uncached = True  # live state: never in the response cache
     engine = engine_of(info)
     return [None if (r := await engine.get(i)) is None else Workflow.of(r) for i in ids]

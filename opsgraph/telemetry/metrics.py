@@ -34,6 +34,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from opsgraph.cache.metrics import COUNTERS as CACHE_COUNTERS
+from opsgraph.cache.responses import RESULTS as RESPONSE_RESULTS
 
 __all__ = ["MULTIPROC_ENV", "Metrics", "UpstreamMetrics", "route_template"]
 
@@ -137,6 +138,13 @@ class Metrics:
             name: Counter(f"opsgraph_cache_{name}", text, ["system", "entity"], registry=registry)
             for name, text in CACHE_COUNTERS
         }
+        self.response_cache = Counter(
+            "opsgraph_response_cache",
+            "GraphQL requests at the response cache: hit (served from it), miss (ran), bypass (skipped)",
+            ["result"],
+            registry=registry,
+        )
+        self._response_results = {r: self.response_cache.labels(r) for r in RESPONSE_RESULTS}
         self.workflows = Gauge(
             "opsgraph_workflows",
             "Durable workflows by kind and status (from the workflow store, in the background)",
@@ -176,6 +184,9 @@ class Metrics:
 
     def cache_count(self, field: str, system: str, entity: str, n: int = 1) -> None:
         self.cache[field].labels(system, entity).inc(n)
+
+    def response_cache_count(self, result: str) -> None:
+        self._response_results[result].inc()
 
     def set_gauge(self, gauge: Gauge, values: Mapping[tuple[str, ...], float]) -> None:
         """Set a labelled gauge to `values`; label sets it had before and no longer has go to 0

@@ -1,0 +1,155 @@
+"""The response cache at the door of `/graphql` (`cache/responses.py` holds the entries).
+
+Before anything is parsed, a GET or JSON POST is keyed by its document's SHA-256 (the query's, or the
+`persistedQuery` hash an APQ or trusted-document request sends instead), its operation name, all its
+variables and the caller's authorization scope (roles, anonymity and row scopes: two scopes never share
+a response). A hit writes the stored bytes to the socket and nothing else runs. A miss runs the request;
+its response is stored when it was a query over HTTP that came out clean: no errors, no warnings
+(STALE_DATA), every value read through the cache and fresh (`ReadThrough`), nothing invalidated meanwhile.
+Mutations and subscriptions are never stored, so never served. `Cache-Control: no-cache` (or
+`no-store`) from the client skips the lookup; the fresh response then replaces the entry.
+
+Each request says what happened in `X-Response-Cache: hit | miss | bypass`, and counts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.types import Send
+
+from opsgraph.auth import Caller
+from opsgraph.cache.keys import response_key
+from opsgraph.cache.responses import CachedResponse, ResponseCache
+from opsgraph.resolvers.reads import ReadThrough
+from opsgraph.telemetry.record import current_record
+
+__all__ = ["RESPONSE_CACHE_HEADER", "Lookup", "lookup", "send_hit", "store"]
+
+RESPONSE_CACHE_HEADER = "x-response-cache"
+_HASH = re.compile(r"[0-9a-fA-F]{64}")
+_SKIP_DIRECTIVES = ("no-cache", "no-store")
+
+
+@dataclass(slots=True)
+class Lookup:
+    """One request at the response cache."""
+
+    cache: ResponseCache
+    key: str | None
+    """None: the request cannot be keyed (it bypasses the cache and is not stored)."""
+    result: str
+    """`hit`, `miss` or `bypass`."""
+    since: int
+    """The cache's invalidation generation when the request arrived."""
+    entry: CachedResponse | None = None
+    reads: ReadThrough | None = None
+    """The request's reads (set by the view when it builds the context): what its response holds."""
+
+
+def scope_of(caller: Caller) -> str:
+    """The authorization scope a response depends on: what the policy decides from (roles and
+    anonymity: denied fields and mutations; scopes: row rules)."""
+    return f"{caller.scope_key}|{'anonymous' if caller.method == 'anonymous' else 'authenticated'}"
+
+
+async def lookup(cache: ResponseCache, request: Request, caller: Caller | None) -> Lookup:
+    """Key the request and look it up (a POST's body is read here; the view reads it again from
+    Starlette's copy)."""
+    since = cache.generation
+    key = await _key(request, caller)
+    if key is None:
+        return Lookup(cache, None, "bypass", since)
+    control = request.headers.get("cache-control", "").lower()
+    if any(d in control for d in _SKIP_DIRECTIVES):
+        return Lookup(cache, key, "bypass", since)
+    entry = await cache.get(key)
+    return Lookup(cache, key, "hit" if entry is not None else "miss", since, entry)
+
+
+async def _key(request: Request, caller: Caller | None) -> str | None:
+    if caller is None or "text/event-stream" in request.headers.get("accept", ""):
+        return None  # no caller: not the gateway's HTTP path; SSE: a subscription
+    params: Any
+    if request.method == "GET":
+        query_params = request.query_params
+        try:
+            params = {
+                "query": query_params.get("query"),
+                "operationName": query_params.get("operationName"),
+                "variables": _json(query_params.get("variables")),
+                "extensions": _json(query_params.get("extensions")),
+            }
+        except orjson.JSONDecodeError:
+            return None
+    elif request.method == "POST" and "application/json" in request.headers.get("content-type", ""):
+        try:
+            params = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None  # the view answers it (a 400)
+    else:
+        return None
+    if not isinstance(params, dict):
+        return None
+    query, operation = params.get("query"), params.get("operationName")
+    variables, extensions = params.get("variables"), params.get("extensions")
+    if not isinstance(variables, dict | None) or not isinstance(operation, str | None):
+        return None
+    persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+    if isinstance(query, str) and persisted is None:
+        digest = hashlib.sha256(query.encode()).hexdigest()
+    elif query is None and isinstance(persisted, dict):
+        found = persisted.get("sha256Hash")
+        if persisted.get("version") != 1 or not isinstance(found, str) or not _HASH.fullmatch(found):
+            return None
+        digest = found.lower()
+    else:
+        return None  # both (the view checks that they match), or neither
+    return response_key(digest, operation, variables, scope_of(caller))
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+async def send_hit(send: Send, entry: CachedResponse, media_type: str, *, get: bool, now: float) -> None:
+    """The stored bytes, as they are. Over GET, `Cache-Control` gives the remaining freshness."""
+    headers = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(entry.body)).encode()),
+        (RESPONSE_CACHE_HEADER.encode(), b"hit"),
+    ]
+    if get:
+        headers.append((b"cache-control", f"private, max-age={int(entry.expires_at - now)}".encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": entry.body})
+
+
+async def store(found: Lookup, status: int, body: bytes) -> None:
+    """Keep the response of a miss (or a bypass with a key) when it may be served again."""
+    reads = found.reads
+    record = current_record()
+    if (
+        found.key is None
+        or status != 200
+        or reads is None
+        or reads.tags is None
+        or reads.uncached
+        or reads.warnings
+        or reads.min_ttl_s is None
+        or record is None
+        or record.operation_type != "query"
+        or _has_errors(body)
+    ):
+        return
+    await found.cache.put(found.key, body, reads.tags, reads.min_ttl_s, found.since)
+
+
+def _has_errors(body: bytes) -> bool:
+    """Whether the response carries errors or extensions (cheap: only a clean body is worth a look)."""
+    return b'"errors"' in body and "errors" in orjson.loads(body)
