@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from test_gateway_support import CLASSIC, SF, serving, settings_for
 
 from opsgraph.cache import ReadCache, create_backend, entity_key
+from opsgraph.cache.local_copy import CLIENT_SIDE_PREFIX
 from opsgraph.clock import Clock, PinnedClock
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.http import GatewayState
@@ -39,6 +40,9 @@ TIME_ENTRIES = (
     "{ nodes { hours resource { name } } } }"
 )
 CLIENTS = "{ clients(first: 10) { nodes { name } } }"
+READ_CACHE_ONLY = {"enabled": False}
+"""These tests count the read cache's own work: no whole-response cache in front of it
+(`test_response_cache.py` tests that one)."""
 
 
 def nodes_query(client_ids: list[str]) -> str:
@@ -137,7 +141,7 @@ async def running(settings: Any, clock: Clock | None = None) -> AsyncIterator[ht
 async def test_a_warm_query_makes_no_upstream_request(
     simulators: SimulatorGroup, world: World, redis_url: str, sims: Sims
 ) -> None:
-    app = create_app(settings_for(simulators, world, redis_url=redis_url))
+    app = create_app(settings_for(simulators, world, redis_url=redis_url, response_cache=READ_CACHE_ONLY))
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         await sims.reset_stats()
         cold = [ok(await gql(http, q)) for q in (INVOICES, TIME_ENTRIES)]
@@ -162,7 +166,7 @@ async def test_invalidating_one_client_refetches_exactly_that_client(
 ) -> None:
     first, second = (c.sf_id for c in world.clients[:2])
     query = nodes_query([first, second])
-    app = create_app(settings_for(simulators, world, redis_url=redis_url))
+    app = create_app(settings_for(simulators, world, redis_url=redis_url, response_cache=READ_CACHE_ONLY))
     admin = aioredis.from_url(redis_url)
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         cache = cache_of(app)
@@ -178,7 +182,7 @@ async def test_invalidating_one_client_refetches_exactly_that_client(
         warmed = ok(await gql(http, query))
         assert [n["name"] for n in warmed["nodes"]] == [c.name for c in world.clients[:2]]
         assert retrieved == [[first, second]]
-        keys = [entity_key("default", SF, "client", i) for i in (first, second)]
+        keys = [CLIENT_SIDE_PREFIX + entity_key("default", SF, "client", i) for i in (first, second)]
         assert [await admin.exists(k) for k in keys] == [1, 1]
 
         assert await cache.invalidate(SF, "client", first) == 1
@@ -203,7 +207,7 @@ async def test_invalidating_one_client_refetches_exactly_that_client(
 async def test_two_gateways_on_one_redis_share_the_cache(
     simulators: SimulatorGroup, world: World, redis_url: str, sims: Sims
 ) -> None:
-    settings = settings_for(simulators, world, redis_url=redis_url)
+    settings = settings_for(simulators, world, redis_url=redis_url, response_cache=READ_CACHE_ONLY)
     app_a, app_b = create_app(settings), create_app(settings)
     async with (
         serving(app_a) as url_a,
@@ -229,7 +233,7 @@ async def test_fifty_concurrent_cold_queries_make_one_upstream_call(
     simulators: SimulatorGroup, world: World, redis_url: str, sims: Sims
 ) -> None:
     ids = [c.sf_id for c in world.clients[:3]]
-    app = create_app(settings_for(simulators, world, redis_url=redis_url))
+    app = create_app(settings_for(simulators, world, redis_url=redis_url, response_cache=READ_CACHE_ONLY))
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         await sims.reset_stats()
         bodies = await asyncio.gather(*(gql(http, CLIENTS) for _ in range(50)))
@@ -254,7 +258,7 @@ async def test_concurrent_cold_queries_on_two_replicas_make_one_upstream_call(
     simulators: SimulatorGroup, world: World, redis_url: str, sims: Sims
 ) -> None:
     """Across replicas the Redis stampede lock makes the second replica wait for the first's values."""
-    settings = settings_for(simulators, world, redis_url=redis_url)
+    settings = settings_for(simulators, world, redis_url=redis_url, response_cache=READ_CACHE_ONLY)
     app_a, app_b = create_app(settings), create_app(settings)
     async with (
         serving(app_a) as url_a,
@@ -277,7 +281,9 @@ async def test_concurrent_cold_queries_on_two_replicas_make_one_upstream_call(
 async def test_cache_counters_in_sources_and_metrics(
     simulators: SimulatorGroup, world: World, redis_url: str
 ) -> None:
-    async with running(settings_for(simulators, world, redis_url=redis_url)) as http:
+    async with running(
+        settings_for(simulators, world, redis_url=redis_url, response_cache=READ_CACHE_ONLY)
+    ) as http:
         for _ in range(3):
             ok(await gql(http, CLIENTS))
         data = ok(
@@ -301,7 +307,7 @@ async def test_cache_counters_in_sources_and_metrics(
 async def test_request_contexts_of_different_scopes_do_not_share_entries(
     simulators: SimulatorGroup, world: World, redis_url: str, sims: Sims
 ) -> None:
-    settings = settings_for(simulators, world, redis_url=redis_url)
+    settings = settings_for(simulators, world, redis_url=redis_url, response_cache=READ_CACHE_ONLY)
     sources = Sources.from_specs(settings.system_specs())
     backend = create_backend(redis_url)
     cache = ReadCache(backend, settings.cache)

@@ -1,5 +1,5 @@
-"""Redis with a local copy that Redis invalidates: cashews' client-side caching (`BcastClientSide`), registered
-as the cashews backend `opsgraph-redis` (the Redis URL goes in `address`).
+"""Redis with a local copy that Redis invalidates: cashews' client-side caching (`BcastClientSide`),
+registered as the cashews backend `opsgraph-redis` (the Redis URL goes in `address`).
 
 Redis tracks every key under `CLIENT_SIDE_PREFIX` (`CLIENT TRACKING ... BCAST PREFIX`) and tells each
 replica's listener when one is written, deleted or expires; the listener drops its copy. A warm read is then

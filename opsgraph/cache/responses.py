@@ -52,6 +52,8 @@ class CachedResponse:
     body: bytes
     expires_at: float
     """`clock.time()` when it stops being fresh."""
+    born_at: float
+    """When the oldest value it holds was fetched (its `Age` counts from then)."""
 
 
 class ResponseCache:
@@ -93,15 +95,18 @@ class ResponseCache:
         except Exception as exc:
             log.debug("response cache read failed: %s", type(exc).__name__)
             return None
-        if value.__class__ is not tuple or len(value) != 2:
+        if value.__class__ is not tuple or len(value) != 3:
             return None
-        body, expires_at = value
+        body, expires_at, born_at = value
         if self._clock.time() >= expires_at:
             return None
-        return CachedResponse(body, expires_at)
+        return CachedResponse(body, expires_at, born_at)
 
-    async def put(self, key: str, body: bytes, tags: Collection[str], ttl_s: float, since: int) -> bool:
-        """Store `body` for `ttl_s` under `key`, tagged; False when it may not be (see the module)."""
+    async def put(
+        self, key: str, body: bytes, tags: Collection[str], ttl_s: float, age_s: float, since: int
+    ) -> bool:
+        """Store `body` for `ttl_s` under `key`, tagged (`age_s`: the age of the oldest value it holds);
+        False when it may not be (see the module)."""
         if (
             not tags
             or ttl_s < self.policy.min_ttl_s
@@ -113,7 +118,7 @@ class ResponseCache:
         try:
             # index first: an entry must never be in the backend without the tags that can remove it
             await self._tags.add({t: (key,) for t in tags}, now=now)
-            await self._backend.set(key, (body, now + ttl_s), expire=max(1, math.ceil(ttl_s)))
+            await self._backend.set(key, (body, now + ttl_s, now - age_s), expire=max(1, math.ceil(ttl_s)))
             if self._generation() != since:  # invalidated while being stored: its tags may be popped
                 await self._backend.delete(key)
                 return False

@@ -101,15 +101,18 @@ async def _key(request: Request, caller: Caller | None) -> str | None:
     if not isinstance(variables, dict | None) or not isinstance(operation, str | None):
         return None
     persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
-    if isinstance(query, str) and persisted is None:
-        digest = hashlib.sha256(query.encode()).hexdigest()
-    elif query is None and isinstance(persisted, dict):
-        found = persisted.get("sha256Hash")
-        if persisted.get("version") != 1 or not isinstance(found, str) or not _HASH.fullmatch(found):
-            return None
-        digest = found.lower()
-    else:
-        return None  # both (the view checks that they match), or neither
+    digest = hashlib.sha256(query.encode()).hexdigest() if isinstance(query, str) else None
+    if persisted is not None:
+        if not isinstance(persisted, dict):
+            return None  # the view refuses it
+        sent = persisted.get("sha256Hash")
+        if persisted.get("version") != 1 or not isinstance(sent, str) or not _HASH.fullmatch(sent):
+            return None  # the view refuses it
+        if digest is not None and digest != sent.lower():
+            return None  # the view refuses it (the hash does not match)
+        digest = sent.lower()
+    if digest is None or not (query is None or isinstance(query, str)):
+        return None
     return response_key(digest, operation, variables, scope_of(caller))
 
 
@@ -118,14 +121,18 @@ def _json(text: str | None) -> Any:
 
 
 async def send_hit(send: Send, entry: CachedResponse, media_type: str, *, get: bool, now: float) -> None:
-    """The stored bytes, as they are. Over GET, `Cache-Control` gives the remaining freshness."""
+    """The stored bytes, as they are. Over GET, `Cache-Control` and `Age` as the view gives them
+    (`http.cache_headers`): `max-age` counts from when the oldest value was fetched, `Age` is its age."""
     headers = [
         (b"content-type", media_type.encode()),
         (b"content-length", str(len(entry.body)).encode()),
         (RESPONSE_CACHE_HEADER.encode(), b"hit"),
     ]
     if get:
-        headers.append((b"cache-control", f"private, max-age={int(entry.expires_at - now)}".encode()))
+        age = int(now - entry.born_at)
+        max_age = int(entry.expires_at - now) + age
+        headers.append((b"cache-control", f"private, max-age={max_age}".encode()))
+        headers.append((b"age", str(age).encode()))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": entry.body})
 
@@ -147,7 +154,7 @@ async def store(found: Lookup, status: int, body: bytes) -> None:
         or _has_errors(body)
     ):
         return
-    await found.cache.put(found.key, body, reads.tags, reads.min_ttl_s, found.since)
+    await found.cache.put(found.key, body, reads.tags, reads.min_ttl_s, reads.max_age_s, found.since)
 
 
 def _has_errors(body: bytes) -> bool:
