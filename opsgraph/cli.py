@@ -42,8 +42,12 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop's event loop (10-19 % more throughput than asyncio's own, issue 12)."""
+    import uvloop
+
     try:
-        asyncio.run(coro)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(coro)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 

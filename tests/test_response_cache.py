@@ -69,7 +69,7 @@ class Gateway:
         return self.state.cache
 
     async def post(
-        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+        self, query: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
     ) -> tuple[dict[str, Any], str]:
         """The body and what the response cache did (`X-Response-Cache`)."""
         payload: dict[str, Any] = {"query": query}
@@ -194,18 +194,18 @@ async def test_a_write_invalidating_one_client_drops_exactly_the_responses_that_
 async def test_two_scopes_never_share_a_response(simulators: SimulatorGroup, world: World) -> None:
     query = "{ resources(first: 3) { nodes { name costRate { amount } } } }"
     async with gateway(settings_for(simulators, world)) as gw:
-        finance, result = await gw.post(query, **key("finance"))
+        finance, result = await gw.post(query, headers=key("finance"))
         assert result == "miss" and "errors" not in finance
         # the same document for other scopes: the executive key, anonymous (also executive), a viewer
-        assert (await gw.post(query, **key("executive")))[1] == "miss"
+        assert (await gw.post(query, headers=key("executive")))[1] == "miss"
         assert (await gw.post(query))[1] == "miss"
-        viewer, result = await gw.post(query, **key("viewer"))
+        viewer, result = await gw.post(query, headers=key("viewer"))
         assert result == "miss"
         assert {e["extensions"]["code"] for e in viewer["errors"]} == {"FORBIDDEN"}
         assert all(n["costRate"] is None for n in viewer["data"]["resources"]["nodes"])
 
-        assert (await gw.post(query, **key("viewer")))[1] == "miss"  # an answer with errors is not kept
-        assert (await gw.post(query, **key("finance")))[0] == finance
+        assert (await gw.post(query, headers=key("viewer")))[1] == "miss"  # an answer with errors is not kept
+        assert (await gw.post(query, headers=key("finance")))[0] == finance
         assert await gw.counts() == {"hit": 1, "miss": 5, "bypass": 0}
 
 
@@ -236,7 +236,7 @@ async def test_cache_control_no_cache_bypasses_it(
         first, _ = await gw.post(query)
         before = stat_of(gw.cache, SF, "client")
         await sims.reset_stats()
-        again, result = await gw.post(query, **{"Cache-Control": "no-cache"})
+        again, result = await gw.post(query, headers={"Cache-Control": "no-cache"})
 
         assert result == "bypass" and again == first
         assert stat_of(gw.cache, SF, "client")[0] == before[0] + 1  # it ran: the read cache served it
@@ -251,7 +251,7 @@ async def test_mutations_are_never_served_from_it(simulators: SimulatorGroup, wo
         'from: "2026-10-01", to: "2026-10-31"}) { userErrors { code } } }'
     )
     async with gateway(settings_for(simulators, world)) as gw:
-        answers = [await gw.post(mutation, **key("finance")) for _ in range(2)]
+        answers = [await gw.post(mutation, headers=key("finance")) for _ in range(2)]
         assert [result for _, result in answers] == ["miss", "miss"]
         assert {e["code"] for e in ok(answers[0][0])["postApprovedTime"]["userErrors"]} == {"BAD_USER_INPUT"}
         assert await gw.counts() == {"hit": 0, "miss": 2, "bypass": 0}

@@ -93,6 +93,7 @@ def gateway_server(app: Starlette, settings: Settings) -> GatewayServer:
         log_config=None,  # our root handler (JSON lines, `telemetry/logs.py`) writes uvicorn's lines too
         access_log=False,  # `telemetry/access.py` writes one richer line per request
         lifespan="on",
+        http="httptools",  # the C parser (the loop is uvloop's: `cli._run`)
         server_header=False,  # no banner naming the server and its version
         # The app's own limits decide (413 with a GraphQL error): h11's default header limit
         # (16 KiB) is below ours, a websocket message may be as large as a body.
