@@ -51,6 +51,7 @@ STACK ?= classic
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --stack $(STACK)
+	$(BIN)/python -m bench.response_cache
 	$(BIN)/python -m bench events
 	$(BIN)/python -m bench workflows
 

@@ -110,19 +110,30 @@ def start_simulators(
 
 
 def gateway_env(
-    urls: dict[str, str], today: str, cache_enabled: bool, stack: str = DEFAULT_STACK
+    urls: dict[str, str],
+    today: str,
+    cache_enabled: bool,
+    stack: str = DEFAULT_STACK,
+    *,
+    response_cache: bool = False,
+    redis_url: str | None = None,
 ) -> dict[str, str]:
     """The gateway's environment: one `OPSGRAPH_SYSTEMS__<NAME>__*` system per simulator in `urls`
-    (system name -> host URL, as `start_simulators` runs them), with its role and scope when scoped."""
+    (system name -> host URL, as `start_simulators` runs them), with its role and scope when scoped.
+    The whole-response cache is off unless asked for (the warm figures are the read cache's);
+    `redis_url`: the cache on Redis."""
     specs: dict[str, SystemSpec] = {s.system: s for s in stack_systems(stack)}
     env = {
         "OPSGRAPH_TODAY": today,
         "OPSGRAPH_CACHE__ENABLED": str(cache_enabled).lower(),
+        "OPSGRAPH_RESPONSE_CACHE__ENABLED": str(response_cache).lower(),
         "OPSGRAPH_LOG_LEVEL": "warning",
         "OPSGRAPH_EVENTS__POLL": "false",  # no change polling among the measured upstream calls
         # Load clients send no credentials: they read as the role that sees every field.
         "OPSGRAPH_AUTH__ANONYMOUS_ROLE": "executive",
     }
+    if redis_url is not None:
+        env["OPSGRAPH_REDIS_URL"] = redis_url
     for name, url in urls.items():
         spec = specs.get(name)
         info = simulator_info(spec.vendor if spec is not None else name)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.starlette import StarletteInstrumentor
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -292,4 +293,7 @@ def create_app(
     app.state.business = business  # the business metrics job (`refresh()`)
     # Tracing at the HTTP level here, and per loader batch and upstream call below; never per field.
     StarletteInstrumentor.instrument_app(app)
+    for layer in app.user_middleware:  # one server span per request, not three more per receive/send
+        if layer.cls is OpenTelemetryMiddleware:
+            layer.kwargs["exclude_spans"] = ["receive", "send"]
     return app
