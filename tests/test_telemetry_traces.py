@@ -188,8 +188,9 @@ async def test_cache_spans_sit_between_the_loader_and_the_upstream_call(
     """With the cache on: `cache <system>.<entity>` under each read, counting hits and misses; a miss's
     upstream call is its child, a hit calls nothing."""
     query = "query Cached { clients(first: 2) { nodes { name } } }"
+    settings = settings_for(simulators, world, response_cache={"enabled": False})  # the read cache's spans
     async with (
-        running_gateway(settings_for(simulators, world)) as url,
+        running_gateway(settings) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
     ):
         rounds = []

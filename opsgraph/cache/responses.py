@@ -54,6 +54,8 @@ class CachedResponse:
     """`clock.time()` when it stops being fresh."""
     born_at: float
     """When the oldest value it holds was fetched (its `Age` counts from then)."""
+    operation: str | None
+    """The operation's name (for the request log and metrics of a hit)."""
 
 
 class ResponseCache:
@@ -95,18 +97,26 @@ class ResponseCache:
         except Exception as exc:
             log.debug("response cache read failed: %s", type(exc).__name__)
             return None
-        if value.__class__ is not tuple or len(value) != 3:
+        if value.__class__ is not tuple or len(value) != 4:
             return None
-        body, expires_at, born_at = value
+        body, expires_at, born_at, operation = value
         if self._clock.time() >= expires_at:
             return None
-        return CachedResponse(body, expires_at, born_at)
+        return CachedResponse(body, expires_at, born_at, operation)
 
     async def put(
-        self, key: str, body: bytes, tags: Collection[str], ttl_s: float, age_s: float, since: int
+        self,
+        key: str,
+        body: bytes,
+        tags: Collection[str],
+        *,
+        ttl_s: float,
+        age_s: float,
+        operation: str | None,
+        since: int,
     ) -> bool:
-        """Store `body` for `ttl_s` under `key`, tagged (`age_s`: the age of the oldest value it holds);
-        False when it may not be (see the module)."""
+        """Store `body` for `ttl_s` under `key`, tagged (`age_s`: the age of the oldest value it holds;
+        `operation`: its name); False when it may not be (see the module)."""
         if (
             not tags
             or ttl_s < self.policy.min_ttl_s
@@ -118,7 +128,8 @@ class ResponseCache:
         try:
             # index first: an entry must never be in the backend without the tags that can remove it
             await self._tags.add({t: (key,) for t in tags}, now=now)
-            await self._backend.set(key, (body, now + ttl_s, now - age_s), expire=max(1, math.ceil(ttl_s)))
+            entry = (body, now + ttl_s, now - age_s, operation)
+            await self._backend.set(key, entry, expire=max(1, math.ceil(ttl_s)))
             if self._generation() != since:  # invalidated while being stored: its tags may be popped
                 await self._backend.delete(key)
                 return False

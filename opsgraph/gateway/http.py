@@ -189,7 +189,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
             response: Response = HTMLResponse(self.graphiql_page)
         else:
             if self.state.responses is not None:
-                found = await lookup(self.state.responses, request, caller_of(scope))
+                resolves = self.persisted.resolves if self.persisted is not None else _never
+                found = await lookup(self.state.responses, request, caller_of(scope), resolves)
                 found.cache.count(found.result)
                 if found.entry is not None:
                     media_type = negotiate(request.headers.get("accept")) + _CHARSET
@@ -319,6 +320,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if sub_response.background:
             response.background = sub_response.background
         return response
+
+
+def _never(digest: str) -> bool:
+    return False
 
 
 def cache_headers(result: ExecutionResult, reads: ReadThrough) -> dict[str, str]:

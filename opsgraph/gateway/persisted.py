@@ -105,6 +105,10 @@ class PersistedQueries:
         path = settings.trusted_documents
         return cls(settings, load_manifest(path) if path is not None else {}, store)
 
+    def resolves(self, digest: str) -> bool:
+        """Whether a request sending only this hash may run: a trusted document, or APQ on."""
+        return digest in self.trusted or (self.settings.apq and not self.settings.trusted_only)
+
     async def resolve(self, data: GraphQLRequestData) -> None:
         """Sets `data.query` from the hash it carries, checks and registers it; an `HTTPError` refuses."""
         extension = (data.extensions or {}).get("persistedQuery")

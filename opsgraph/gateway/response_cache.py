@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,11 +59,14 @@ def scope_of(caller: Caller) -> str:
     return f"{caller.scope_key}|{'anonymous' if caller.method == 'anonymous' else 'authenticated'}"
 
 
-async def lookup(cache: ResponseCache, request: Request, caller: Caller | None) -> Lookup:
+async def lookup(
+    cache: ResponseCache, request: Request, caller: Caller | None, resolves: Callable[[str], bool]
+) -> Lookup:
     """Key the request and look it up (a POST's body is read here; the view reads it again from
-    Starlette's copy)."""
+    Starlette's copy). `resolves(hash)`: whether a request sending only that hash would run (APQ on,
+    or a trusted document); when not, it is not looked up."""
     since = cache.generation
-    key = await _key(request, caller)
+    key = await _key(request, caller, resolves)
     if key is None:
         return Lookup(cache, None, "bypass", since)
     control = request.headers.get("cache-control", "").lower()
@@ -72,7 +76,7 @@ async def lookup(cache: ResponseCache, request: Request, caller: Caller | None) 
     return Lookup(cache, key, "hit" if entry is not None else "miss", since, entry)
 
 
-async def _key(request: Request, caller: Caller | None) -> str | None:
+async def _key(request: Request, caller: Caller | None, resolves: Callable[[str], bool]) -> str | None:
     if caller is None or "text/event-stream" in request.headers.get("accept", ""):
         return None  # no caller: not the gateway's HTTP path; SSE: a subscription
     params: Any
@@ -110,6 +114,8 @@ async def _key(request: Request, caller: Caller | None) -> str | None:
             return None  # the view refuses it
         if digest is not None and digest != sent.lower():
             return None  # the view refuses it (the hash does not match)
+        if digest is None and not resolves(sent.lower()):
+            return None  # the view answers it (PERSISTED_QUERY_NOT_SUPPORTED or NOT_FOUND)
         digest = sent.lower()
     if digest is None or not (query is None or isinstance(query, str)):
         return None
@@ -121,8 +127,12 @@ def _json(text: str | None) -> Any:
 
 
 async def send_hit(send: Send, entry: CachedResponse, media_type: str, *, get: bool, now: float) -> None:
-    """The stored bytes, as they are. Over GET, `Cache-Control` and `Age` as the view gives them
-    (`http.cache_headers`): `max-age` counts from when the oldest value was fetched, `Age` is its age."""
+    """The stored bytes, as they are; the operation goes in the request's record (log line, metrics).
+    Over GET, `Cache-Control` and `Age` as the view gives them (`http.cache_headers`): `max-age` counts
+    from when the oldest value was fetched, `Age` is its age."""
+    record = current_record()
+    if record is not None:
+        record.operation_name, record.operation_type = entry.operation, "query"
     headers = [
         (b"content-type", media_type.encode()),
         (b"content-length", str(len(entry.body)).encode()),
@@ -154,7 +164,15 @@ async def store(found: Lookup, status: int, body: bytes) -> None:
         or _has_errors(body)
     ):
         return
-    await found.cache.put(found.key, body, reads.tags, reads.min_ttl_s, reads.max_age_s, found.since)
+    await found.cache.put(
+        found.key,
+        body,
+        reads.tags,
+        ttl_s=reads.min_ttl_s,
+        age_s=reads.max_age_s,
+        operation=record.operation_name,
+        since=found.since,
+    )
 
 
 def _has_errors(body: bytes) -> bool:
