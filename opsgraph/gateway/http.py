@@ -244,11 +244,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         return False  # `__call__` serves our own page; strawberry's would load from a CDN
 
-    def encode_json(self, data: object) -> bytes:
-        try:
-            return orjson.dumps(data)
-        except TypeError:  # an integer past 64 bits, a non-string key: the standard encoder copes
-            return json.dumps(data).encode()
+    def encode_json(self, data: object) -> str:
+        """Text: WebSocket messages must be text frames (strawberry sends bytes as binary ones)."""
+        return encode_body(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON from a query parameter (`str`) or the request body (`bytes`, which must be an
@@ -311,15 +309,21 @@ class GraphQLView(GraphQL[RequestContext, None]):
     ) -> Response:
         media_type = sub_response.media_type or GRAPHQL_JSON
         status = sub_response.status_code or _status_for(response_data, media_type)
-        response = Response(
-            self.encode_json(response_data), status_code=status, media_type=media_type + _CHARSET
-        )
+        response = Response(encode_body(response_data), status_code=status, media_type=media_type + _CHARSET)
         response.headers.raw.extend(
             (name, value) for name, value in sub_response.headers.raw if name.lower() != b"content-type"
         )
         if sub_response.background:
             response.background = sub_response.background
         return response
+
+
+def encode_body(data: object) -> bytes:
+    """Compact JSON with orjson; the standard encoder where orjson refuses (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def _never(digest: str) -> bool:
