@@ -68,6 +68,7 @@ def workspace(row: Row, includes: set[str]) -> Obj:
         "currency_base_unit": 100,
         "default_rate": row["default_rate"],
         "stories_are_fixed_fee_by_default": row["billing_model"] == "Fixed Fee",
+        "external_reference": external_reference(row),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
@@ -76,6 +77,11 @@ def workspace(row: Row, includes: set[str]) -> Obj:
     if "workspace_groups" in includes:
         obj["workspace_group_ids"] = [] if row["group_id"] is None else [str(row["group_id"])]
     return obj
+
+
+def external_reference(row: Row) -> Obj | None:
+    ref = row["external_ref"]
+    return None if ref is None else {"service_name": "opsgraph", "service_model_ref": ref}
 
 
 def custom_field_values(row: Row) -> list[Obj]:
@@ -159,9 +165,7 @@ def time_entry(row: Row) -> Obj:
         "invoice_id": sid(row["invoice_id"]),
         "taxable": False,
         "active_submission_id": None,
-        "external_reference": None
-        if row["external_ref"] is None
-        else {"service_name": "opsgraph", "service_model_ref": row["external_ref"]},
+        "external_reference": external_reference(row),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }

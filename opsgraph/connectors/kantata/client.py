@@ -22,12 +22,12 @@ from opsgraph.connectors.base import SourceClient, SourceConfig, UpstreamRespons
 from opsgraph.connectors.kantata.mapping import (
     TotalsBuilder,
     after_param,
+    engagement_code,
     kantata_id,
     participation_to_assignment,
     record_change,
     time_entry_from_record,
     user_to_psa_user,
-    workspace_code,
     workspace_to_engagement,
 )
 from opsgraph.connectors.kantata.resources import (
@@ -161,7 +161,8 @@ class KantataClient(KantataWrites, SourceClient):
             WORKSPACES, workspace_ids, {**WORKSPACE_INCLUDE, "include": "custom_field_values"}
         )
         values = included(pages, "custom_field_values")
-        return {w["id"]: workspace_code(w, values, self.system) for w in records(pages, "workspaces")}
+        coded = ((w["id"], engagement_code(w, values)) for w in records(pages, "workspaces"))
+        return {workspace_id: code for workspace_id, code in coded if code is not None}
 
     # -- the system port ---------------------------------------------------------------------------
 
@@ -190,8 +191,13 @@ class KantataClient(KantataWrites, SourceClient):
     # -- engagements -------------------------------------------------------------------------------
 
     def _engagements(self, pages: Sequence[Page]) -> list[Engagement]:
+        """The workspaces that carry an engagement code (`engagement_code`), as engagements."""
         values = included(pages, "custom_field_values")
-        found = (workspace_to_engagement(r, values, self.system) for r in records(pages, "workspaces"))
+        found = (
+            workspace_to_engagement(r, values, self.system)
+            for r in records(pages, "workspaces")
+            if engagement_code(r, values) is not None
+        )
         return sorted(found, key=lambda e: int(e.id))
 
     async def engagements_by_ids(self, ids: Iterable[str]) -> dict[str, Engagement]:
