@@ -1,12 +1,13 @@
-"""submitTimeEntries on the global stack (issue 14): time for an EMEA engagement is written to Kantata,
-the PSA owning the region, not to Harvest, and once however often the mutation is repeated. The real
-gateway over the global stack's simulators (a fresh group: the test writes), writes counted at each."""
+"""submitTimeEntries and prepareInvoice on the global stack (issue 14): time for an EMEA engagement is
+written to Kantata, the PSA owning the region, not to Harvest, and its billed time is marked invoiced in
+Kantata; each once however often the mutation is repeated, and a resumed step writes nothing again. The
+real gateway over the global stack's simulators (a fresh group: the tests write), writes counted at each."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -16,7 +17,10 @@ from workflows_sim import TEST_TUNING
 
 from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.gateway.app import create_app
-from opsgraph.schema.relay import to_global_id
+from opsgraph.gateway.settings import Settings
+from opsgraph.resolvers.sources import Sources
+from opsgraph.roles import PsaPort
+from opsgraph.schema.relay import from_global_id, to_global_id
 from simulators.simkit.serve import SimulatorGroup, SimulatorThread
 from simulators.world import World
 
@@ -37,12 +41,15 @@ def group(world: World) -> Iterator[SimulatorGroup]:
 
 
 @pytest.fixture
-async def http(database_url: str, group: SimulatorGroup, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    settings = gateway_settings(
-        group, world, workflows={"database_url": database_url, "poll_interval_s": 0.02}
-    )
-    for name in settings.systems:
-        settings = settings.with_system(name, **TEST_TUNING)
+def settings(database_url: str, group: SimulatorGroup, world: World) -> Settings:
+    found = gateway_settings(group, world, workflows={"database_url": database_url, "poll_interval_s": 0.02})
+    for name in found.systems:
+        found = found.with_system(name, **TEST_TUNING)
+    return found
+
+
+@pytest.fixture
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         yield client
 
@@ -56,17 +63,31 @@ async def writes(http: httpx.AsyncClient, group: SimulatorGroup) -> dict[str, di
     return out
 
 
-async def submit(http: httpx.AsyncClient, fields: dict[str, Any]) -> dict[str, Any]:
+def grown(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """The routes whose counts moved, by how much, per system."""
+    return {
+        system: {r: n - before[system].get(r, 0) for r, n in routes.items() if n != before[system].get(r, 0)}
+        for system, routes in after.items()
+    }
+
+
+async def mutate(
+    http: httpx.AsyncClient, query: str, field: str, fields: dict[str, Any], role: str
+) -> dict[str, Any]:
     body = (
         await http.post(
             "/graphql",
-            json={"query": SUBMIT, "variables": {"input": fields}},
-            headers={"X-API-Key": DEMO_API_KEYS["delivery"]},
+            json={"query": query, "variables": {"input": fields}},
+            headers={"X-API-Key": DEMO_API_KEYS[role]},
         )
     ).json()
     assert "errors" not in body, body["errors"]
-    payload: dict[str, Any] = body["data"]["submitTimeEntries"]
+    payload: dict[str, Any] = body["data"][field]
     return payload
+
+
+async def submit(http: httpx.AsyncClient, fields: dict[str, Any]) -> dict[str, Any]:
+    return await mutate(http, SUBMIT, "submitTimeEntries", fields, "delivery")
 
 
 async def test_emea_time_is_written_to_kantata_once(http: httpx.AsyncClient, group: SimulatorGroup) -> None:
@@ -91,12 +112,56 @@ async def test_emea_time_is_written_to_kantata_once(http: httpx.AsyncClient, gro
         ("2026-11-23", 3.0, "ENG-0001"),
         ("2026-11-24", 5.5, "ENG-0001"),
     ]
-    grown = {
-        system: {r: n - before[system].get(r, 0) for r, n in routes.items() if n != before[system].get(r, 0)}
-        for system, routes in after.items()
-    }
+    moved = grown(before, after)
     # the PSAs' writes (NetSuite's and Salesforce's reads are POSTs too)
-    assert (grown["harvest"], grown["kantata"]) == ({}, {"POST /api/v1/time_entries.json": 1})  # one batch
+    assert (moved["harvest"], moved["kantata"]) == ({}, {"POST /api/v1/time_entries.json": 1})  # one batch
     logged = (await http.post("/graphql", json={"query": LOGGED, "variables": {"id": eng}})).json()
     mine = [e for e in logged["data"]["node"]["timeEntries"] if e["notes"] in (None, "Design review")]
     assert {e["links"][0]["system"] for e in mine} == {"kantata"}
+
+
+EMEA_TM = "ENG-0045"  # an EMEA client's, time and materials, ready for October: 33397.50 GBP
+PREPARE = """mutation Prepare($input: PrepareInvoiceInput!) { prepareInvoice(input: $input) {
+  workflow { id status steps { name system status } } userErrors { field code }
+  invoice { total { amount currency } } timeEntries { id status } } }"""
+ERP_INVOICE_PUT = "PUT /services/rest/record/v1/{rtype}/{rid}"
+KANTATA_INVOICES = "POST /api/v1/invoices.json"
+
+
+async def test_an_emea_invoice_marks_its_time_invoiced_in_kantata_once(
+    http: httpx.AsyncClient, group: SimulatorGroup, settings: Settings
+) -> None:
+    fields = {
+        "idempotencyKey": uuid.uuid4().hex,
+        "engagementId": to_global_id("Engagement", EMEA_TM),
+        "from": "2026-10-01",
+        "to": "2026-10-31",
+    }
+    before = await writes(http, group)
+    first = await mutate(http, PREPARE, "prepareInvoice", fields, "finance")
+    again = await mutate(http, PREPARE, "prepareInvoice", fields, "finance")  # a retry: no write
+    after = await writes(http, group)
+
+    assert first["userErrors"] == [] and first["workflow"]["status"] == "COMPLETED"
+    steps = [(s["name"], s["system"]) for s in first["workflow"]["steps"]]
+    assert steps == [("erp-invoice", "netsuite"), ("psa-billed", "kantata")]
+    assert again["workflow"]["id"] == first["workflow"]["id"]
+    assert first["invoice"]["total"] == {"amount": "33397.50", "currency": "GBP"}
+    entries = first["timeEntries"]
+    assert entries and {e["status"] for e in entries} == {"BILLED"}
+    moved = grown(before, after)
+    assert (moved["harvest"], moved["kantata"]) == ({}, {KANTATA_INVOICES: 1})  # one Kantata invoice
+    assert moved["netsuite"].get(ERP_INVOICE_PUT) == 1
+
+    # the PSA step resumed (a process that died after the write, before recording it): nothing written
+    sources = Sources.from_specs(settings.system_specs())
+    try:
+        ids = [from_global_id(e["id"], "TimeEntry")[1].partition(":")[2] for e in entries]
+        invoice = sources.ref("netsuite", "resumed")
+        key = f"{first['workflow']['id']}/psa-billed"
+        await cast(PsaPort, sources.port("kantata")).mark_time_entries_billed(
+            ids, invoice, idempotency_key=key
+        )
+    finally:
+        await sources.close()
+    assert grown(after, await writes(http, group))["kantata"] == {}
