@@ -157,6 +157,31 @@ async def test_a_region_filter_reads_only_its_system(
     assert requests[other] == 0, counts[other]
 
 
+JOINED = """query($region: String) { clients(first: 500, filter: {region: $region}) { nodes {
+  opportunities { engagementCode engagement { code } } invoices { engagement { code } } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("region", "owner", "other"), [("AMER", HARVEST, KANTATA), ("EMEA", KANTATA, HARVEST)]
+)
+async def test_engagements_joined_by_code_are_read_from_the_owning_system_only(
+    gateways: Gateways, world: World, region: str, owner: str, other: str
+) -> None:
+    """An opportunity's and an invoice's engagement (joined by code, through the ERP job for an invoice)
+    are looked up in the PSA owning their client's region: an NA-only query never asks Kantata."""
+    data, counts = await gateways["global"].measure(JOINED, {"region": region})
+    nodes = data["clients"]["nodes"]
+    codes = {e.code for e in world.engagements if e.client.region == region}
+    opportunities = [o for n in nodes for o in n["opportunities"] if o["engagementCode"] in codes]
+    invoiced = [i["engagement"]["code"] for n in nodes for i in n["invoices"] if i["engagement"]]
+    assert len(opportunities) == len(codes)
+    assert all(o["engagement"] == {"code": o["engagementCode"]} for o in opportunities)
+    assert invoiced and set(invoiced) <= codes
+    requests = requests_by_system(counts)
+    assert requests[owner] > 0
+    assert requests[other] == 0, counts[other]
+
+
 async def test_upstream_requests_do_not_grow_with_the_records_asked_for(gateways: Gateways) -> None:
     """3 engagements or 20, with their client, assignments and a month of time: the same requests.
     (Burn is left out: how many year windows it reads depends on the oldest engagement's start.)"""

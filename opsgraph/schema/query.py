@@ -242,7 +242,7 @@ class Query(WorkflowQueries):
         loaders = info.context.loaders
         if filter.engagement_id:
             code = from_global_id(filter.engagement_id, "Engagement")[1]
-            engagement = (await loaders.engagement_by_code()).get(code)
+            engagement = (await loaders.engagement_by_code(filter.region)).get(code)
             if engagement is not None and filter.region is not None:
                 in_region = {e.key for e in await loaders.engagements(region=filter.region)}
                 engagement = engagement if engagement.key in in_region else None

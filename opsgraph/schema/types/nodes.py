@@ -16,7 +16,7 @@ from strawberry import Private
 
 from opsgraph import model
 from opsgraph.model import record_key
-from opsgraph.resolvers import stitching
+from opsgraph.resolvers import owners, stitching
 from opsgraph.resolvers.views.periods import month_start
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node, check_range
@@ -177,9 +177,7 @@ class Opportunity(Node):
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        if self.engagement_code is None:
-            return None
-        engagement = (await info.context.loaders.engagement_by_code()).get(self.engagement_code)
+        engagement = await owners.engagement_of_opportunity(info.context.loaders, self.record)
         return Engagement.of(engagement) if engagement else None
 
 
