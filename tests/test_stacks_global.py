@@ -192,6 +192,22 @@ async def test_upstream_requests_do_not_grow_with_the_records_asked_for(gateways
     assert requests_by_system(many) == requests_by_system(few), (few["kantata"], many["kantata"])
 
 
+STITCHED = """query($first: Int) { clients(first: $first) { nodes { name region opportunities { engagement {
+  code assignments { id } timeEntries(from: "2026-10-01", to: "2026-10-31") { hours } } } } } }"""
+
+
+async def test_upstream_requests_do_not_grow_with_the_clients_across_both_psas(gateways: Gateways) -> None:
+    """5 clients or all of them, every region, each with its opportunities' engagements (from both
+    PSAs), their assignments and a month of their time: the same requests per system."""
+    few_data, few = await gateways["global"].measure(STITCHED, {"first": 5})
+    all_data, every = await gateways["global"].measure(STITCHED, {"first": ALL})
+    assert len(few_data["clients"]["nodes"]) == 5 < len(all_data["clients"]["nodes"])
+    assert {n["region"] for n in all_data["clients"]["nodes"]} >= {"AMER", "EMEA", "APAC"}
+    engagements = [o["engagement"] for n in all_data["clients"]["nodes"] for o in n["opportunities"]]
+    assert sum(1 for e in engagements if e and e["timeEntries"]) > 20
+    assert requests_by_system(every) == requests_by_system(few), (few, every)
+
+
 async def test_a_kantata_outage_nulls_only_the_international_fields(
     gateways: Gateways, global_stack: SimulatorGroup, world: World
 ) -> None:
