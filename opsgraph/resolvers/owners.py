@@ -1,8 +1,8 @@
 """The engagement a CRM or ERP record names by its code, read only from the PSA systems owning it.
 
-An engagement code is a join value: with one PSA system per region (Harvest for North America,
-Kantata for EMEA), looking a code up in every PSA would make a North American opportunity or invoice
-read (and depend on) the EMEA system. The owner is known from the record's CRM client: its region
+An engagement code is a join value: with one PSA system per region (one for North America, another
+for EMEA), looking a code up in every PSA would make a North American opportunity or invoice read (and
+depend on) the EMEA system. The owner is known from the record's CRM client: its region
 routes the lookup (`Sources.route`). The client is a batched read the graph mostly makes anyway, and
 only asked for where the PSA systems are scoped; when it cannot be read, or has no region, every PSA
 is asked, as before.

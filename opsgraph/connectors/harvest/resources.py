@@ -13,6 +13,7 @@ from opsgraph.connectors.toolkit.resources import ResourceSpec
 
 __all__ = [
     "CHANGE_PARAM",
+    "CLIENTS",
     "INVOICES",
     "MAX_ID",
     "PER_PAGE",
@@ -20,6 +21,7 @@ __all__ = [
     "PROJECT_USER_ASSIGNMENTS",
     "REPORT_WINDOW_DAYS",
     "TASKS",
+    "TASK_ASSIGNMENTS",
     "TIME_ENTRIES",
     "TIME_REPORT",
     "USERS",
@@ -100,5 +102,25 @@ TASKS = ResourceSpec(
     paging="page_number",
     batch="listing",
     records_path="tasks",
+    change_field="updated_at",
+)
+
+CLIENTS = ResourceSpec(
+    name="clients",
+    path="/v2/clients",
+    id_field="id",
+    paging="cursor",
+    batch="listing",
+    records_path="clients",
+    change_field="updated_at",
+)
+
+TASK_ASSIGNMENTS = ResourceSpec(
+    name="project_task_assignments",
+    path="/v2/projects/{project_id}/task_assignments",
+    id_field="id",
+    paging="cursor",
+    batch="listing",
+    records_path="task_assignments",
     change_field="updated_at",
 )
