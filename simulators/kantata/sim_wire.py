@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from simulators.simkit.routing import Refused
 from simulators.simkit.store import Row, Store
 
 DEFAULT_PER_PAGE = 20
@@ -24,7 +25,7 @@ CUSTOM_FIELDS = (("101", "Engagement Code", "code"), ("102", "Billing Model", "b
 Obj = dict[str, Any]
 
 
-class KantataReject(Exception):
+class KantataReject(Refused):
     """A request Kantata refuses: its status and its `errors` body."""
 
     def __init__(self, status: int, message: str, kind: str = "system", field: str | None = None) -> None:
