@@ -16,6 +16,8 @@ from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import TEST_TUNING
 
 from opsgraph.auth.demo import DEMO_API_KEYS
+from opsgraph.connectors.kantata.client import KantataClient
+from opsgraph.connectors.kantata.resources import WORKSPACES
 from opsgraph.gateway.app import create_app
 from opsgraph.gateway.settings import Settings
 from opsgraph.resolvers.sources import Sources
@@ -165,3 +167,49 @@ async def test_an_emea_invoice_marks_its_time_invoiced_in_kantata_once(
     finally:
         await sources.close()
     assert grown(after, await writes(http, group))["kantata"] == {}
+
+
+HOOLI_OPP = "salesforce:0065g00000001KVAAY"  # closed-won, no engagement code; its client is in EMEA
+CONVERT = """mutation Convert($input: ConvertOpportunityInput!) { convertOpportunity(input: $input) {
+  workflow { status failingStep steps { name system status compensated } } userErrors { code } } }"""
+
+
+async def test_an_emea_conversion_failing_between_the_workspace_and_its_code_archives_the_workspace(
+    http: httpx.AsyncClient, group: SimulatorGroup, settings: Settings
+) -> None:
+    """Kantata opens an engagement in two writes (the workspace, then its code): when the second fails,
+    the compensation finds the workspace by the step's key (no code finds it) and archives it."""
+    kantata = group.urls()["kantata"]
+    sources = Sources.from_specs(settings.system_specs())
+    client = cast(KantataClient, sources.system("kantata").client)
+
+    async def opened() -> list[bool]:
+        pages = await client.pages(WORKSPACES, {"include_archived": "true"})
+        named = [
+            w for page in pages for w in page["workspaces"].values() if w["title"] == "Hooli EMEA rollout"
+        ]
+        return [w["archived"] for w in named]
+
+    fields = {
+        "idempotencyKey": uuid.uuid4().hex,
+        "opportunityId": to_global_id("Opportunity", HOOLI_OPP),
+        "engagementCode": "ENG-9101",
+        "engagementName": "Hooli EMEA rollout",
+    }
+    try:
+        assert await opened() == []
+        fault = {"error_rate": 1.0, "methods": ["POST"], "after": 1}  # the workspace passes, its code fails
+        (await http.put(f"{kantata}/_sim/faults", json=fault)).raise_for_status()
+        payload = await mutate(http, CONVERT, "convertOpportunity", fields, "delivery")
+        (await http.put(f"{kantata}/_sim/faults", json={"error_rate": 0, "methods": None})).raise_for_status()
+        workflow = payload["workflow"]
+        assert (workflow["status"], workflow["failingStep"]) == ("COMPENSATED", "psa-engagement")
+        steps = [(s["name"], s["system"], s["compensated"]) for s in workflow["steps"]]
+        assert steps[:3] == [
+            ("erp-customer", "netsuite", True),
+            ("erp-job", "netsuite", True),
+            ("psa-engagement", "kantata", True),
+        ]
+        assert await opened() == [True]  # one workspace, archived
+    finally:
+        await sources.close()

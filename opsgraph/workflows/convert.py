@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,14 @@ from opsgraph.workflows.kinds import (
 from opsgraph.workflows.records import UserError
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+@runtime_checkable
+class OpensInSteps(Protocol):
+    """A PSA whose `create_engagement` is several writes (Kantata: the workspace, then its code): one
+    that failed between them leaves an engagement no code finds, which this answers by the key."""
+
+    async def engagement_opened(self, *, idempotency_key: str) -> str | None: ...
 
 
 class PersonInput(BaseModel):
@@ -283,10 +291,13 @@ class ConvertOpportunity(WorkflowKind[ConvertOpportunityInput]):
                 await erp(systems, step.system).deactivate_job(job_id, idempotency_key=key)
         elif step.action == "create_engagement":
             engagement_id = (result or {}).get("engagement_id")
-            if engagement_id is None:
+            if engagement_id is None:  # failed part way: the engagement is there if the PSA made it
                 code = step.args["code"]
                 project = (await psa(systems, step.system).engagements_by_codes([code])).get(code)
                 engagement_id = None if project is None else project.id
+            client = systems.system(step.system).client
+            if engagement_id is None and isinstance(client, OpensInSteps):
+                engagement_id = await client.engagement_opened(idempotency_key=ctx.idempotency_key)
             if engagement_id is not None:
                 await psa(systems, step.system).archive_engagement(engagement_id, idempotency_key=key)
 

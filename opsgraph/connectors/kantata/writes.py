@@ -156,6 +156,11 @@ class KantataWrites:
         )
         return await _engagement(self, workspace_id)
 
+    async def engagement_opened(self: _Host, *, idempotency_key: str) -> str | None:
+        """The workspace `create_engagement` opened under the key, with its fields set or not (for the
+        compensation of a creation that failed between its two writes)."""
+        return await _workspace_by_reference(self, idempotency_key)
+
     async def archive_engagement(self: _Host, engagement_id: str, *, idempotency_key: str) -> None:
         """Archive the workspace (absolute: safe to repeat; a workspace that is gone is left so)."""
         if kantata_id(engagement_id) is None:
