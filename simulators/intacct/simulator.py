@@ -8,8 +8,8 @@ a 401; the rate limit (off unless `faults.rate_limit` is set) answers 429 with `
 State: `sim_state.py`; functions: `sim_functions.py`; envelopes: `sim_wire.py`.
 
 Events (`POST /_sim/events`): `pay_invoice` (`id`: a RECORDNO), `expire_sessions`, and
-`corrupt_next` (`body`: `malformed`, `bomb` or `external_entity`): the next gateway call is answered
-with that XML, to see a client refuse it.
+`corrupt_answers` (`body`: `malformed`, `bomb`, `external_entity`, or null to stop): every gateway call
+is answered 200 with that XML, to see a client refuse it (and its retries, and its breaker).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class IntacctSimulator:
         self.functions = Functions(self.store)
         self.sessions: set[str] = set()
         self.used_controls: set[str] = set()
-        self.corrupt_next: str | None = None
+        self.corrupt: str | None = None
 
     def check_auth(self, request: Request) -> Response | None:
         return None  # credentials travel in the body: the gateway checks them
@@ -111,10 +111,10 @@ class IntacctSimulator:
             self.functions.pay_invoice(int(body["id"]))
         elif kind == "expire_sessions":
             self.sessions.clear()
-        elif kind == "corrupt_next":
-            if body.get("body") not in CORRUPT:
-                raise ValueError(f"body must be one of {sorted(CORRUPT)}")
-            self.corrupt_next = CORRUPT[body["body"]]
+        elif kind == "corrupt_answers":
+            if body.get("body") is not None and body.get("body") not in CORRUPT:
+                raise ValueError(f"body must be null or one of {sorted(CORRUPT)}")
+            self.corrupt = CORRUPT.get(body.get("body") or "")
         else:
             raise ValueError(f"unknown event {kind!r}")
         return {"ok": True}
@@ -122,9 +122,8 @@ class IntacctSimulator:
     # -- the gateway -----------------------------------------------------------------------------
 
     async def gateway(self, request: Request) -> Response:
-        if self.corrupt_next is not None:
-            body, self.corrupt_next = self.corrupt_next, None
-            return Response(body, media_type="application/xml")
+        if self.corrupt is not None:
+            return Response(self.corrupt, media_type="application/xml")
         try:
             parsed = parse_request(await request.body())
         except GatewayError as exc:
