@@ -1,5 +1,5 @@
-"""The `global` stack (issue 14): Harvest holds North America's delivery records, Kantata EMEA's and
-APAC's, in one graph. Over the same world it gives the classic stack's business answers; a region
+"""The `global` stack (issues 14, 15): Harvest holds North America's delivery records, Kantata EMEA's and
+APAC's; NetSuite keeps the US entity's books, Sage Intacct the UK entity's; in one graph. Over the same world it gives the classic stack's business answers; a region
 filter reads only the system owning the region; upstream requests do not grow with the records asked
 for; a Kantata outage nulls only the international fields, naming the system, and NA data arrives.
 
@@ -34,6 +34,7 @@ Gateways = dict[str, StackGateway]
 ALL = 500
 INTERNATIONAL = {"EMEA", "APAC"}
 HARVEST, KANTATA = "harvest", "kantata"
+NETSUITE, INTACCT = "netsuite", "intacct"
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +68,12 @@ def world_ids(world: World) -> dict[str, str]:
 
 def as_classic(value: Any, ids: dict[str, str]) -> Any:
     """A global answer in the classic stack's terms: a PSA record named by the world's id in the one
-    PSA system the classic stack has."""
+    PSA system the classic stack has, an ERP record in its one ERP (Intacct's record numbers are the
+    world's ERP numbers, as NetSuite's are)."""
     if isinstance(value, dict):
         out = {k: as_classic(v, ids) for k, v in value.items()}
+        if out.get("role") == "ERP" and out.get("system") == INTACCT:
+            out.update(system=NETSUITE, vendor=NETSUITE)
         if out.get("role") == "PSA" and out.get("system") in (HARVEST, KANTATA):
             out.update(system=HARVEST, vendor=HARVEST)
             if isinstance(out.get("recordId"), str):
