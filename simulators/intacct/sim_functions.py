@@ -11,6 +11,7 @@ customer's `TOTALDUE`; every write stamps `WHENMODIFIED`.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import re
 import uuid
 from collections.abc import Callable
@@ -59,6 +60,8 @@ class Functions:
         self.store = store
         self.cursors: dict[str, tuple[Obj, list[Row], list[str], int, int]] = {}
         self._ids = itertools.count(10_000_000)
+        self.writes: Counter[str] = Counter()
+        """Writes done, by function and object (`create PROJECT`): the `write_counts` event answers them."""
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -146,6 +149,7 @@ class Functions:
         if obj.name not in makers:
             raise GatewayError(INVALID, f"create of {obj.name} is not supported")
         record_no = makers[obj.name](obj, node)
+        self.writes[f"create {obj.name}"] += 1
         return data("objects", [{"RECORDNO": str(record_no)}], obj.name)
 
     def _stamped(self, values: dict[str, Any], obj: Obj) -> dict[str, Any]:
@@ -239,6 +243,7 @@ class Functions:
             values["projectkey"] = self._key_of("project", "projectid", values["projectid"], "project")
         values["whenmodified"] = stamp(utc_now())
         self.store.update(obj.table, "recordno", int(key), values)
+        self.writes[f"update {obj.name}"] += 1
         return data("objects", [{"RECORDNO": key}], obj.name)
 
     def delete(self, call: Element) -> Element:
@@ -254,6 +259,7 @@ class Functions:
             if obj.name == "ARINVOICE":
                 self.store.execute("DELETE FROM arinvoiceitem WHERE recordkey = ?", [int(key)])
                 self._customer_due(row["customerkey"])
+            self.writes[f"delete {obj.name}"] += 1
         return data("objects", [{"RECORDNO": k} for k in keys], obj.name)
 
     # -- UI events -----------------------------------------------------------------------------

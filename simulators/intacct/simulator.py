@@ -7,7 +7,8 @@ a 401; the rate limit (off unless `faults.rate_limit` is set) answers 429 with `
 `uniqueid=true` a control id may be used once: a repeat is refused (`XL03000009`), not done again.
 State: `sim_state.py`; functions: `sim_functions.py`; envelopes: `sim_wire.py`.
 
-Events (`POST /_sim/events`): `pay_invoice` (`id`: a RECORDNO), `expire_sessions`, and
+Events (`POST /_sim/events`): `pay_invoice` (`id`: a RECORDNO), `expire_sessions`, `write_counts`
+(the writes done since the last reset, by function and object: `{"create PROJECT": 1}`), and
 `corrupt_answers` (`body`: `malformed`, `bomb`, `external_entity`, or null to stop): every gateway call
 is answered 200 with that XML, to see a client refuse it (and its retries, and its breaker).
 """
@@ -109,6 +110,8 @@ class IntacctSimulator:
         kind = body.get("type")
         if kind == "pay_invoice":
             self.functions.pay_invoice(int(body["id"]))
+        elif kind == "write_counts":
+            return dict(self.functions.writes)
         elif kind == "expire_sessions":
             self.sessions.clear()
         elif kind == "corrupt_answers":
