@@ -51,8 +51,14 @@ async def test_customer_and_project_are_created_once(client: IntacctClient, sim:
     draft = CustomerDraft(client=CRM, name="Newco Ltd", legal_entity="Newco Ltd", currency="GBP")
     first = await client.upsert_customer(draft, idempotency_key="k1")
     again = await client.upsert_customer(draft, idempotency_key="k1")
-    renamed = await client.upsert_customer(draft.model_copy(update={"name": "Newco UK Ltd"}), idempotency_key="k2")
-    assert first == again and (first.client_id, first.currency, first.balance) == (CRM.id, "GBP", Money.of(0, "GBP"))
+    renamed = await client.upsert_customer(
+        draft.model_copy(update={"name": "Newco UK Ltd"}), idempotency_key="k2"
+    )
+    assert first == again and (first.client_id, first.currency, first.balance) == (
+        CRM.id,
+        "GBP",
+        Money.of(0, "GBP"),
+    )
     assert renamed.id == first.id and renamed.name == "Newco UK Ltd"
     job = JobDraft(
         code="UK-NEW-1",
@@ -68,7 +74,9 @@ async def test_customer_and_project_are_created_once(client: IntacctClient, sim:
     assert (made.code, made.customer_id, made.contract_value, made.billing_model, made.start_date) == (
         "UK-NEW-1", first.id, Money.of(Decimal("12000.00"), "GBP"), BillingModel.FIXED_FEE, date(2026, 12, 1)
     )  # fmt: skip
-    changed = await client.set_job_contract_value(made.id, Money.of(Decimal("15000"), "GBP"), idempotency_key="c1")
+    changed = await client.set_job_contract_value(
+        made.id, Money.of(Decimal("15000"), "GBP"), idempotency_key="c1"
+    )
     assert changed.contract_value == Money.of(Decimal("15000.00"), "GBP")
     await client.deactivate_job(made.id, idempotency_key="d1")
     await client.deactivate_job(made.id, idempotency_key="d1")  # the same control id: refused, not redone
@@ -105,10 +113,14 @@ async def test_time_is_posted_once_per_entry(client: IntacctClient, sim: SimServ
         "create TIMESHEET": 1, "update TIMESHEETENTRY": 3, "delete TIMESHEETENTRY": 3,
     }  # fmt: skip
     with pytest.raises(SourceRejected, match="no active employee"):
-        await client.post_time([drafts[0].model_copy(update={"person_email": "nobody@x.test"})], idempotency_key="t2")
+        await client.post_time(
+            [drafts[0].model_copy(update={"person_email": "nobody@x.test"})], idempotency_key="t2"
+        )
 
 
-async def test_an_invoice_is_raised_once_and_voided(client: IntacctClient, sim: SimServer, world: World) -> None:
+async def test_an_invoice_is_raised_once_and_voided(
+    client: IntacctClient, sim: SimServer, world: World
+) -> None:
     engagement = next(e for e in world.engagements if e.ns_job_id and e.client.currency == "GBP")
     assert engagement.ns_job_id is not None
     customer = engagement.client.ns_customer_id
@@ -130,8 +142,9 @@ async def test_an_invoice_is_raised_once_and_voided(client: IntacctClient, sim: 
     before = await counts(sim)
     invoice = await client.create_invoice(draft, idempotency_key="i1")
     assert invoice == await client.create_invoice(draft, idempotency_key="i1")
+    total = Money.of(Decimal("1975.00"), "GBP")
     assert (invoice.total, invoice.amount_due, invoice.psa_invoice_id, invoice.job_id) == (
-        Money.of(Decimal("1975.00"), "GBP"), Money.of(Decimal("1975.00"), "GBP"), "ENG-X-2026-11", engagement.ns_job_id
+        total, total, "ENG-X-2026-11", engagement.ns_job_id
     )  # fmt: skip
     assert [(ln.description, ln.quantity, ln.amount.amount) for ln in invoice.lines] == [
         ("Consulting", 10.5, Decimal("1575.00")), ("Review", 2.0, Decimal("400.00"))

@@ -1,7 +1,8 @@
 """The `global` stack (issues 14, 15): Harvest holds North America's delivery records, Kantata EMEA's and
-APAC's; NetSuite keeps the US entity's books, Sage Intacct the UK entity's; in one graph. Over the same world it gives the classic stack's business answers; a region
-filter reads only the system owning the region; upstream requests do not grow with the records asked
-for; a Kantata outage nulls only the international fields, naming the system, and NA data arrives.
+APAC's; NetSuite keeps the US entity's books, Sage Intacct the UK entity's; in one graph. Over the same
+world it gives the classic stack's business answers; a region filter reads only the system owning the
+region; upstream requests do not grow with the records asked for; a Kantata outage nulls only the
+international fields, naming the system, and NA data arrives.
 
 Record ids differ by design (Kantata's own ids); the time entry ids the answers list are mapped back to
 the world's to compare them, so every figure, name, status and list must match exactly.

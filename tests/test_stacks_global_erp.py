@@ -69,7 +69,10 @@ class Raw:
             "SELECT tranid, duedate, foreignamountremaining FROM transaction "
             "WHERE type = 'CustInvc' AND status = 'A' ORDER BY id"
         )
-        out = {r["tranid"]: (date.fromisoformat(r["duedate"]), Decimal(r["foreignamountremaining"])) for r in rows}
+        out = {
+            r["tranid"]: (date.fromisoformat(r["duedate"]), Decimal(r["foreignamountremaining"]))
+            for r in rows
+        }
         fields = ("RECORDID", "WHENDUE", "TOTALDUE")
         for r in await self.intacct.query("ARINVOICE", fields, "STATE IN ('Posted', 'Partially Paid')"):
             month, day, year = (int(p) for p in r["WHENDUE"].split("/"))
@@ -78,7 +81,10 @@ class Raw:
 
     async def posted_hours(self, start: date, end: date) -> dict[str, float]:
         """Hours posted per engagement code in `start..end`, from both ERPs' time records."""
-        codes = {r["id"]: r["entityid"] for r in await self.netsuite.suiteql("SELECT id, entityid FROM job ORDER BY id")}
+        codes = {
+            r["id"]: r["entityid"]
+            for r in await self.netsuite.suiteql("SELECT id, entityid FROM job ORDER BY id")
+        }
         out: dict[str, float] = {}
         for p in await self.netsuite.list_time_postings(start, end):
             if p.job_id:
@@ -100,7 +106,9 @@ async def raw(global_stack: SimulatorGroup) -> AsyncIterator[Raw]:
 async def test_the_uk_entity_books_are_in_intacct_in_gbp(raw: Raw, world: World) -> None:
     balances = await raw.balances()
     uk = {c.name for c in world.clients if firm_entity(c) == "UK"}
-    intacct = {r["NAME"]: r["CURRENCY"] for r in await raw.intacct.query("CUSTOMER", ("NAME", "CURRENCY"), "")}
+    intacct = {
+        r["NAME"]: r["CURRENCY"] for r in await raw.intacct.query("CUSTOMER", ("NAME", "CURRENCY"), "")
+    }
     assert set(intacct) == uk and uk and set(intacct.values()) == {"GBP"}
     assert set(balances) == {c.name for c in world.clients}
 
@@ -139,7 +147,9 @@ async def test_reconciliation_is_the_vendors_postings(gateway: StackGateway, raw
     assert uk & set(posted), "the UK entity's posted time (in Intacct) is in the months reconciled"
 
 
-@pytest.mark.parametrize(("entity", "reads", "skips"), [("UK", "intacct", "netsuite"), ("US", "netsuite", "intacct")])
+@pytest.mark.parametrize(
+    ("entity", "reads", "skips"), [("UK", "intacct", "netsuite"), ("US", "netsuite", "intacct")]
+)
 async def test_a_legal_entity_filter_reads_only_its_own_erp(
     gateway: StackGateway, world: World, entity: str, reads: str, skips: str
 ) -> None:

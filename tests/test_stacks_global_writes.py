@@ -119,7 +119,9 @@ async def test_a_uk_client_is_converted_into_intacct_once(
     opp = next(
         o
         for o in world.opportunities
-        if o.is_won and o.engagement_code and firm_entity(next(c for c in world.clients if c.sf_id == o.account_id)) == "UK"
+        if o.is_won
+        and o.engagement_code
+        and firm_entity(next(c for c in world.clients if c.sf_id == o.account_id)) == "UK"
     )
     tables = group.system_settings()
     config = {k: tables["salesforce"][k] for k in ("base_url", "credentials")}
@@ -159,7 +161,9 @@ async def test_a_uk_client_is_converted_into_intacct_once(
     steps = [(s["name"], s["system"]) for s in first["workflow"]["steps"]]
     assert steps[:3] == [("erp-customer", "intacct"), ("erp-job", "intacct"), ("psa-engagement", "kantata")]
     assert again["workflow"]["id"] == first["workflow"]["id"] and first["engagement"] == {"code": code}
-    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {"create PROJECT": 1}
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
+        "create PROJECT": 1
+    }
     record_writes = [  # NetSuite's REST record API (SuiteQL and token requests are POSTs too)
         route
         for route, n in ns_after["netsuite"].items()
@@ -167,7 +171,9 @@ async def test_a_uk_client_is_converted_into_intacct_once(
     ]
     assert record_writes == [], record_writes
     tables = group.system_settings()["intacct"]
-    books = IntacctClient(SourceConfig(base_url=tables["base_url"], credentials=tables["credentials"]), system="intacct")
+    books = IntacctClient(
+        SourceConfig(base_url=tables["base_url"], credentials=tables["credentials"]), system="intacct"
+    )
     try:
         job = (await books.jobs_by_codes([code]))[code]
         customer = (await books.customers_by_client_ids([opp.account_id]))[opp.account_id]

@@ -287,8 +287,9 @@ class Query(WorkflowQueries):
             invoices = await hidden.invoices(invoices) if hidden else invoices
         else:
             open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
-            books = None if f.legal_entity is None else erp_books(info.context.loaders.sources, f.legal_entity)
-            invoices = await info.context.loaders.invoices(open_only=open_only, systems=books)
+            loaders = info.context.loaders
+            books = None if f.legal_entity is None else erp_books(loaders.sources, f.legal_entity)
+            invoices = await loaders.invoices(open_only=open_only, systems=books)
         rows = [
             i
             for i in invoices

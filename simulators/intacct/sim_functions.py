@@ -11,9 +11,9 @@ customer's `TOTALDUE`; every write stamps `WHENMODIFIED`.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -224,8 +224,12 @@ class Functions:
         return record_no
 
     def _customer_due(self, customer_key: int) -> None:
-        due = self.store.scalar("SELECT COALESCE(SUM(totaldue), 0) FROM arinvoice WHERE customerkey = ?", [customer_key])
-        self.store.update("customer", "recordno", customer_key, {"totaldue": float(due), "whenmodified": stamp(utc_now())})
+        due = self.store.scalar(
+            "SELECT COALESCE(SUM(totaldue), 0) FROM arinvoice WHERE customerkey = ?", [customer_key]
+        )
+        self.store.update(
+            "customer", "recordno", customer_key, {"totaldue": float(due), "whenmodified": stamp(utc_now())}
+        )
 
     def update(self, call: Element) -> Element:
         if len(call) != 1:
@@ -237,7 +241,9 @@ class Functions:
         key = (node.findtext("RECORDNO") or "").strip()
         values = self._values(obj, node, obj.writable | {"RECORDNO"})
         values.pop("recordno", None)
-        if not key.isdigit() or not self.store.scalar(f"SELECT 1 FROM {obj.table} WHERE recordno = ?", [int(key)]):
+        if not key.isdigit() or not self.store.scalar(
+            f"SELECT 1 FROM {obj.table} WHERE recordno = ?", [int(key)]
+        ):
             raise GatewayError(NOT_FOUND, f"no {obj.name} with RECORDNO {key!r}")
         if "projectid" in values and obj.name == "TIMESHEETENTRY":
             values["projectkey"] = self._key_of("project", "projectid", values["projectid"], "project")
@@ -252,7 +258,11 @@ class Functions:
             raise GatewayError(INVALID, f"delete of {obj.name} is not supported")
         keys = [k.strip() for k in (call.findtext("keys") or "").split(",") if k.strip()]
         for key in keys:
-            row = self.store.row(f"SELECT * FROM {obj.table} WHERE recordno = ?", [int(key)]) if key.isdigit() else None
+            row = (
+                self.store.row(f"SELECT * FROM {obj.table} WHERE recordno = ?", [int(key)])
+                if key.isdigit()
+                else None
+            )
             if row is None:
                 raise GatewayError(NOT_FOUND, f"no {obj.name} with RECORDNO {key!r}")
             self.store.execute(f"DELETE FROM {obj.table} WHERE recordno = ?", [int(key)])

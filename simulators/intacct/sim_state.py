@@ -98,8 +98,11 @@ OBJECTS: dict[str, Obj] = {
              "BILLABLE": "text", "DESCRIPTION": "text", **_STAMPS},
             frozenset({"ENTRYDATE", "QTY", "PROJECTID", "DESCRIPTION"}),
         ),
-        Obj("EMPLOYEE", "employee", {"RECORDNO": "key", "EMPLOYEEID": "text", "EMAIL1": "text", "STATUS": "text",
-                                     **_STAMPS}),
+        Obj(
+            "EMPLOYEE",
+            "employee",
+            {"RECORDNO": "key", "EMPLOYEEID": "text", "EMAIL1": "text", "STATUS": "text", **_STAMPS},
+        ),
         Obj(
             "REPORTINGPERIOD",
             "reportingperiod",
@@ -203,10 +206,12 @@ def load(store: Store, world: World) -> None:
         (
             {"recordno": int(e.ns_job_id), "projectid": e.code, "name": e.name,
              "customerkey": int(e.client.ns_customer_id), "customerid": crm_client_id(world, e.client),
-             "opportunity_id": crm_opportunity_id(world, e), "status": "inactive" if e.erp_inactive else "active",
+             "opportunity_id": crm_opportunity_id(world, e),
+             "status": "inactive" if e.erp_inactive else "active",
              "contract_value": float(e.contract_value), "billing_model": BILLING_LABELS[e.billing_model],
              "practice": e.practice, "begindate": e.start.isoformat(), "enddate": e.end.isoformat(),
-             "currency": e.client.currency, "whencreated": _at(e.start, 9), "whenmodified": stamp(e.modified_at)}
+             "currency": e.client.currency, "whencreated": _at(e.start, 9),
+             "whenmodified": stamp(e.modified_at)}
             for e in world.engagements
             if e.ns_job_id is not None
         ),
@@ -256,8 +261,9 @@ def _load_invoices(store: Store, world: World) -> None:
              "projectid": i.engagement.code if i.engagement.ns_job_id else None,
              "whencreated": i.issue_date.isoformat(), "whendue": i.due_date.isoformat(),
              "state": invoice_state(i.total, i.amount_paid), "totalentered": float(i.total),
-             "totalpaid": float(i.amount_paid), "totaldue": float(i.amount_due), "currency": i.client.currency,
-             "docnumber": psa_invoice_id(world, i), "description": f"{i.engagement.code} {i.period_start:%B %Y}",
+             "totalpaid": float(i.amount_paid), "totaldue": float(i.amount_due),
+             "currency": i.client.currency, "docnumber": psa_invoice_id(world, i),
+             "description": f"{i.engagement.code} {i.period_start:%B %Y}",
              "auwhencreated": _at(i.issue_date, 9), "whenmodified": stamp(i.modified_at)}
             for i in world.invoices
         ),
@@ -284,7 +290,8 @@ def _load_time(store: Store, world: World) -> None:
         job = e.engagement.ns_job_id
         entries.append(
             {"recordno": int(e.ns_timebill_id), "timesheetkey": sheet, "entrydate": e.spent_date.isoformat(),
-             "qty": e.hours, "employeeid": f"E{e.person.ns_employee_id}", "projectkey": int(job) if job else None,
+             "qty": e.hours, "employeeid": f"E{e.person.ns_employee_id}",
+             "projectkey": int(job) if job else None,
              "projectid": e.engagement.code if job else None, "psa_entry_id": psa_time_entry_id(world, e),
              "billable": "true" if e.billable else "false", "description": e.notes,
              "whencreated": stamp(e.updated_at), "whenmodified": stamp(e.updated_at)}

@@ -120,7 +120,9 @@ def success(
     return xml_response(root)
 
 
-def result(function: str, control_id: str, data: Element | None = None, error: GatewayError | None = None) -> Element:
+def result(
+    function: str, control_id: str, data: Element | None = None, error: GatewayError | None = None
+) -> Element:
     node = Element("result")
     _sub(node, "status", "failure" if error else "success")
     _sub(node, "function", function)

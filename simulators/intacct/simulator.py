@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulators.intacct.sim_functions import Functions
-from simulators.intacct.sim_state import load, SCHEMA
+from simulators.intacct.sim_state import SCHEMA, load
 from simulators.intacct.sim_wire import (
     BAD_REQUEST,
     BAD_SIGN_IN,
@@ -89,7 +89,9 @@ class IntacctSimulator:
         return failure(code, message, status)
 
     def rate_limited(self, retry_after_s: float, window: RateWindow, faults: Faults) -> Response:
-        response = failure(RATE_LIMITED, "Too many concurrent requests for this company; try again later", 429)
+        response = failure(
+            RATE_LIMITED, "Too many concurrent requests for this company; try again later", 429
+        )
         response.headers["Retry-After"] = retry_after_header(retry_after_s)
         return response
 
@@ -131,10 +133,17 @@ class IntacctSimulator:
             parsed = parse_request(await request.body())
         except GatewayError as exc:
             return failure(exc.errorno, exc.description)
-        if (parsed.sender_id, parsed.sender_password) != (CREDENTIALS["sender_id"], CREDENTIALS["sender_password"]):
+        if (parsed.sender_id, parsed.sender_password) != (
+            CREDENTIALS["sender_id"],
+            CREDENTIALS["sender_password"],
+        ):
             return failure(BAD_SIGN_IN, "Invalid Web Services Authorization", control_id=parsed.control_id)
         if parsed.unique and parsed.control_id in self.used_controls:
-            return failure(DUPLICATE_CONTROL, f"control id {parsed.control_id} was used before", control_id=parsed.control_id)
+            return failure(
+                DUPLICATE_CONTROL,
+                f"control id {parsed.control_id} was used before",
+                control_id=parsed.control_id,
+            )
         if len(parsed.functions) > MAX_FUNCTIONS:
             return failure(BAD_REQUEST, f"at most {MAX_FUNCTIONS} functions per request")
         if parsed.login is not None:
@@ -175,7 +184,9 @@ class IntacctSimulator:
         }
         handler = handlers.get(call.tag)
         if handler is None:
-            return result(call.tag, control_id, error=GatewayError(BAD_REQUEST, f"unknown function {call.tag}"))
+            return result(
+                call.tag, control_id, error=GatewayError(BAD_REQUEST, f"unknown function {call.tag}")
+            )
         try:
             return result(call.tag, control_id, handler(call))
         except GatewayError as exc:
@@ -188,5 +199,9 @@ def create_app(world: World) -> Starlette:
 
 
 SIMULATOR = SimulatorInfo(
-    vendor="intacct", create_app=create_app, credentials=CREDENTIALS, api_path="/ia/xml", connector_path=GATEWAY
+    vendor="intacct",
+    create_app=create_app,
+    credentials=CREDENTIALS,
+    api_path="/ia/xml",
+    connector_path=GATEWAY,
 )

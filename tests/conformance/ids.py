@@ -18,8 +18,8 @@ from simulators.harvest.sim_paging import MAX_PER_PAGE
 from simulators.hubspot.sim_routes import PAGE_LIMIT
 from simulators.hubspot.sim_search import MAX_PAGE as HUBSPOT_SEARCH_PAGE
 from simulators.hubspot.sim_state import COMPANY_BASE, DEAL_BASE
-from simulators.kantata.sim_wire import MAX_PER_PAGE as KANTATA_PAGE
 from simulators.intacct.sim_functions import MAX_PAGE as INTACCT_PAGE
+from simulators.kantata.sim_wire import MAX_PER_PAGE as KANTATA_PAGE
 from simulators.netsuite.simulator import MAX_LIMIT
 from simulators.salesforce.sim_query import MAX_BATCH
 from simulators.world import psa_ids as k

@@ -75,7 +75,9 @@ class IntacctClient(IntacctWrites, IntacctTransport):
         field = spec.change_field or "WHENMODIFIED"
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         floor = since.astimezone(UTC).replace(microsecond=0)
-        rows = await self.query(spec.name, ("RECORDNO", field), f"{field} >= {quote(mapping.wire_datetime(floor))}")
+        rows = await self.query(
+            spec.name, ("RECORDNO", field), f"{field} >= {quote(mapping.wire_datetime(floor))}"
+        )
         changes = [
             Change(id=mapping.reader(self.system).required_text(r, "RECORDNO"), modified_at=moment)
             for r in rows
@@ -116,7 +118,10 @@ class IntacctClient(IntacctWrites, IntacctTransport):
 
     async def jobs_by_codes(self, codes: Iterable[str]) -> dict[str, ErpJob]:
         wanted = _keys(codes)
-        found = {j.code: j for j in self._jobs(await self._where_in(PROJECTS, "PROJECTID", [quote(k) for k in wanted]))}
+        found = {
+            j.code: j
+            for j in self._jobs(await self._where_in(PROJECTS, "PROJECTID", [quote(k) for k in wanted]))
+        }
         return {k: found[k] for k in wanted if k in found}
 
     def _jobs(self, records: Iterable[Record]) -> list[ErpJob]:

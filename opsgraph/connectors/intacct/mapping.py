@@ -8,10 +8,11 @@ value that is missing or malformed raises `SourceDataError` naming the record an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from opsgraph.connectors.errors import SourceDataError
 from opsgraph.connectors.intacct.xmlwire import Record
@@ -32,12 +33,16 @@ from opsgraph.model import (
 
 BILLING_MODELS = {label.lower(): model for model, label in BILLING_MODEL_LABELS.items()}
 """The `BILLING_MODEL` picklist: the same labels the firm uses in every ERP."""
-INVOICE_STATES = {"posted": InvoiceStatus.OPEN, "partially paid": InvoiceStatus.OPEN, "paid": InvoiceStatus.PAID}
+INVOICE_STATES = {
+    "posted": InvoiceStatus.OPEN,
+    "partially paid": InvoiceStatus.OPEN,
+    "paid": InvoiceStatus.PAID,
+}
 
 
 @cache
 def reader(system: str) -> FieldReader:
-    def fail(record: Record, field: str, problem: str) -> SourceDataError:
+    def fail(record: Mapping[str, Any], field: str, problem: str) -> SourceDataError:
         return SourceDataError(
             system, f"Intacct record {problem}", record_id=record.get("RECORDNO") or None, field=field
         )

@@ -59,16 +59,28 @@ INVOICES = ObjectSpec(
     ),
 )
 INVOICE_LINES = ObjectSpec(
-    "ARINVOICEITEM", ("RECORDNO", "RECORDKEY", "LINE_NO", "MEMO", "QUANTITY", "PRICE", "AMOUNT"), change_field=None
+    "ARINVOICEITEM",
+    ("RECORDNO", "RECORDKEY", "LINE_NO", "MEMO", "QUANTITY", "PRICE", "AMOUNT"),
+    change_field=None,
 )
 TIME_ENTRIES = ObjectSpec(
     "TIMESHEETENTRY", ("RECORDNO", "PSA_ENTRY_ID", "PROJECTKEY", "ENTRYDATE", "QTY", "EMPLOYEEID")
 )
 EMPLOYEES = ObjectSpec("EMPLOYEE", ("RECORDNO", "EMPLOYEEID", "EMAIL1", "STATUS"))
-PERIODS = ObjectSpec("REPORTINGPERIOD", ("RECORDNO", "NAME", "START_DATE", "END_DATE", "CLOSED"), change_field=None)
+PERIODS = ObjectSpec(
+    "REPORTINGPERIOD", ("RECORDNO", "NAME", "START_DATE", "END_DATE", "CLOSED"), change_field=None
+)
 RATES = ObjectSpec(
     "EXCHANGERATE",
-    ("RECORDNO", "PERIODKEY", "FROM_CURRENCY", "TO_CURRENCY", "AVERAGE_RATE", "CURRENT_RATE", "HISTORICAL_RATE"),
+    (
+        "RECORDNO",
+        "PERIODKEY",
+        "FROM_CURRENCY",
+        "TO_CURRENCY",
+        "AVERAGE_RATE",
+        "CURRENT_RATE",
+        "HISTORICAL_RATE",
+    ),
     change_field=None,
 )
 OPEN_STATES = ("Posted", "Partially Paid")

@@ -126,9 +126,7 @@ class IntacctTransport(SourceClient):
 
     def retry_after(self, response: UpstreamResponse) -> float | None:
         """429 (`GW-0010`, over the company's concurrent request limit): wait as told, else a second."""
-        limited = response.status == 429 or any(
-            e.errorno == RATE_LIMITED for e in self._errors(response)
-        )
+        limited = response.status == 429 or any(e.errorno == RATE_LIMITED for e in self._errors(response))
         if not limited:
             return None
         wait = retry_after_header(response.headers, self.clock)
@@ -157,12 +155,17 @@ class IntacctTransport(SourceClient):
             errors = xmlwire.errors_in(root.find("errormessage"))
             if any(e.errorno == DUPLICATE_CONTROL for e in errors):
                 raise DuplicateControl(self.system, str(errors[0]), vendor_code=DUPLICATE_CONTROL)
-            raise SourceRejected(self.system, "; ".join(map(str, errors)) or "request failed",
-                                 vendor_code=errors[0].errorno if errors else None)
+            raise SourceRejected(
+                self.system,
+                "; ".join(map(str, errors)) or "request failed",
+                vendor_code=errors[0].errorno if errors else None,
+            )
         auth = root.find("operation/authentication")
         if xmlwire.status_of(auth) not in ("success", ""):
-            raise SourceUnavailable(self.system, "authentication failed: " + "; ".join(
-                map(str, xmlwire.errors_in(root.find("operation")))))
+            raise SourceUnavailable(
+                self.system,
+                "authentication failed: " + "; ".join(map(str, xmlwire.errors_in(root.find("operation")))),
+            )
         return xmlwire.results(root)
 
     def _one(self, response: UpstreamResponse, function: str) -> Result:
@@ -181,9 +184,7 @@ class IntacctTransport(SourceClient):
             )
         return result
 
-    async def call(
-        self, functions: Sequence[Element], *, write_key: str | None = None
-    ) -> list[Result]:
+    async def call(self, functions: Sequence[Element], *, write_key: str | None = None) -> list[Result]:
         """One request with these functions; their results in order (unchecked: see `succeeded`).
 
         With `write_key` the request is a write: `uniqueid=true` and a control id derived from the key,

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from opsgraph.connectors.errors import SourceDataError, SourceRejected
 from opsgraph.connectors.intacct import mapping
-from opsgraph.connectors.intacct.resources import CUSTOMERS, EMPLOYEES, INVOICES, PROJECTS, TIME_ENTRIES
+from opsgraph.connectors.intacct.resources import EMPLOYEES, INVOICES, TIME_ENTRIES
 from opsgraph.connectors.intacct.transport import IN_LIMIT, DuplicateControl, quote
 from opsgraph.connectors.intacct.xmlwire import Record, Result, element
 from opsgraph.connectors.netsuite.mapping import BILLING_MODEL_LABELS
@@ -95,7 +95,9 @@ class IntacctWrites:
         if existing is None:
             body = {"CUSTOMERID": draft.client.id, **fields, "CURRENCY": draft.currency}
             await _write(self, element("create", {"CUSTOMER": body}), f"{idempotency_key}:create")
-            existing = _one(await self.customers_by_client_ids([draft.client.id]), draft.client.id, "customer", self)
+            existing = _one(
+                await self.customers_by_client_ids([draft.client.id]), draft.client.id, "customer", self
+            )
         elif (existing.name, existing.legal_entity) != (draft.name, draft.legal_entity):
             await _update(self, "CUSTOMER", existing.id, fields, f"{idempotency_key}:update")
             existing = _one(await self.customers_by_ids([existing.id]), existing.id, "customer", self)
@@ -170,7 +172,9 @@ class IntacctWrites:
             }
             if p.time_entry.id in posted:
                 record_no = posted[p.time_entry.id]["RECORDNO"]
-                await _update(self, "TIMESHEETENTRY", record_no, fields, f"{idempotency_key}:{p.time_entry.id}")
+                await _update(
+                    self, "TIMESHEETENTRY", record_no, fields, f"{idempotency_key}:{p.time_entry.id}"
+                )
             else:
                 sheets.setdefault(employees[p.person_email.lower()], []).append(p)
         for employee, drafts in sorted(sheets.items()):
@@ -195,7 +199,9 @@ class IntacctWrites:
         now = await _by_entry(self, entry_ids)
         absent = [e for e in entry_ids if e not in now]
         if absent:
-            raise SourceDataError(self.system, f"time of entries {', '.join(absent[:5])} written but not found")
+            raise SourceDataError(
+                self.system, f"time of entries {', '.join(absent[:5])} written but not found"
+            )
         return [mapping.time_posting(now[e], self.system) for e in entry_ids]
 
     async def delete_time_postings(self: _Host, entries: Sequence[SourceRef], *, idempotency_key: str) -> int:
@@ -212,7 +218,9 @@ class IntacctWrites:
         where = f"DOCNUMBER = {quote(draft.external_id)}"
         found = await self.query(INVOICES.name, ("RECORDNO",), where)
         if not found:
-            customer = _one(await self.customers_by_ids([draft.customer_id]), draft.customer_id, "customer", self)
+            customer = _one(
+                await self.customers_by_ids([draft.customer_id]), draft.customer_id, "customer", self
+            )
             project = None
             if draft.job_id is not None:
                 project = _one(await self.jobs_by_ids([draft.job_id]), draft.job_id, "project", self).code
@@ -249,7 +257,9 @@ class IntacctWrites:
     async def delete_invoice(self: _Host, invoice_id: str, *, idempotency_key: str) -> None:
         """Delete the invoice (absolute: one already gone is left so)."""
         try:
-            await _write(self, element("delete", {"object": "ARINVOICE", "keys": invoice_id}), idempotency_key)
+            await _write(
+                self, element("delete", {"object": "ARINVOICE", "keys": invoice_id}), idempotency_key
+            )
         except SourceRejected as exc:
             if exc.vendor_code != NOT_FOUND:
                 raise

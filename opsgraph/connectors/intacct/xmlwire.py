@@ -134,9 +134,13 @@ def parse(system: str, text: str | bytes, status: int) -> Element:
             system, f"refused an XML response with a DTD or entities ({type(exc).__name__})", status=status
         ) from exc
     except ET.ParseError as exc:
-        raise SourceBadResponse(system, f"response body is not well-formed XML: {exc}", status=status) from exc
+        raise SourceBadResponse(
+            system, f"response body is not well-formed XML: {exc}", status=status
+        ) from exc
     if root.tag != "response":
-        raise SourceBadResponse(system, f"the XML response's root is <{root.tag}>, not <response>", status=status)
+        raise SourceBadResponse(
+            system, f"the XML response's root is <{root.tag}>, not <response>", status=status
+        )
     return root
 
 
@@ -146,7 +150,9 @@ def errors_in(node: Element | None) -> tuple[VendorError, ...]:
     return tuple(
         VendorError(
             (e.findtext("errorno") or "").strip(),
-            " ".join(t.strip() for t in (e.findtext("description"), e.findtext("description2")) if t and t.strip()),
+            " ".join(
+                t.strip() for t in (e.findtext("description"), e.findtext("description2")) if t and t.strip()
+            ),
         )
         for e in node.iter("error")
     )
