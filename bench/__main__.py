@@ -127,7 +127,9 @@ def throughput(url: str, query_file: Path, seconds: float) -> dict[int, dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", nargs="?", choices=["table", "memory", "events", "workflows"], default="table")
+    parser.add_argument(
+        "mode", nargs="?", choices=["table", "memory", "events", "workflows"], default="table"
+    )
     parser.add_argument("--profile", default="large")
     parser.add_argument("--stack", choices=list(STACKS), default=DEFAULT_STACK, help="table: the demo stack")
     parser.add_argument("--runs", type=int, default=10, help="table: requests per query, cold and warm")
