@@ -199,3 +199,17 @@ async def test_a_kantata_outage_nulls_only_the_international_fields(
     for error in body["errors"]:
         assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
         assert error["extensions"]["system"] == KANTATA
+
+
+FORECAST = """{ forecast(from: "2026-06-01", to: "2027-01-31") { periods { start end
+  actualRevenue { amount currency originals { amount currency } }
+  approvedUnbilled { amount currency originals { amount currency } }
+  backlog { amount currency originals { amount currency } }
+  projectedRevenue { amount currency } capacityHours demandHours } } }"""
+
+
+async def test_the_forecast_is_the_same_on_the_global_stack(gateways: Gateways, world: World) -> None:
+    """Both ERPs' invoices and jobs, GBP converted at the consolidated rates: the classic figures."""
+    periods = (await same_answer(gateways, world, FORECAST))["forecast"]["periods"]
+    originals = {m["currency"] for p in periods if p["actualRevenue"] for m in p["actualRevenue"]["originals"]}
+    assert "GBP" in originals and sum(p["actualRevenue"]["amount"] for p in periods if p["actualRevenue"]) > 0
