@@ -15,6 +15,7 @@ from opsgraph.connectors.errors import SourceError, public_message
 from opsgraph.resolvers.loaders import user_key
 from opsgraph.resolvers.partial import incomplete, settled
 from opsgraph.resolvers.views.order import record_order
+from opsgraph.schema.books import erp_books
 from opsgraph.schema.node_lookup import MAX_NODE_IDS, resolve_node, resolve_nodes
 from opsgraph.schema.pagination import Connection, check_first, connection
 from opsgraph.schema.people import psa_user_keys
@@ -112,6 +113,11 @@ class InvoiceFilter:
     client_id: strawberry.ID | None = None
     issued_from: date | None = None
     issued_to: date | None = None
+    legal_entity: str | None = strawberry.field(
+        default=None,
+        description="Invoices in the books of this legal entity of the firm (an ERP system's scope); "
+        "only the ERP systems keeping them are read",
+    )
 
 
 def _same(node: T) -> T:
@@ -281,7 +287,9 @@ class Query(WorkflowQueries):
             invoices = await hidden.invoices(invoices) if hidden else invoices
         else:
             open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
-            invoices = await info.context.loaders.invoices(open_only=open_only)
+            loaders = info.context.loaders
+            books = None if f.legal_entity is None else erp_books(loaders.sources, f.legal_entity)
+            invoices = await loaders.invoices(open_only=open_only, systems=books)
         rows = [
             i
             for i in invoices
