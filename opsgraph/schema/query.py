@@ -148,14 +148,20 @@ class Query(WorkflowQueries):
     ) -> Connection[Client] | None:
         check_first(first)
         f = filter or ClientFilter()
-        rows = [
-            c
-            for c in await info.context.loaders.clients()
-            if _contains(c.name, f.name_contains)
-            and f.region in (None, c.region)
-            and f.industry in (None, c.industry)
-        ]
-        return connection(sorted(rows, key=lambda c: c.name), first, after, Client.of)
+        clients = await info.context.loaders.clients()
+
+        def chosen() -> list[model.Client]:
+            rows = [
+                c
+                for c in clients
+                if _contains(c.name, f.name_contains)
+                and f.region in (None, c.region)
+                and f.industry in (None, c.industry)
+            ]
+            return sorted(rows, key=lambda c: c.name)
+
+        slot = ("clients", f.name_contains, f.region, f.industry)
+        return connection(info.context.loaders.derived(slot, clients, chosen), first, after, Client.of)
 
     @strawberry.field
     async def opportunities(
@@ -259,8 +265,15 @@ class Query(WorkflowQueries):
             psa = resource.psa if isinstance(resource, Resource) else None
             users = set(await psa_user_keys(loaders, psa.email)) if psa is not None else set()
             entries = [e for e in entries if user_key(e) in users]
-        rows = [e for e in entries if filter.status in (None, e.status)]
-        return connection(sorted(rows, key=lambda e: (e.date, *record_order(e))), first, after, TimeEntry.of)
+
+        def chosen() -> list[model.TimeEntry]:
+            rows = [e for e in entries if filter.status in (None, e.status)]
+            return sorted(rows, key=lambda e: (e.date, *record_order(e)))
+
+        if filter.resource_id:  # a filtered copy: nothing to keep
+            return connection(chosen(), first, after, TimeEntry.of)
+        slot = ("time_entries", filter.status)
+        return connection(loaders.derived(slot, entries, chosen), first, after, TimeEntry.of)
 
     @strawberry.field
     async def invoices(
@@ -282,15 +295,20 @@ class Query(WorkflowQueries):
         else:
             open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
             invoices = await info.context.loaders.invoices(open_only=open_only)
-        rows = [
-            i
-            for i in invoices
-            if f.status in (None, i.status)
-            and (f.overdue is None or f.overdue == (i.amount_due.amount > 0 and i.due_date < today))
-            and (f.issued_from is None or i.issue_date >= f.issued_from)
-            and (f.issued_to is None or i.issue_date <= f.issued_to)
-        ]
-        return connection(sorted(rows, key=lambda i: (i.issue_date, i.number)), first, after, Invoice.of)
+
+        def chosen() -> list[model.Invoice]:
+            rows = [
+                i
+                for i in invoices
+                if f.status in (None, i.status)
+                and (f.overdue is None or f.overdue == (i.amount_due.amount > 0 and i.due_date < today))
+                and (f.issued_from is None or i.issue_date >= f.issued_from)
+                and (f.issued_to is None or i.issue_date <= f.issued_to)
+            ]
+            return sorted(rows, key=lambda i: (i.issue_date, i.number))
+
+        slot = ("invoices", f.client_id, f.status, f.overdue, f.issued_from, f.issued_to, today)
+        return connection(info.context.loaders.derived(slot, invoices, chosen), first, after, Invoice.of)
 
     @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")
     async def invoice_readiness(
