@@ -89,13 +89,15 @@ async def attempt(session: aiohttp.ClientSession, url: str, query: str) -> tuple
     return elapsed, text, json.dumps(errors) if errors else None
 
 
-async def warm_up(session: aiohttp.ClientSession, url: str, query: str, tries: int = 3) -> str:
-    """Fill the warm gateway's cache; returns the answer's body (a cold read may fail: tried again)."""
-    for _ in range(tries - 1):
+async def warm_up(session: aiohttp.ClientSession, url: str, query: str, tries: int = 3) -> str | None:
+    """Fill the warm gateway's cache; returns the answer's body (a cold read may fail: tried again;
+    None when every try failed)."""
+    for _ in range(tries):
         _, text, errors = await attempt(session, url, query)
         if not errors:
             return text
-    return (await answer(session, url, query))[1]
+        print(f"  warm-up failed: {errors[:300]}", flush=True)
+    return None
 
 
 async def cold_runs(
@@ -130,7 +132,7 @@ async def measure(sims: list[str], cold_url: str, warm_url: str, runs: int) -> l
             cold, cold_failed = first + rest, cold_failed + failed
             body = await warm_up(session, warm_url, text)
             await reset_stats(session, sims)
-            warm = [await run_query(session, warm_url, text) for _ in range(runs)]
+            warm = [await run_query(session, warm_url, text) for _ in range(runs)] if body else [float("nan")]
             warm_upstream, _ = await sim_requests(session, sims)
             cp = critical_path(text)
             rows.append(
@@ -233,7 +235,9 @@ def table(profile: str, runs: int, seconds: float, stack: str = DEFAULT_STACK) -
 def add_floors(rows: list[dict[str, Any]], runs: int) -> Process:
     """Measure each query's floors (`bench.floor`, its own process) over the warm gateway's answers:
     strawberry over plain dataclasses, and the pre-serialised bytes. Checks the floor answers alike."""
-    answers = {r["query"]: {"data": json.loads(r["body"])["data"], "body": r["body"]} for r in rows}
+    answers = {
+        r["query"]: {"data": json.loads(r["body"])["data"], "body": r["body"]} for r in rows if r["body"]
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(answers, f)
     floor = Process("bench.floor", [f.name])
@@ -243,6 +247,8 @@ def add_floors(rows: list[dict[str, Any]], runs: int) -> Process:
     async def run() -> None:
         async with aiohttp.ClientSession() as session:
             for r in rows:
+                if r["query"] not in answers:
+                    continue
                 _, body = await answer(session, f"{base}/graphql", r["text"])
                 if json.loads(body)["data"] != answers[r["query"]]["data"]:
                     raise RuntimeError(f"the floor answers {r['query']} differently from the gateway")

@@ -27,12 +27,12 @@ from strawberry.asgi import GraphQL
 from bench.floor_schema import Query, floor_schema
 
 
-class FloorGraphQL(GraphQL):  # type: ignore[type-arg]
+class FloorGraphQL(GraphQL):
     def __init__(self, data: dict[str, Any]) -> None:
         schema, self.root = floor_schema(data)
         super().__init__(schema, graphql_ide=None)
 
-    async def get_root_value(self, request: Any) -> Query:
+    async def get_root_value(self, request: Any) -> Query:  # type: ignore[override]
         return self.root
 
 

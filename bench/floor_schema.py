@@ -237,7 +237,7 @@ def build(cls: Any, value: Any) -> Any:
             if not f.init or f.name not in hints:  # a resolver's field
                 continue
             kwargs[f.name] = build(hints[f.name], value.get(f.name.rstrip("_")))
-        return cls(**kwargs)
+        return cls(**kwargs)  # type: ignore[operator]
     return value
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import TypeVar
 
@@ -121,12 +121,12 @@ class Loaders(Listings):
         )
         self.posted: DataLoader[tuple[str, date], bool] = DataLoader(load_fn=self._posted)
 
-    def derived(self, slot: Hashable, found: Sequence[object], build: Callable[[], V]) -> V:
-        """`build()` once per version of the listing `found` (`derived.py`); every time for a caller
+    def derived(self, slot: Hashable, sources: Sequence[object], build: Callable[[], V]) -> V:
+        """`build()` once per version of the listings `sources` (`derived.py`); every time for a caller
         with row rules, whose filtered listings are new objects on every request."""
         if self.rows is not None:
             return build()
-        return self.fan.derive(slot, [found], build)
+        return self.fan.derive(slot, sources, build)
 
     def prime_opportunities(self, opportunities: Iterable[model.Opportunity]) -> None:
         """What one read already returned need not be read again by key or by engagement code."""
@@ -214,7 +214,7 @@ class Loaders(Listings):
                     out.setdefault(e.code, e)  # a code is unique; should two systems hold it, the first
                 return out
 
-            return self.derived(("engagement_by_code", *(s.name for s in systems)), found, index)
+            return self.derived(("engagement_by_code", *(s.name for s in systems)), [found], index)
 
         return await self.fan.index(f"engagement_by_code:{','.join(s.name for s in systems)}", build)
 
@@ -223,7 +223,7 @@ class Loaders(Listings):
 
         async def build() -> dict[str, model.Engagement]:
             found = await self.engagements()
-            return self.derived("engagement_by_key", found, lambda: {e.key: e for e in found})
+            return self.derived("engagement_by_key", [found], lambda: {e.key: e for e in found})
 
         return await self.fan.index("engagement_by_key", build)
 
@@ -416,6 +416,22 @@ class Loaders(Listings):
         return await self.fan.listing(
             named, "time_entry", "engagement_time_totals", fetch, {"from": start, "to": end}
         )
+
+    async def unbilled_time(self, start: date, end: date) -> list[tuple[str, model.UnbilledTime]]:
+        """Approved, billable, uninvoiced time over `start..end` by engagement key, from every PSA
+        system's uninvoiced report (one listing each, not its entries)."""
+
+        def fetch_of(s: System) -> Callable[[], Awaitable[list[tuple[str, model.UnbilledTime]]]]:
+            async def fetch() -> list[tuple[str, model.UnbilledTime]]:
+                found = await psa(s).unbilled_by_engagement(start, end)
+                return [(record_key(s.name, local), u) for local, u in found.items()]
+
+            return fetch
+
+        rows = await self.fan.listings(
+            self._of(Role.PSA), "time_entry", "unbilled_time", fetch_of, {"from": start, "to": end}
+        )
+        return await self.rows.unbilled(rows) if self.rows is not None else rows
 
     async def _posted(self, keys: list[tuple[str, date]]) -> list[bool | BaseException]:
         """Whether each (entry key, month) has an ERP time posting: one listing per month in the batch.

@@ -25,7 +25,7 @@ async def _index(
 ) -> dict[str, list[R]]:
     async def build() -> dict[str, list[R]]:
         found = await rows()
-        return loaders.derived(("by-psa-user", name), found, lambda: group_by(found, user_key))
+        return loaders.derived(("by-psa-user", name), [found], lambda: group_by(found, user_key))
 
     return await loaders.memo.get(("index", "by-psa-user", name), build)
 
@@ -42,7 +42,7 @@ async def psa_user_keys(loaders: Loaders, email: str) -> list[str]:
                 out[user.email.lower()].append(user.key)
             return dict(out)
 
-        return loaders.derived("psa-user-keys-by-email", users, keys)
+        return loaders.derived("psa-user-keys-by-email", [users], keys)
 
     index = await loaders.memo.get(("index", "psa-user-keys-by-email"), build)
     return index.get(email.lower(), [])

@@ -161,7 +161,7 @@ class Query(WorkflowQueries):
             return sorted(rows, key=lambda c: c.name)
 
         slot = ("clients", f.name_contains, f.region, f.industry)
-        return connection(info.context.loaders.derived(slot, clients, chosen), first, after, Client.of)
+        return connection(info.context.loaders.derived(slot, [clients], chosen), first, after, Client.of)
 
     @strawberry.field
     async def opportunities(
@@ -273,7 +273,7 @@ class Query(WorkflowQueries):
         if filter.resource_id:  # a filtered copy: nothing to keep
             return connection(chosen(), first, after, TimeEntry.of)
         slot = ("time_entries", filter.status)
-        return connection(loaders.derived(slot, entries, chosen), first, after, TimeEntry.of)
+        return connection(loaders.derived(slot, [entries], chosen), first, after, TimeEntry.of)
 
     @strawberry.field
     async def invoices(
@@ -308,7 +308,7 @@ class Query(WorkflowQueries):
             return sorted(rows, key=lambda i: (i.issue_date, i.number))
 
         slot = ("invoices", f.client_id, f.status, f.overdue, f.issued_from, f.issued_to, today)
-        return connection(info.context.loaders.derived(slot, invoices, chosen), first, after, Invoice.of)
+        return connection(info.context.loaders.derived(slot, [invoices], chosen), first, after, Invoice.of)
 
     @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")
     async def invoice_readiness(

@@ -222,6 +222,9 @@ class HarvestSimulator:
     async def projects_time_report(self, request: Request) -> Response:
         return sim_reports.projects_time_report(self.store, request)
 
+    async def uninvoiced_report(self, request: Request) -> Response:
+        return sim_reports.uninvoiced_report(self.store, request)
+
     # -- routes ------------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -256,6 +259,7 @@ class HarvestSimulator:
             ("/invoices/{id:int}", self.get_invoice, "GET"),
             ("/invoices/{id:int}", write(sim_invoices.delete_invoice), "DELETE"),
             ("/reports/time/projects", self.projects_time_report, "GET"),
+            ("/reports/uninvoiced", self.uninvoiced_report, "GET"),
         ]
         by_path: dict[str, dict[str, Handler]] = {}
         for path, handler, method in table:
