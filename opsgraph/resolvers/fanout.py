@@ -36,11 +36,22 @@ FetchOf = Callable[[System], Fetch[V]]
 Found = dict[str, V | BaseException | None]
 
 
+NOT_READY: Any = object()
+"""`Memo.ready`: not computed yet (or failed): await it."""
+
+
 class Memo:
     """Request-scoped memoisation of whole-collection reads; concurrent callers share one call."""
 
     def __init__(self) -> None:
         self._tasks: dict[Hashable, asyncio.Task[Any]] = {}
+
+    def ready(self, key: Hashable) -> Any:
+        """What `get(key)` would return, without awaiting, if it already succeeded; else `NOT_READY`."""
+        task = self._tasks.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return NOT_READY
+        return task.result()
 
     async def get(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
         task = self._tasks.get(key)
@@ -256,6 +267,11 @@ class Fanout:
             return lists[0]  # the cached listing itself: what is derived from it is kept
         slot = ("listings", query, tuple(s.name for s in chosen), tuple(sorted((params or {}).items())))
         return self.derive(slot, lists, lambda: [row for part in lists for row in part])
+
+    def index_ready(self, name: str) -> Any:
+        """The index `name` if this request already built it, else `NOT_READY` (a sync resolver's
+        fast path: a dictionary lookup needs no coroutine once the index is there)."""
+        return self.memo.ready(("index", name))
 
     async def index(self, name: str, build: Callable[[], Awaitable[V]]) -> V:
         """A structure derived from listings (an index by key), built once per request."""

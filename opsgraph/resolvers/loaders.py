@@ -14,7 +14,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -22,7 +22,7 @@ from opsgraph import model
 from opsgraph.cache import ReadCache
 from opsgraph.connectors.errors import SourceError
 from opsgraph.model import Role, record_key, split_key
-from opsgraph.resolvers.fanout import Fanout, Memo, by_system, grouped
+from opsgraph.resolvers.fanout import NOT_READY, Fanout, Memo, by_system, grouped
 from opsgraph.resolvers.listings import Listings
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.ports import crm, erp, hr, psa
@@ -232,6 +232,45 @@ class Loaders(Listings):
         local = _local_id(key)
         system = self.sources.systems.get(key.partition(":")[0])
         return (system, local) if system is not None and system.role is Role.PSA and local else None
+
+    def engagement_now(self, key: str) -> model.Engagement | Any | None:
+        """`engagement(key)` without awaiting when this request already indexed the engagement's
+        system and the caller has no row rules; else `NOT_READY`."""
+        found = self._psa_system(key)
+        if found is None:
+            return None
+        if self.rows is not None:
+            return NOT_READY
+        system, local = found
+        index = self.fan.index_ready(f"engagement_by_id:{system.name}")
+        return index if index is NOT_READY else index.get(local)
+
+    def psa_user_now(self, key: str) -> model.PsaUser | Any | None:
+        """`psa_user(key)` without awaiting when this request already indexed the user's system;
+        else `NOT_READY`."""
+        found = self._psa_system(key)
+        if found is None:
+            return None
+        system, local = found
+        index = self.fan.index_ready(f"psa_user_by_id:{system.name}")
+        return index if index is NOT_READY else index.get(local)
+
+    async def index_joins(
+        self, records: Iterable[model.TimeEntry | model.Assignment], *, users: bool, engagements: bool
+    ) -> None:
+        """Build the indexes that the rows' joins look up (one per system), so that every row answers
+        its `resource` / `engagement` without a coroutine (`engagement_now`, `psa_user_now`). A read
+        that fails is left to the field that needs it to report."""
+        firsts: dict[str, model.TimeEntry | model.Assignment] = {}
+        for r in records:
+            firsts.setdefault(r.system, r)
+        reads: list[Awaitable[object]] = [self.resource_by_email()] if users and firsts else []
+        for r in firsts.values():
+            if users:
+                reads.append(self.psa_user(user_key(r)))
+            if engagements:
+                reads.append(self.engagement(engagement_key(r)))
+        await asyncio.gather(*reads, return_exceptions=True)
 
     async def engagement(self, key: str) -> model.Engagement | None:
         """One engagement by key: only its own system's listing is read (once per request), so a

@@ -19,6 +19,7 @@ from opsgraph.schema.node_lookup import MAX_NODE_IDS, resolve_node, resolve_node
 from opsgraph.schema.pagination import Connection, check_first, connection
 from opsgraph.schema.people import psa_user_keys
 from opsgraph.schema.relay import from_global_id
+from opsgraph.schema.selection import selected
 from opsgraph.schema.types.common import BillingModel, EngagementStatus, Info, InvoiceStatus, TimeEntryStatus
 from opsgraph.schema.types.nodes import (
     Client,
@@ -271,9 +272,17 @@ class Query(WorkflowQueries):
             return sorted(rows, key=lambda e: (e.date, *record_order(e)))
 
         if filter.resource_id:  # a filtered copy: nothing to keep
-            return connection(chosen(), first, after, TimeEntry.of)
-        slot = ("time_entries", filter.status)
-        return connection(loaders.derived(slot, [entries], chosen), first, after, TimeEntry.of)
+            page = connection(chosen(), first, after, TimeEntry.of)
+        else:
+            slot = ("time_entries", filter.status)
+            page = connection(loaders.derived(slot, [entries], chosen), first, after, TimeEntry.of)
+        wanted = selected(info.selected_fields, "timeEntries", "nodes") | selected(
+            info.selected_fields, "timeEntries", "edges", "node"
+        )
+        await loaders.index_joins(
+            (n.entry for n in page.nodes), users="resource" in wanted, engagements="engagement" in wanted
+        )
+        return page
 
     @strawberry.field
     async def invoices(
