@@ -295,9 +295,17 @@ class KantataClient(KantataWrites, SourceClient):
         return totals.totals()
 
     async def unbilled_by_engagement(self, start: date, end: date) -> dict[str, UnbilledTime]:
-        """Summed from the listing of the range's uninvoiced entries (Kantata has no uninvoiced report)."""
+        """Summed from the listing of the range's approved, billable, uninvoiced entries, every condition
+        pushed down (Kantata has no uninvoiced report)."""
+        params = {
+            **ENTRY_INCLUDE,
+            "date_performed_between": f"{start}:{end}",
+            "approved": "true",
+            "billable": "true",
+            "is_invoiced": "false",
+        }
         out: dict[str, UnbilledTime] = {}
-        for e in await self.list_time_entries(TimeEntryFilter(start=start, end=end, is_billed=False)):
+        for e in await self._entries(await self.pages(TIME_ENTRIES, params)):
             if e.status is not TimeEntryStatus.APPROVED or not e.billable:
                 continue
             amount = e.bill_rate * Decimal(str(e.hours)) if e.bill_rate else Decimal(0)
