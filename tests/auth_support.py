@@ -104,6 +104,7 @@ class Whoami:
     roles: list[str]
     scopes: list[str] | None
     method: str
+    person: str | None
 
 
 @strawberry.type
@@ -114,7 +115,13 @@ class WhoamiQuery:
         if caller is None:
             return None
         scopes = None if caller.scopes is None else sorted(caller.scopes)
-        return Whoami(subject=caller.subject, roles=sorted(caller.roles), scopes=scopes, method=caller.method)
+        return Whoami(
+            subject=caller.subject,
+            roles=sorted(caller.roles),
+            scopes=scopes,
+            method=caller.method,
+            person=caller.person,
+        )
 
 
 WHOAMI = "{ whoami { subject roles scopes method } }"

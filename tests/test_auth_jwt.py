@@ -84,6 +84,16 @@ async def test_a_valid_token_is_the_caller_with_its_roles_and_scopes(setup: Setu
     assert setup.jwks.fetches == 1
 
 
+async def test_the_person_claim_names_the_resource_the_caller_is(setup: Setup) -> None:
+    person = "{ whoami { person } }"
+    for claims, expected in [({"resource_id": "bamboohr:184"}, "bamboohr:184"), ({}, None)]:
+        bearer = token(KEY_A, setup.clock, roles=["viewer"], **claims)
+        response = await setup.http.post(
+            "/graphql", json={"query": person}, headers={"Authorization": f"Bearer {bearer}"}
+        )
+        assert response.json() == {"data": {"whoami": {"person": expected}}}
+
+
 @pytest.mark.parametrize(
     ("claims", "reason"),
     [

@@ -62,7 +62,7 @@ async def test_a_parked_workflow_is_pushed_to_the_exception_queue(
         subscribed(gw, {}, **fields) as everything,
     ):
         await erp_sim.faults(error_rate=1.0, methods=["PUT", "DELETE"], after=0)
-        parked = (await graph.post(caller="admin"))["workflow"]
+        parked = (await graph.post(caller="finance"))["workflow"]
         await erp_sim.clear_faults()
         assert parked["status"] == "PARKED"
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from graphql import parse
-from test_gateway_support import serving, settings_for
+from test_gateway_support import TEST_ANONYMOUS_ROLE, serving, settings_for
 
 from opsgraph.auth.caller import Caller, Role
 from opsgraph.auth.demo import DEMO_API_KEYS
@@ -113,7 +113,7 @@ async def test_the_abusive_query_is_refused_before_any_upstream_call(
     [error] = body["errors"]
     extensions = error["extensions"]
     assert extensions["code"] == "QUERY_TOO_COMPLEX" and extensions["limit"] == "cost"
-    assert extensions["budget"] == 250_000  # anonymous in the demo: viewer
+    assert extensions["budget"] == 1_000_000  # anonymous in the tests: executive (TEST_ANONYMOUS_ROLE)
     assert extensions["estimate"] == estimate(ABUSE, model=CostSettings().model()) > 1_000_000
     assert upstream == 0
 
@@ -159,7 +159,7 @@ async def test_budgets_can_be_turned_off(simulators: SimulatorGroup, world: Worl
 async def test_a_configured_budget_is_the_limit(
     simulators: SimulatorGroup, world: World, budget: int
 ) -> None:
-    settings = settings_for(simulators, world, cost={"budgets": {"viewer": budget}})
+    settings = settings_for(simulators, world, cost={"budgets": {TEST_ANONYMOUS_ROLE: budget}})
     async with serving(create_app(settings)) as url, httpx.AsyncClient(timeout=30) as http:
         response = await http.post(f"{url}/graphql", json={"query": "{ clients(first: 1) { nodes { id } } }"})
     body = response.json()

@@ -18,6 +18,7 @@ from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
 from workflows_sim import ERP, PSA, TEST_TUNING, SimAdmin, erp_client, psa_client, settings_for, sources_for
 
+from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.clock import PinnedClock
 from opsgraph.connectors.harvest.resources import INVOICES
 from opsgraph.gateway.app import create_app
@@ -367,7 +368,10 @@ async def test_the_graph_shows_the_invoice_and_the_billed_entries_at_once(
         "input": {"idempotencyKey": uuid.uuid4().hex, "engagementId": engagement_id, **OCTOBER_GRAPH}
     }
 
-    body = (await gateway.post("/graphql", json={"query": PREPARE, "variables": variables})).json()
+    finance = {"X-API-Key": DEMO_API_KEYS["finance"]}
+    body = (
+        await gateway.post("/graphql", json={"query": PREPARE, "variables": variables}, headers=finance)
+    ).json()
     payload = body["data"]["prepareInvoice"]
     after = (
         await gateway.post("/graphql", json={"query": READINESS, "variables": {"id": engagement_id}})

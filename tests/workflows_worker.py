@@ -19,7 +19,12 @@ DATA = {"engagement_code": "ENG-0001", "start": "2026-10-01", "end": "2026-10-31
 
 
 async def main(
-    database_url: str, urls: dict[str, str], key: str, executor_id: str | None, kind: str, data: dict[str, Any]
+    database_url: str,
+    urls: dict[str, str],
+    key: str,
+    executor_id: str | None,
+    kind: str,
+    data: dict[str, Any],
 ) -> None:
     engine = WorkflowEngine(settings_for(database_url, executor_id=executor_id), sources_for(urls))
     await engine.launch()

@@ -38,6 +38,7 @@ class ApiKeys:
                 roles=frozenset(key.roles),
                 scopes=None if key.scopes is None else frozenset(key.scopes),
                 method="api_key",
+                person=key.person,
             )
             for name, key in keys.items()
         }

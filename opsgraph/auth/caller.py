@@ -26,13 +26,16 @@ Method = Literal["jwt", "api_key", "anonymous"]
 class Caller:
     """`scopes` are the regions or legal entities the caller may see (None: no claim, all of them).
     `subject` is the token's `sub`, `api-key:<name>` for an API key, `anonymous` otherwise.
-    `expires_at`: the token's `exp` plus the allowed skew (epoch seconds); None for the others."""
+    `expires_at`: the token's `exp` plus the allowed skew (epoch seconds); None for the others.
+    `person`: the Resource the caller is (its record key, `system:id`), from the token's person claim
+    or the key's settings; None when unknown (such a caller acts for nobody in particular)."""
 
     subject: str
     roles: frozenset[Role]
     scopes: frozenset[str] | None
     method: Method
     expires_at: float | None = None
+    person: str | None = None
 
     def has_role(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)

@@ -63,6 +63,11 @@ class MutationRule(BaseModel):
 
     roles: list[Role | Literal["*"]] = Field(min_length=1)
     self_argument: str | None = None
+    self_identity: Literal["subject", "person"] = Field(
+        "subject",
+        description="what `self_argument` must equal: the caller's subject, or the Resource the "
+        "caller is (the argument a Resource id)",
+    )
     for_others: list[Role] = Field(default_factory=list)
 
     def allows(self, caller: Caller) -> bool:

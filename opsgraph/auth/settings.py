@@ -57,6 +57,11 @@ class OidcSettings(BaseModel):
     )
     jwks_timeout_s: float = Field(5.0, gt=0)
     subject_claim: str = "sub"
+    person_claim: str | None = Field(
+        "resource_id",
+        description="a dotted path to the caller's Resource (its record key `system:id` or its global "
+        "id), for rules that let people act only for themselves; none: tokens name no person",
+    )
     roles_claim: str = Field("roles", description="a dotted path, e.g. realm_access.roles")
     scope_claims: list[str] = Field(
         default_factory=lambda: ["regions", "legal_entities"],
@@ -87,6 +92,9 @@ class ApiKeySettings(BaseModel):
     hash: str
     roles: list[Role] = Field(min_length=1)
     scopes: list[str] | None = Field(None, description="regions or legal entities; none: all")
+    person: str | None = Field(
+        None, description="the Resource this key acts as (`system:id` or its global id); none: nobody"
+    )
 
     @field_validator("hash")
     @classmethod

@@ -92,7 +92,14 @@ class TokenVerifier:
             scopes=self._scopes(claims),
             method="jwt",
             expires_at=float(claims["exp"]) + self.settings.leeway_s,
+            person=self._person(claims),
         )
+
+    def _person(self, claims: dict[str, Any]) -> str | None:
+        if self.settings.person_claim is None:
+            return None
+        value = _claim(claims, self.settings.person_claim)
+        return str(value) if isinstance(value, str | int) and str(value) else None
 
     async def close(self) -> None:
         await self.jwks.close()

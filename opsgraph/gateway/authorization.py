@@ -44,6 +44,7 @@ from opsgraph.auth import Caller, Role
 from opsgraph.auth.policy import CompiledPolicy, Policy
 from opsgraph.gateway.audit import audit_operation
 from opsgraph.gateway.introspection import FORBIDDEN
+from opsgraph.schema.relay import from_global_id
 
 __all__ = ["Authorization", "DeniedField", "PolicyRules", "authorization_extension"]
 
@@ -153,11 +154,30 @@ class Authorization(SchemaExtension):
             if rule is None or rule.self_argument is None or caller.has_role(*rule.for_others):
                 continue
             value = _argument(field, rule.self_argument, context.variables or {})
-            if value is not None and str(value).casefold() != caller.subject.casefold():
+            if value is not None and not _is_self(str(value), caller, rule.self_identity):
                 message = f"Not authorized to call {name} for someone else."
+                if rule.self_identity == "person" and caller.person is None:
+                    message += " The credentials name no person (token claim or API key `person`)."
                 extensions = {"code": FORBIDDEN, "mutation": name}
                 context.pre_execution_errors = [GraphQLError(message, field, extensions=extensions)]
                 return
+
+
+def _is_self(value: str, caller: Caller, identity: str) -> bool:
+    """Whether an argument names the caller: their subject (without case), or the Resource they are
+    (the argument a Resource global id; the caller's person its record key or its global id)."""
+    if identity == "subject":
+        return value.casefold() == caller.subject.casefold()
+    if caller.person is None:
+        return False
+    return _resource_key(value) == _resource_key(caller.person)
+
+
+def _resource_key(value: str) -> str:
+    try:
+        return from_global_id(value, "Resource")[1]
+    except GraphQLError:
+        return value  # already a record key (or malformed: then it matches nothing but itself)
 
 
 def _caller(context: object) -> Caller | None:

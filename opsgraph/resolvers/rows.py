@@ -39,6 +39,7 @@ class RowScope:
 class RowRules:
     def __init__(self, loaders: Loaders, scope: RowScope) -> None:
         self.loaders = loaders
+        self.scope = scope
         self.scopes = frozenset(s.casefold() for s in scope.scopes)
         self.types = scope.types
         self.by_region = "region" in scope.match

@@ -2,12 +2,13 @@
 from the event bus.
 
 Arguments are checked when the subscription starts (a bad id is `BAD_USER_INPUT` before any event);
-the filters are applied per subscriber as events arrive.
+the filters are applied per subscriber as events arrive. A caller with row scopes receives only the
+events of engagements they may see, each decided afresh (a subscription outlives any request's loaders).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ import strawberry
 from opsgraph.events.bus import Feed
 from opsgraph.events.readiness_event import ReadinessChanged
 from opsgraph.events.workflow_event import WorkflowChanged
+from opsgraph.resolvers.loaders import Loaders
 from opsgraph.schema.errors import BadUserInput
 from opsgraph.schema.mutation import engine_of
 from opsgraph.schema.pagination import check_first
@@ -51,12 +53,32 @@ def _matches(event: ReadinessChanged, codes: set[str] | None, min_amount: Decima
     return min_amount is None or event.readiness.amount.amount >= min_amount
 
 
+Visible = Callable[[ReadinessChanged], Awaitable[bool]]
+
+
+def _row_check(info: Info) -> Visible | None:
+    """Whether the caller may see an event's engagement (None: a caller without row scopes sees all)."""
+    context = info.context
+    rows = context.loaders.rows
+    if rows is None:
+        return None
+
+    async def visible(event: ReadinessChanged) -> bool:
+        loaders = Loaders(context.sources, context.loaders.reads.cache, context.scope, rows.scope)
+        assert loaders.rows is not None
+        return bool(await loaders.rows.engagements([event.engagement]))
+
+    return visible
+
+
 async def _stream(
-    feed: Feed, codes: set[str] | None, min_amount: Decimal | None
+    feed: Feed, codes: set[str] | None, min_amount: Decimal | None, visible: Visible | None
 ) -> AsyncGenerator[InvoiceReadinessEvent, None]:
     try:
         async for event in feed:
-            if isinstance(event, ReadinessChanged) and _matches(event, codes, min_amount):
+            if not isinstance(event, ReadinessChanged) or not _matches(event, codes, min_amount):
+                continue
+            if visible is None or await visible(event):
                 yield InvoiceReadinessEvent.of(event)
     finally:
         await feed.aclose()
@@ -93,7 +115,7 @@ class Subscription:
             codes = {from_global_id(i, "Engagement")[1] for i in engagement_ids}
         if info.context.bus is None:
             raise BadUserInput("Subscriptions are not available: the gateway's events are not running")
-        return _stream(info.context.bus.subscribe(), codes, min_amount)
+        return _stream(info.context.bus.subscribe(), codes, min_amount, _row_check(info))
 
     @strawberry.subscription(
         description="Each change of a workflow's status, on any replica; `status: [PARKED]` is the live "
