@@ -65,7 +65,9 @@ async def test_forecast_reads_the_uninvoiced_report_not_the_entries(gw: Gateway,
 
 
 @pytest.fixture
-async def warm(simulators: SimulatorGroup, world: World) -> AsyncIterator[tuple[httpx.AsyncClient, ReadCache]]:
+async def warm(
+    simulators: SimulatorGroup, world: World
+) -> AsyncIterator[tuple[httpx.AsyncClient, ReadCache]]:
     app = create_app(settings_for(simulators, world))  # the in-memory read cache
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         cache = app.state.gateway.cache
@@ -131,4 +133,3 @@ async def test_a_sorted_listing_follows_a_changed_client(
     finally:
         async with httpx.AsyncClient(timeout=30) as admin:
             (await admin.post(f"{salesforce}/_sim/reset")).raise_for_status()
-
