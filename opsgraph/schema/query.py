@@ -15,6 +15,7 @@ from opsgraph.connectors.errors import SourceError, public_message
 from opsgraph.resolvers.loaders import user_key
 from opsgraph.resolvers.partial import incomplete, settled
 from opsgraph.resolvers.views.order import record_order
+from opsgraph.schema.books import erp_books
 from opsgraph.schema.node_lookup import MAX_NODE_IDS, resolve_node, resolve_nodes
 from opsgraph.schema.pagination import Connection, check_first, connection
 from opsgraph.schema.people import psa_user_keys
@@ -113,6 +114,11 @@ class InvoiceFilter:
     client_id: strawberry.ID | None = None
     issued_from: date | None = None
     issued_to: date | None = None
+    legal_entity: str | None = strawberry.field(
+        default=None,
+        description="Invoices in the books of this legal entity of the firm (an ERP system's scope); "
+        "only the ERP systems keeping them are read",
+    )
 
 
 def _same(node: T) -> T:
@@ -303,7 +309,9 @@ class Query(WorkflowQueries):
             invoices = await hidden.invoices(invoices) if hidden else invoices
         else:
             open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
-            invoices = await info.context.loaders.invoices(open_only=open_only)
+            loaders = info.context.loaders
+            books = None if f.legal_entity is None else erp_books(loaders.sources, f.legal_entity)
+            invoices = await loaders.invoices(open_only=open_only, systems=books)
 
         def chosen() -> list[model.Invoice]:
             rows = [
@@ -316,7 +324,16 @@ class Query(WorkflowQueries):
             ]
             return sorted(rows, key=lambda i: (i.issue_date, i.number))
 
-        slot = ("invoices", f.client_id, f.status, f.overdue, f.issued_from, f.issued_to, today)
+        slot = (
+            "invoices",
+            f.client_id,
+            f.legal_entity,
+            f.status,
+            f.overdue,
+            f.issued_from,
+            f.issued_to,
+            today,
+        )
         return connection(info.context.loaders.derived(slot, [invoices], chosen), first, after, Invoice.of)
 
     @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")

@@ -85,6 +85,18 @@ def _owner(systems: Systems, role: Role, region: str | None) -> SystemEntry | No
     return pick[0] if pick else None
 
 
+async def _books_of(systems: Systems, client: Client | None) -> SystemEntry | None:
+    """The ERP system that already keeps the client's customer (the legal entity booking it), if any:
+    with one ERP per legal entity, a client's engagements go to the books that hold its account."""
+    candidates = list(systems.of_role(Role.ERP))
+    if client is None or len(candidates) < 2:
+        return None
+    for s in candidates:
+        if client.id in await erp(systems, s.name).customers_by_client_ids([client.id]):
+            return s
+    return None
+
+
 def _error(field: str, message: str, code: str) -> UserError:
     return UserError(field=(field,), message=message, code=code)
 
@@ -115,7 +127,8 @@ async def _find(systems: Systems, data: ConvertOpportunityInput) -> tuple[_Found
     if client is None or not client.legal_entity:
         errors.append(_error("opportunity", "the client has no legal entity", "NO_LEGAL_ENTITY"))
     region = client.region if client is not None else None
-    erp_system, psa_system = _owner(systems, Role.ERP, region), _owner(systems, Role.PSA, region)
+    erp_system = await _books_of(systems, client) or _owner(systems, Role.ERP, region)
+    psa_system = _owner(systems, Role.PSA, region)
     if erp_system is None or psa_system is None:
         errors.append(_error("opportunity", "no ERP or PSA system owns the client's region", "NO_SYSTEM"))
         return None, errors
