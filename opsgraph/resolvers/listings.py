@@ -74,6 +74,8 @@ class Listings:
                 for s in systems
             )
         )
+        if len(parts) == 1:
+            return parts[0]  # the cached listing itself: a forecast derived from it is kept
         return [rate for part in parts for rate in part]
 
     async def invoices(

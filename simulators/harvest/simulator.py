@@ -207,6 +207,9 @@ class HarvestSimulator:
     async def projects_time_report(self, request: Request) -> Response:
         return sim_reports.projects_time_report(self.store, request)
 
+    async def uninvoiced_report(self, request: Request) -> Response:
+        return sim_reports.uninvoiced_report(self.store, request)
+
     # -- routes ------------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -241,6 +244,7 @@ class HarvestSimulator:
             ("/invoices/{id:int}", self.get_invoice, "GET"),
             ("/invoices/{id:int}", write(sim_invoices.delete_invoice), "DELETE"),
             ("/reports/time/projects", self.projects_time_report, "GET"),
+            ("/reports/uninvoiced", self.uninvoiced_report, "GET"),
         ]
         return method_routes(API, table)
 

@@ -24,6 +24,7 @@ __all__ = [
     "TASK_ASSIGNMENTS",
     "TIME_ENTRIES",
     "TIME_REPORT",
+    "UNINVOICED_REPORT",
     "USERS",
     "USER_ASSIGNMENTS",
 ]
@@ -81,6 +82,14 @@ TIME_ENTRIES = ResourceSpec(
 TIME_REPORT = ResourceSpec(
     name="reports/time/projects",
     path="/v2/reports/time/projects",
+    id_field="project_id",  # a result has no id of its own
+    paging="page_number",
+    batch="listing",
+    records_path="results",
+)
+UNINVOICED_REPORT = ResourceSpec(
+    name="reports/uninvoiced",
+    path="/v2/reports/uninvoiced",
     id_field="project_id",  # a result has no id of its own
     paging="page_number",
     batch="listing",
