@@ -26,6 +26,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import aiohttp
 
 from bench.events import events
 from bench.memory import memory
-from bench.procs import gateway_env, start_gateway, start_simulators, stop_all
+from bench.procs import Process, gateway_env, rss_mb, start_gateway, start_simulators, stop_all
 from bench.reject import time_to_reject
 from bench.workflows import workflows
 from simulators.simkit.stacks import DEFAULT_STACK, STACKS
@@ -67,13 +68,51 @@ async def reset_stats(session: aiohttp.ClientSession, sims: list[str]) -> None:
 
 
 async def run_query(session: aiohttp.ClientSession, url: str, query: str) -> float:
+    return (await answer(session, url, query))[0]
+
+
+async def answer(session: aiohttp.ClientSession, url: str, query: str) -> tuple[float, str]:
+    """The time to answer `query` in ms, and the response's body."""
+    elapsed, text, errors = await attempt(session, url, query)
+    if errors:
+        raise RuntimeError(f"query failed: {errors[:500]}")
+    return elapsed, text
+
+
+async def attempt(session: aiohttp.ClientSession, url: str, query: str) -> tuple[float, str, str | None]:
+    """The time to answer `query` in ms, the response's body, and its errors (None: none)."""
     started = time.perf_counter()
     async with session.post(url, json={"query": query}) as resp:
-        body = await resp.json()
+        text = await resp.text()
     elapsed = (time.perf_counter() - started) * 1000
-    if body.get("errors"):
-        raise RuntimeError(f"query failed: {json.dumps(body['errors'])[:500]}")
-    return elapsed
+    errors = json.loads(text).get("errors")
+    return elapsed, text, json.dumps(errors) if errors else None
+
+
+async def warm_up(session: aiohttp.ClientSession, url: str, query: str, tries: int = 3) -> str | None:
+    """Fill the warm gateway's cache; returns the answer's body (a cold read may fail: tried again;
+    None when every try failed)."""
+    for _ in range(tries):
+        _, text, errors = await attempt(session, url, query)
+        if not errors:
+            return text
+        print(f"  warm-up failed: {errors[:300]}", flush=True)
+    return None
+
+
+async def cold_runs(
+    session: aiohttp.ClientSession, url: str, query: str, runs: int
+) -> tuple[list[float], int]:
+    """`runs` cold answers' times, and how many failed (a cold forecast may pass its deadline: it is
+    counted, not fatal, so the table still shows the other queries)."""
+    times, failed = [], 0
+    for _ in range(runs):
+        elapsed, _, errors = await attempt(session, url, query)
+        times.append(elapsed)
+        if errors:
+            failed += 1
+            print(f"  cold run failed: {errors[:300]}", flush=True)
+    return times, failed
 
 
 def pct(values: list[float], q: float) -> float:
@@ -87,12 +126,13 @@ async def measure(sims: list[str], cold_url: str, warm_url: str, runs: int) -> l
         for path in sorted(QUERIES.glob("*.graphql")):
             text = path.read_text()
             await reset_stats(session, sims)
-            first = await run_query(session, cold_url, text)
+            first, cold_failed = await cold_runs(session, cold_url, text, 1)
             upstream, service = await sim_requests(session, sims)
-            cold = [first] + [await run_query(session, cold_url, text) for _ in range(runs - 1)]
-            await run_query(session, warm_url, text)  # warm the cache
+            rest, failed = await cold_runs(session, cold_url, text, runs - 1)
+            cold, cold_failed = first + rest, cold_failed + failed
+            body = await warm_up(session, warm_url, text)
             await reset_stats(session, sims)
-            warm = [await run_query(session, warm_url, text) for _ in range(runs)]
+            warm = [await run_query(session, warm_url, text) for _ in range(runs)] if body else [float("nan")]
             warm_upstream, _ = await sim_requests(session, sims)
             cp = critical_path(text)
             rows.append(
@@ -103,10 +143,13 @@ async def measure(sims: list[str], cold_url: str, warm_url: str, runs: int) -> l
                     "critical_path": cp,
                     "cold_p50": statistics.median(cold),
                     "cold_p95": pct(cold, 0.95),
+                    "cold_failed": cold_failed,
                     "warm_p50": statistics.median(warm),
                     "warm_p95": pct(warm, 0.95),
                     "warm_upstream": warm_upstream / runs,
                     "ratio": statistics.median(cold) / (cp * LATENCY_MS) if cp else float("nan"),
+                    "text": text,
+                    "body": body,
                 }
             )
     return rows
@@ -168,7 +211,10 @@ def table(profile: str, runs: int, seconds: float, stack: str = DEFAULT_STACK) -
         warm, warm_url = start_gateway(gateway_env(urls, AS_OF, cache_enabled=True, stack=stack))
         processes.append(warm)
         rows = asyncio.run(measure(list(urls.values()), cold_url, warm_url, runs))
+        floor_process = add_floors(rows, runs)
+        processes.append(floor_process)
         print_table(rows)
+        print(f"\nwarm gateway RSS after the table: {rss_mb(warm.pid):.0f} MB (target <= 250 MB)")
         query = QUERIES / "invoice_ageing.graphql"
         tput = throughput(warm_url, query, seconds)
         print(f"\nthroughput, warm cache, {query.stem} (separate load process, gateway in its own process):")
@@ -186,19 +232,56 @@ def table(profile: str, runs: int, seconds: float, stack: str = DEFAULT_STACK) -
         stop_all(processes)
 
 
+def add_floors(rows: list[dict[str, Any]], runs: int) -> Process:
+    """Measure each query's floors (`bench.floor`, its own process) over the warm gateway's answers:
+    strawberry over plain dataclasses, and the pre-serialised bytes. Checks the floor answers alike."""
+    answers = {
+        r["query"]: {"data": json.loads(r["body"])["data"], "body": r["body"]} for r in rows if r["body"]
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(answers, f)
+    floor = Process("bench.floor", [f.name])
+    (match,) = floor.wait_for(r"^ready (http://\S+)")
+    base = match.group(1)
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as session:
+            for r in rows:
+                if r["query"] not in answers:
+                    continue
+                _, body = await answer(session, f"{base}/graphql", r["text"])
+                if json.loads(body)["data"] != answers[r["query"]]["data"]:
+                    raise RuntimeError(f"the floor answers {r['query']} differently from the gateway")
+                graphql = [await run_query(session, f"{base}/graphql", r["text"]) for _ in range(runs)]
+                raw = [await run_query(session, f"{base}/bytes/{r['query']}", r["text"]) for _ in range(runs)]
+                r["floor_p50"] = statistics.median(graphql)
+                r["bytes_p50"] = statistics.median(raw)
+
+    asyncio.run(run())
+    Path(f.name).unlink()
+    return floor
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(f"\nupstream latency injected: {LATENCY_MS:.0f} ms per call; latencies in ms")
+    print(
+        "ratio: cold p50 / critical path (target <= 1.5); floor: strawberry over plain dataclasses; "
+        "bytes: pre-serialised response; w/floor: warm p50 / floor p50 (target <= 2)"
+    )
     head = (
         f"{'query':<16}{'upstream':>9}{'crit.path':>10}{'cold p50':>10}{'cold p95':>10}"
         f"{'ratio':>7}{'warm p50':>10}{'warm p95':>10}{'warm upstr':>11}"
+        f"{'floor p50':>10}{'bytes p50':>10}{'w/floor':>8}{'cold fail':>10}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
+        floor = r.get("floor_p50", float("nan"))
         print(
             f"{r['query']:<16}{r['upstream']:>9}{r['critical_path']:>10}{r['cold_p50']:>10.1f}"
             f"{r['cold_p95']:>10.1f}{r['ratio']:>7.1f}{r['warm_p50']:>10.1f}{r['warm_p95']:>10.1f}"
-            f"{r['warm_upstream']:>11.1f}"
+            f"{r['warm_upstream']:>11.1f}{floor:>10.1f}{r.get('bytes_p50', float('nan')):>10.1f}"
+            f"{r['warm_p50'] / floor:>8.1f}{r['cold_failed']:>10}"
         )
 
 

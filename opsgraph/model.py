@@ -358,6 +358,16 @@ class ExchangeRate(Canonical):
     historical_rate: Decimal
 
 
+class UnbilledTime(Canonical):
+    """An engagement's approved, billable time not yet invoiced over a timeframe, from the PSA's
+    uninvoiced report: its hours and value at the entries' bill rates, in the engagement's currency."""
+
+    engagement_id: str
+    hours: float
+    amount: Decimal
+    currency: str
+
+
 class EngagementTimeTotals(Canonical):
     """An engagement's tracked time over a timeframe, from the PSA's time report."""
 

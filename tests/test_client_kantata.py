@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -22,7 +23,8 @@ from kantata_sim import (  # noqa: F401
 )
 
 from opsgraph.clock import ManualClock
-from opsgraph.connectors.errors import SourceRateLimited, SourceRejected
+from opsgraph.connectors.errors import SourceError, SourceRateLimited, SourceRejected
+from opsgraph.connectors.kantata.resources import WORKSPACES
 from opsgraph.model import BillingModel, Money, Role, SourceRef, TimeEntryStatus
 from opsgraph.roles import PsaPort
 from opsgraph.roles.drafts import AssignmentDraft, BudgetChange, EngagementDraft, TimeEntryDraft
@@ -165,3 +167,43 @@ async def test_a_workspace_opens_with_its_code_and_people_join_once(
     assert bigger.budget_hours == 300.0
     await client.archive_engagement(made.id, idempotency_key="undo")
     assert not (await client.engagements_by_ids([made.id]))[made.id].is_active
+
+
+async def test_a_step_resumed_between_the_workspace_and_its_fields_opens_one_workspace(
+    make_client: Factory, admin: Admin
+) -> None:
+    """convertOpportunity's PSA step is two writes (the workspace, then its custom fields); a step that
+    died between them and runs again completes the workspace it made instead of opening a second."""
+    client = make_client(max_retries=0)
+    draft = EngagementDraft(
+        code="ENG-KT-2",
+        name="Kantata Resumed",
+        client=CRM_CLIENT,
+        client_name="Acme Holdings",
+        billing_model=BillingModel.TIME_AND_MATERIALS,
+        hourly_rate=Decimal("180"),
+        budget_hours=100,
+    )
+
+    async def opened() -> list[dict[str, Any]]:
+        pages = await client.pages(WORKSPACES, {"include_archived": "true"})
+        return [w for page in pages for w in page["workspaces"].values() if w["title"] == draft.name]
+
+    await admin.faults(error_rate=1.0, methods=["POST"], after=1)  # the workspace passes, its fields fail
+    try:
+        with pytest.raises(SourceError):
+            await client.create_engagement(draft, idempotency_key="conv-2")
+    finally:
+        await admin.faults(error_rate=0, methods=None, after=0)
+    assert len(await opened()) == 1
+    assert await client.engagements_by_codes([draft.code]) == {}  # no code yet: invisible as an engagement
+
+    made = await client.create_engagement(draft, idempotency_key="conv-2")  # the step, resumed
+    assert [w["id"] for w in await opened()] == [made.id]
+    assert (made.code, made.billing_model, made.budget_hours) == (
+        "ENG-KT-2",
+        BillingModel.TIME_AND_MATERIALS,
+        100.0,
+    )
+    assert (await client.create_engagement(draft, idempotency_key="conv-2")).id == made.id
+    assert len(await opened()) == 1

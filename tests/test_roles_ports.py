@@ -39,6 +39,11 @@ CREDENTIALS = {
     "client_secret": "s",
     "refresh_token": "r",
     "tenant": "acme",
+    "sender_id": "sender",
+    "sender_password": "sp",
+    "user_id": "u",
+    "company_id": "acme",
+    "user_password": "up",
 }
 VENDORS = default_registry().vendors()
 

@@ -167,7 +167,7 @@ def test_missing_systems_name_each_role() -> None:
         "or run `opsgraph serve --demo`",
         "systems: no hr system; declare one under [systems.<name>] (vendor: bamboohr | workday), "
         "or run `opsgraph serve --demo`",
-        "systems: no erp system; declare one under [systems.<name>] (vendor: netsuite), "
+        "systems: no erp system; declare one under [systems.<name>] (vendor: intacct | netsuite), "
         "or run `opsgraph serve --demo`",
     ]
 

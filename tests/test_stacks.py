@@ -121,15 +121,23 @@ def test_each_stack_names_one_vendor_per_role(world: World) -> None:
 
 
 def test_the_global_stack_splits_the_psa_by_region(world: World) -> None:
-    """Harvest owns AMER, Kantata EMEA and APAC; every system sees which PSA holds each region."""
+    """Harvest owns AMER, Kantata EMEA and APAC; every system sees which PSA holds each region.
+    NetSuite keeps the US entity's books, Intacct the UK entity's (British clients, in GBP)."""
     plans = plan_systems(world, "global")
     assert [(p.name, p.role, p.vendor, p.scope) for p in plans] == [
         ("salesforce", Role.CRM, "salesforce", None),
         ("harvest", Role.PSA, "harvest", frozenset({"AMER"})),
         ("kantata", Role.PSA, "kantata", frozenset({"EMEA", "APAC"})),
         ("bamboohr", Role.HR, "bamboohr", None),
-        ("netsuite", Role.ERP, "netsuite", None),
+        ("netsuite", Role.ERP, "netsuite", frozenset({"US"})),
+        ("intacct", Role.ERP, "intacct", frozenset({"UK"})),
     ]
+    books = {p.name: p.world for p in plans if p.role is Role.ERP}
+    assert {c.country for c in books["intacct"].clients} == {"United Kingdom"}
+    assert {c.currency for c in books["intacct"].clients} == {"GBP"}
+    assert "United Kingdom" not in {c.country for c in books["netsuite"].clients}
+    assert len(books["netsuite"].invoices) + len(books["intacct"].invoices) == len(world.invoices)
+    assert len(books["netsuite"].clients) + len(books["intacct"].clients) == len(world.clients)
     assert {p.name: {e.client.region for e in p.world.engagements} for p in plans if p.role is Role.PSA} == {
         "harvest": {"AMER"},
         "kantata": {"EMEA", "APAC"},

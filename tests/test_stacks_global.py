@@ -1,7 +1,8 @@
-"""The `global` stack (issue 14): Harvest holds North America's delivery records, Kantata EMEA's and
-APAC's, in one graph. Over the same world it gives the classic stack's business answers; a region
-filter reads only the system owning the region; upstream requests do not grow with the records asked
-for; a Kantata outage nulls only the international fields, naming the system, and NA data arrives.
+"""The `global` stack (issues 14, 15): Harvest holds North America's delivery records, Kantata EMEA's and
+APAC's; NetSuite keeps the US entity's books, Sage Intacct the UK entity's; in one graph. Over the same
+world it gives the classic stack's business answers; a region filter reads only the system owning the
+region; upstream requests do not grow with the records asked for; a Kantata outage nulls only the
+international fields, naming the system, and NA data arrives.
 
 Record ids differ by design (Kantata's own ids); the time entry ids the answers list are mapped back to
 the world's to compare them, so every figure, name, status and list must match exactly.
@@ -34,6 +35,7 @@ Gateways = dict[str, StackGateway]
 ALL = 500
 INTERNATIONAL = {"EMEA", "APAC"}
 HARVEST, KANTATA = "harvest", "kantata"
+NETSUITE, INTACCT = "netsuite", "intacct"
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +69,12 @@ def world_ids(world: World) -> dict[str, str]:
 
 def as_classic(value: Any, ids: dict[str, str]) -> Any:
     """A global answer in the classic stack's terms: a PSA record named by the world's id in the one
-    PSA system the classic stack has."""
+    PSA system the classic stack has, an ERP record in its one ERP (Intacct's record numbers are the
+    world's ERP numbers, as NetSuite's are)."""
     if isinstance(value, dict):
         out = {k: as_classic(v, ids) for k, v in value.items()}
+        if out.get("role") == "ERP" and out.get("system") == INTACCT:
+            out.update(system=NETSUITE, vendor=NETSUITE)
         if out.get("role") == "PSA" and out.get("system") in (HARVEST, KANTATA):
             out.update(system=HARVEST, vendor=HARVEST)
             if isinstance(out.get("recordId"), str):
@@ -157,6 +162,31 @@ async def test_a_region_filter_reads_only_its_system(
     assert requests[other] == 0, counts[other]
 
 
+JOINED = """query($region: String) { clients(first: 500, filter: {region: $region}) { nodes {
+  opportunities { engagementCode engagement { code } } invoices { engagement { code } } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("region", "owner", "other"), [("AMER", HARVEST, KANTATA), ("EMEA", KANTATA, HARVEST)]
+)
+async def test_engagements_joined_by_code_are_read_from_the_owning_system_only(
+    gateways: Gateways, world: World, region: str, owner: str, other: str
+) -> None:
+    """An opportunity's and an invoice's engagement (joined by code, through the ERP job for an invoice)
+    are looked up in the PSA owning their client's region: an NA-only query never asks Kantata."""
+    data, counts = await gateways["global"].measure(JOINED, {"region": region})
+    nodes = data["clients"]["nodes"]
+    codes = {e.code for e in world.engagements if e.client.region == region}
+    opportunities = [o for n in nodes for o in n["opportunities"] if o["engagementCode"] in codes]
+    invoiced = [i["engagement"]["code"] for n in nodes for i in n["invoices"] if i["engagement"]]
+    assert len(opportunities) == len(codes)
+    assert all(o["engagement"] == {"code": o["engagementCode"]} for o in opportunities)
+    assert invoiced and set(invoiced) <= codes
+    requests = requests_by_system(counts)
+    assert requests[owner] > 0
+    assert requests[other] == 0, counts[other]
+
+
 async def test_upstream_requests_do_not_grow_with_the_records_asked_for(gateways: Gateways) -> None:
     """3 engagements or 20, with their client, assignments and a month of time: the same requests.
     (Burn is left out: how many year windows it reads depends on the oldest engagement's start.)"""
@@ -165,6 +195,22 @@ async def test_upstream_requests_do_not_grow_with_the_records_asked_for(gateways
     many_data, many = await gateways["global"].measure(query, {"region": "EMEA", "first": 20})
     assert len(few_data["engagements"]["nodes"]) == 3 and len(many_data["engagements"]["nodes"]) == 20
     assert requests_by_system(many) == requests_by_system(few), (few["kantata"], many["kantata"])
+
+
+STITCHED = """query($first: Int) { clients(first: $first) { nodes { name region opportunities { engagement {
+  code assignments { id } timeEntries(from: "2026-10-01", to: "2026-10-31") { hours } } } } } }"""
+
+
+async def test_upstream_requests_do_not_grow_with_the_clients_across_both_psas(gateways: Gateways) -> None:
+    """5 clients or all of them, every region, each with its opportunities' engagements (from both
+    PSAs), their assignments and a month of their time: the same requests per system."""
+    few_data, few = await gateways["global"].measure(STITCHED, {"first": 5})
+    all_data, every = await gateways["global"].measure(STITCHED, {"first": ALL})
+    assert len(few_data["clients"]["nodes"]) == 5 < len(all_data["clients"]["nodes"])
+    assert {n["region"] for n in all_data["clients"]["nodes"]} >= {"AMER", "EMEA", "APAC"}
+    engagements = [o["engagement"] for n in all_data["clients"]["nodes"] for o in n["opportunities"]]
+    assert sum(1 for e in engagements if e and e["timeEntries"]) > 20
+    assert requests_by_system(every) == requests_by_system(few), (few, every)
 
 
 async def test_a_kantata_outage_nulls_only_the_international_fields(
@@ -194,3 +240,22 @@ async def test_a_kantata_outage_nulls_only_the_international_fields(
     for error in body["errors"]:
         assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
         assert error["extensions"]["system"] == KANTATA
+
+
+FORECAST = """{ forecast(from: "2026-06-01", to: "2027-01-31") { periods { start end
+  actualRevenue { amount currency originals { amount currency } }
+  approvedUnbilled { amount currency originals { amount currency } }
+  backlog { amount currency originals { amount currency } } } } }"""
+
+
+async def test_the_forecast_is_the_same_on_the_global_stack(gateways: Gateways, world: World) -> None:
+    """Both ERPs' invoices and jobs, GBP converted at the consolidated rates: the classic figures.
+    (Capacity is left out: with two PSAs it counts each person once per PSA, issue 14's to settle.)"""
+    periods = (await same_answer(gateways, world, FORECAST))["forecast"]["periods"]
+    originals = {
+        m["currency"] for p in periods if p["actualRevenue"] for m in p["actualRevenue"]["originals"]
+    }
+    assert (
+        "GBP" in originals
+        and sum(float(p["actualRevenue"]["amount"]) for p in periods if p["actualRevenue"]) > 0
+    )

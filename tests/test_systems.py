@@ -113,7 +113,7 @@ def test_an_unknown_vendor_names_it_and_the_known_ones(tmp_path: Path) -> None:
     text = STACK.replace('vendor = "harvest"', 'vendor = "mavenlink"')
     assert problems(tmp_path, text) == [
         "systems.psa.vendor: unknown vendor 'mavenlink'; "
-        "known vendors: bamboohr, harvest, hubspot, kantata, netsuite, salesforce, workday"
+        "known vendors: bamboohr, harvest, hubspot, intacct, kantata, netsuite, salesforce, workday"
     ]
 
 

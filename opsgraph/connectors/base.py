@@ -189,7 +189,7 @@ class SourceClient:
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        data: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
         """One HTTP exchange: no auth, retry, counting or breaker. Raises `SourceBadResponse` on a
@@ -210,7 +210,7 @@ class SourceClient:
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        data: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | bytes | None = None,
         headers: Mapping[str, str] | None = None,
         retry: bool | None = None,
         ok: Collection[int] = (200,),

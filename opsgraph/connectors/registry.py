@@ -47,6 +47,7 @@ BUILTIN: Mapping[str, str] = {
     "hubspot": "opsgraph.connectors.hubspot.connector:CONNECTOR",
     "workday": "opsgraph.connectors.workday.connector:CONNECTOR",
     "kantata": "opsgraph.connectors.kantata.connector:CONNECTOR",
+    "intacct": "opsgraph.connectors.intacct.connector:CONNECTOR",
 }
 """The connectors shipped with opsgraph, as `module:attribute` (pyproject's entry points name the same)."""
 

@@ -3,8 +3,9 @@ engagements they touch and publish `invoiceReadinessChanged` where `ready` or th
 
 Which engagements a change touches, by entity: a time entry its engagement; an engagement itself; an
 invoice or job the engagement whose code the job carries; an opportunity the engagement carrying its
-code; a client or customer (legal entity, currency) every active engagement; a closed or reopened
-accounting period every active engagement. Assignments, people and time postings touch none.
+code (each looked up in the PSA owning the client's region, `resolvers.owners`); a client or customer
+(legal entity, currency) every active engagement; a closed or reopened accounting period every active
+engagement. Assignments, people and time postings touch none.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from opsgraph.context import new_correlation_id
 from opsgraph.events.bus import EventBus
 from opsgraph.events.poller import Changed
 from opsgraph.events.readiness_event import Cause, ReadinessChanged
-from opsgraph.model import AccountingPeriod, InvoiceStatus, Money, Role, TimeEntryStatus, record_key
+from opsgraph.model import (
+    AccountingPeriod,
+    Engagement,
+    InvoiceStatus,
+    Money,
+    Role,
+    TimeEntryStatus,
+    record_key,
+)
+from opsgraph.resolvers import owners
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.sources import Sources
@@ -31,19 +41,23 @@ from opsgraph.roles import Entity
 
 logger = logging.getLogger("opsgraph.events")
 
-EVERY = "*"
-"""Stands for every active engagement in `Touched`."""
-
 
 @dataclass
 class Touched:
-    """Engagement codes (or `EVERY`) a batch of changes touches, each with the cause first seen."""
+    """The engagements a batch of changes touches (by code), each with the cause first seen; `every`:
+    the cause that touches every active engagement, if one does."""
 
     causes: dict[str, str] = field(default_factory=dict)
+    engagements: dict[str, Engagement] = field(default_factory=dict)
+    every: str | None = None
 
-    def add(self, code: str | None, cause: str) -> None:
-        if code is not None:
-            self.causes.setdefault(code, cause)
+    def add(self, engagement: Engagement | None, cause: str) -> None:
+        if engagement is not None:
+            self.causes.setdefault(engagement.code, cause)
+            self.engagements.setdefault(engagement.code, engagement)
+
+    def add_every(self, cause: str) -> None:
+        self.every = self.every or cause
 
 
 @dataclass(frozen=True)
@@ -128,8 +142,8 @@ class Effects:
         if before is not None:
             for period_id, closed in now.items():
                 if before.get(period_id, closed) != closed:
-                    touched.add(EVERY, Cause.PERIOD_CLOSED if closed else Cause.PERIOD_OPENED)
-        return await self.publish_changes(touched) if touched.causes else []
+                    touched.add_every(Cause.PERIOD_CLOSED if closed else Cause.PERIOD_OPENED)
+        return await self.publish_changes(touched) if touched.every else []
 
     async def _touch(self, ctx: RequestContext, batch: Changed, touched: Touched) -> None:
         system, ids = batch.system, [c.id for c in batch.changes]
@@ -138,15 +152,13 @@ class Effects:
         if batch.entity is Entity.TIME_ENTRY:
             for entry in await loaders.time_entry.load_many(keys):
                 if entry is None:  # deleted: its engagement is unknown now
-                    touched.add(EVERY, Cause.TIME_CHANGED)
+                    touched.add_every(Cause.TIME_CHANGED)
                     continue
                 engagement = await loaders.engagement(record_key(system, entry.engagement_id))
-                approved = entry.status is TimeEntryStatus.APPROVED
-                touched.add(engagement.code if engagement else None, _time_cause(approved))
+                touched.add(engagement, _time_cause(entry.status is TimeEntryStatus.APPROVED))
         elif batch.entity is Entity.ENGAGEMENT:
             for key in keys:
-                engagement = await loaders.engagement(key)
-                touched.add(engagement.code if engagement else None, Cause.ENGAGEMENT_CHANGED)
+                touched.add(await loaders.engagement(key), Cause.ENGAGEMENT_CHANGED)
         elif batch.entity is Entity.INVOICE:
             for invoice in await loaders.invoice.load_many(keys):
                 if invoice is None or invoice.job_id is None:
@@ -155,29 +167,34 @@ class Effects:
                 await self.invalidate(system, "customer_invoices", [invoice.customer_id])
                 job = await loaders.job.load(record_key(system, invoice.job_id))
                 paid = invoice.status is InvoiceStatus.PAID
-                touched.add(job.code if job else None, Cause.INVOICE_PAID if paid else Cause.INVOICE_CHANGED)
+                engagement = await owners.engagement_of_job(loaders, job) if job else None
+                touched.add(engagement, Cause.INVOICE_PAID if paid else Cause.INVOICE_CHANGED)
         elif batch.entity is Entity.JOB:
             for job in await loaders.job.load_many(keys):
-                touched.add(job.code if job else None, Cause.JOB_CHANGED)
+                touched.add(await owners.engagement_of_job(loaders, job) if job else None, Cause.JOB_CHANGED)
         elif batch.entity is Entity.OPPORTUNITY:
             for opportunity in await loaders.opportunity.load_many(keys):
-                touched.add(opportunity.engagement_code if opportunity else None, Cause.CLIENT_CHANGED)
+                engagement = (
+                    await owners.engagement_of_opportunity(loaders, opportunity) if opportunity else None
+                )
+                touched.add(engagement, Cause.CLIENT_CHANGED)
         elif batch.entity in (Entity.CLIENT, Entity.CUSTOMER):
-            touched.add(EVERY, Cause.CLIENT_CHANGED)
+            touched.add_every(Cause.CLIENT_CHANGED)
 
     # -- readiness ---------------------------------------------------------------------------------
 
     async def publish_changes(self, touched: Touched) -> list[ReadinessChanged]:
-        """Recompute readiness for the touched engagements; publish where `ready` or the amount changed."""
+        """Recompute readiness for the touched engagements; publish where `ready` or the amount changed.
+        Only a change touching every engagement lists every PSA's engagements: the others were looked
+        up in the system owning them."""
         ctx = self.context()
-        by_code = await ctx.loaders.engagement_by_code()
-        every = touched.causes.pop(EVERY, None)
-        causes = dict(touched.causes)
-        if every is not None:
-            for code, e in by_code.items():
+        causes, by_code = dict(touched.causes), dict(touched.engagements)
+        if touched.every is not None:
+            for code, e in (await ctx.loaders.engagement_by_code()).items():
                 if e.is_active:
-                    causes.setdefault(code, every)
-        chosen = [(by_code[c], cause) for c, cause in sorted(causes.items()) if c in by_code]
+                    causes.setdefault(code, touched.every)
+                    by_code.setdefault(code, e)
+        chosen = [(by_code[c], cause) for c, cause in sorted(causes.items())]
         results = await asyncio.gather(*(settled(ctx.views.readiness(e)) for e, _ in chosen))
         events: list[ReadinessChanged] = []
         for (engagement, cause), r in zip(chosen, results, strict=True):

@@ -19,6 +19,7 @@ from strawberry.dataloader import DataLoader
 from opsgraph.cache import tag
 from opsgraph.connectors.errors import SourceError
 from opsgraph.model import Record, Role, record_key, split_key
+from opsgraph.resolvers.derived import SHARED, Derived
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources, System
 
@@ -35,11 +36,22 @@ FetchOf = Callable[[System], Fetch[V]]
 Found = dict[str, V | BaseException | None]
 
 
+NOT_READY: Any = object()
+"""`Memo.ready`: not computed yet (or failed): await it."""
+
+
 class Memo:
     """Request-scoped memoisation of whole-collection reads; concurrent callers share one call."""
 
     def __init__(self) -> None:
         self._tasks: dict[Hashable, asyncio.Task[Any]] = {}
+
+    def ready(self, key: Hashable) -> Any:
+        """What `get(key)` would return, without awaiting, if it already succeeded; else `NOT_READY`."""
+        task = self._tasks.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return NOT_READY
+        return task.result()
 
     async def get(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
         task = self._tasks.get(key)
@@ -91,10 +103,18 @@ def by_system(keys: Iterable[str], systems: Iterable[System]) -> dict[str, tuple
 class Fanout:
     """Builds the per-request loaders and listings of every role over `sources`."""
 
-    def __init__(self, sources: Sources, reads: ReadThrough, memo: Memo) -> None:
+    def __init__(self, sources: Sources, reads: ReadThrough, memo: Memo, derived: Derived = SHARED) -> None:
         self.sources = sources
         self.reads = reads
         self.memo = memo
+        self.derived = derived
+
+    def derive(self, slot: Hashable, sources: Sequence[object], build: Callable[[], V]) -> V:
+        """`build()` once per version of the cached `sources` (`derived.py`); every time without a
+        cache, whose listings are new objects on every read."""
+        if self.reads.cache is None or not self.reads.cache.policy.enabled:
+            return build()
+        return self.derived.get(slot, sources, build)
 
     async def _read(
         self,
@@ -238,12 +258,20 @@ class Fanout:
         parts = await asyncio.gather(
             *(self.listing(s, entity, query, fetch_of(s), params) for s in chosen), return_exceptions=True
         )
-        out: list[T] = []
+        lists: list[list[T]] = []
         for part in parts:
             if isinstance(part, BaseException):
                 raise part
-            out.extend(part)
-        return out
+            lists.append(part)
+        if len(lists) == 1:
+            return lists[0]  # the cached listing itself: what is derived from it is kept
+        slot = ("listings", query, tuple(s.name for s in chosen), tuple(sorted((params or {}).items())))
+        return self.derive(slot, lists, lambda: [row for part in lists for row in part])
+
+    def index_ready(self, name: str) -> Any:
+        """The index `name` if this request already built it, else `NOT_READY` (a sync resolver's
+        fast path: a dictionary lookup needs no coroutine once the index is there)."""
+        return self.memo.ready(("index", name))
 
     async def index(self, name: str, build: Callable[[], Awaitable[V]]) -> V:
         """A structure derived from listings (an index by key), built once per request."""

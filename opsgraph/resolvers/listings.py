@@ -74,14 +74,19 @@ class Listings:
                 for s in systems
             )
         )
+        if len(parts) == 1:
+            return parts[0]  # the cached listing itself: a forecast derived from it is kept
         return [rate for part in parts for rate in part]
 
-    async def invoices(self, *, open_only: bool = False, with_lines: bool = True) -> list[model.Invoice]:
+    async def invoices(
+        self, *, open_only: bool = False, with_lines: bool = True, systems: Sequence[System] | None = None
+    ) -> list[model.Invoice]:
         """All invoices, or only those with money still due (filtered by the ERP, not here); without
-        lines when only totals are needed (a third of the calls at the large profile)."""
+        lines when only totals are needed (a third of the calls at the large profile). `systems`: only
+        these ERP systems' (a legal entity's books, `erp_books`)."""
         which = InvoiceFilter(open_only=open_only)
         found = await self.fan.listings(
-            self._of(Role.ERP),
+            self._of(Role.ERP) if systems is None else systems,
             "invoice",
             "invoices",
             lambda s: lambda: erp(s).list_invoices(which, with_lines=with_lines),

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -21,7 +22,7 @@ from opsgraph import model
 from opsgraph.cache import ReadCache
 from opsgraph.connectors.errors import SourceError
 from opsgraph.model import Role, record_key, split_key
-from opsgraph.resolvers.fanout import Fanout, Memo, by_system, grouped
+from opsgraph.resolvers.fanout import NOT_READY, Fanout, Memo, by_system, grouped
 from opsgraph.resolvers.listings import Listings
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.ports import crm, erp, hr, psa
@@ -30,6 +31,9 @@ from opsgraph.resolvers.rows import RowRules, RowScope
 from opsgraph.resolvers.sources import Sources, System
 from opsgraph.resolvers.views.periods import next_month
 from opsgraph.roles.filters import TimeEntryFilter, TimeOffFilter
+
+V = TypeVar("V")
+R = TypeVar("R")
 
 EntryKey = tuple[str, date, date, bool | None]
 """(engagement key, from, to, is_billed): the time entries of one engagement in a date range."""
@@ -43,6 +47,13 @@ def user_key(record: model.TimeEntry | model.Assignment) -> str:
 def engagement_key(record: model.TimeEntry | model.Assignment) -> str:
     """The key of the engagement of an entry or assignment (in the record's system)."""
     return record_key(record.system, record.engagement_id)
+
+
+def group_by(records: Iterable[R], key: Callable[[R], str]) -> dict[str, list[R]]:
+    out: dict[str, list[R]] = defaultdict(list)
+    for r in records:
+        out[key(r)].append(r)
+    return dict(out)
 
 
 def _local_id(key: str) -> str | None:
@@ -109,6 +120,13 @@ class Loaders(Listings):
             load_fn=self._time_entries
         )
         self.posted: DataLoader[tuple[str, date], bool] = DataLoader(load_fn=self._posted)
+
+    def derived(self, slot: Hashable, sources: Sequence[object], build: Callable[[], V]) -> V:
+        """`build()` once per version of the listings `sources` (`derived.py`); every time for a caller
+        with row rules, whose filtered listings are new objects on every request."""
+        if self.rows is not None:
+            return build()
+        return self.fan.derive(slot, sources, build)
 
     def prime_opportunities(self, opportunities: Iterable[model.Opportunity]) -> None:
         """What one read already returned need not be read again by key or by engagement code."""
@@ -186,13 +204,17 @@ class Loaders(Listings):
         systems = self.sources.route(Role.PSA, region).systems
 
         async def build() -> dict[str, model.Engagement]:
-            out: dict[str, model.Engagement] = {}
             found = await self._engagements_of(systems)
             if self.rows is not None:
                 found = await self.rows.engagements(found)
-            for e in found:
-                out.setdefault(e.code, e)  # a code is unique; should two systems hold it, the first
-            return out
+
+            def index() -> dict[str, model.Engagement]:
+                out: dict[str, model.Engagement] = {}
+                for e in found:
+                    out.setdefault(e.code, e)  # a code is unique; should two systems hold it, the first
+                return out
+
+            return self.derived(("engagement_by_code", *(s.name for s in systems)), [found], index)
 
         return await self.fan.index(f"engagement_by_code:{','.join(s.name for s in systems)}", build)
 
@@ -200,7 +222,8 @@ class Loaders(Listings):
         """Every PSA system's engagements by key (reads them all: for one record, `engagement`)."""
 
         async def build() -> dict[str, model.Engagement]:
-            return {e.key: e for e in await self.engagements()}
+            found = await self.engagements()
+            return self.derived("engagement_by_key", [found], lambda: {e.key: e for e in found})
 
         return await self.fan.index("engagement_by_key", build)
 
@@ -209,6 +232,45 @@ class Loaders(Listings):
         local = _local_id(key)
         system = self.sources.systems.get(key.partition(":")[0])
         return (system, local) if system is not None and system.role is Role.PSA and local else None
+
+    def engagement_now(self, key: str) -> model.Engagement | Any | None:
+        """`engagement(key)` without awaiting when this request already indexed the engagement's
+        system and the caller has no row rules; else `NOT_READY`."""
+        found = self._psa_system(key)
+        if found is None:
+            return None
+        if self.rows is not None:
+            return NOT_READY
+        system, local = found
+        index = self.fan.index_ready(f"engagement_by_id:{system.name}")
+        return index if index is NOT_READY else index.get(local)
+
+    def psa_user_now(self, key: str) -> model.PsaUser | Any | None:
+        """`psa_user(key)` without awaiting when this request already indexed the user's system;
+        else `NOT_READY`."""
+        found = self._psa_system(key)
+        if found is None:
+            return None
+        system, local = found
+        index = self.fan.index_ready(f"psa_user_by_id:{system.name}")
+        return index if index is NOT_READY else index.get(local)
+
+    async def index_joins(
+        self, records: Iterable[model.TimeEntry | model.Assignment], *, users: bool, engagements: bool
+    ) -> None:
+        """Build the indexes that the rows' joins look up (one per system), so that every row answers
+        its `resource` / `engagement` without a coroutine (`engagement_now`, `psa_user_now`). A read
+        that fails is left to the field that needs it to report."""
+        firsts: dict[str, model.TimeEntry | model.Assignment] = {}
+        for r in records:
+            firsts.setdefault(r.system, r)
+        reads: list[Awaitable[object]] = [self.resource_by_email()] if users and firsts else []
+        for r in firsts.values():
+            if users:
+                reads.append(self.psa_user(user_key(r)))
+            if engagements:
+                reads.append(self.engagement(engagement_key(r)))
+        await asyncio.gather(*reads, return_exceptions=True)
 
     async def engagement(self, key: str) -> model.Engagement | None:
         """One engagement by key: only its own system's listing is read (once per request), so a
@@ -219,7 +281,10 @@ class Loaders(Listings):
         system, local = found
 
         async def build() -> dict[str, model.Engagement]:
-            return {e.id: e for e in await self._engagements_of([system])}
+            found = await self._engagements_of([system])
+            return self.fan.derive(
+                ("engagement_by_id", system.name), [found], lambda: {e.id: e for e in found}
+            )
 
         engagement = (await self.fan.index(f"engagement_by_id:{system.name}", build)).get(local)
         if engagement is not None and self.rows is not None and not await self.rows.engagements([engagement]):
@@ -233,23 +298,19 @@ class Loaders(Listings):
 
     async def engagement_assignments(self, key: str) -> list[model.Assignment]:
         """An engagement's assignments: only its own system's listing is read, grouped once per request
-        by engagement key, so every engagement in a list looks its own up and a PSA of another region is
-        neither read nor able to fail the field."""
+        by engagement key once per version of the listing (`derived.py`), so every engagement in a list
+        looks its own up and a PSA of another region is neither read nor able to fail the field."""
         found = self._psa_system(key)
         if found is None:
             return []
         system, _ = found
-
-        async def build() -> dict[str, list[model.Assignment]]:
-            out: dict[str, list[model.Assignment]] = defaultdict(list)
-            listing = await self.fan.listings(
-                [system], "assignment", "assignments", lambda s: psa(s).list_assignments
-            )
-            for a in listing:
-                out[engagement_key(a)].append(a)
-            return out
-
-        return (await self.fan.index(f"assignments_by_engagement:{system.name}", build)).get(key, [])
+        listing = await self.fan.listings(
+            [system], "assignment", "assignments", lambda s: psa(s).list_assignments
+        )
+        by_engagement = self.fan.derive(
+            ("assignments_by_engagement", system.name), [listing], lambda: group_by(listing, engagement_key)
+        )
+        return by_engagement.get(key, [])
 
     # -- people ----------------------------------------------------------------------------------
 
@@ -260,7 +321,8 @@ class Loaders(Listings):
         """Every PSA system's users by key (reads them all: for one user, `psa_user`)."""
 
         async def build() -> dict[str, model.PsaUser]:
-            return {u.key: u for u in await self.psa_users()}
+            users = await self.psa_users()
+            return self.fan.derive(("psa_user_by_key",), [users], lambda: {u.key: u for u in users})
 
         return await self.fan.index("psa_user_by_key", build)
 
@@ -273,13 +335,16 @@ class Loaders(Listings):
 
         async def build() -> dict[str, model.PsaUser]:
             users = await self.fan.listings([system], "psa_user", "users", lambda s: psa(s).list_users)
-            return {u.id: u for u in users}
+            return self.fan.derive(("psa_user_by_id", system.name), [users], lambda: {u.id: u for u in users})
 
         return (await self.fan.index(f"psa_user_by_id:{system.name}", build)).get(local)
 
     async def psa_user_by_email(self) -> dict[str, model.PsaUser]:
         async def build() -> dict[str, model.PsaUser]:
-            return {u.email.lower(): u for u in await self.psa_users()}
+            users = await self.psa_users()
+            return self.fan.derive(
+                ("psa_user_by_email",), [users], lambda: {u.email.lower(): u for u in users}
+            )
 
         return await self.fan.index("psa_user_by_email", build)
 
@@ -291,7 +356,10 @@ class Loaders(Listings):
 
     async def resource_by_email(self) -> dict[str, model.Resource]:
         async def build() -> dict[str, model.Resource]:
-            return {r.email.lower(): r for r in await self.resources()}
+            found = await self.resources()
+            return self.fan.derive(
+                ("resource_by_email",), [found], lambda: {r.email.lower(): r for r in found}
+            )
 
         return await self.fan.index("resource_by_email", build)
 
@@ -358,11 +426,13 @@ class Loaders(Listings):
                 for local in wanted:
                     found[(record_key(system.name, local), start, end, billed)] = entries
                 return
-            for e in entries:
-                if e.engagement_id in wanted:
-                    rows = found.setdefault((engagement_key(e), start, end, billed), [])
-                    assert isinstance(rows, list)
-                    rows.append(e)
+            slot = ("entries_by_engagement", system.name, start, end, billed, lone)
+            by_engagement = self.fan.derive(
+                slot, [entries], lambda: group_by(entries, lambda e: e.engagement_id)
+            )
+            for local in wanted:
+                if local in by_engagement:
+                    found[(record_key(system.name, local), start, end, billed)] = by_engagement[local]
 
         await asyncio.gather(
             *(
@@ -385,6 +455,22 @@ class Loaders(Listings):
         return await self.fan.listing(
             named, "time_entry", "engagement_time_totals", fetch, {"from": start, "to": end}
         )
+
+    async def unbilled_time(self, start: date, end: date) -> list[tuple[str, model.UnbilledTime]]:
+        """Approved, billable, uninvoiced time over `start..end` by engagement key, from every PSA
+        system's uninvoiced report (one listing each, not its entries)."""
+
+        def fetch_of(s: System) -> Callable[[], Awaitable[list[tuple[str, model.UnbilledTime]]]]:
+            async def fetch() -> list[tuple[str, model.UnbilledTime]]:
+                found = await psa(s).unbilled_by_engagement(start, end)
+                return [(record_key(s.name, local), u) for local, u in found.items()]
+
+            return fetch
+
+        rows = await self.fan.listings(
+            self._of(Role.PSA), "time_entry", "unbilled_time", fetch_of, {"from": start, "to": end}
+        )
+        return await self.rows.unbilled(rows) if self.rows is not None else rows
 
     async def _posted(self, keys: list[tuple[str, date]]) -> list[bool | BaseException]:
         """Whether each (entry key, month) has an ERP time posting: one listing per month in the batch.

@@ -92,6 +92,15 @@ class RowRules:
         visible = await self.engagement_keys()
         return [e for e in entries if self.loaders.engagement_key(e) in visible]
 
+    async def unbilled(
+        self, found: Sequence[tuple[str, model.UnbilledTime]]
+    ) -> list[tuple[str, model.UnbilledTime]]:
+        """Uninvoiced time (by engagement key) of visible engagements: it is time, as entries are."""
+        if "TimeEntry" not in self.types:
+            return list(found)
+        visible = await self.engagement_keys()
+        return [(key, u) for key, u in found if key in visible]
+
     async def invoices(self, invoices: Sequence[model.Invoice]) -> list[model.Invoice]:
         if "Invoice" not in self.types:
             return list(invoices)

@@ -9,7 +9,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from opsgraph.model import Assignment, Engagement, EngagementTimeTotals, PsaUser, SourceRef, TimeEntry
+from opsgraph.model import (
+    Assignment,
+    Engagement,
+    EngagementTimeTotals,
+    PsaUser,
+    SourceRef,
+    TimeEntry,
+    UnbilledTime,
+)
 from opsgraph.roles.base import SystemPort
 from opsgraph.roles.drafts import AssignmentDraft, BudgetChange, EngagementDraft, TimeEntryDraft
 from opsgraph.roles.filters import AssignmentFilter, EngagementFilter, TimeEntryFilter
@@ -52,6 +60,11 @@ class PsaPort(SystemPort, Protocol):
     async def hours_by_engagement(self, start: date, end: date) -> Mapping[str, EngagementTimeTotals]:
         """The vendor's time report: hours and billable amount per engagement id over `start..end`
         (inclusive); an engagement with no time in the range is absent."""
+        ...
+
+    async def unbilled_by_engagement(self, start: date, end: date) -> Mapping[str, UnbilledTime]:
+        """Approved, billable time not yet invoiced, dated `start..end` (inclusive), per engagement id
+        (the vendor's uninvoiced report where it has one); an engagement with none is absent."""
         ...
 
     # -- writes (convertOpportunity, submitTimeEntries, prepareInvoice, applyChangeRequest) -----

@@ -106,16 +106,29 @@ def _refused(exc: WorkflowError) -> NoReturn:
     raise GraphQLError(str(exc), extensions=extensions) from exc
 
 
-def _check_key(key: str) -> list[UserError]:
+def check_key(key: str) -> list[UserError]:
+    """The input's idempotency key, checked: a user error for a blank or overlong one."""
     if key.strip() and len(key) <= MAX_KEY_CHARS:
         return []
     message = f"idempotencyKey must be 1 to {MAX_KEY_CHARS} characters, not blank"
     return [UserError(field=["input", "idempotencyKey"], message=message, code="BAD_USER_INPUT")]
 
 
-async def _start(
+def decode_id(global_id: strawberry.ID, type_name: str, path: list[str], errors: list[UserError]) -> str:
+    """The key inside an input's id of `type_name`; a malformed one adds a user error at
+    `["input", *path]` (and gives "")."""
+    try:
+        return from_global_id(global_id, type_name)[1]
+    except GraphQLError as exc:
+        errors.append(UserError(field=["input", *path], message=exc.message, code="BAD_USER_INPUT"))
+        return ""
+
+
+async def start_workflow(
     info: Info, kind: str, key: str, data: dict[str, Any], fields: dict[str, str]
 ) -> WorkflowPayload:
+    """Start (or answer) the workflow `kind` for the caller; `fields` map the engine's input fields to
+    the GraphQL input's, where user errors point."""
     try:
         result = await engine_of(info).start(
             kind,
@@ -148,6 +161,18 @@ async def _operate(info: Info, id: strawberry.ID, note: str | None) -> WorkflowP
     return WorkflowPayload.of(result, {})
 
 
+async def _start_period(
+    info: Info, kind: str, input: PostApprovedTimeInput | PrepareInvoiceInput, fields: dict[str, str]
+) -> WorkflowPayload:
+    """A workflow over one engagement and period (postApprovedTime, prepareInvoice)."""
+    errors = check_key(input.idempotency_key)
+    code = decode_id(input.engagement_id, "Engagement", ["engagementId"], errors)
+    if errors:
+        return WorkflowPayload(workflow=None, user_errors=errors)
+    data = {"engagement_code": code, "start": input.from_, "end": input.to}
+    return await start_workflow(info, kind, input.idempotency_key, data, fields)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -155,46 +180,22 @@ class Mutation:
         "(each entry posted at most once, whatever the retries)."
     )
     async def post_approved_time(self, info: Info, input: PostApprovedTimeInput) -> WorkflowPayload:
-        errors = _check_key(input.idempotency_key)
-        try:
-            code = from_global_id(input.engagement_id, "Engagement")[1]
-        except GraphQLError as exc:
-            errors.append(
-                UserError(field=["input", "engagementId"], message=exc.message, code="BAD_USER_INPUT")
-            )
-        if errors:
-            return WorkflowPayload(workflow=None, user_errors=errors)
-        data = {"engagement_code": code, "start": input.from_, "end": input.to}
-        return await _start(info, "postApprovedTime", input.idempotency_key, data, POST_APPROVED_TIME_FIELDS)
+        return await _start_period(info, "postApprovedTime", input, POST_APPROVED_TIME_FIELDS)
 
     @strawberry.mutation(
         description="An engagement's billing period -> ERP invoice -> its PSA entries marked billed; "
         "the readiness check must pass, and a capped contract over its cap is PARKED for finance."
     )
     async def prepare_invoice(self, info: Info, input: PrepareInvoiceInput) -> WorkflowPayload:
-        errors = _check_key(input.idempotency_key)
-        try:
-            code = from_global_id(input.engagement_id, "Engagement")[1]
-        except GraphQLError as exc:
-            errors.append(
-                UserError(field=["input", "engagementId"], message=exc.message, code="BAD_USER_INPUT")
-            )
-        if errors:
-            return WorkflowPayload(workflow=None, user_errors=errors)
-        data = {"engagement_code": code, "start": input.from_, "end": input.to}
-        return await _start(info, "prepareInvoice", input.idempotency_key, data, PREPARE_INVOICE_FIELDS)
+        return await _start_period(info, "prepareInvoice", input, PREPARE_INVOICE_FIELDS)
 
     @strawberry.mutation(
         description="Closed-won opportunity -> ERP customer and job -> PSA project and people -> the "
         "engagement code back to the CRM; a failure part way undoes the job and the project."
     )
     async def convert_opportunity(self, info: Info, input: ConvertOpportunityInput) -> WorkflowPayload:
-        errors = _check_key(input.idempotency_key)
-        try:
-            opportunity = from_global_id(input.opportunity_id, "Opportunity")[1]
-        except GraphQLError as exc:
-            field = ["input", "opportunityId"]
-            errors.append(UserError(field=field, message=exc.message, code="BAD_USER_INPUT"))
+        errors = check_key(input.idempotency_key)
+        opportunity = decode_id(input.opportunity_id, "Opportunity", ["opportunityId"], errors)
         if errors:
             return WorkflowPayload(workflow=None, user_errors=errors)
         data = {
@@ -210,7 +211,7 @@ class Mutation:
                 for p in input.people or []
             ],
         }
-        return await _start(
+        return await start_workflow(
             info, "convertOpportunity", input.idempotency_key, data, CONVERT_OPPORTUNITY_FIELDS
         )
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import strawberry
-from graphql import GraphQLError
 
-from opsgraph.schema.mutation import _check_key, _start
-from opsgraph.schema.relay import from_global_id
+from opsgraph.schema.mutation import check_key, decode_id, start_workflow
 from opsgraph.schema.types.common import Info
-from opsgraph.schema.types.workflow import UserError, WorkflowPayload
+from opsgraph.schema.types.workflow import WorkflowPayload
 
 CHANGE_REQUEST_FIELDS = {
     "engagement_code": "engagementId",
@@ -46,12 +44,8 @@ class ChangeMutation:
         "budget and the ERP job's contract value; a failure part way restores the values before."
     )
     async def apply_change_request(self, info: Info, input: ChangeRequestInput) -> WorkflowPayload:
-        errors = _check_key(input.idempotency_key)
-        try:
-            code = from_global_id(input.engagement_id, "Engagement")[1]
-        except GraphQLError as exc:
-            field = ["input", "engagementId"]
-            errors.append(UserError(field=field, message=exc.message, code="BAD_USER_INPUT"))
+        errors = check_key(input.idempotency_key)
+        code = decode_id(input.engagement_id, "Engagement", ["engagementId"], errors)
         if errors:
             return WorkflowPayload(workflow=None, user_errors=errors)
         data = {
@@ -61,4 +55,6 @@ class ChangeMutation:
             "currency": input.currency,
             "reason": input.reason,
         }
-        return await _start(info, "applyChangeRequest", input.idempotency_key, data, CHANGE_REQUEST_FIELDS)
+        return await start_workflow(
+            info, "applyChangeRequest", input.idempotency_key, data, CHANGE_REQUEST_FIELDS
+        )

@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 import strawberry
-from graphql import GraphQLError
 
-from opsgraph.schema.mutation import _check_key, _start
-from opsgraph.schema.relay import from_global_id
+from opsgraph.schema.mutation import check_key, decode_id, start_workflow
 from opsgraph.schema.types.common import Info
-from opsgraph.schema.types.workflow import UserError, WorkflowPayload
+from opsgraph.schema.types.workflow import WorkflowPayload
 
 SUBMIT_TIME_ENTRIES_FIELDS = {
     "resource": "resourceId",
@@ -39,14 +37,6 @@ class SubmitTimeEntriesInput:
     entries: list[TimeEntryInput]
 
 
-def _key(global_id: strawberry.ID, type_name: str, path: list[str], errors: list[UserError]) -> str:
-    try:
-        return from_global_id(global_id, type_name)[1]
-    except GraphQLError as exc:
-        errors.append(UserError(field=["input", *path], message=exc.message, code="BAD_USER_INPUT"))
-        return ""
-
-
 @strawberry.type
 class TimeMutation:
     @strawberry.mutation(
@@ -55,11 +45,11 @@ class TimeMutation:
         "at most once, whatever the retries)."
     )
     async def submit_time_entries(self, info: Info, input: SubmitTimeEntriesInput) -> WorkflowPayload:
-        errors = _check_key(input.idempotency_key)
-        resource = _key(input.resource_id, "Resource", ["resourceId"], errors)
+        errors = check_key(input.idempotency_key)
+        resource = decode_id(input.resource_id, "Resource", ["resourceId"], errors)
         entries = []
         for n, entry in enumerate(input.entries):
-            code = _key(entry.engagement_id, "Engagement", ["entries", str(n), "engagementId"], errors)
+            code = decode_id(entry.engagement_id, "Engagement", ["entries", str(n), "engagementId"], errors)
             entries.append(
                 {
                     "engagement_code": code,
@@ -72,6 +62,6 @@ class TimeMutation:
         if errors:
             return WorkflowPayload(workflow=None, user_errors=errors)
         data = {"resource": resource, "entries": entries}
-        return await _start(
+        return await start_workflow(
             info, "submitTimeEntries", input.idempotency_key, data, SUBMIT_TIME_ENTRIES_FIELDS
         )

@@ -15,10 +15,12 @@ from opsgraph.connectors.errors import SourceError, public_message
 from opsgraph.resolvers.loaders import user_key
 from opsgraph.resolvers.partial import incomplete, settled
 from opsgraph.resolvers.views.order import record_order
+from opsgraph.schema.books import erp_books
 from opsgraph.schema.node_lookup import MAX_NODE_IDS, resolve_node, resolve_nodes
 from opsgraph.schema.pagination import Connection, check_first, connection
 from opsgraph.schema.people import psa_user_keys
 from opsgraph.schema.relay import from_global_id
+from opsgraph.schema.selection import selected
 from opsgraph.schema.types.common import BillingModel, EngagementStatus, Info, InvoiceStatus, TimeEntryStatus
 from opsgraph.schema.types.nodes import (
     Client,
@@ -112,6 +114,11 @@ class InvoiceFilter:
     client_id: strawberry.ID | None = None
     issued_from: date | None = None
     issued_to: date | None = None
+    legal_entity: str | None = strawberry.field(
+        default=None,
+        description="Invoices in the books of this legal entity of the firm (an ERP system's scope); "
+        "only the ERP systems keeping them are read",
+    )
 
 
 def _same(node: T) -> T:
@@ -148,14 +155,20 @@ class Query(WorkflowQueries):
     ) -> Connection[Client] | None:
         check_first(first)
         f = filter or ClientFilter()
-        rows = [
-            c
-            for c in await info.context.loaders.clients()
-            if _contains(c.name, f.name_contains)
-            and f.region in (None, c.region)
-            and f.industry in (None, c.industry)
-        ]
-        return connection(sorted(rows, key=lambda c: c.name), first, after, Client.of)
+        clients = await info.context.loaders.clients()
+
+        def chosen() -> list[model.Client]:
+            rows = [
+                c
+                for c in clients
+                if _contains(c.name, f.name_contains)
+                and f.region in (None, c.region)
+                and f.industry in (None, c.industry)
+            ]
+            return sorted(rows, key=lambda c: c.name)
+
+        slot = ("clients", f.name_contains, f.region, f.industry)
+        return connection(info.context.loaders.derived(slot, [clients], chosen), first, after, Client.of)
 
     @strawberry.field
     async def opportunities(
@@ -242,7 +255,7 @@ class Query(WorkflowQueries):
         loaders = info.context.loaders
         if filter.engagement_id:
             code = from_global_id(filter.engagement_id, "Engagement")[1]
-            engagement = (await loaders.engagement_by_code()).get(code)
+            engagement = (await loaders.engagement_by_code(filter.region)).get(code)
             if engagement is not None and filter.region is not None:
                 in_region = {e.key for e in await loaders.engagements(region=filter.region)}
                 engagement = engagement if engagement.key in in_region else None
@@ -259,8 +272,23 @@ class Query(WorkflowQueries):
             psa = resource.psa if isinstance(resource, Resource) else None
             users = set(await psa_user_keys(loaders, psa.email)) if psa is not None else set()
             entries = [e for e in entries if user_key(e) in users]
-        rows = [e for e in entries if filter.status in (None, e.status)]
-        return connection(sorted(rows, key=lambda e: (e.date, *record_order(e))), first, after, TimeEntry.of)
+
+        def chosen() -> list[model.TimeEntry]:
+            rows = [e for e in entries if filter.status in (None, e.status)]
+            return sorted(rows, key=lambda e: (e.date, *record_order(e)))
+
+        if filter.resource_id:  # a filtered copy: nothing to keep
+            page = connection(chosen(), first, after, TimeEntry.of)
+        else:
+            slot = ("time_entries", filter.status)
+            page = connection(loaders.derived(slot, [entries], chosen), first, after, TimeEntry.of)
+        wanted = selected(info.selected_fields, "timeEntries", "nodes") | selected(
+            info.selected_fields, "timeEntries", "edges", "node"
+        )
+        await loaders.index_joins(
+            (n.entry for n in page.nodes), users="resource" in wanted, engagements="engagement" in wanted
+        )
+        return page
 
     @strawberry.field
     async def invoices(
@@ -281,16 +309,32 @@ class Query(WorkflowQueries):
             invoices = await hidden.invoices(invoices) if hidden else invoices
         else:
             open_only = f.status is model.InvoiceStatus.OPEN or f.overdue is True
-            invoices = await info.context.loaders.invoices(open_only=open_only)
-        rows = [
-            i
-            for i in invoices
-            if f.status in (None, i.status)
-            and (f.overdue is None or f.overdue == (i.amount_due.amount > 0 and i.due_date < today))
-            and (f.issued_from is None or i.issue_date >= f.issued_from)
-            and (f.issued_to is None or i.issue_date <= f.issued_to)
-        ]
-        return connection(sorted(rows, key=lambda i: (i.issue_date, i.number)), first, after, Invoice.of)
+            loaders = info.context.loaders
+            books = None if f.legal_entity is None else erp_books(loaders.sources, f.legal_entity)
+            invoices = await loaders.invoices(open_only=open_only, systems=books)
+
+        def chosen() -> list[model.Invoice]:
+            rows = [
+                i
+                for i in invoices
+                if f.status in (None, i.status)
+                and (f.overdue is None or f.overdue == (i.amount_due.amount > 0 and i.due_date < today))
+                and (f.issued_from is None or i.issue_date >= f.issued_from)
+                and (f.issued_to is None or i.issue_date <= f.issued_to)
+            ]
+            return sorted(rows, key=lambda i: (i.issue_date, i.number))
+
+        slot = (
+            "invoices",
+            f.client_id,
+            f.legal_entity,
+            f.status,
+            f.overdue,
+            f.issued_from,
+            f.issued_to,
+            today,
+        )
+        return connection(info.context.loaders.derived(slot, [invoices], chosen), first, after, Invoice.of)
 
     @strawberry.field(description="Readiness to invoice, for the given engagements or every active one.")
     async def invoice_readiness(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,14 @@ from opsgraph.workflows.kinds import (
 from opsgraph.workflows.records import UserError
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+@runtime_checkable
+class OpensInSteps(Protocol):
+    """A PSA whose `create_engagement` is several writes (Kantata: the workspace, then its code): one
+    that failed between them leaves an engagement no code finds, which this answers by the key."""
+
+    async def engagement_opened(self, *, idempotency_key: str) -> str | None: ...
 
 
 class PersonInput(BaseModel):
@@ -85,6 +93,18 @@ def _owner(systems: Systems, role: Role, region: str | None) -> SystemEntry | No
     return pick[0] if pick else None
 
 
+async def _books_of(systems: Systems, client: Client | None) -> SystemEntry | None:
+    """The ERP system that already keeps the client's customer (the legal entity booking it), if any:
+    with one ERP per legal entity, a client's engagements go to the books that hold its account."""
+    candidates = list(systems.of_role(Role.ERP))
+    if client is None or len(candidates) < 2:
+        return None
+    for s in candidates:
+        if client.id in await erp(systems, s.name).customers_by_client_ids([client.id]):
+            return s
+    return None
+
+
 def _error(field: str, message: str, code: str) -> UserError:
     return UserError(field=(field,), message=message, code=code)
 
@@ -115,7 +135,8 @@ async def _find(systems: Systems, data: ConvertOpportunityInput) -> tuple[_Found
     if client is None or not client.legal_entity:
         errors.append(_error("opportunity", "the client has no legal entity", "NO_LEGAL_ENTITY"))
     region = client.region if client is not None else None
-    erp_system, psa_system = _owner(systems, Role.ERP, region), _owner(systems, Role.PSA, region)
+    erp_system = await _books_of(systems, client) or _owner(systems, Role.ERP, region)
+    psa_system = _owner(systems, Role.PSA, region)
     if erp_system is None or psa_system is None:
         errors.append(_error("opportunity", "no ERP or PSA system owns the client's region", "NO_SYSTEM"))
         return None, errors
@@ -283,10 +304,13 @@ class ConvertOpportunity(WorkflowKind[ConvertOpportunityInput]):
                 await erp(systems, step.system).deactivate_job(job_id, idempotency_key=key)
         elif step.action == "create_engagement":
             engagement_id = (result or {}).get("engagement_id")
-            if engagement_id is None:
+            if engagement_id is None:  # failed part way: the engagement is there if the PSA made it
                 code = step.args["code"]
                 project = (await psa(systems, step.system).engagements_by_codes([code])).get(code)
                 engagement_id = None if project is None else project.id
+            client = systems.system(step.system).client
+            if engagement_id is None and isinstance(client, OpensInSteps):
+                engagement_id = await client.engagement_opened(idempotency_key=ctx.idempotency_key)
             if engagement_id is not None:
                 await psa(systems, step.system).archive_engagement(engagement_id, idempotency_key=key)
 

@@ -22,13 +22,14 @@ from starlette.responses import JSONResponse, Response
 from opsgraph.connectors.ids import ascii_int
 from simulators.harvest.sim_state import parse_ts
 from simulators.harvest.sim_wire import Resource
+from simulators.simkit.routing import Refused
 from simulators.simkit.store import Store
 
 MAX_PER_PAGE = 2000
 _PAGING_PARAMS = frozenset({"page", "cursor", "per_page", "ref"})
 
 
-class HarvestReject(Exception):
+class HarvestReject(Refused):
     """Ends a request with one of Harvest's error responses."""
 
     def __init__(self, status: int, body: Mapping[str, Any]) -> None:

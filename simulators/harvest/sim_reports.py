@@ -1,4 +1,5 @@
-"""The Harvest simulator's Time Reports: `GET /v2/reports/time/projects`, aggregated in SQLite.
+"""The Harvest simulator's reports, aggregated in SQLite: Time Reports (`GET /v2/reports/time/projects`)
+and the Uninvoiced Report (`GET /v2/reports/uninvoiced`).
 
 Per the Harvest v2 docs (Reports API, "Time Reports"):
 
@@ -14,6 +15,14 @@ Per the Harvest v2 docs (Reports API, "Time Reports"):
   project's name is shown as `[code] name` when it has a code. Results are ordered by that name.
 - Page-based paging like other lists (`per_page` 1..2000, default 2000), with `results` as the array;
   a page past the end has an empty `results`. Links list the query keys in sorted order, without `ref`.
+
+The Uninvoiced Report has the same timeframe rules and paging; one result per project and currency
+with uninvoiced time in the timeframe: `client_id, client_name, project_id, project_name, currency,
+total_hours, uninvoiced_hours, uninvoiced_expenses, uninvoiced_amount`. Uninvoiced time is billable
+time not on an invoice; on an account with Approvals (which is how the firm uses Harvest: a closed entry
+is an approved one) only approved time is counted. The simulator has no expenses (0). Its
+`uninvoiced_amount` is the exact sum of `hours * billable_rate` (not rounded to cents), so that a sum
+across projects is the sum of the entries.
 
 Sums are exact: hours are added as integer millionths of an hour and amounts as integer ten-thousandths
 (each entry's `hours * billable_rate`), then the amount is rounded to cents.
@@ -58,6 +67,23 @@ FROM time_entries te
 JOIN projects p ON p.id = te.project_id
 JOIN clients c ON c.id = p.client_id
 WHERE te.spent_date >= :start AND te.spent_date <= :end
+GROUP BY p.id, c.currency
+"""
+
+
+_UNINVOICED = f"""
+SELECT p.id AS project_id, {_PROJECT_NAME} AS project_name, c.id AS client_id, c.name AS client_name,
+       c.currency AS currency,
+       SUM(CAST(ROUND(te.hours * {HOUR_UNITS}) AS INTEGER)) AS total_units,
+       SUM(CAST(ROUND(te.hours * {HOUR_UNITS}) AS INTEGER)) AS uninvoiced_units,
+       SUM(CASE WHEN te.billable_rate IS NOT NULL AND (:fixed_fee OR NOT p.is_fixed_fee)
+                THEN CAST(ROUND(te.hours * te.billable_rate * {AMOUNT_UNITS}) AS INTEGER) ELSE 0 END)
+           AS amount_units
+FROM time_entries te
+JOIN projects p ON p.id = te.project_id
+JOIN clients c ON c.id = p.client_id
+WHERE te.spent_date >= :start AND te.spent_date <= :end
+  AND te.billable AND te.is_closed AND te.invoice_id IS NULL
 GROUP BY p.id, c.currency
 """
 
@@ -123,7 +149,31 @@ def _result(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _uninvoiced_result(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "client_id": row["client_id"],
+        "client_name": row["client_name"],
+        "project_id": row["project_id"],
+        "project_name": row["project_name"],
+        "currency": row["currency"],
+        "total_hours": _number(row["total_units"], HOUR_UNITS),
+        "uninvoiced_hours": _number(row["uninvoiced_units"], HOUR_UNITS),
+        "uninvoiced_expenses": 0.0,
+        "uninvoiced_amount": _number(row["amount_units"], AMOUNT_UNITS),
+    }
+
+
 def projects_time_report(store: Store, request: Request) -> Response:
+    return _report(store, request, _BY_PROJECT, _result)
+
+
+def uninvoiced_report(store: Store, request: Request) -> Response:
+    return _report(store, request, _UNINVOICED, _uninvoiced_result)
+
+
+def _report(
+    store: Store, request: Request, by_project: str, result: Callable[[Mapping[str, Any]], dict[str, Any]]
+) -> Response:
     query = request.query_params
     start, end = timeframe(query)
     fixed_fee = Filters(query).flag("include_fixed_fee") or False
@@ -134,17 +184,17 @@ def projects_time_report(store: Store, request: Request) -> Response:
     if page < 1:
         raise unprocessable("page must be 1 or more")
     params = {"start": start.isoformat(), "end": end.isoformat(), "fixed_fee": int(fixed_fee)}
-    total = int(store.scalar(f"SELECT COUNT(*) FROM ({_BY_PROJECT})", params))
+    total = int(store.scalar(f"SELECT COUNT(*) FROM ({by_project})", params))
     offset = (page - 1) * per_page
     rows = store.execute(
-        f"{_BY_PROJECT} ORDER BY project_name, currency, project_id LIMIT :limit OFFSET :offset",
+        f"{by_project} ORDER BY project_name, currency, project_id LIMIT :limit OFFSET :offset",
         {**params, "limit": per_page, "offset": offset},
     ).fetchall()
     total_pages = max(1, math.ceil(total / per_page))
     more = offset + len(rows) < total
     link = _linker(request, per_page)
     body = {
-        "results": [_result(r) for r in rows],
+        "results": [result(r) for r in rows],
         "per_page": per_page,
         "total_pages": total_pages,
         "total_entries": total,

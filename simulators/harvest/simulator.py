@@ -8,7 +8,6 @@ the answer is 429 with `Retry-After` in seconds.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulators.harvest import sim_events, sim_invoices, sim_reports, sim_writes
-from simulators.harvest.sim_paging import Filters, HarvestReject, document, list_page, not_found
+from simulators.harvest.sim_paging import Filters, document, list_page, not_found
 from simulators.harvest.sim_state import SCHEMA, load_world
 from simulators.harvest.sim_wire import (
     CLIENTS,
@@ -31,6 +30,7 @@ from simulators.harvest.sim_wire import (
     USERS,
 )
 from simulators.simkit.admin import Faults, RateWindow, build_simulator_app, retry_after_header
+from simulators.simkit.routing import Handler, method_routes
 from simulators.simkit.serve import SimulatorInfo
 from simulators.simkit.store import Store
 from simulators.world import World
@@ -46,21 +46,6 @@ INVALID_TOKEN = {
     "error_description": "The access token provided is expired, revoked, malformed or invalid for other "
     "reasons.",
 }
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _harvest(fn: Handler) -> Handler:
-    """Turn a `HarvestReject` raised anywhere in a handler into Harvest's error response."""
-
-    @functools.wraps(fn)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await fn(request)
-        except HarvestReject as reject:
-            return reject.response()
-
-    return wrapped
 
 
 class HarvestSimulator:
@@ -222,6 +207,9 @@ class HarvestSimulator:
     async def projects_time_report(self, request: Request) -> Response:
         return sim_reports.projects_time_report(self.store, request)
 
+    async def uninvoiced_report(self, request: Request) -> Response:
+        return sim_reports.uninvoiced_report(self.store, request)
+
     # -- routes ------------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -256,20 +244,9 @@ class HarvestSimulator:
             ("/invoices/{id:int}", self.get_invoice, "GET"),
             ("/invoices/{id:int}", write(sim_invoices.delete_invoice), "DELETE"),
             ("/reports/time/projects", self.projects_time_report, "GET"),
+            ("/reports/uninvoiced", self.uninvoiced_report, "GET"),
         ]
-        by_path: dict[str, dict[str, Handler]] = {}
-        for path, handler, method in table:
-            by_path.setdefault(path, {})[method] = _harvest(handler)
-        return [_route(API + path, handlers) for path, handlers in by_path.items()]
-
-
-def _route(path: str, handlers: dict[str, Handler]) -> Route:
-    """One route per path, dispatching on method, so stats count `METHOD /v2/path` per route."""
-
-    async def dispatch(request: Request) -> Response:
-        return await (handlers.get(request.method) or handlers["GET"])(request)
-
-    return Route(path, dispatch, methods=list(handlers))
+        return method_routes(API, table)
 
 
 def create_app(world: World) -> Starlette:

@@ -3,10 +3,11 @@
 
 Filters (VENDOR_APIS_MORE section 3; those marked there as unconfirmed are the simulator's choice):
 workspaces `only`, `include_archived` (archived workspaces are left out unless asked for), `archived`,
-`updated_after`; users `only`, `updated_after`; participations `only`, `workspace_id` (one id or a
-comma list), `active`, `updated_after`; time entries `only`, `workspace_id`, `user_id`,
-`date_performed_between=YYYY-MM-DD:YYYY-MM-DD`, `billable`, `approved`, `is_invoiced`,
-`updated_after`, `created_after`. `updated_after` is strictly after the instant, to the second.
+`updated_after`, `external_reference`; users `only`, `updated_after`; participations `only`,
+`workspace_id` (one id or a comma list), `active`, `updated_after`; time entries `only`,
+`workspace_id`, `user_id`, `date_performed_between=YYYY-MM-DD:YYYY-MM-DD`, `billable`, `approved`,
+`is_invoiced`, `updated_after`, `created_after`, `external_reference`. `updated_after` is strictly
+after the instant, to the second.
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ class Query:
         if raw is not None:
             self.add(f"{column} > ?", _instant(raw, name))
 
+    def references(self) -> None:
+        """The `external_reference` filter: records carrying one of a comma list of refs."""
+        refs = self.get("external_reference")
+        if refs is not None:
+            values = refs.split(",")
+            self.add(f"external_ref IN ({', '.join('?' for _ in values)})", *values)
+
 
 def _instant(raw: str, name: str) -> str:
     text = raw.strip().replace(" ", "+")
@@ -110,6 +118,7 @@ class Reads:
         if archived is None and q.get("include_archived") != "true":
             q.add("archived = 0")
         q.after("updated_after", "updated_at")
+        q.references()
         return self._page(request, q, "workspaces", "id", wire.workspace, WORKSPACE_INCLUDES)
 
     async def workspace(self, request: Request) -> Response:
@@ -161,10 +170,7 @@ class Reads:
             q.boolean(name, name)
         q.after("updated_after", "updated_at")
         q.after("created_after", "created_at")
-        refs = q.get("external_reference")
-        if refs is not None:
-            values = refs.split(",")
-            q.add(f"external_ref IN ({', '.join('?' for _ in values)})", *values)
+        q.references()
         render = lambda r, _: wire.time_entry(r)  # noqa: E731
         return self._page(request, q, "time_entries", "date_performed DESC, id", render, TIME_ENTRY_INCLUDES)
 

@@ -45,8 +45,9 @@ CREATE TABLE workspaces (
     id INTEGER PRIMARY KEY, title TEXT NOT NULL, description TEXT, archived INTEGER NOT NULL,
     start_date TEXT, due_date TEXT, budgeted INTEGER NOT NULL, price_in_cents INTEGER,
     currency TEXT NOT NULL, default_rate TEXT, group_id INTEGER, code TEXT, billing_model TEXT,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+    external_ref TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX ws_updated ON workspaces(updated_at);
+CREATE INDEX ws_ext ON workspaces(external_ref);
 CREATE TABLE users (
     id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email_address TEXT NOT NULL, headline TEXT,
     disabled INTEGER NOT NULL, weekly_capacity_in_minutes INTEGER NOT NULL, bill_rate_in_cents INTEGER,
@@ -166,6 +167,7 @@ def _workspace_row(e: Engagement) -> Row:
         "group_id": int(kantata_group_id(e.client)),
         "code": e.code,
         "billing_model": BILLING_LABELS[e.billing_model],
+        "external_ref": None,
         "created_at": ts(e.modified_at),
         "updated_at": ts(e.modified_at),
     }

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from simulators.simkit.routing import Refused
 from simulators.simkit.store import Row, Store
 
 DEFAULT_PER_PAGE = 20
@@ -24,7 +25,7 @@ CUSTOM_FIELDS = (("101", "Engagement Code", "code"), ("102", "Billing Model", "b
 Obj = dict[str, Any]
 
 
-class KantataReject(Exception):
+class KantataReject(Refused):
     """A request Kantata refuses: its status and its `errors` body."""
 
     def __init__(self, status: int, message: str, kind: str = "system", field: str | None = None) -> None:
@@ -68,6 +69,7 @@ def workspace(row: Row, includes: set[str]) -> Obj:
         "currency_base_unit": 100,
         "default_rate": row["default_rate"],
         "stories_are_fixed_fee_by_default": row["billing_model"] == "Fixed Fee",
+        "external_reference": external_reference(row),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
@@ -76,6 +78,11 @@ def workspace(row: Row, includes: set[str]) -> Obj:
     if "workspace_groups" in includes:
         obj["workspace_group_ids"] = [] if row["group_id"] is None else [str(row["group_id"])]
     return obj
+
+
+def external_reference(row: Row) -> Obj | None:
+    ref = row["external_ref"]
+    return None if ref is None else {"service_name": "opsgraph", "service_model_ref": ref}
 
 
 def custom_field_values(row: Row) -> list[Obj]:
@@ -159,9 +166,7 @@ def time_entry(row: Row) -> Obj:
         "invoice_id": sid(row["invoice_id"]),
         "taxable": False,
         "active_submission_id": None,
-        "external_reference": None
-        if row["external_ref"] is None
-        else {"service_name": "opsgraph", "service_model_ref": row["external_ref"]},
+        "external_reference": external_reference(row),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }

@@ -3,10 +3,11 @@ update is `PUT /<type>/<id>.json {"<type singular>": {...}}`. The answer is the 
 Kantata's shape. A refused item is a 422 `{"errors": [{"type": "validation", "message", "field"}]}` and
 nothing of the batch is written.
 
-Simulator choices (the public facts are thin): a time entry may carry `external_reference`
-(`{"service_name", "service_model_ref"}`, listed back with the `external_reference` filter, a comma
-list of refs); an invoice is made from `time_entry_ids`, which marks them invoiced (an entry already
-invoiced is refused); custom field values are set with `POST /custom_field_values.json`.
+Simulator choices (the public facts are thin): a time entry or a workspace may carry
+`external_reference` (`{"service_name", "service_model_ref"}`, listed back with the
+`external_reference` filter, a comma list of refs); an invoice is made from `time_entry_ids`, which
+marks them invoiced (an entry already invoiced is refused); custom field values are set with
+`POST /custom_field_values.json`.
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ def _row(store: Store, table: str, record_id: int | None, field: str) -> Row:
     return row
 
 
+def _reference(item: Mapping[str, Any]) -> str | None:
+    """The `service_model_ref` of an item's `external_reference`, if it carries one."""
+    ref = item.get("external_reference")
+    text = ref.get("service_model_ref") if isinstance(ref, dict) else None
+    return text if isinstance(text, str) else None
+
+
 def _next_id(store: Store, table: str) -> int:
     return int(store.scalar(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))
 
@@ -121,8 +129,6 @@ async def create_time_entries(store: Store, request: Request) -> Response:
         )
         if part is None:
             raise _invalid("the user is not a participant of the workspace", "user_id")
-        ref = item.get("external_reference")
-        ref_text = ref.get("service_model_ref") if isinstance(ref, dict) else None
         now = ts(utc_now())
         rows.append(
             {
@@ -139,7 +145,7 @@ async def create_time_entries(store: Store, request: Request) -> Response:
                 "approved": 0,
                 "is_invoiced": 0,
                 "invoice_id": None,
-                "external_ref": ref_text if isinstance(ref_text, str) else None,
+                "external_ref": _reference(item),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -191,6 +197,7 @@ async def create_workspaces(store: Store, request: Request) -> Response:
                 "group_id": None,
                 "code": None,
                 "billing_model": None,
+                "external_ref": _reference(item),
                 "created_at": now,
                 "updated_at": now,
             },

@@ -10,7 +10,6 @@ VENDOR_APIS_MORE.md section 3.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -22,8 +21,9 @@ from starlette.routing import Route
 from simulators.kantata import sim_events, sim_writes
 from simulators.kantata.sim_routes import Reads
 from simulators.kantata.sim_state import SCHEMA, load_world
-from simulators.kantata.sim_wire import KantataReject, error_response
+from simulators.kantata.sim_wire import error_response
 from simulators.simkit.admin import Faults, RateWindow, build_simulator_app, retry_after_header
+from simulators.simkit.routing import Handler, method_routes
 from simulators.simkit.serve import SimulatorInfo
 from simulators.simkit.store import Store
 from simulators.world import World
@@ -31,19 +31,6 @@ from simulators.world import World
 ACCESS_TOKEN = "sim-kantata-oauth-token"
 CREDENTIALS = {"access_token": ACCESS_TOKEN}
 API = "/api/v1"
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _kantata(fn: Handler) -> Handler:
-    @functools.wraps(fn)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await fn(request)
-        except KantataReject as reject:
-            return reject.response()
-
-    return wrapped
 
 
 class KantataSimulator:
@@ -109,19 +96,7 @@ class KantataSimulator:
             ("/invoices.json", reads.invoices, "GET"),
             ("/invoices.json", write(sim_writes.create_invoices), "POST"),
         ]
-        by_path: dict[str, dict[str, Handler]] = {}
-        for path, handler, method in table:
-            by_path.setdefault(path, {})[method] = _kantata(handler)
-        return [_route(API + path, handlers) for path, handlers in by_path.items()]
-
-
-def _route(path: str, handlers: dict[str, Handler]) -> Route:
-    """One route per path, dispatching on method, so stats count `METHOD /api/v1/path` per route."""
-
-    async def dispatch(request: Request) -> Response:
-        return await (handlers.get(request.method) or handlers["GET"])(request)
-
-    return Route(path, dispatch, methods=list(handlers))
+        return method_routes(API, table)
 
 
 def create_app(world: World) -> Starlette:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from opsgraph.model import SYSTEM_NAME, Role
-from simulators.world import REGIONS, World, for_regions, with_crm, with_psa
+from simulators.world import REGIONS, World, check_entities, for_entities, for_regions, with_crm, with_psa
 from simulators.world.views import check_regions
 
 ROLE_ORDER: tuple[Role, ...] = (Role.CRM, Role.PSA, Role.HR, Role.ERP)
@@ -54,7 +54,9 @@ STACKS: Mapping[str, tuple[SystemSpec, ...]] = {
         _spec(PSA, "harvest", {"AMER"}),
         _spec(PSA, "kantata", {"EMEA", "APAC"}),
         _spec(HR, "bamboohr"),
-        _spec(ERP, "netsuite"),
+        # The US entity (the parent) keeps its books in NetSuite, the UK entity in Sage Intacct.
+        _spec(ERP, "netsuite", {"US"}),
+        _spec(ERP, "intacct", {"UK"}),
     ),
     "workday": (
         _spec(CRM, "salesforce"),
@@ -65,11 +67,17 @@ STACKS: Mapping[str, tuple[SystemSpec, ...]] = {
 }
 DEFAULT_STACK = "classic"
 
-SLICES: Mapping[Role, Callable[[World, frozenset[str]], World]] = {Role.PSA: for_regions}
+SLICES: Mapping[Role, Callable[[World, frozenset[str]], World]] = {
+    Role.PSA: for_regions,
+    Role.ERP: for_entities,
+}
 """How a scoped system's world is cut from the stack's, per role: a PSA holds its regions' delivery
-records. A role scoped some other way (the ERP by legal entity) adds its slice here."""
-CHECKS: Mapping[Role, Callable[[Iterable[str]], frozenset[str]]] = {Role.PSA: check_regions}
-"""How a role's scope is checked (a PSA's: known regions)."""
+records, an ERP its legal entities' books (`simulators.world.firm_entity`)."""
+CHECKS: Mapping[Role, Callable[[Iterable[str]], frozenset[str]]] = {
+    Role.PSA: check_regions,
+    Role.ERP: check_entities,
+}
+"""How a role's scope is checked (a PSA's: known regions; an ERP's: the firm's legal entities)."""
 
 PsaRegions = Mapping[str, frozenset[str] | set[str]]
 """A PSA split by region: system name -> the regions (of `simulators.world.REGIONS`) it owns."""
@@ -160,7 +168,8 @@ def _check(specs: list[SystemSpec]) -> None:
                 raise ValueError(f"a {role.value} system cannot be scoped")
             for item in sorted(CHECKS[role](s.scope)):
                 if item in owned:
-                    raise ValueError(f"region {item} is owned by both {owned[item]} and {s.system}")
+                    what = "region" if role is Role.PSA else "legal entity"
+                    raise ValueError(f"{what} {item} is owned by both {owned[item]} and {s.system}")
                 owned[item] = s.system
 
 

@@ -31,11 +31,21 @@ from simulators.world.records import (
     World,
     salesforce_id,
 )
-from simulators.world.views import crm_client_id, crm_opportunity_id, for_regions, with_crm
+from simulators.world.views import (
+    ENTITIES,
+    check_entities,
+    crm_client_id,
+    crm_opportunity_id,
+    firm_entity,
+    for_entities,
+    for_regions,
+    with_crm,
+)
 
 __all__ = [
     "CRMS",
     "DEFAULT_AS_OF",
+    "ENTITIES",
     "PROFILES",
     "PSAS",
     "RATE_CARD",
@@ -55,8 +65,11 @@ __all__ = [
     "TimeOff",
     "World",
     "build_world",
+    "check_entities",
     "crm_client_id",
     "crm_opportunity_id",
+    "firm_entity",
+    "for_entities",
     "for_regions",
     "psa_invoice_id",
     "psa_of",

@@ -1,4 +1,5 @@
-"""Views of one world for a stack: which CRM the firm runs, and one region's slice of the delivery side.
+"""Views of one world for a stack: which CRM the firm runs, one region's slice of the delivery side, and
+one of the firm's legal entities' slice of the books.
 
 A view shares the world's records (no copies), so every id and figure in it is the world's own.
 """
@@ -45,6 +46,48 @@ def for_regions(world: World, regions: Iterable[str]) -> World:
     time off and accounting periods are the firm's, whichever region a person books to."""
     wanted = check_regions(regions)
     clients = [c for c in world.clients if c.region in wanted]
+    client_ids = {c.sf_id for c in clients}
+    engagements = [e for e in world.engagements if e.client.sf_id in client_ids]
+    codes = {e.code for e in engagements}
+    return dataclasses.replace(
+        world,
+        clients=clients,
+        opportunities=[o for o in world.opportunities if o.account_id in client_ids],
+        engagements=engagements,
+        assignments=[a for a in world.assignments if a.engagement.code in codes],
+        time_entries=[t for t in world.time_entries if t.engagement.code in codes],
+        invoices=[i for i in world.invoices if i.engagement.code in codes],
+    )
+
+
+FIRM_ENTITIES: dict[str, frozenset[str]] = {"UK": frozenset({"United Kingdom"})}
+"""The firm's legal entities other than the US parent, by the billing countries whose clients they
+book: OpsGraph Consulting Ltd (UK) books British clients in GBP; OpsGraph Consulting Inc. (US) all others."""
+PARENT_ENTITY = "US"
+ENTITIES = (PARENT_ENTITY, *FIRM_ENTITIES)
+
+
+def firm_entity(client: Client) -> str:
+    """The firm's legal entity whose books hold `client`'s customer, jobs, invoices and posted time."""
+    return next((e for e, countries in FIRM_ENTITIES.items() if client.country in countries), PARENT_ENTITY)
+
+
+def check_entities(entities: Iterable[str]) -> frozenset[str]:
+    """`entities` as a set, each one of the firm's `ENTITIES`; a `ValueError` otherwise (or when empty)."""
+    wanted = frozenset(entities)
+    unknown = sorted(wanted - set(ENTITIES))
+    if unknown or not wanted:
+        raise ValueError(
+            f"legal entities must be a non-empty set of {', '.join(ENTITIES)}; got {sorted(wanted) or 'none'}"
+        )
+    return wanted
+
+
+def for_entities(world: World, entities: Iterable[str]) -> World:
+    """The slice of `world` the ERP of `entities` holds: their clients with everything booked for them
+    (opportunities, engagements, assignments, time, invoices). People and accounting periods stay."""
+    wanted = check_entities(entities)
+    clients = [c for c in world.clients if firm_entity(c) in wanted]
     client_ids = {c.sf_id for c in clients}
     engagements = [e for e in world.engagements if e.client.sf_id in client_ids]
     codes = {e.code for e in engagements}

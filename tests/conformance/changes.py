@@ -8,11 +8,13 @@ record's id in that system.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
+from opsgraph.connectors.intacct.xmlwire import element
 from opsgraph.roles import Entity
 from simulators import world as w
 from simulators.world.psa_ids import kantata_participation_id, kantata_time_entry_id, kantata_workspace_id
@@ -139,6 +141,30 @@ async def _netsuite_time_posting(world: w.World, admin: Admin, writer: Any) -> s
     return await _netsuite_patch(writer, "timeBill", t.ns_timebill_id, {"memo": "Corrected"})
 
 
+async def _intacct_update(writer: Any, obj: str, record_no: str, fields: dict[str, str]) -> str:
+    """An `<update>` through the gateway, as the company's user would make it in Intacct."""
+    body = element("update", {obj: {"RECORDNO": record_no, **fields}})
+    writer.succeeded((await writer.call([body], write_key=f"conformance-{uuid.uuid4()}"))[0])
+    return record_no
+
+
+async def _intacct_customer(world: w.World, admin: Admin, writer: Any) -> str:
+    c = world.clients[3]
+    return await _intacct_update(writer, "CUSTOMER", c.ns_customer_id, {"NAME": f"{c.name} Renamed"})
+
+
+async def _intacct_job(world: w.World, admin: Admin, writer: Any) -> str:
+    e = next(e for e in world.engagements if e.ns_job_id is not None)
+    assert e.ns_job_id is not None
+    return await _intacct_update(writer, "PROJECT", e.ns_job_id, {"PRACTICE": "Operations"})
+
+
+async def _intacct_time_posting(world: w.World, admin: Admin, writer: Any) -> str:
+    t = next(t for t in reversed(world.time_entries) if t.ns_timebill_id is not None)
+    assert t.ns_timebill_id is not None
+    return await _intacct_update(writer, "TIMESHEETENTRY", t.ns_timebill_id, {"DESCRIPTION": "Corrected"})
+
+
 CHANGES: dict[str, dict[Entity, Change]] = {
     "salesforce": {Entity.CLIENT: _salesforce_client, Entity.OPPORTUNITY: _salesforce_opportunity},
     "hubspot": {Entity.CLIENT: _hubspot_client, Entity.OPPORTUNITY: _hubspot_opportunity},
@@ -159,6 +185,12 @@ CHANGES: dict[str, dict[Entity, Change]] = {
         Entity.JOB: _netsuite_job,
         Entity.INVOICE: _netsuite_invoice,
         Entity.TIME_POSTING: _netsuite_time_posting,
+    },
+    "intacct": {
+        Entity.CUSTOMER: _intacct_customer,
+        Entity.JOB: _intacct_job,
+        Entity.INVOICE: _netsuite_invoice,  # the same admin event: `pay_invoice`
+        Entity.TIME_POSTING: _intacct_time_posting,
     },
 }
 

@@ -18,6 +18,7 @@ from simulators.harvest.sim_paging import MAX_PER_PAGE
 from simulators.hubspot.sim_routes import PAGE_LIMIT
 from simulators.hubspot.sim_search import MAX_PAGE as HUBSPOT_SEARCH_PAGE
 from simulators.hubspot.sim_state import COMPANY_BASE, DEAL_BASE
+from simulators.intacct.sim_functions import MAX_PAGE as INTACCT_PAGE
 from simulators.kantata.sim_wire import MAX_PER_PAGE as KANTATA_PAGE
 from simulators.netsuite.simulator import MAX_LIMIT
 from simulators.salesforce.sim_query import MAX_BATCH
@@ -112,6 +113,7 @@ UNKNOWN: dict[str, UnknownIds] = {
         }
     ),
 }
+UNKNOWN["intacct"] = UNKNOWN["netsuite"]  # Intacct's RECORDNOs are the world's ERP numbers too
 """PSA, HR and ERP vendors: well-formed ids their simulators do not have (another record's id included)."""
 
 UNPAGED = 10**9
@@ -162,6 +164,7 @@ def max_page(vendor: str) -> int:
         "kantata": KANTATA_PAGE,
         "bamboohr": MAX_PAGE_LIMIT,
         "netsuite": MAX_LIMIT,
+        "intacct": INTACCT_PAGE,
         "workday": UNPAGED,
     }
     if vendor not in pages:

@@ -13,39 +13,14 @@ ERP invoice does not carry (`SourceRejected`, nothing written). The correlation 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
 
-from opsgraph.connectors.base import UpstreamResponse
 from opsgraph.connectors.errors import SourceRejected
+from opsgraph.connectors.harvest.host import HarvestHost
 from opsgraph.connectors.harvest.mapping import time_entry_from_record
 from opsgraph.connectors.harvest.resources import INVOICES, TIME_ENTRIES
-from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.context import current_correlation_id
-from opsgraph.model import Engagement, SourceRef, TimeEntry, TimeEntryStatus
-
-
-class _Host(Protocol):
-    @property
-    def system(self) -> str: ...
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        retry: bool | None = None,
-        ok: Collection[int] = (200,),
-    ) -> UpstreamResponse: ...
-
-    async def collect(
-        self, spec: ResourceSpec, params: Mapping[str, str] | None = None, *, path: str | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    async def engagements_by_ids(self, ids: Iterable[str]) -> Mapping[str, Engagement]: ...
-
-    async def time_entries_by_ids(self, ids: Iterable[str]) -> Mapping[str, TimeEntry]: ...
+from opsgraph.model import SourceRef, TimeEntryStatus
 
 
 def billing_number(invoice: SourceRef) -> str:
@@ -53,12 +28,12 @@ def billing_number(invoice: SourceRef) -> str:
     return f"{invoice.system}:{invoice.id}"
 
 
-async def _marked(host: _Host, project_id: str, number: str) -> bool:
+async def _marked(host: HarvestHost, project_id: str, number: str) -> bool:
     invoices = await host.collect(INVOICES, {"project_id": project_id})
     return any(str(i.get("number")) == number for i in invoices)
 
 
-async def _unbilled(host: _Host, project_id: str, start: str, end: str) -> set[str]:
+async def _unbilled(host: HarvestHost, project_id: str, start: str, end: str) -> set[str]:
     """The approved, unbilled billable entries of the project in `start..end`: what an import takes."""
     params = {"project_id": project_id, "is_billed": "false", "from": start, "to": end}
     entries = [time_entry_from_record(r, host.system) for r in await host.collect(TIME_ENTRIES, params)]
@@ -67,7 +42,7 @@ async def _unbilled(host: _Host, project_id: str, start: str, end: str) -> set[s
 
 class HarvestBillingWrites:
     async def mark_time_entries_billed(
-        self: _Host, entry_ids: Sequence[str], invoice: SourceRef, *, idempotency_key: str
+        self: HarvestHost, entry_ids: Sequence[str], invoice: SourceRef, *, idempotency_key: str
     ) -> None:
         """Mark the entries (of one project) billed by importing them into a Harvest invoice
         numbered after `invoice`; a repeat finds that invoice and writes nothing."""

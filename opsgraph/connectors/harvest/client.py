@@ -37,6 +37,7 @@ from opsgraph.connectors.harvest.mapping import (
     project_to_engagement,
     record_change,
     time_entry_from_record,
+    unbilled_from_result,
     user_to_psa_user,
 )
 from opsgraph.connectors.harvest.project_writes import HarvestProjectWrites
@@ -49,6 +50,7 @@ from opsgraph.connectors.harvest.resources import (
     TASKS,
     TIME_ENTRIES,
     TIME_REPORT,
+    UNINVOICED_REPORT,
     USER_ASSIGNMENTS,
     USERS,
 )
@@ -58,7 +60,15 @@ from opsgraph.connectors.toolkit.auth import BearerToken
 from opsgraph.connectors.toolkit.paging import CursorPaginator, PageNumberPaginator
 from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
-from opsgraph.model import Assignment, Engagement, EngagementTimeTotals, PsaUser, Role, TimeEntry
+from opsgraph.model import (
+    Assignment,
+    Engagement,
+    EngagementTimeTotals,
+    PsaUser,
+    Role,
+    TimeEntry,
+    UnbilledTime,
+)
 from opsgraph.roles.base import Change, ChangeBatch, Entity
 from opsgraph.roles.filters import AssignmentFilter, EngagementFilter, TimeEntryFilter
 
@@ -335,6 +345,33 @@ class HarvestClient(HarvestProjectWrites, HarvestBillingWrites, HarvestTimeWrite
                         "billable_amount": seen.billable_amount + row.billable_amount,
                     }
                 )
+        return totals
+
+    async def unbilled_by_engagement(self, start: date, end: date) -> dict[str, UnbilledTime]:
+        """The Uninvoiced Report, one listing per window of at most 365 days, summed across windows."""
+        params = [
+            {"from": a.strftime("%Y%m%d"), "to": b.strftime("%Y%m%d"), "include_fixed_fee": "true"}
+            for a, b in report_windows(start, end)
+        ]
+        reports = await asyncio.gather(*(self.collect(UNINVOICED_REPORT, p) for p in params))
+        totals: dict[str, UnbilledTime] = {}
+        for record in (r for report in reports for r in report):
+            row = unbilled_from_result(record, self.system)
+            seen = totals.get(row.engagement_id)
+            if seen is not None and seen.currency != row.currency:
+                raise SourceDataError(
+                    self.system,
+                    f"project reports uninvoiced time in {seen.currency} and {row.currency}",
+                    record_id=row.engagement_id,
+                    field="currency",
+                )
+            totals[row.engagement_id] = (
+                row
+                if seen is None
+                else seen.model_copy(
+                    update={"hours": _add(seen.hours, row.hours), "amount": seen.amount + row.amount}
+                )
+            )
         return totals
 
     async def _time_report(self, start: date, end: date) -> list[EngagementTimeTotals]:

@@ -32,6 +32,7 @@ from opsgraph.model import (
     PsaUser,
     TimeEntry,
     TimeEntryStatus,
+    UnbilledTime,
 )
 
 HOURS_BUDGETS = frozenset({"project", "person", "task"})
@@ -309,6 +310,18 @@ def engagement_totals_from_result(record: Record, system: str) -> EngagementTime
         total_hours=float(_required_number(read, keyed, "total_hours")),
         billable_hours=float(_required_number(read, keyed, "billable_hours")),
         billable_amount=_required_number(read, keyed, "billable_amount"),
+        currency=read.required_text(keyed, "currency"),
+    )
+
+
+def unbilled_from_result(record: Record, system: str) -> UnbilledTime:
+    """One result of `GET /v2/reports/uninvoiced` (its uninvoiced time; expenses are not time)."""
+    read = _reader(system)
+    keyed = {**record, "id": record.get("project_id")}
+    return UnbilledTime(
+        engagement_id=_id(read, keyed, "project_id"),
+        hours=float(_required_number(read, keyed, "uninvoiced_hours")),
+        amount=_required_number(read, keyed, "uninvoiced_amount"),
         currency=read.required_text(keyed, "currency"),
     )
 

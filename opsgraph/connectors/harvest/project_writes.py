@@ -10,62 +10,27 @@ assignment). Harvest's refusals (422 `{"message"}`) are `SourceRejected`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from opsgraph.connectors.base import UpstreamResponse
 from opsgraph.connectors.errors import SourceDataError, SourceRejected
+from opsgraph.connectors.harvest.host import HarvestHost
 from opsgraph.connectors.harvest.mapping import engagement_to_project_payload
+from opsgraph.connectors.harvest.resources import CLIENTS
 from opsgraph.connectors.ids import is_digits
-from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.model import Assignment, BillingModel, Engagement
 from opsgraph.roles.drafts import AssignmentDraft, BudgetChange, EngagementDraft
 
-CLIENTS = ResourceSpec(
-    name="clients",
-    path="/v2/clients",
-    id_field="id",
-    paging="cursor",
-    batch="listing",
-    records_path="clients",
-    change_field="updated_at",
-)
 
-
-class _Host(Protocol):
-    @property
-    def system(self) -> str: ...
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        retry: bool | None = None,
-        ok: Collection[int] = (200,),
-    ) -> UpstreamResponse: ...
-
-    async def collect(
-        self, spec: ResourceSpec, params: Mapping[str, str] | None = None, *, path: str | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    async def engagements_by_codes(self, codes: Iterable[str]) -> Mapping[str, Engagement]: ...
-
-    async def engagements_by_ids(self, ids: Iterable[str]) -> Mapping[str, Engagement]: ...
-
-    async def assignments_by_engagement_ids(self, ids: Iterable[str]) -> Mapping[str, list[Assignment]]: ...
-
-
-def _id(host: _Host, body: Any, what: str) -> str:
+def _id(host: HarvestHost, body: Any, what: str) -> str:
     value = body.get("id") if isinstance(body, dict) else None
     if not isinstance(value, int):
         raise SourceDataError(host.system, f"the new {what} has no id", field="id")
     return str(value)
 
 
-async def _client_id(host: _Host, name: str, currency: str) -> str:
+async def _client_id(host: HarvestHost, name: str, currency: str) -> str:
     """The Harvest client named `name`, made when there is none."""
     for client in await host.collect(CLIENTS):
         if client.get("name") == name:
@@ -81,7 +46,9 @@ def _rate(value: Decimal | None) -> float | None:
 
 
 class HarvestProjectWrites:
-    async def create_engagement(self: _Host, draft: EngagementDraft, *, idempotency_key: str) -> Engagement:
+    async def create_engagement(
+        self: HarvestHost, draft: EngagementDraft, *, idempotency_key: str
+    ) -> Engagement:
         """Open the project; with a code that exists already, answer that engagement (no write)."""
         existing = (await self.engagements_by_codes([draft.code])).get(draft.code)
         if existing is not None:
@@ -112,7 +79,7 @@ class HarvestProjectWrites:
             raise SourceDataError(self.system, f"project {project_id} written but not found")
         return found
 
-    async def archive_engagement(self: _Host, engagement_id: str, *, idempotency_key: str) -> None:
+    async def archive_engagement(self: HarvestHost, engagement_id: str, *, idempotency_key: str) -> None:
         """Deactivate the project (absolute: safe to repeat; a project that is gone is left so)."""
         if not is_digits(engagement_id):
             return
@@ -125,7 +92,7 @@ class HarvestProjectWrites:
                 raise
 
     async def assign(
-        self: _Host, engagement_id: str, assignments: Sequence[AssignmentDraft], *, idempotency_key: str
+        self: HarvestHost, engagement_id: str, assignments: Sequence[AssignmentDraft], *, idempotency_key: str
     ) -> list[Assignment]:
         """Assign each person not yet on the project (one already there is left as it is: Harvest
         refuses a second assignment); answers the project's assignments of these people."""
@@ -145,7 +112,7 @@ class HarvestProjectWrites:
         return [a for a in after if a.user_id in wanted]
 
     async def set_engagement_budget(
-        self: _Host, engagement_id: str, change: BudgetChange, *, idempotency_key: str
+        self: HarvestHost, engagement_id: str, change: BudgetChange, *, idempotency_key: str
     ) -> Engagement:
         """Apply a change request (absolute: safe to repeat). Harvest holds the hours in `budget`,
         a fixed fee in `fee` and a cap in `budget` (by project cost): a capped project's hours follow

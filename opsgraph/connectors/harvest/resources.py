@@ -13,6 +13,7 @@ from opsgraph.connectors.toolkit.resources import ResourceSpec
 
 __all__ = [
     "CHANGE_PARAM",
+    "CLIENTS",
     "INVOICES",
     "MAX_ID",
     "PER_PAGE",
@@ -20,8 +21,10 @@ __all__ = [
     "PROJECT_USER_ASSIGNMENTS",
     "REPORT_WINDOW_DAYS",
     "TASKS",
+    "TASK_ASSIGNMENTS",
     "TIME_ENTRIES",
     "TIME_REPORT",
+    "UNINVOICED_REPORT",
     "USERS",
     "USER_ASSIGNMENTS",
 ]
@@ -84,6 +87,14 @@ TIME_REPORT = ResourceSpec(
     batch="listing",
     records_path="results",
 )
+UNINVOICED_REPORT = ResourceSpec(
+    name="reports/uninvoiced",
+    path="/v2/reports/uninvoiced",
+    id_field="project_id",  # a result has no id of its own
+    paging="page_number",
+    batch="listing",
+    records_path="results",
+)
 INVOICES = ResourceSpec(
     name="invoices",
     path="/v2/invoices",  # written by `HarvestWriter.create_invoice_from_time`
@@ -100,5 +111,25 @@ TASKS = ResourceSpec(
     paging="page_number",
     batch="listing",
     records_path="tasks",
+    change_field="updated_at",
+)
+
+CLIENTS = ResourceSpec(
+    name="clients",
+    path="/v2/clients",
+    id_field="id",
+    paging="cursor",
+    batch="listing",
+    records_path="clients",
+    change_field="updated_at",
+)
+
+TASK_ASSIGNMENTS = ResourceSpec(
+    name="project_task_assignments",
+    path="/v2/projects/{project_id}/task_assignments",
+    id_field="id",
+    paging="cursor",
+    batch="listing",
+    records_path="task_assignments",
     change_field="updated_at",
 )

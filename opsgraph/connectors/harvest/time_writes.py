@@ -12,46 +12,16 @@ refusals (422 `{"message"}`) are `SourceRejected`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from opsgraph.connectors.base import UpstreamResponse
 from opsgraph.connectors.errors import SourceDataError, SourceRejected
+from opsgraph.connectors.harvest.host import HarvestHost
 from opsgraph.connectors.harvest.mapping import harvest_id, time_entry_from_record, time_entry_to_payload
-from opsgraph.connectors.harvest.resources import TIME_ENTRIES
-from opsgraph.connectors.toolkit.resources import ResourceSpec
+from opsgraph.connectors.harvest.resources import TASK_ASSIGNMENTS, TIME_ENTRIES
 from opsgraph.context import current_correlation_id
 from opsgraph.model import TimeEntry
 from opsgraph.roles.drafts import TimeEntryDraft
-
-TASK_ASSIGNMENTS = ResourceSpec(
-    name="project_task_assignments",
-    path="/v2/projects/{project_id}/task_assignments",
-    id_field="id",
-    paging="cursor",
-    batch="listing",
-    records_path="task_assignments",
-    change_field="updated_at",
-)
-
-
-class _Host(Protocol):
-    @property
-    def system(self) -> str: ...
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        retry: bool | None = None,
-        ok: Collection[int] = (200,),
-    ) -> UpstreamResponse: ...
-
-    async def collect(
-        self, spec: ResourceSpec, params: Mapping[str, str] | None = None, *, path: str | None = None
-    ) -> list[dict[str, Any]]: ...
 
 
 def reference_id(idempotency_key: str, n: int) -> str:
@@ -59,14 +29,14 @@ def reference_id(idempotency_key: str, n: int) -> str:
     return f"{idempotency_key}#{n}"
 
 
-def _vendor_id(host: _Host, value: str, what: str) -> int:
+def _vendor_id(host: HarvestHost, value: str, what: str) -> int:
     found = harvest_id(value)
     if found is None:
         raise SourceRejected(host.system, f"not a Harvest {what} id: {value!r}")
     return found
 
 
-async def _entries_of(host: _Host, drafts: Sequence[TimeEntryDraft]) -> list[dict[str, Any]]:
+async def _entries_of(host: HarvestHost, drafts: Sequence[TimeEntryDraft]) -> list[dict[str, Any]]:
     """The raw entries of the drafts' people over the drafts' dates (one listing per person)."""
     out: list[dict[str, Any]] = []
     for user in sorted({d.user_id for d in drafts}):
@@ -86,7 +56,7 @@ def _reference(record: Mapping[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
-async def _task_id(host: _Host, project_id: int, task: str | None, cache: dict[int, list[Any]]) -> int:
+async def _task_id(host: HarvestHost, project_id: int, task: str | None, cache: dict[int, list[Any]]) -> int:
     """The project's active task named `task` (case-insensitive), else its first active billable one."""
     if project_id not in cache:
         path = TASK_ASSIGNMENTS.path.format(project_id=project_id)
@@ -104,7 +74,7 @@ async def _task_id(host: _Host, project_id: int, task: str | None, cache: dict[i
 
 
 class HarvestTimeWrites:
-    async def engagement_tasks(self: _Host, engagement_id: str) -> list[str]:
+    async def engagement_tasks(self: HarvestHost, engagement_id: str) -> list[str]:
         """The names of the project's active tasks (what an entry's `task` may name)."""
         path = TASK_ASSIGNMENTS.path.format(project_id=_vendor_id(self, engagement_id, "project"))
         return [
@@ -114,7 +84,7 @@ class HarvestTimeWrites:
         ]
 
     async def submit_time_entries(
-        self: _Host, entries: Sequence[TimeEntryDraft], *, idempotency_key: str
+        self: HarvestHost, entries: Sequence[TimeEntryDraft], *, idempotency_key: str
     ) -> list[TimeEntry]:
         """Create the entries in order, each referenced `<key>#<n>`; those made before are answered."""
         existing = {_reference(r): r for r in await _entries_of(self, entries)}
@@ -142,7 +112,7 @@ class HarvestTimeWrites:
         return made
 
     async def withdraw_time_entries(
-        self: _Host, entries: Sequence[TimeEntryDraft], *, idempotency_key: str
+        self: HarvestHost, entries: Sequence[TimeEntryDraft], *, idempotency_key: str
     ) -> list[str]:
         """Delete the entries `submit_time_entries(entries, idempotency_key=...)` made (those it made
         before failing part way included); answers their ids. Safe to repeat."""

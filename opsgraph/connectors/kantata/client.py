@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from opsgraph.clock import Clock
@@ -22,12 +23,12 @@ from opsgraph.connectors.base import SourceClient, SourceConfig, UpstreamRespons
 from opsgraph.connectors.kantata.mapping import (
     TotalsBuilder,
     after_param,
+    engagement_code,
     kantata_id,
     participation_to_assignment,
     record_change,
     time_entry_from_record,
     user_to_psa_user,
-    workspace_code,
     workspace_to_engagement,
 )
 from opsgraph.connectors.kantata.resources import (
@@ -46,7 +47,16 @@ from opsgraph.connectors.toolkit.chunks import chunks
 from opsgraph.connectors.toolkit.paging import PageNumberPaginator, dig
 from opsgraph.connectors.toolkit.resources import ResourceSpec
 from opsgraph.connectors.toolkit.retry_after import retry_after_header
-from opsgraph.model import Assignment, Engagement, EngagementTimeTotals, PsaUser, Role, TimeEntry
+from opsgraph.model import (
+    Assignment,
+    Engagement,
+    EngagementTimeTotals,
+    PsaUser,
+    Role,
+    TimeEntry,
+    TimeEntryStatus,
+    UnbilledTime,
+)
 from opsgraph.roles.base import Change, ChangeBatch, Entity
 from opsgraph.roles.filters import AssignmentFilter, EngagementFilter, TimeEntryFilter
 
@@ -161,7 +171,8 @@ class KantataClient(KantataWrites, SourceClient):
             WORKSPACES, workspace_ids, {**WORKSPACE_INCLUDE, "include": "custom_field_values"}
         )
         values = included(pages, "custom_field_values")
-        return {w["id"]: workspace_code(w, values, self.system) for w in records(pages, "workspaces")}
+        coded = ((w["id"], engagement_code(w, values)) for w in records(pages, "workspaces"))
+        return {workspace_id: code for workspace_id, code in coded if code is not None}
 
     # -- the system port ---------------------------------------------------------------------------
 
@@ -190,8 +201,13 @@ class KantataClient(KantataWrites, SourceClient):
     # -- engagements -------------------------------------------------------------------------------
 
     def _engagements(self, pages: Sequence[Page]) -> list[Engagement]:
+        """The workspaces that carry an engagement code (`engagement_code`), as engagements."""
         values = included(pages, "custom_field_values")
-        found = (workspace_to_engagement(r, values, self.system) for r in records(pages, "workspaces"))
+        found = (
+            workspace_to_engagement(r, values, self.system)
+            for r in records(pages, "workspaces")
+            if engagement_code(r, values) is not None
+        )
         return sorted(found, key=lambda e: int(e.id))
 
     async def engagements_by_ids(self, ids: Iterable[str]) -> dict[str, Engagement]:
@@ -283,3 +299,26 @@ class KantataClient(KantataWrites, SourceClient):
         for record in await self.collect(TIME_ENTRIES, {"date_performed_between": f"{start}:{end}"}):
             totals.add(record)
         return totals.totals()
+
+    async def unbilled_by_engagement(self, start: date, end: date) -> dict[str, UnbilledTime]:
+        """Summed from the listing of the range's approved, billable, uninvoiced entries, every condition
+        pushed down (Kantata has no uninvoiced report)."""
+        params = {
+            **ENTRY_INCLUDE,
+            "date_performed_between": f"{start}:{end}",
+            "approved": "true",
+            "billable": "true",
+            "is_invoiced": "false",
+        }
+        out: dict[str, UnbilledTime] = {}
+        for e in await self._entries(await self.pages(TIME_ENTRIES, params)):
+            if e.status is not TimeEntryStatus.APPROVED or not e.billable:
+                continue
+            amount = e.bill_rate * Decimal(str(e.hours)) if e.bill_rate else Decimal(0)
+            seen = out.get(e.engagement_id)
+            out[e.engagement_id] = (
+                UnbilledTime(engagement_id=e.engagement_id, hours=e.hours, amount=amount, currency=e.currency)
+                if seen is None
+                else seen.model_copy(update={"hours": seen.hours + e.hours, "amount": seen.amount + amount})
+            )
+        return out

@@ -107,9 +107,16 @@ def custom_fields(record: Record, values: Included) -> dict[str, Any]:
     return out
 
 
-def workspace_code(record: Record, values: Included, system: str) -> str:
+def engagement_code(record: Record, values: Included) -> str | None:
+    """A workspace's engagement code; None for a workspace that has none (an internal or template
+    workspace, or one whose fields were never set): not one of the firm's engagements."""
     code = custom_fields(record, values).get(CODE_FIELD)
-    if not isinstance(code, str) or not code:
+    return code if isinstance(code, str) and code else None
+
+
+def workspace_code(record: Record, values: Included, system: str) -> str:
+    code = engagement_code(record, values)
+    if code is None:
         raise _reader(system).fail(record, CODE_FIELD, f"has no {CODE_FIELD} custom field value")
     return code
 

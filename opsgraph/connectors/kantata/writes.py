@@ -2,7 +2,8 @@
 participations, time entries in batches of up to 100, and invoicing time.
 
 `KantataWrites` is a mixin of `KantataClient`. Kantata has no idempotency keys, so each write checks
-before it writes: a workspace whose code exists is answered as it is; a user already participating is
+before it writes: a workspace whose code exists is answered as it is, and one carrying the key as its
+external reference is completed, not made again; a user already participating is
 left as they are (Kantata refuses a second participation); each time entry carries an external
 reference `<idempotency key>:<position>`, and the entries already made under the key are answered
 instead of written again; an entry already invoiced is not invoiced again. Writes are never retried.
@@ -79,6 +80,37 @@ def _vendor_id(host: _Host, value: str, what: str) -> str:
     return value
 
 
+def _workspace(draft: EngagementDraft, reference: str) -> dict[str, Any]:
+    value = draft.contract_value
+    price = value.amount if value is not None else None
+    if price is None and draft.budget_hours is not None and draft.hourly_rate is not None:
+        price = Decimal(str(draft.budget_hours)) * draft.hourly_rate
+    return {
+        "title": draft.name,
+        "budgeted": price is not None,
+        "price_in_cents": None if price is None else _cents(price),
+        "currency": value.currency if value is not None else "USD",
+        "default_rate": None if draft.hourly_rate is None else f"{draft.hourly_rate:.2f}",
+        "start_date": None if draft.start_date is None else draft.start_date.isoformat(),
+        "due_date": None if draft.end_date is None else draft.end_date.isoformat(),
+        "external_reference": {"service_name": SERVICE, "service_model_ref": reference},
+    }
+
+
+async def _workspace_by_reference(host: _Host, reference: str) -> str | None:
+    """The id of the workspace made under `reference` (archived ones included), if any."""
+    params = {"external_reference": reference, "include_archived": "true"}
+    ids = sorted(
+        (
+            str(w["id"])
+            for page in await host.pages(WORKSPACES, params)
+            for w in (page.get("workspaces") or {}).values()
+        ),
+        key=int,
+    )
+    return ids[0] if ids else None
+
+
 async def _engagement(host: _Host, workspace_id: str) -> Engagement:
     found = (await host.engagements_by_ids([workspace_id])).get(workspace_id)
     if found is None:
@@ -88,27 +120,23 @@ async def _engagement(host: _Host, workspace_id: str) -> Engagement:
 
 class KantataWrites:
     async def create_engagement(self: _Host, draft: EngagementDraft, *, idempotency_key: str) -> Engagement:
-        """Open the workspace and set its code and billing model; with a code that exists, answer it."""
+        """Open the workspace (external reference: the idempotency key), then set its code and billing
+        model: two writes. A workspace whose code exists is answered as it is; one made under the key
+        whose fields were never set (a step that died between the writes, then resumed) is completed,
+        not made a second time."""
         existing = (await self.engagements_by_codes([draft.code])).get(draft.code)
         if existing is not None:
             return existing
-        value = draft.contract_value
-        price = value.amount if value is not None else None
-        if price is None and draft.budget_hours is not None and draft.hourly_rate is not None:
-            price = Decimal(str(draft.budget_hours)) * draft.hourly_rate
-        workspace: dict[str, Any] = {
-            "title": draft.name,
-            "budgeted": price is not None,
-            "price_in_cents": None if price is None else _cents(price),
-            "currency": value.currency if value is not None else "USD",
-            "default_rate": None if draft.hourly_rate is None else f"{draft.hourly_rate:.2f}",
-            "start_date": None if draft.start_date is None else draft.start_date.isoformat(),
-            "due_date": None if draft.end_date is None else draft.end_date.isoformat(),
-        }
-        response = await self.request(
-            "POST", WORKSPACES.path, json={"workspaces": [workspace]}, retry=False, ok=(200, 201)
-        )
-        workspace_id = _written_ids(self, response.body, "workspaces")[0]
+        workspace_id = await _workspace_by_reference(self, idempotency_key)
+        if workspace_id is None:
+            response = await self.request(
+                "POST",
+                WORKSPACES.path,
+                json={"workspaces": [_workspace(draft, idempotency_key)]},
+                retry=False,
+                ok=(200, 201),
+            )
+            workspace_id = _written_ids(self, response.body, "workspaces")[0]
         fields = {"code": draft.code, "billing_model": LABELS[draft.billing_model.value]}
         values = [
             {
@@ -119,7 +147,7 @@ class KantataWrites:
             }
             for k, v in fields.items()
         ]
-        await self.request(
+        await self.request(  # absolute values: setting them again is harmless
             "POST",
             "/custom_field_values.json",
             json={"custom_field_values": values},
@@ -127,6 +155,11 @@ class KantataWrites:
             ok=(200, 201),
         )
         return await _engagement(self, workspace_id)
+
+    async def engagement_opened(self: _Host, *, idempotency_key: str) -> str | None:
+        """The workspace `create_engagement` opened under the key, with its fields set or not (for the
+        compensation of a creation that failed between its two writes)."""
+        return await _workspace_by_reference(self, idempotency_key)
 
     async def archive_engagement(self: _Host, engagement_id: str, *, idempotency_key: str) -> None:
         """Archive the workspace (absolute: safe to repeat; a workspace that is gone is left so)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from opsgraph.model import Engagement, ErpJob, Invoice, Money, Opportunity, PsaUser, TimeEntry, TimeOff
+from opsgraph.model import Engagement, ErpJob, Invoice, Money, Opportunity, PsaUser, TimeOff, UnbilledTime
 from opsgraph.money import ConvertedMoney, Converter, ExchangeRates, RateType
 from opsgraph.resolvers.views.periods import buckets, overlap, workdays
 from opsgraph.resolvers.views.utilization import capacity_hours
@@ -34,7 +34,8 @@ class ForecastPeriod:
 @dataclass(frozen=True)
 class ForecastInputs:
     invoices: list[Invoice]
-    unbilled_approved: list[TimeEntry]
+    unbilled_approved: list[UnbilledTime]
+    """Approved, billable time not yet invoiced, per engagement (the PSAs' uninvoiced reports)."""
     engagements: list[Engagement]
     jobs: dict[str, ErpJob | None]  # by engagement code
     billed_by_job: dict[str, Money]  # by job key, in the job's currency
@@ -70,12 +71,10 @@ def _backlog(i: ForecastInputs, today: date) -> list[_Backlog]:
 
 
 def _unbilled(i: ForecastInputs, today: date) -> ConvertedMoney:
-    """Summed per currency first: one day and rate type for all of it, and tens of thousands of entries."""
+    """Summed per currency first: one day and rate type for all of it."""
     by_currency: dict[str, Decimal] = {}
-    for e in i.unbilled_approved:
-        if e.bill_rate:
-            value = e.bill_rate * Decimal(str(e.hours))
-            by_currency[e.currency] = by_currency.get(e.currency, Decimal(0)) + value
+    for u in i.unbilled_approved:
+        by_currency[u.currency] = by_currency.get(u.currency, Decimal(0)) + u.amount
     c = Converter(i.rates)
     for currency, amount in by_currency.items():
         c.add(amount, currency, today, RateType.CURRENT)

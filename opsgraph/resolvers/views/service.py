@@ -148,55 +148,61 @@ class Views:
         return compute_utilization(entries, users, directory, time_off, start, end, group_by)
 
     async def forecast(self, start: date, end: date, months_per_bucket: int) -> list[ForecastPeriod]:
+        """Computed once per version of its inputs: the listings it reads (`resolvers/derived.py`),
+        the day, the range and the reporting currency; a write or an event that replaces any listing
+        computes it again."""
         unbilled_start, _ = readiness_window(self.today)
         loaders = self.loaders
         invoices, unbilled, engagements, opps = await asyncio.gather(
             loaders.invoices(with_lines=False),
-            loaders.time_entries_in_range(unbilled_start, self.today, False),
+            loaders.unbilled_time(unbilled_start, self.today),
             loaders.engagements(),
             loaders.opportunities(is_closed=False),
         )
-        users, time_off, directory, rates = await asyncio.gather(
+        users, time_off, directory, (listed_periods, rates) = await asyncio.gather(
             loaders.psa_users(),
             loaders.time_off(max(start, self.today), max(end, self.today)),
             loaders.resources(),
-            self._rates(start, end),
+            self._rate_inputs(start, end),
         )
-        active = [e for e in engagements if e.is_active]
-        codes = [e.code for e in active]
-        jobs = dict(zip(codes, await loaders.job_by_code.load_many(codes), strict=True))
-        billed: dict[str, model.Money] = {}
-        for inv in invoices:
-            if inv.job_id:
-                job = record_key(inv.system, inv.job_id)
-                billed[job] = billed[job] + inv.total if job in billed else inv.total
-        email_by_key = {r.key: r.email.lower() for r in directory}
-        off: dict[str, list[model.TimeOff]] = defaultdict(list)
-        for t in time_off:
-            email = email_by_key.get(record_key(t.system, t.resource_id))
-            if email is not None:
-                off[email].append(t)
-        inputs = ForecastInputs(
-            invoices=invoices,
-            unbilled_approved=[e for e in unbilled if e.status is model.TimeEntryStatus.APPROVED],
-            engagements=active,
-            jobs=jobs,
-            billed_by_job=billed,
-            open_opportunities=opps,
-            users=users,
-            time_off_by_email=off,
-            rates=rates,
-        )
-        return compute_forecast(inputs, start, end, months_per_bucket, self.today)
+        codes = [e.code for e in engagements if e.is_active]
+        jobs = await loaders.job_by_code.load_many(codes)
 
-    async def _rates(self, start: date, end: date) -> ExchangeRates:
-        """The first ERP system's rates for the periods a forecast converts in: those of the range,
-        and today's (the reporting currency is converted at one system's consolidated rates)."""
+        def compute() -> list[ForecastPeriod]:
+            erp_system = self._owner(Role.ERP)
+            periods = [p for p in listed_periods if p.system == erp_system]
+            inputs = ForecastInputs(
+                invoices=invoices,
+                unbilled_approved=[u for _, u in unbilled],
+                engagements=[e for e in engagements if e.is_active],
+                jobs=dict(zip(codes, jobs, strict=True)),
+                billed_by_job=_billed_by_job(invoices),
+                open_opportunities=opps,
+                users=users,
+                time_off_by_email=_time_off_by_email(time_off, directory),
+                rates=ExchangeRates(rates, periods, self.reporting_currency, system=erp_system),
+            )
+            return compute_forecast(inputs, start, end, months_per_bucket, self.today)
+
+        slot = ("forecast", start, end, months_per_bucket, self.today, self.reporting_currency)
+        listings = [invoices, unbilled, engagements, opps, users, time_off, directory, listed_periods, rates]
+        return loaders.derived(slot, [*listings, *jobs], compute)
+
+    async def _rate_inputs(
+        self, start: date, end: date
+    ) -> tuple[list[model.AccountingPeriod], list[model.ExchangeRate]]:
+        """Every ERP period (as listed), and the first ERP system's rates for the periods a forecast
+        converts in: those of the range, and today's (the reporting currency is converted at one
+        system's consolidated rates)."""
         erp_system = self._owner(Role.ERP)
-        periods = [p for p in await self.loaders.periods() if p.system == erp_system]
-        needed = [p for p in periods if (p.start <= end and p.end >= start) or p.start <= self.today <= p.end]
-        rates = await self.loaders.exchange_rates(needed)
-        return ExchangeRates(rates, periods, self.reporting_currency, system=erp_system)
+        listed = await self.loaders.periods()
+        needed = [
+            p
+            for p in listed
+            if p.system == erp_system
+            and ((p.start <= end and p.end >= start) or p.start <= self.today <= p.end)
+        ]
+        return listed, await self.loaders.exchange_rates(needed)
 
     async def reconciliation(self, start: date, end: date) -> ReconciliationReport:
         loaders = self.loaders
@@ -238,6 +244,28 @@ class Views:
             self.loaders.psa_user(user_key(entry)), self.loaders.resource_by_email()
         )
         return entry_issues(entry, directory.get(user.email.lower()) if user else None)
+
+
+def _billed_by_job(invoices: list[model.Invoice]) -> dict[str, model.Money]:
+    """What each ERP job has been invoiced, by job key, in the job's currency."""
+    billed: dict[str, model.Money] = {}
+    for inv in invoices:
+        if inv.job_id:
+            job = record_key(inv.system, inv.job_id)
+            billed[job] = billed[job] + inv.total if job in billed else inv.total
+    return billed
+
+
+def _time_off_by_email(
+    time_off: list[model.TimeOff], directory: list[model.Resource]
+) -> dict[str, list[model.TimeOff]]:
+    email_by_key = {r.key: r.email.lower() for r in directory}
+    off: dict[str, list[model.TimeOff]] = defaultdict(list)
+    for t in time_off:
+        email = email_by_key.get(record_key(t.system, t.resource_id))
+        if email is not None:
+            off[email].append(t)
+    return off
 
 
 def _job_code(jobs: dict[str, model.ErpJob], posting: model.TimePosting) -> str | None:

@@ -11,6 +11,7 @@ from strawberry import Private
 
 from opsgraph import model
 from opsgraph.model import Role, record_key
+from opsgraph.resolvers import owners
 from opsgraph.schema.relay import to_global_id
 from opsgraph.schema.types.base import Node
 from opsgraph.schema.types.common import Info, InvoiceStatus, Money
@@ -94,7 +95,7 @@ class Invoice(Node):
         if self.record.job_id is None:
             return None
         job = await info.context.loaders.job.load(record_key(self.record.system, self.record.job_id))
-        return (await info.context.loaders.engagement_by_code()).get(job.code) if job else None
+        return await owners.engagement_of_job(info.context.loaders, job) if job else None
 
     @strawberry.field(description="Days past the due date while money is still owed; 0 otherwise.")
     def days_overdue(self, info: Info) -> int:

@@ -7,18 +7,21 @@ own system, so a link (`links`, a parent, a child) always names the system that 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import strawberry
 from strawberry import Private
 
 from opsgraph import model
 from opsgraph.model import record_key
-from opsgraph.resolvers import stitching
+from opsgraph.resolvers import owners, stitching
+from opsgraph.resolvers.fanout import NOT_READY
 from opsgraph.resolvers.views.periods import month_start
 from opsgraph.schema.relay import to_global_id
+from opsgraph.schema.selection import selected
 from opsgraph.schema.types.base import Node, check_range
 from opsgraph.schema.types.common import (
     BillingModel,
@@ -177,14 +180,20 @@ class Opportunity(Node):
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        if self.engagement_code is None:
-            return None
-        engagement = (await info.context.loaders.engagement_by_code()).get(self.engagement_code)
+        engagement = await owners.engagement_of_opportunity(info.context.loaders, self.record)
         return Engagement.of(engagement) if engagement else None
 
 
 def _status(e: model.Engagement) -> model.EngagementStatus:
     return model.EngagementStatus.ACTIVE if e.is_active else model.EngagementStatus.COMPLETED
+
+
+def _engagement_now(info: Info, key: str) -> Engagement | Awaitable[Engagement | None] | None:
+    """`_engagement_by_key` without a coroutine once the request indexed the engagement's system."""
+    engagement = info.context.loaders.engagement_now(key)
+    if engagement is NOT_READY:
+        return _engagement_by_key(info, key)
+    return Engagement.of(engagement) if engagement else None
 
 
 async def _engagement_by_key(info: Info, key: str) -> Engagement | None:
@@ -210,13 +219,13 @@ class Assignment:
             record=a,
         )
 
-    @strawberry.field
-    async def resource(self, info: Info) -> Resource | None:
-        return await Resource.for_psa_user(info, info.context.loaders.user_key(self.record))
+    @strawberry.field(graphql_type=Resource | None)  # a value, or an awaitable when not indexed yet
+    def resource(self, info: Info) -> Resource | Awaitable[Resource | None] | None:
+        return Resource.for_psa_user_now(info, info.context.loaders.user_key(self.record))
 
-    @strawberry.field
-    async def engagement(self, info: Info) -> Engagement | None:
-        return await _engagement_by_key(info, info.context.loaders.engagement_key(self.record))
+    @strawberry.field(graphql_type=Optional["Engagement"])
+    def engagement(self, info: Info) -> Engagement | Awaitable[Engagement | None] | None:
+        return _engagement_now(info, info.context.loaders.engagement_key(self.record))
 
 
 @strawberry.type
@@ -266,7 +275,10 @@ class Engagement(Node):
 
     @strawberry.field
     async def assignments(self, info: Info) -> list[Assignment] | None:
-        found = await info.context.loaders.engagement_assignments(self.record.key)
+        loaders = info.context.loaders
+        found = await loaders.engagement_assignments(self.record.key)
+        wanted = selected(info.selected_fields, "assignments")
+        await loaders.index_joins(found, users="resource" in wanted, engagements="engagement" in wanted)
         return [Assignment.of(a) for a in found]
 
     @strawberry.field
@@ -353,17 +365,17 @@ class TimeEntry(Node):
             entry=e,
         )
 
-    @strawberry.field
-    async def resource(self, info: Info) -> Resource | None:
-        return await Resource.for_psa_user(info, info.context.loaders.user_key(self.entry))
+    @strawberry.field(graphql_type=Resource | None)  # a value, or an awaitable when not indexed yet
+    def resource(self, info: Info) -> Resource | Awaitable[Resource | None] | None:
+        return Resource.for_psa_user_now(info, info.context.loaders.user_key(self.entry))
 
     @strawberry.field(description="The record's id in each configured system it lives in.")
     def links(self, info: Info) -> list[SourceRef]:
         return [ref(info.context.sources, self.entry.system, self.entry.id)]
 
-    @strawberry.field
-    async def engagement(self, info: Info) -> Engagement | None:
-        return await _engagement_by_key(info, info.context.loaders.engagement_key(self.entry))
+    @strawberry.field(graphql_type=Optional["Engagement"])
+    def engagement(self, info: Info) -> Engagement | Awaitable[Engagement | None] | None:
+        return _engagement_now(info, info.context.loaders.engagement_key(self.entry))
 
     @strawberry.field
     async def invoice(self, info: Info) -> Invoice | None:

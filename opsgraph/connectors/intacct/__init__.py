@@ -1,0 +1,1 @@
+"""Sage Intacct (ERP) over the XML gateway."""

@@ -1,0 +1,1 @@
+"""A Sage Intacct XML gateway simulator."""
