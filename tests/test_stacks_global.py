@@ -245,12 +245,12 @@ async def test_a_kantata_outage_nulls_only_the_international_fields(
 FORECAST = """{ forecast(from: "2026-06-01", to: "2027-01-31") { periods { start end
   actualRevenue { amount currency originals { amount currency } }
   approvedUnbilled { amount currency originals { amount currency } }
-  backlog { amount currency originals { amount currency } } } } }"""
+  backlog { amount currency originals { amount currency } } capacityHours demandHours } } }"""
 
 
 async def test_the_forecast_is_the_same_on_the_global_stack(gateways: Gateways, world: World) -> None:
-    """Both ERPs' invoices and jobs, GBP converted at the consolidated rates: the classic figures.
-    (Capacity is left out: with two PSAs it counts each person once per PSA, issue 14's to settle.)"""
+    """Both ERPs' invoices and jobs, GBP converted at the consolidated rates: the classic figures;
+    capacity counts each person once, however many PSAs know them."""
     periods = (await same_answer(gateways, world, FORECAST))["forecast"]["periods"]
     originals = {
         m["currency"] for p in periods if p["actualRevenue"] for m in p["actualRevenue"]["originals"]

@@ -70,6 +70,15 @@ def _backlog(i: ForecastInputs, today: date) -> list[_Backlog]:
     return out
 
 
+def _people(users: list[PsaUser]) -> list[PsaUser]:
+    """Each active person once (by email), however many PSA systems know them: the first system's."""
+    people: dict[str, PsaUser] = {}
+    for user in users:
+        if user.is_active:
+            people.setdefault(user.email.lower(), user)
+    return list(people.values())
+
+
 def _unbilled(i: ForecastInputs, today: date) -> ConvertedMoney:
     """Summed per currency first: one day and rate type for all of it."""
     by_currency: dict[str, Decimal] = {}
@@ -87,6 +96,7 @@ def compute_forecast(
     nothing = Converter(i.rates).result()
     unbilled = _unbilled(i, today)
     backlog_daily = _backlog(i, today)
+    people = _people(i.users)
     out: list[ForecastPeriod] = []
     for s, e in buckets(start, end, months_per_bucket):
         actual = Converter(i.rates)
@@ -114,8 +124,7 @@ def compute_forecast(
         capacity = (
             sum(
                 capacity_hours(u, i.time_off_by_email.get(u.email.lower(), []), max(s, today), e)
-                for u in i.users
-                if u.is_active
+                for u in people
             )
             if future
             else 0.0
