@@ -10,35 +10,12 @@ header (the transport) and in the invoice's `memo`. Voiding deletes the transact
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from opsgraph.connectors.base import UpstreamResponse
 from opsgraph.connectors.errors import SourceDataError, SourceRejected
+from opsgraph.connectors.netsuite.host import NetSuiteHost
 from opsgraph.model import Invoice
 from opsgraph.roles.drafts import InvoiceDraft
-
-
-class _Host(Protocol):
-    @property
-    def system(self) -> str: ...
-
-    async def currencies(self) -> dict[str, str]: ...
-
-    async def upsert(self, record_type: str, external_id: str, fields: dict[str, Any]) -> str: ...
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        retry: bool | None = None,
-        ok: Collection[int] = (200,),
-    ) -> UpstreamResponse: ...
-
-    async def invoices_by_ids(self, ids: Iterable[str]) -> Mapping[str, Invoice]: ...
 
 
 def invoice_body(draft: InvoiceDraft, currency_id: str) -> dict[str, Any]:
@@ -62,7 +39,7 @@ def invoice_body(draft: InvoiceDraft, currency_id: str) -> dict[str, Any]:
 
 
 class NetSuiteInvoiceWrites:
-    async def create_invoice(self: _Host, draft: InvoiceDraft, *, idempotency_key: str) -> Invoice:
+    async def create_invoice(self: NetSuiteHost, draft: InvoiceDraft, *, idempotency_key: str) -> Invoice:
         """Upsert the invoice on its external id and answer it as read back."""
         by_code = {symbol: cid for cid, symbol in (await self.currencies()).items()}
         if draft.currency not in by_code:
@@ -73,7 +50,7 @@ class NetSuiteInvoiceWrites:
             raise SourceDataError(self.system, f"invoice {rid} written but not found")
         return found
 
-    async def delete_invoice(self: _Host, invoice_id: str, *, idempotency_key: str) -> None:
+    async def delete_invoice(self: NetSuiteHost, invoice_id: str, *, idempotency_key: str) -> None:
         """Delete the invoice (absolute: one already gone is left so)."""
         try:
             await self.request("DELETE", f"record/v1/invoice/{invoice_id}", retry=True, ok=(204,))

@@ -10,41 +10,16 @@ with a 400 USER_ERROR (`SourceRejected`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from opsgraph.connectors.base import UpstreamResponse
 from opsgraph.connectors.errors import SourceDataError, SourceRejected
+from opsgraph.connectors.netsuite.host import NetSuiteHost
 from opsgraph.connectors.netsuite.mapping import BILLING_MODEL_LABELS
 from opsgraph.model import ErpCustomer, ErpJob, Money
 from opsgraph.roles.drafts import CustomerDraft, JobDraft
 
 
-class _Host(Protocol):
-    @property
-    def system(self) -> str: ...
-
-    async def currencies(self) -> dict[str, str]: ...
-
-    async def upsert(self, record_type: str, external_id: str, fields: dict[str, Any]) -> str: ...
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        retry: bool | None = None,
-        ok: Collection[int] = (200,),
-    ) -> UpstreamResponse: ...
-
-    async def customers_by_ids(self, ids: Iterable[str]) -> Mapping[str, ErpCustomer]: ...
-
-    async def jobs_by_ids(self, ids: Iterable[str]) -> Mapping[str, ErpJob]: ...
-
-
-async def _currency_id(host: _Host, code: str) -> str:
+async def _currency_id(host: NetSuiteHost, code: str) -> str:
     by_code = {symbol: cid for cid, symbol in (await host.currencies()).items()}
     if code not in by_code:
         raise SourceRejected(host.system, f"the ERP has no currency {code}")
@@ -57,7 +32,9 @@ def job_external_id(draft: JobDraft) -> str:
 
 
 class NetSuiteProjectWrites:
-    async def upsert_customer(self: _Host, draft: CustomerDraft, *, idempotency_key: str) -> ErpCustomer:
+    async def upsert_customer(
+        self: NetSuiteHost, draft: CustomerDraft, *, idempotency_key: str
+    ) -> ErpCustomer:
         """Create or update the customer whose external id is the CRM client's id."""
         fields = {
             "companyName": draft.name,
@@ -70,7 +47,7 @@ class NetSuiteProjectWrites:
             raise SourceDataError(self.system, f"customer {rid} written but not found")
         return found
 
-    async def create_job(self: _Host, draft: JobDraft, *, idempotency_key: str) -> ErpJob:
+    async def create_job(self: NetSuiteHost, draft: JobDraft, *, idempotency_key: str) -> ErpJob:
         """Open the job (upserted on its external id: a repeat answers the same job)."""
         fields: dict[str, Any] = {
             "entityId": draft.code,
@@ -94,7 +71,7 @@ class NetSuiteProjectWrites:
             raise SourceDataError(self.system, f"job {rid} written but not found")
         return found
 
-    async def deactivate_job(self: _Host, job_id: str, *, idempotency_key: str) -> None:
+    async def deactivate_job(self: NetSuiteHost, job_id: str, *, idempotency_key: str) -> None:
         """Mark the job inactive (absolute: safe to repeat; a job that is gone is left so)."""
         try:
             await self.request(
@@ -110,7 +87,7 @@ class NetSuiteProjectWrites:
                 raise
 
     async def set_job_contract_value(
-        self: _Host, job_id: str, contract_value: Money, *, idempotency_key: str
+        self: NetSuiteHost, job_id: str, contract_value: Money, *, idempotency_key: str
     ) -> ErpJob:
         """Apply a change request's contract value, in its currency (absolute: safe to repeat)."""
         fields = {

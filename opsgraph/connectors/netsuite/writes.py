@@ -1,7 +1,7 @@
 """NetSuite writes of the ERP port used by the workflows: time postings (postApprovedTime).
 
 `NetSuiteWrites` is a mixin of `NetSuiteClient` (`class NetSuiteClient(NetSuiteWrites, SourceClient)`):
-it needs only the client's `system`, `request` and `suiteql`, which `_Host` names.
+it uses the client's `system`, `request` and `suiteql`, as `host.NetSuiteHost` names them.
 
 Each posting is a `timeBill` upserted with `PUT record/v1/timeBill/eid:<PSA entry id>`, so a posting
 resumed after a crash, or posted again by another workflow, updates the bill it made instead of
@@ -11,36 +11,19 @@ adding one: no entry is ever posted twice. The correlation id goes in the `X-Cor
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from opsgraph.connectors.base import UpstreamResponse
 from opsgraph.connectors.errors import SourceDataError, SourceRejected
 from opsgraph.connectors.ids import is_digits
+from opsgraph.connectors.netsuite.host import NetSuiteHost
 from opsgraph.model import SourceRef, TimePosting
 from opsgraph.roles.drafts import TimePostingDraft
 
 TIMEBILL = "timeBill"
 IN_LIMIT = 1000
-
-
-class _Host(Protocol):
-    @property
-    def system(self) -> str: ...
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        retry: bool | None = None,
-        ok: Collection[int] = (200,),
-    ) -> UpstreamResponse: ...
-
-    async def suiteql(self, q: str) -> list[dict[str, Any]]: ...
 
 
 def _literal(value: str) -> str:
@@ -51,7 +34,7 @@ def _eid_path(external_id: str) -> str:
     return f"record/v1/{TIMEBILL}/{quote('eid:' + external_id, safe=':')}"
 
 
-def _location_id(host: _Host, response: UpstreamResponse) -> str:
+def _location_id(host: NetSuiteHost, response: UpstreamResponse) -> str:
     location = response.headers.get("Location", "")
     rid = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
     if not is_digits(rid):
@@ -64,7 +47,7 @@ def external_id(entry: SourceRef) -> str:
     return entry.id
 
 
-async def _employees(host: _Host, emails: Sequence[str]) -> dict[str, str]:
+async def _employees(host: NetSuiteHost, emails: Sequence[str]) -> dict[str, str]:
     """Active employees' internal ids by lower-cased email (asked as given and lower-cased)."""
     found: dict[str, str] = {}
     unique = sorted({*emails, *(e.lower() for e in emails)})
@@ -93,7 +76,7 @@ def timebill_body(draft: TimePostingDraft, employee_id: str) -> dict[str, Any]:
 
 class NetSuiteWrites:
     async def post_time(
-        self: _Host, postings: Sequence[TimePostingDraft], *, idempotency_key: str
+        self: NetSuiteHost, postings: Sequence[TimePostingDraft], *, idempotency_key: str
     ) -> list[TimePosting]:
         """Upsert one time bill per posting on the PSA entry's external id, in order.
 
@@ -127,7 +110,9 @@ class NetSuiteWrites:
             )
         return out
 
-    async def delete_time_postings(self: _Host, entries: Sequence[SourceRef], *, idempotency_key: str) -> int:
+    async def delete_time_postings(
+        self: NetSuiteHost, entries: Sequence[SourceRef], *, idempotency_key: str
+    ) -> int:
         """Delete the bills of these PSA entries (compensation of `post_time`): a bill that is not
         there is skipped, so it is safe to repeat and undoes a step that failed part way. Answers
         how many were deleted."""
