@@ -23,6 +23,7 @@ import enum
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 from cashews import Cache
@@ -31,6 +32,7 @@ from opentelemetry import trace
 from opsgraph.cache.health import BackendHealth, logger
 from opsgraph.cache.keys import entity_key, entity_tag, lock_key, query_key, tag
 from opsgraph.cache.metrics import CacheMetric, CacheMetrics, CacheSink, prometheus_lines
+from opsgraph.cache.months import by_month, months_between, runs
 from opsgraph.cache.policy import CachePolicy
 from opsgraph.cache.tagindex import TagIndex
 from opsgraph.clock import Clock, SystemClock
@@ -240,6 +242,47 @@ class ReadCache:
         outcome = outcomes[key]
         result: V = outcome.value
         return self._read_result(result, [outcome], target)
+
+    async def get_or_fetch_months(
+        self,
+        *,
+        source: str,
+        query: str,
+        params: Mapping[str, object],
+        start: date,
+        end: date,
+        fetch: Callable[[date, date], Awaitable[Iterable[V]]],
+        day_of: Callable[[V], date],
+        entity: str,
+        scope: str = "default",
+    ) -> CacheRead[list[tuple[V, ...]]]:
+        """Records of `start..end` by calendar month (`months.py`), oldest month first, each month in
+        the order `fetch` listed it. Each month is cached on its own, keyed by (scope, source, query,
+        params, month) with the TTL of `entity` and its entity-wide tag, so overlapping ranges share
+        months; the months not fresh are fetched whole, one `fetch(first day, last day)` per run of
+        consecutive months. Months are whole: the caller trims the edges to `start..end`."""
+        months = months_between(start, end)
+        if not self._policy.enabled:
+            found = await fetch(start, end)
+            return CacheRead(list(by_month(found, day_of, months).values()), False, None, 0.0, 0.0)
+        target = self._target(source, entity)
+        month_at = {query_key(scope, source, query, {**params, "month": m}): m for m in months}
+        static_tags = [entity_tag(source, entity)]
+
+        async def fetch_keys(keys: list[str]) -> Mapping[str, Any]:
+            asked = [month_at[k] for k in keys]
+            parts = await asyncio.gather(*(fetch(a, b) for a, b in runs(asked)))
+            split = by_month((r for part in parts for r in part), day_of, asked)
+            return {k: split[month_at[k]] for k in keys}
+
+        def tags_of(_key: str, _value: Any) -> Iterable[str]:
+            return static_tags
+
+        outcomes, failed = await self._resolve(target, list(month_at), fetch_keys, tags_of)
+        if failed:
+            raise next(iter(failed.values()))
+        buckets: list[tuple[V, ...]] = [outcomes[k].value for k in month_at]
+        return self._read_result(buckets, outcomes.values(), target)
 
     async def invalidate(self, source: str, entity: str, id: str) -> int:
         """Drop every cached value tagged `tag(source, entity, id)`, and every list tagged with the

@@ -255,9 +255,13 @@ class Fanout:
         """Every system's listing, concatenated in declared order; the first system's error that
         failed (in declared order) is raised."""
         chosen = list(systems)
-        parts = await asyncio.gather(
-            *(self.listing(s, entity, query, fetch_of(s), params) for s in chosen), return_exceptions=True
-        )
+        slot = ("listings", query, tuple(s.name for s in chosen), tuple(sorted((params or {}).items())))
+        return await self.concat(slot, [self.listing(s, entity, query, fetch_of(s), params) for s in chosen])
+
+    async def concat(self, slot: Hashable, reads: Sequence[Awaitable[list[T]]]) -> list[T]:
+        """The lists `reads` give, concatenated in their order (once per version of them, in `slot`);
+        the first that failed (in that order) raises."""
+        parts = await asyncio.gather(*reads, return_exceptions=True)
         lists: list[list[T]] = []
         for part in parts:
             if isinstance(part, BaseException):
@@ -265,7 +269,6 @@ class Fanout:
             lists.append(part)
         if len(lists) == 1:
             return lists[0]  # the cached listing itself: what is derived from it is kept
-        slot = ("listings", query, tuple(s.name for s in chosen), tuple(sorted((params or {}).items())))
         return self.derive(slot, lists, lambda: [row for part in lists for row in part])
 
     def index_ready(self, name: str) -> Any:
