@@ -18,14 +18,14 @@ from strawberry.dataloader import DataLoader
 
 from opsgraph.cache import tag
 from opsgraph.connectors.errors import SourceError
-from opsgraph.model import Record, Role, record_key, split_key
+from opsgraph.model import AnyRecord, Role, record_key, split_key
 from opsgraph.resolvers.derived import SHARED, Derived
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources, System
 
 T = TypeVar("T")
 V = TypeVar("V")
-R = TypeVar("R", bound=Record)
+R = TypeVar("R", bound=AnyRecord)
 
 Fetch = Callable[[list[str]], Awaitable[Mapping[str, V]]]
 """A port's batch read: local ids (or join values) in, a mapping of those it has out."""
@@ -76,12 +76,12 @@ def grouped(
     return [v if isinstance(v := found.get(k), BaseException) else v or [] for k in keys]
 
 
-def own_tags(entity: str, record: Record | None) -> list[str]:
+def own_tags(entity: str, record: AnyRecord | None) -> list[str]:
     """The record's own tag: a value cached under a join key is dropped when the record changes."""
     return [tag(record.system, entity, record.id)] if record is not None else []
 
 
-def children_tags(entity: str, records: Iterable[Record] | None) -> list[str]:
+def children_tags(entity: str, records: Iterable[AnyRecord] | None) -> list[str]:
     return [tag(r.system, entity, r.id) for r in records or []]
 
 
