@@ -11,10 +11,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from types import MemberDescriptorType
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from opsgraph.shared import share_fields
+from opsgraph.shared import share_slots
 
 
 class Canonical(BaseModel):
@@ -317,7 +318,7 @@ class TimeEntry:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        share_fields(self, _SHARED_FIELDS)
+        share_slots(self, _SHARED_SLOTS)
 
     @property
     def key(self) -> str:
@@ -328,12 +329,21 @@ class TimeEntry:
 
 
 _TIME_ENTRY_FIELDS = tuple(f.name for f in fields(TimeEntry))
-_SHARED_FIELDS = tuple(f for f in _TIME_ENTRY_FIELDS if f not in ("id", "updated_at", "billable", "status"))
+_TIME_ENTRY_SLOTS: tuple[MemberDescriptorType, ...] = tuple(TimeEntry.__dict__[f] for f in _TIME_ENTRY_FIELDS)
+_SHARED_SLOTS = tuple(
+    s
+    for f, s in zip(_TIME_ENTRY_FIELDS, _TIME_ENTRY_SLOTS, strict=True)
+    if f not in ("id", "updated_at", "billable", "status")
+)
 
 
 def _time_entry(*values: object) -> TimeEntry:
-    """A pickled `TimeEntry` back (its values in field order)."""
-    return TimeEntry(**dict(zip(_TIME_ENTRY_FIELDS, values, strict=True)))  # type: ignore[arg-type]
+    """A pickled `TimeEntry` back (its values in field order). Not through `__init__`: the values a
+    pickle holds once are shared already by every entry it unpickles."""
+    entry = object.__new__(TimeEntry)
+    for slot, value in zip(_TIME_ENTRY_SLOTS, values, strict=True):
+        slot.__set__(entry, value)
+    return entry
 
 
 AnyRecord = Record | TimeEntry
