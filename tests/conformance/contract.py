@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from opsgraph.model import Record, TimeEntry
+from opsgraph.model import Record
+from opsgraph.shared import CompactRecord
 
 from .ids import MALFORMED
 from .serving import Admin, Seen, SimServer
@@ -29,7 +30,7 @@ def _norm(value: Any) -> Any:
     as they are (`Decimal("240.00") == Decimal("240")`)."""
     if isinstance(value, BaseModel):
         return _norm(value.model_dump())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a TimeEntry
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a compact record
         return _norm(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {k: _norm(v) for k, v in value.items()}
@@ -87,7 +88,7 @@ def _is_write(member: Any) -> bool:
 def assert_identity(records: Iterable[Any], system: str) -> None:
     """Every record names the system the client was built with and has a non-empty string id."""
     for record in records:
-        assert isinstance(record, Record | TimeEntry), f"{type(record).__name__} is not a canonical record"
+        assert isinstance(record, Record | CompactRecord), f"{type(record).__name__}: not a record"
         assert record.system == system, f"{type(record).__name__} {record.id!r} has system {record.system!r}"
         assert isinstance(record.id, str) and record.id, f"{type(record).__name__} id {record.id!r}"
 
