@@ -93,11 +93,14 @@ class ResponseCacheDoor:
             return
         started = time.perf_counter()
         headers: dict[bytes, bytes] = {}
+        declared = -1
         for name, value in scope["headers"]:
             if name in _READ and name not in headers:  # the first of each, as `Headers.get` reads
                 headers[name] = value
-        if header_bytes(scope) > self.max_header_bytes:
-            await self.app(scope, receive, send)  # the stack's 413
+            elif name == b"content-length" and declared < 0:
+                declared = int(value) if value.isdigit() else self.max_body_bytes + 1
+        if header_bytes(scope) > self.max_header_bytes or declared > self.max_body_bytes:
+            await self.app(scope, receive, send)  # the stack's 413, before the body is sent
             return
         body, read = b"", list[Message]()
         if scope["method"] == "POST":
