@@ -32,6 +32,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsgraph.auth import Authenticator, AuthFailure, Caller, credential_from_headers
+from opsgraph.cache.responses import CachedResponse
 from opsgraph.context import correlation_id, new_correlation_id
 from opsgraph.gateway.http import CHARSET, GatewayState, negotiate
 from opsgraph.gateway.middleware import CORRELATION_HEADER, valid_correlation_id
@@ -136,24 +137,31 @@ class ResponseCacheDoor:
         token = correlation_id.set(cid)
         try:
             record = RequestRecord(cid)
-            send = self._decorated(scope, send, cid)
-            decision = await self.buckets.take(bucket_key(caller, scope)) if self.buckets else None
-            if decision is not None and not decision.allowed:
-                await refuse(scope, send, decision.retry_after_s)
-                request_done(scope, record, 429, started, self.metrics)
-                return
-            accept = headers.get(b"accept")
-            media = (negotiate(accept.decode("latin-1") if accept else None) + CHARSET).encode()
-            now = self.state.clock.time()
-            entry = found.entry
-            start_headers = hit_headers(entry, media, get=scope["method"] == "GET", now=now)
-            await send({"type": "http.response.start", "status": 200, "headers": start_headers})
-            await send({"type": "http.response.body", "body": entry.body})
-            cache.count("hit")
-            record.operation_name, record.operation_type = entry.operation, "query"
-            request_done(scope, record, 200, started, self.metrics)
+            decorated = self._decorated(scope, send, cid)
+            status = await self._answer(scope, decorated, caller, found.entry, headers)
+            if status == 200:
+                cache.count("hit")
+                record.operation_name, record.operation_type = found.entry.operation, "query"
+            request_done(scope, record, status, started, self.metrics)
         finally:
             correlation_id.reset(token)
+
+    async def _answer(
+        self, scope: Scope, send: Send, caller: Caller, entry: CachedResponse, headers: dict[bytes, bytes]
+    ) -> int:
+        """The hit, or the 429 when the caller's bucket is empty; returns the status sent."""
+        if self.buckets is not None:
+            decision = await self.buckets.take(bucket_key(caller, scope))
+            if not decision.allowed:
+                await refuse(scope, send, decision.retry_after_s)
+                return 429
+        accept = headers.get(b"accept")
+        media = (negotiate(accept.decode("latin-1") if accept else None) + CHARSET).encode()
+        now = self.state.clock.time()
+        start_headers = hit_headers(entry, media, get=scope["method"] == "GET", now=now)
+        await send({"type": "http.response.start", "status": 200, "headers": start_headers})
+        await send({"type": "http.response.body", "body": entry.body})
+        return 200
 
     async def _caller(self, headers: dict[bytes, bytes]) -> Caller | None:
         """The caller as `AuthMiddleware` would authenticate it (None: `/graphql` is open)."""
