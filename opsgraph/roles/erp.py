@@ -9,7 +9,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ExchangeRate, Invoice, Money, TimePosting
+from opsgraph.model import (
+    AccountingPeriod,
+    ErpCustomer,
+    ErpJob,
+    ExchangeRate,
+    Invoice,
+    InvoiceTotal,
+    Money,
+    TimePosting,
+)
 from opsgraph.roles.base import SystemPort
 from opsgraph.roles.drafts import CustomerDraft, InvoiceDraft, JobDraft, TimePostingDraft
 from opsgraph.roles.filters import InvoiceFilter
@@ -49,6 +58,14 @@ class ErpPort(SystemPort, Protocol):
         self, filter: InvoiceFilter | None = None, *, with_lines: bool = True
     ) -> list[Invoice]:
         """Invoices matching `filter`, ordered by id; without lines when only totals are needed."""
+        ...
+
+    async def invoice_totals(
+        self, start: date | None = None, end: date | None = None, *, by_issue_date: bool = False
+    ) -> list[InvoiceTotal]:
+        """Invoiced value per customer, job and currency (and issue date, with `by_issue_date`) of the
+        invoices issued in `start..end` (inclusive; open-ended where None), summed by the vendor where
+        it can; in no promised order."""
         ...
 
     async def list_time_postings(self, start: date, end: date) -> list[TimePosting]:

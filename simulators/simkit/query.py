@@ -20,7 +20,13 @@ Dialect semantics reproduced on SQLite:
   ``NULLS LAST``; AND and OR may not be mixed without parentheses.
 * SuiteQL: Oracle semantics - three-valued null logic, ``IS [NOT] NULL``, case-sensitive ``LIKE``
   (run as GLOB), ``''`` is NULL, nulls sort last ascending / first descending, ``SELECT *``, an
-  optional table alias, and ``TO_DATE('...', 'YYYY-MM-DD')``.
+  optional table alias, and ``TO_DATE('...', 'YYYY-MM-DD')``. Aggregates as in Oracle:
+  ``SUM``, ``COUNT`` (of a field or ``*``), ``MIN``, ``MAX`` and ``AVG`` of a field, with ``GROUP BY``
+  fields; every selected field that is not aggregated must be grouped (ORA-00979), and ORDER BY may
+  only name grouped fields. Select items may carry an alias (``SUM(x) AS total``); a result column is
+  named by its alias, lower-cased, else by its field, else ``expr1``, ``expr2``... in select order, as
+  SuiteQL names an unaliased expression. (``HAVING``, ``DISTINCT`` and expressions inside an
+  aggregate are not supported.)
 
 Datetime literals are normalised to ``YYYY-MM-DDTHH:MM:SS.mmm+0000`` in UTC (Salesforce's own output
 form, see `normalise_datetime`) and dates to ``YYYY-MM-DD``. Simulators must store temporal values in
@@ -93,10 +99,18 @@ class Table:
 
 @dataclass(frozen=True)
 class Selected:
-    """One selected field: its canonical vendor path and the result column alias in the SQL."""
+    """One selected item: its canonical vendor path (the aggregated field's, `()` for ``COUNT(*)``),
+    the result column alias in the SQL, the aggregate function applied (upper case) if any, and the
+    name the vendor gives the result column (`name`)."""
 
     path: tuple[str, ...]
     column: str
+    function: str | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label if self.label is not None else self.path[-1]
 
 
 @dataclass(frozen=True)
@@ -150,10 +164,19 @@ class _Field:
 class QueryCompiler:
     """Compiles queries of one dialect against a fixed set of tables, caching results by query text."""
 
-    def __init__(self, tables: Mapping[str, Table], dialect: QueryDialect, *, cache_size: int = 1024) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, Table],
+        dialect: QueryDialect,
+        *,
+        cache_size: int = 1024,
+        aggregates: bool | None = None,
+    ) -> None:
+        """`aggregates`: allow aggregates, aliases and GROUP BY (default: SuiteQL only)."""
         if dialect not in ("soql", "suiteql"):
             raise ValueError(f"unknown dialect {dialect!r}")
         self.dialect: QueryDialect = dialect
+        self.aggregates = dialect == "suiteql" if aggregates is None else aggregates
         self.tables = tables
         self._cache_size = cache_size
         self._cache: dict[str, CompiledQuery] = {}
@@ -388,6 +411,14 @@ _INTEGER = re.compile(r"\d+")
 _DECIMAL = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
+_AGGREGATES: Final[dict[type[exp.Expr], str]] = {
+    exp.Sum: "SUM",
+    exp.Count: "COUNT",
+    exp.Min: "MIN",
+    exp.Max: "MAX",
+    exp.Avg: "AVG",
+}
+
 _CLAUSES: Final = {
     "group": "GROUP BY",
     "having": "HAVING",
@@ -422,6 +453,7 @@ class _Compilation:
         self.joins: dict[str, tuple[str, _Index, str]] = {}  # relationship -> (alias, target, fk sql)
         self.root: _Index
         self.alias: str | None = None
+        self.grouped: set[str] | None = None  # the grouped fields' SQL, once the query aggregates
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -446,8 +478,10 @@ class _Compilation:
         if not sql.strip():
             self.fail("empty query")
         tree = _parse(sql, self.fail)
-        self.only(tree, "expressions", "from_", "where", "order", "limit", "offset")
+        clauses = ("expressions", "from_", "where", "order", "limit", "offset")
+        self.only(tree, *clauses, *(("group",) if self.compiler.aggregates else ()))
         self.resolve_from(tree.args.get("from_"))
+        group = self.group_by(tree.args.get("group"))
         selects, selected = self.select_list(tree.expressions)
         where = self.where(tree.args.get("where"))
         order = self.order_by(tree.args.get("order"))
@@ -461,6 +495,8 @@ class _Compilation:
             parts.append(f"LEFT JOIN {_q(target.table.sql_table)} AS {alias} ON {key_sql} = {fk_sql}")
         if where:
             parts.append(f"WHERE {where}")
+        if group:
+            parts.append(f"GROUP BY {group}")
         if order:
             parts.append(f"ORDER BY {order}")
         return CompiledQuery(
@@ -572,32 +608,87 @@ class _Compilation:
     def select_list(self, items: list[exp.Expr]) -> tuple[list[str], list[Selected]]:
         if not items:
             self.fail("SELECT list is empty")
-        fields: list[_Field] = []
+        chosen: list[tuple[tuple[str, ...], str, str | None, str | None]] = []  # path, sql, function, label
+        unnamed = 0
         for item in items:
             if isinstance(item, exp.Star):
                 if self.soql:
                     self.fail("unexpected token: '*'")
                 if len(items) != 1:
                     self.fail("'*' cannot be combined with other select items")
+                if self.grouped is not None:
+                    self.fail("'*' cannot be selected with GROUP BY")
                 self.only(item)
-                fields.extend(self.local_field(self.root, f, "t0", ()) for f in self.root.table.columns)
+                for name in self.root.table.columns:
+                    f = self.local_field(self.root, name, "t0", ())
+                    chosen.append((f.path, f.sql, None, None))
                 break
+            label = None
+            if isinstance(item, exp.Alias) and self.compiler.aggregates:
+                self.only(item, "this", "alias")
+                label, item = self.identifier(item.args["alias"]).lower(), item.this
             if isinstance(item, exp.Column):
-                fields.append(self.field_ref(item))
+                f = self.field_ref(item)
+                chosen.append((f.path, f.sql, None, label))
+            elif type(item) in _AGGREGATES and self.compiler.aggregates:
+                path, sql, function = self.aggregate(item)
+                if label is None:
+                    unnamed += 1
+                    label = f"expr{unnamed}"
+                chosen.append((path, sql, function, label))
             elif isinstance(item, exp.Alias):
                 self.fail("column aliases are not supported")
             elif isinstance(item, exp.Func):
                 self.fail(f"aggregate and function calls are not supported: {_describe(item)}")
             else:
                 self.unsupported(item, "SELECT")
+        if any(function for _, _, function, _ in chosen) and self.grouped is None:
+            self.grouped = set()  # an aggregate without GROUP BY: one group of every row
+        if self.grouped is not None:
+            for path, sql, aggregated, _ in chosen:
+                if aggregated is None and sql not in self.grouped:
+                    self.fail(f"not a GROUP BY expression: '{'.'.join(path)}'")
         if self.soql:
             seen: set[tuple[str, ...]] = set()
-            for f in fields:
-                if f.path in seen:
-                    self.fail(f"duplicate field selected: {'.'.join(f.path)}")
-                seen.add(f.path)
-        selects = [f"{f.sql} AS c{i}" for i, f in enumerate(fields)]
-        return selects, [Selected(path=f.path, column=f"c{i}") for i, f in enumerate(fields)]
+            for path, *_ in chosen:
+                if path in seen:
+                    self.fail(f"duplicate field selected: {'.'.join(path)}")
+                seen.add(path)
+        selects = [f"{sql} AS c{i}" for i, (_, sql, _, _) in enumerate(chosen)]
+        return selects, [
+            Selected(path=path, column=f"c{i}", function=function, label=label)
+            for i, (path, _, function, label) in enumerate(chosen)
+        ]
+
+    # -- aggregates and GROUP BY -------------------------------------------------------------------
+
+    def aggregate(self, node: exp.Expr) -> tuple[tuple[str, ...], str, str]:
+        """`SUM(field)` and the like: the field's path, the SQL, the function's name."""
+        function = _AGGREGATES[type(node)]
+        self.only(node, "this", "big_int")  # sqlglot marks every COUNT big_int
+        arg = node.this
+        if isinstance(arg, exp.Star) and function == "COUNT":
+            return (), "COUNT(*)", function
+        if not isinstance(arg, exp.Column) or isinstance(arg.this, exp.Star):
+            self.fail(f"{function} takes one field{' or *' if function == 'COUNT' else ''}")
+        f = self.field_ref(arg)
+        return f.path, f"{function}({f.sql})", function
+
+    def group_by(self, node: exp.Expr | None) -> str:
+        if node is None:
+            return ""
+        if not isinstance(node, exp.Group):
+            self.unsupported(node)
+        self.only(node, "expressions")
+        if not node.expressions:
+            self.fail("GROUP BY requires fields")
+        fields = []
+        for item in node.expressions:
+            if not isinstance(item, exp.Column):
+                self.fail(f"GROUP BY takes fields only, not {_describe(item)}")
+            fields.append(self.field_ref(item).sql)
+        self.grouped = set(fields)
+        return ", ".join(dict.fromkeys(fields))
 
     # -- WHERE -------------------------------------------------------------------------------------
 
@@ -853,6 +944,8 @@ class _Compilation:
                 self.unsupported(item, "ORDER BY")
             self.only(item, "this", "desc", "nulls_first")
             f = self.field_ref(item.this)
+            if self.grouped is not None and f.sql not in self.grouped:
+                self.fail(f"ORDER BY names '{f.name}', which is not a GROUP BY expression")
             desc = bool(item.args.get("desc"))
             if item.meta.get(_NULLS_EXPLICIT):
                 nulls_first = bool(item.args.get("nulls_first"))

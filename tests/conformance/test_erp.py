@@ -172,6 +172,38 @@ async def test_list_open_invoices_is_pushed_down(
     check_pushed_down(seen, whole, "list_invoices(open_only=True)")
 
 
+SUMS_UPSTREAM = {"netsuite"}
+"""ERPs whose API sums invoices (SuiteQL `SUM ... GROUP BY`); the others sum their listing."""
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "by_issue_date"),
+    [(None, None, False), (date(2026, 10, 1), date(2026, 11, 30), True), (date(2026, 10, 1), None, False)],
+)
+async def test_invoice_totals(
+    make_client: MakeClient,
+    sim: SimServer,
+    vendor: str,
+    conformance_world: World,
+    start: date | None,
+    end: date | None,
+    by_issue_date: bool,
+) -> None:
+    world = conformance_world
+    client = make_client()
+    await client.probe()
+    totals, seen = await served(sim, client.invoice_totals(start, end, by_issue_date=by_issue_date))
+    got = {(t.customer_id, t.job_id, t.total.currency, t.issue_date): (t.total, t.invoices) for t in totals}
+    assert len(got) == len(totals), "each customer, job, currency (and day) once"
+    want = x.invoice_totals(world.invoices, start, end, by_issue_date=by_issue_date)
+    assert want, "the window holds invoices"
+    assert got == want
+    if vendor in SUMS_UPSTREAM and start is None:
+        _, whole = await served(sim, client.list_invoices(with_lines=False))
+        check_pushed_down(seen, whole, "invoice_totals()")
+        assert len(seen) < len(whole) or len(whole) == 1
+
+
 async def test_list_invoices_with_lines(make_client: MakeClient, conformance_world: World) -> None:
     invoices = {i.id: i for i in await make_client().list_invoices(InvoiceFilter(open_only=True))}
     for i in [i for i in conformance_world.invoices if i.amount_due > 0][:5]:

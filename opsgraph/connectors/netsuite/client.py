@@ -30,7 +30,15 @@ from opsgraph.connectors.netsuite.resources import (
 from opsgraph.connectors.netsuite.transport import NetSuiteTransport, Row, sql_date, sql_string
 from opsgraph.connectors.netsuite.writes import NetSuiteWrites
 from opsgraph.connectors.toolkit.resources import ResourceSpec
-from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ExchangeRate, Invoice, TimePosting
+from opsgraph.model import (
+    AccountingPeriod,
+    ErpCustomer,
+    ErpJob,
+    ExchangeRate,
+    Invoice,
+    InvoiceTotal,
+    TimePosting,
+)
 from opsgraph.roles.base import Change, ChangeBatch, Entity
 from opsgraph.roles.filters import InvoiceFilter
 
@@ -190,6 +198,23 @@ class NetSuiteClient(NetSuiteWrites, NetSuiteProjectWrites, NetSuiteInvoiceWrite
     ) -> list[Invoice]:
         open_only = filter is not None and filter.open_only
         return await self._invoices("status = 'A'" if open_only else None, with_lines=with_lines)
+
+    async def invoice_totals(
+        self, start: date | None = None, end: date | None = None, *, by_issue_date: bool = False
+    ) -> list[InvoiceTotal]:
+        """One SuiteQL `SUM ... GROUP BY` over the invoices: the rows on the wire are the groups."""
+        keys = ", ".join(["entity", "custbody_job", "currency", *(["trandate"] if by_issue_date else [])])
+        where = [
+            _INVOICE_ONLY,
+            *([f"trandate >= {sql_date(start)}"] if start else []),
+            *([f"trandate <= {sql_date(end)}"] if end else []),
+        ]
+        rows = await self.suiteql(
+            f"SELECT {keys}, SUM(foreigntotal) AS total, COUNT(id) AS invoices FROM {INVOICES.path} "
+            f"WHERE {' AND '.join(where)} GROUP BY {keys} ORDER BY {keys}"
+        )
+        currencies = await self.currencies()
+        return [mapping.invoice_total_from_row(r, self.system, currencies) for r in rows]
 
     # -- time, periods, rates ------------------------------------------------------------------------
 

@@ -153,8 +153,9 @@ class Views:
         computes it again."""
         unbilled_start, _ = readiness_window(self.today)
         loaders = self.loaders
-        invoices, unbilled, engagements, opps = await asyncio.gather(
-            loaders.invoices(with_lines=False),
+        revenue, billed, unbilled, engagements, opps = await asyncio.gather(
+            loaders.invoice_totals(start, end, by_issue_date=True),
+            loaders.invoice_totals(),
             loaders.unbilled_time(unbilled_start, self.today),
             loaders.engagements(),
             loaders.opportunities(is_closed=False),
@@ -172,11 +173,11 @@ class Views:
             erp_system = self._owner(Role.ERP)
             periods = [p for p in listed_periods if p.system == erp_system]
             inputs = ForecastInputs(
-                invoices=invoices,
+                revenue=[t for _, t in revenue],
                 unbilled_approved=[u for _, u in unbilled],
                 engagements=[e for e in engagements if e.is_active],
                 jobs=dict(zip(codes, jobs, strict=True)),
-                billed_by_job=_billed_by_job(invoices),
+                billed_by_job=_billed_by_job(billed),
                 open_opportunities=opps,
                 users=users,
                 time_off_by_email=_time_off_by_email(time_off, directory),
@@ -185,7 +186,18 @@ class Views:
             return compute_forecast(inputs, start, end, months_per_bucket, self.today)
 
         slot = ("forecast", start, end, months_per_bucket, self.today, self.reporting_currency)
-        listings = [invoices, unbilled, engagements, opps, users, time_off, directory, listed_periods, rates]
+        listings = [
+            revenue,
+            billed,
+            unbilled,
+            engagements,
+            opps,
+            users,
+            time_off,
+            directory,
+            listed_periods,
+            rates,
+        ]
         return loaders.derived(slot, [*listings, *jobs], compute)
 
     async def _rate_inputs(
@@ -246,13 +258,14 @@ class Views:
         return entry_issues(entry, directory.get(user.email.lower()) if user else None)
 
 
-def _billed_by_job(invoices: list[model.Invoice]) -> dict[str, model.Money]:
-    """What each ERP job has been invoiced, by job key, in the job's currency."""
+def _billed_by_job(totals: list[tuple[str, model.InvoiceTotal]]) -> dict[str, model.Money]:
+    """What each ERP job has been invoiced, by job key, in the job's currency (from each ERP system's
+    totals per customer, job and currency)."""
     billed: dict[str, model.Money] = {}
-    for inv in invoices:
-        if inv.job_id:
-            job = record_key(inv.system, inv.job_id)
-            billed[job] = billed[job] + inv.total if job in billed else inv.total
+    for system, t in totals:
+        if t.job_id:
+            job = record_key(system, t.job_id)
+            billed[job] = billed[job] + t.total if job in billed else t.total
     return billed
 
 

@@ -1,0 +1,35 @@
+"""Invoice totals summed here, for an ERP whose API cannot sum (the port's `invoice_totals`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from opsgraph.model import Invoice, InvoiceTotal, Money
+
+__all__ = ["sum_invoices"]
+
+
+def sum_invoices(
+    invoices: Iterable[Invoice], start: date | None, end: date | None, *, by_issue_date: bool
+) -> list[InvoiceTotal]:
+    """Per customer, job and currency (and issue date, with `by_issue_date`), the invoices issued in
+    `start..end` (inclusive; open-ended where None)."""
+    sums: dict[tuple[str, str | None, str, date | None], tuple[Decimal, int]] = {}
+    for inv in invoices:
+        if (start is not None and inv.issue_date < start) or (end is not None and inv.issue_date > end):
+            continue
+        key = (inv.customer_id, inv.job_id, inv.total.currency, inv.issue_date if by_issue_date else None)
+        amount, count = sums.get(key, (Decimal(0), 0))
+        sums[key] = (amount + inv.total.amount, count + 1)
+    return [
+        InvoiceTotal(
+            customer_id=customer,
+            job_id=job,
+            issue_date=day,
+            total=Money(amount=amount, currency=currency),
+            invoices=count,
+        )
+        for (customer, job, currency, day), (amount, count) in sums.items()
+    ]
