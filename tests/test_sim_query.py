@@ -649,6 +649,30 @@ def test_suiteql_sums_and_counts_per_group(db: sqlite3.Connection) -> None:
     assert rows == [("2025-01-06", 1), ("2025-02-03", 1), (None, 1)]
 
 
+def test_suiteql_groups_by_a_case(db: sqlite3.Connection) -> None:
+    recent = "CASE WHEN startdate >= TO_DATE('2025-02-01', 'YYYY-MM-DD') THEN startdate END"
+    q = compile_suiteql(
+        f"SELECT parent, {recent} AS recent, COUNT(*) FROM job WHERE id >= 10 "
+        f"GROUP BY parent, {recent} ORDER BY parent, recent",
+        NS_TABLES,
+    )
+    assert q.params == ("2025-02-01", 10, "2025-02-01")  # in the order of the SQL's clauses
+    assert [(s.name, s.path, s.function) for s in q.selected] == [
+        ("parent", ("parent",), None),
+        ("recent", ("startdate",), None),
+        ("expr1", (), "COUNT"),
+    ]
+    assert execute(db, q) == [(1, "2025-02-03", 1), (1, None, 1), (2, None, 1)]  # Oracle: nulls last
+    other = recent.replace("2025-02-01", "2025-03-01")
+    err = suiteql_error(f"SELECT {recent}, COUNT(*) FROM job GROUP BY {other}")
+    assert "not a GROUP BY expression: 'startdate'" in err.message
+    assert (
+        "one field"
+        in suiteql_error("SELECT CASE WHEN id > 1 THEN startdate ELSE parent END FROM job").message
+    )
+    assert "must be a field" in suiteql_error("SELECT CASE WHEN id > 1 THEN 'x' END FROM job").message
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [

@@ -94,25 +94,18 @@ class Listings:
         )
         return await self.rows.invoices(found) if self.rows else found
 
-    async def invoice_totals(
-        self, start: date | None = None, end: date | None = None, *, by_issue_date: bool = False
-    ) -> list[tuple[str, model.InvoiceTotal]]:
-        """Invoiced value per customer, job and currency (and issue date) of the invoices issued in
-        `start..end`, summed by each ERP system (the port's `invoice_totals`), with its system's name."""
+    async def invoice_totals(self, itemised_from: date | None = None) -> list[tuple[str, model.InvoiceTotal]]:
+        """Invoiced value per customer, job and currency, per issue date from `itemised_from` on, summed
+        by each ERP system (the port's `invoice_totals`), each with its system's name."""
 
         def fetch_of(s: System) -> Callable[[], Awaitable[list[tuple[str, model.InvoiceTotal]]]]:
             async def fetch() -> list[tuple[str, model.InvoiceTotal]]:
-                totals = await erp(s).invoice_totals(start, end, by_issue_date=by_issue_date)
-                return [(s.name, t) for t in totals]
+                return [(s.name, t) for t in await erp(s).invoice_totals(itemised_from)]
 
             return fetch
 
         found = await self.fan.listings(
-            self._of(Role.ERP),
-            "invoice",
-            "invoice_totals",
-            fetch_of,
-            {"from": start, "to": end, "by_issue_date": by_issue_date},
+            self._of(Role.ERP), "invoice", "invoice_totals", fetch_of, {"itemised_from": itemised_from}
         )
         return await self.rows.invoice_totals(found) if self.rows else found
 

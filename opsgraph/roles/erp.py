@@ -60,12 +60,10 @@ class ErpPort(SystemPort, Protocol):
         """Invoices matching `filter`, ordered by id; without lines when only totals are needed."""
         ...
 
-    async def invoice_totals(
-        self, start: date | None = None, end: date | None = None, *, by_issue_date: bool = False
-    ) -> list[InvoiceTotal]:
-        """Invoiced value per customer, job and currency (and issue date, with `by_issue_date`) of the
-        invoices issued in `start..end` (inclusive; open-ended where None), summed by the vendor where
-        it can; in no promised order."""
+    async def invoice_totals(self, itemised_from: date | None = None) -> list[InvoiceTotal]:
+        """Every invoice's value summed per customer, job and currency, by the vendor where it can (one
+        request, not a listing); invoices issued on or after `itemised_from` are summed per issue date
+        too (`InvoiceTotal.issue_date`), older ones (all, without it) are not. In no promised order."""
         ...
 
     async def list_time_postings(self, start: date, end: date) -> list[TimePosting]:

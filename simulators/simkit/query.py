@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final, Literal, NoReturn
 
@@ -151,6 +151,18 @@ class _Index:
     columns: dict[str, str]  # lower-case vendor field -> canonical vendor field
     relationships: dict[str, str]  # lower-case relationship name -> canonical relationship name
     key_field: str | None  # canonical vendor field the table is joined on ('Id' / 'id')
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A compiled select or GROUP BY item: its field's path, SQL, the SQL's `?` parameters, the
+    aggregate applied and the item's alias."""
+
+    path: tuple[str, ...]
+    sql: str
+    params: tuple[object, ...] = ()
+    function: str | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -453,7 +465,9 @@ class _Compilation:
         self.joins: dict[str, tuple[str, _Index, str]] = {}  # relationship -> (alias, target, fk sql)
         self.root: _Index
         self.alias: str | None = None
-        self.grouped: set[str] | None = None  # the grouped fields' SQL, once the query aggregates
+        self.chosen: list[_Item] = []
+        self.star = False
+        self.grouped: set[tuple[str, tuple[object, ...]]] | None = None  # (SQL, params) once it aggregates
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -481,10 +495,15 @@ class _Compilation:
         clauses = ("expressions", "from_", "where", "order", "limit", "offset")
         self.only(tree, *clauses, *(("group",) if self.compiler.aggregates else ()))
         self.resolve_from(tree.args.get("from_"))
-        group = self.group_by(tree.args.get("group"))
-        selects, selected = self.select_list(tree.expressions)
+        chosen = self.select_list(tree.expressions)  # each clause in SQL order: their `?` params follow
         where = self.where(tree.args.get("where"))
+        group = self.group_by(tree.args.get("group"))
         order = self.order_by(tree.args.get("order"))
+        selects = [f"{c.sql} AS c{i}" for i, c in enumerate(chosen)]
+        selected = [
+            Selected(path=c.path, column=f"c{i}", function=c.function, label=c.label)
+            for i, c in enumerate(chosen)
+        ]
         limit = self.paging(tree.args.get("limit"), "LIMIT")
         offset = self.paging(tree.args.get("offset"), "OFFSET")
 
@@ -605,10 +624,10 @@ class _Compilation:
 
     # -- SELECT ------------------------------------------------------------------------------------
 
-    def select_list(self, items: list[exp.Expr]) -> tuple[list[str], list[Selected]]:
+    def select_list(self, items: list[exp.Expr]) -> list[_Item]:
         if not items:
             self.fail("SELECT list is empty")
-        chosen: list[tuple[tuple[str, ...], str, str | None, str | None]] = []  # path, sql, function, label
+        chosen: list[_Item] = []
         unnamed = 0
         for item in items:
             if isinstance(item, exp.Star):
@@ -616,12 +635,11 @@ class _Compilation:
                     self.fail("unexpected token: '*'")
                 if len(items) != 1:
                     self.fail("'*' cannot be combined with other select items")
-                if self.grouped is not None:
-                    self.fail("'*' cannot be selected with GROUP BY")
                 self.only(item)
+                self.star = True
                 for name in self.root.table.columns:
                     f = self.local_field(self.root, name, "t0", ())
-                    chosen.append((f.path, f.sql, None, None))
+                    chosen.append(_Item(f.path, f.sql))
                 break
             label = None
             if isinstance(item, exp.Alias) and self.compiler.aggregates:
@@ -629,66 +647,99 @@ class _Compilation:
                 label, item = self.identifier(item.args["alias"]).lower(), item.this
             if isinstance(item, exp.Column):
                 f = self.field_ref(item)
-                chosen.append((f.path, f.sql, None, label))
-            elif type(item) in _AGGREGATES and self.compiler.aggregates:
-                path, sql, function = self.aggregate(item)
+                chosen.append(_Item(f.path, f.sql, label=label))
+            elif self.compiler.aggregates and (type(item) in _AGGREGATES or isinstance(item, exp.Case)):
+                expression = self.case(item) if isinstance(item, exp.Case) else self.aggregate(item)
                 if label is None:
                     unnamed += 1
                     label = f"expr{unnamed}"
-                chosen.append((path, sql, function, label))
+                chosen.append(replace(expression, label=label))
             elif isinstance(item, exp.Alias):
                 self.fail("column aliases are not supported")
             elif isinstance(item, exp.Func):
                 self.fail(f"aggregate and function calls are not supported: {_describe(item)}")
             else:
                 self.unsupported(item, "SELECT")
-        if any(function for _, _, function, _ in chosen) and self.grouped is None:
-            self.grouped = set()  # an aggregate without GROUP BY: one group of every row
-        if self.grouped is not None:
-            for path, sql, aggregated, _ in chosen:
-                if aggregated is None and sql not in self.grouped:
-                    self.fail(f"not a GROUP BY expression: '{'.'.join(path)}'")
         if self.soql:
             seen: set[tuple[str, ...]] = set()
-            for path, *_ in chosen:
-                if path in seen:
-                    self.fail(f"duplicate field selected: {'.'.join(path)}")
-                seen.add(path)
-        selects = [f"{sql} AS c{i}" for i, (_, sql, _, _) in enumerate(chosen)]
-        return selects, [
-            Selected(path=path, column=f"c{i}", function=function, label=label)
-            for i, (path, _, function, label) in enumerate(chosen)
-        ]
+            for c in chosen:
+                if c.path in seen:
+                    self.fail(f"duplicate field selected: {'.'.join(c.path)}")
+                seen.add(c.path)
+        self.chosen = chosen
+        return chosen
 
-    # -- aggregates and GROUP BY -------------------------------------------------------------------
+    # -- aggregates, CASE and GROUP BY -------------------------------------------------------------
 
-    def aggregate(self, node: exp.Expr) -> tuple[tuple[str, ...], str, str]:
-        """`SUM(field)` and the like: the field's path, the SQL, the function's name."""
+    def aggregate(self, node: exp.Expr) -> _Item:
+        """`SUM(field)` and the like (`COUNT(*)`)."""
         function = _AGGREGATES[type(node)]
         self.only(node, "this", "big_int")  # sqlglot marks every COUNT big_int
         arg = node.this
         if isinstance(arg, exp.Star) and function == "COUNT":
-            return (), "COUNT(*)", function
+            return _Item((), "COUNT(*)", function=function)
         if not isinstance(arg, exp.Column) or isinstance(arg.this, exp.Star):
             self.fail(f"{function} takes one field{' or *' if function == 'COUNT' else ''}")
         f = self.field_ref(arg)
-        return f.path, f"{function}({f.sql})", function
+        return _Item(f.path, f"{function}({f.sql})", function=function)
+
+    def case(self, node: exp.Case) -> _Item:
+        """`CASE WHEN <condition> THEN field ... [ELSE field | NULL] END`, every result one field."""
+        self.only(node, "ifs", "default")
+        mark = len(self.params)
+        results: list[_Field] = []
+        whens: list[str] = []
+        for branch in node.args.get("ifs") or []:
+            if not isinstance(branch, exp.If):
+                self.unsupported(branch, "CASE")
+            self.only(branch, "this", "true")
+            condition = self.condition(branch.this)
+            results.append(self.case_result(branch.args["true"]))
+            whens.append(f"WHEN {condition} THEN {results[-1].sql}")
+        default = node.args.get("default")
+        other = ""
+        if default is not None and not isinstance(default, exp.Null):
+            results.append(self.case_result(default))
+            other = f" ELSE {results[-1].sql}"
+        if not whens:
+            self.fail("CASE requires WHEN ... THEN")
+        if len({f.path for f in results}) != 1:
+            self.fail("the results of a CASE must be one field")
+        params = tuple(self.params[mark:])
+        return _Item(results[0].path, f"CASE {' '.join(whens)}{other} END", params)
+
+    def case_result(self, node: exp.Expr) -> _Field:
+        if not isinstance(node, exp.Column):
+            self.fail("a CASE result must be a field")
+        return self.field_ref(node)
 
     def group_by(self, node: exp.Expr | None) -> str:
-        if node is None:
+        """GROUP BY fields or CASE expressions; then every selected item not aggregated must be grouped,
+        and an aggregate makes one group of every row when nothing is grouped."""
+        groups: list[_Item] = []
+        if node is not None:
+            if not isinstance(node, exp.Group):
+                self.unsupported(node)
+            self.only(node, "expressions")
+            if not node.expressions:
+                self.fail("GROUP BY requires fields")
+            for item in node.expressions:
+                if isinstance(item, exp.Column):
+                    f = self.field_ref(item)
+                    groups.append(_Item(f.path, f.sql))
+                elif isinstance(item, exp.Case):
+                    groups.append(self.case(item))
+                else:
+                    self.fail(f"GROUP BY takes fields only, not {_describe(item)}")
+        if node is None and not any(c.function for c in self.chosen):
             return ""
-        if not isinstance(node, exp.Group):
-            self.unsupported(node)
-        self.only(node, "expressions")
-        if not node.expressions:
-            self.fail("GROUP BY requires fields")
-        fields = []
-        for item in node.expressions:
-            if not isinstance(item, exp.Column):
-                self.fail(f"GROUP BY takes fields only, not {_describe(item)}")
-            fields.append(self.field_ref(item).sql)
-        self.grouped = set(fields)
-        return ", ".join(dict.fromkeys(fields))
+        self.grouped = {(g.sql, g.params) for g in groups}
+        for c in self.chosen:
+            if c.function is None and (c.sql, c.params) not in self.grouped:
+                if self.star:
+                    self.fail("'*' cannot be selected with GROUP BY")
+                self.fail(f"not a GROUP BY expression: '{'.'.join(c.path)}'")
+        return ", ".join(dict.fromkeys(g.sql for g in groups))
 
     # -- WHERE -------------------------------------------------------------------------------------
 
@@ -943,19 +994,31 @@ class _Compilation:
             if not isinstance(item, exp.Ordered):
                 self.unsupported(item, "ORDER BY")
             self.only(item, "this", "desc", "nulls_first")
-            f = self.field_ref(item.this)
-            if self.grouped is not None and f.sql not in self.grouped:
+            named = self.select_alias(item.this)
+            f = None if named is not None else self.field_ref(item.this)
+            if f is not None and self.grouped is not None and (f.sql, ()) not in self.grouped:
                 self.fail(f"ORDER BY names '{f.name}', which is not a GROUP BY expression")
             desc = bool(item.args.get("desc"))
             if item.meta.get(_NULLS_EXPLICIT):
                 nulls_first = bool(item.args.get("nulls_first"))
             else:  # SOQL: nulls first; Oracle: nulls are larger than any value
                 nulls_first = True if self.soql else desc
-            collate = " COLLATE NOCASE" if self.soql and not f.name.endswith("Id") else ""
+            collate = " COLLATE NOCASE" if self.soql and f is not None and not f.name.endswith("Id") else ""
+            key = named if f is None else f.sql
             keys.append(
-                f"{f.sql}{collate} {'DESC' if desc else 'ASC'} NULLS {'FIRST' if nulls_first else 'LAST'}"
+                f"{key}{collate} {'DESC' if desc else 'ASC'} NULLS {'FIRST' if nulls_first else 'LAST'}"
             )
         return ", ".join(keys)
+
+    def select_alias(self, node: exp.Expr) -> str | None:
+        """The result column an ORDER BY key names by a select item's alias (SuiteQL), if it does."""
+        if self.soql or not isinstance(node, exp.Column) or node.table:
+            return None
+        name = str(node.name).lower()
+        for i, c in enumerate(self.chosen):
+            if c.label == name and c.label not in self.root.columns:
+                return f"c{i}"
+        return None
 
     def paging(self, node: exp.Expr | None, what: str) -> int | None:
         if node is None:

@@ -175,20 +175,12 @@ class IntacctClient(IntacctWrites, IntacctTransport):
         where = f"STATE IN ({', '.join(quote(s) for s in OPEN_STATES)})" if open_only else ""
         return await self._with_lines(await self.query(INVOICES.name, INVOICES.fields, where), with_lines)
 
-    async def invoice_totals(
-        self, start: date | None = None, end: date | None = None, *, by_issue_date: bool = False
-    ) -> list[InvoiceTotal]:
-        """Summed here from the invoice heads issued in the range (`readByQuery` on `WHENCREATED`, no
-        lines): `readByQuery` has no aggregates, and the XML `query` function's documented `sum` is a
-        different function this connector does not speak yet. Exact, but one row per invoice on the
-        wire."""
-        bounds = [
-            *([f"WHENCREATED >= {quote(mapping.wire_date(start))}"] if start else []),
-            *([f"WHENCREATED <= {quote(mapping.wire_date(end))}"] if end else []),
-        ]
-        heads = await self.query(INVOICES.name, INVOICES.fields, " AND ".join(bounds))
-        invoices = [mapping.invoice(h, self.system, []) for h in heads]
-        return sum_invoices(invoices, start, end, by_issue_date=by_issue_date)
+    async def invoice_totals(self, itemised_from: date | None = None) -> list[InvoiceTotal]:
+        """Summed here from every invoice head (`readByQuery`, no lines): `readByQuery` has no
+        aggregates, and the XML `query` function's documented `sum` is another function, which this
+        connector (and its simulator) does not speak yet. Exact, but one row per invoice on the wire."""
+        heads = await self.query(INVOICES.name, INVOICES.fields, "")
+        return sum_invoices((mapping.invoice(h, self.system, []) for h in heads), itemised_from)
 
     # -- time, periods, rates ------------------------------------------------------------------------
 

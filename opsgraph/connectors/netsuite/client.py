@@ -199,19 +199,18 @@ class NetSuiteClient(NetSuiteWrites, NetSuiteProjectWrites, NetSuiteInvoiceWrite
         open_only = filter is not None and filter.open_only
         return await self._invoices("status = 'A'" if open_only else None, with_lines=with_lines)
 
-    async def invoice_totals(
-        self, start: date | None = None, end: date | None = None, *, by_issue_date: bool = False
-    ) -> list[InvoiceTotal]:
-        """One SuiteQL `SUM ... GROUP BY` over the invoices: the rows on the wire are the groups."""
-        keys = ", ".join(["entity", "custbody_job", "currency", *(["trandate"] if by_issue_date else [])])
-        where = [
-            _INVOICE_ONLY,
-            *([f"trandate >= {sql_date(start)}"] if start else []),
-            *([f"trandate <= {sql_date(end)}"] if end else []),
-        ]
+    async def invoice_totals(self, itemised_from: date | None = None) -> list[InvoiceTotal]:
+        """One SuiteQL `SUM ... GROUP BY`: the rows on the wire are the groups, not the invoices. The
+        issue date is a group key only from `itemised_from` on (a CASE, null before it)."""
+        keys = ["entity", "custbody_job", "currency"]
+        order = list(keys)
+        if itemised_from is not None:
+            keys.append(f"CASE WHEN trandate >= {sql_date(itemised_from)} THEN trandate END")
+            order.append("issued")
+        selected = [*keys[:3], *([f"{keys[3]} AS issued"] if itemised_from is not None else [])]
         rows = await self.suiteql(
-            f"SELECT {keys}, SUM(foreigntotal) AS total, COUNT(id) AS invoices FROM {INVOICES.path} "
-            f"WHERE {' AND '.join(where)} GROUP BY {keys} ORDER BY {keys}"
+            f"SELECT {', '.join(selected)}, SUM(foreigntotal) AS total, COUNT(id) AS invoices "
+            f"FROM {INVOICES.path} WHERE {_INVOICE_ONLY} GROUP BY {', '.join(keys)} ORDER BY {', '.join(order)}"
         )
         currencies = await self.currencies()
         return [mapping.invoice_total_from_row(r, self.system, currencies) for r in rows]

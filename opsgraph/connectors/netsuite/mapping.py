@@ -235,12 +235,12 @@ def invoice_from_row(row: Row, system: str, lines: Sequence[Row], currencies: Ma
 
 
 def invoice_total_from_row(row: Row, system: str, currencies: Mapping[str, str]) -> InvoiceTotal:
-    """A `SUM(foreigntotal) AS total, COUNT(id) AS invoices` group; `trandate` when grouped by it."""
+    """A `SUM(foreigntotal) AS total, COUNT(id) AS invoices` group; `issued` when grouped by it."""
     read = reader(system)
     return InvoiceTotal(
         customer_id=read.required_text(row, "entity"),
         job_id=read.text(row, "custbody_job"),
-        issue_date=optional_date(row, "trandate", system),
+        issue_date=optional_date(row, "issued", system),
         total=_money(row, "total", currency_code(row, currencies, system), system),
         invoices=int(parse_decimal(row, "invoices", system)),
     )

@@ -11,16 +11,13 @@ from opsgraph.model import Invoice, InvoiceTotal, Money
 __all__ = ["sum_invoices"]
 
 
-def sum_invoices(
-    invoices: Iterable[Invoice], start: date | None, end: date | None, *, by_issue_date: bool
-) -> list[InvoiceTotal]:
-    """Per customer, job and currency (and issue date, with `by_issue_date`), the invoices issued in
-    `start..end` (inclusive; open-ended where None)."""
+def sum_invoices(invoices: Iterable[Invoice], itemised_from: date | None) -> list[InvoiceTotal]:
+    """Per customer, job and currency, and per issue date from `itemised_from` on (the port's
+    `invoice_totals`)."""
     sums: dict[tuple[str, str | None, str, date | None], tuple[Decimal, int]] = {}
     for inv in invoices:
-        if (start is not None and inv.issue_date < start) or (end is not None and inv.issue_date > end):
-            continue
-        key = (inv.customer_id, inv.job_id, inv.total.currency, inv.issue_date if by_issue_date else None)
+        itemised = itemised_from is not None and inv.issue_date >= itemised_from
+        key = (inv.customer_id, inv.job_id, inv.total.currency, inv.issue_date if itemised else None)
         amount, count = sums.get(key, (Decimal(0), 0))
         sums[key] = (amount + inv.total.amount, count + 1)
     return [

@@ -153,31 +153,39 @@ class Views:
         computes it again."""
         unbilled_start, _ = readiness_window(self.today)
         loaders = self.loaders
-        revenue, billed, unbilled, engagements, opps = await asyncio.gather(
-            loaders.invoice_totals(start, end, by_issue_date=True),
-            loaders.invoice_totals(),
-            loaders.unbilled_time(unbilled_start, self.today),
-            loaders.engagements(),
-            loaders.opportunities(is_closed=False),
+
+        async def active_jobs() -> tuple[list[str], list[model.ErpJob | None]]:
+            codes = [e.code for e in await loaders.engagements() if e.is_active]
+            return codes, await loaders.job_by_code.load_many(codes)
+
+        # one round of reads; only the active engagements' jobs and the periods' rates wait on another
+        reads, people, (codes, jobs) = await asyncio.gather(
+            asyncio.gather(
+                loaders.invoice_totals(itemised_from=start),
+                loaders.unbilled_time(unbilled_start, self.today),
+                loaders.engagements(),
+                loaders.opportunities(is_closed=False),
+            ),
+            asyncio.gather(
+                loaders.psa_users(),
+                loaders.time_off(max(start, self.today), max(end, self.today)),
+                loaders.resources(),
+                self._rate_inputs(start, end),
+            ),
+            active_jobs(),
         )
-        users, time_off, directory, (listed_periods, rates) = await asyncio.gather(
-            loaders.psa_users(),
-            loaders.time_off(max(start, self.today), max(end, self.today)),
-            loaders.resources(),
-            self._rate_inputs(start, end),
-        )
-        codes = [e.code for e in engagements if e.is_active]
-        jobs = await loaders.job_by_code.load_many(codes)
+        invoiced, unbilled, engagements, opps = reads
+        users, time_off, directory, (listed_periods, rates) = people
 
         def compute() -> list[ForecastPeriod]:
             erp_system = self._owner(Role.ERP)
             periods = [p for p in listed_periods if p.system == erp_system]
             inputs = ForecastInputs(
-                revenue=[t for _, t in revenue],
+                revenue=[t for _, t in invoiced if t.issue_date is not None and t.issue_date <= end],
                 unbilled_approved=[u for _, u in unbilled],
                 engagements=[e for e in engagements if e.is_active],
                 jobs=dict(zip(codes, jobs, strict=True)),
-                billed_by_job=_billed_by_job(billed),
+                billed_by_job=_billed_by_job(invoiced),
                 open_opportunities=opps,
                 users=users,
                 time_off_by_email=_time_off_by_email(time_off, directory),
@@ -187,8 +195,7 @@ class Views:
 
         slot = ("forecast", start, end, months_per_bucket, self.today, self.reporting_currency)
         listings = [
-            revenue,
-            billed,
+            invoiced,
             unbilled,
             engagements,
             opps,
