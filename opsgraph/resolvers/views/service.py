@@ -15,6 +15,7 @@ from opsgraph.connectors.errors import SourceError
 from opsgraph.model import Role, record_key
 from opsgraph.money import ExchangeRates
 from opsgraph.resolvers import stitching
+from opsgraph.resolvers.listings import invoiced_by_job
 from opsgraph.resolvers.loaders import Loaders, user_key
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.views.burn import Burn, compute_burn
@@ -48,14 +49,15 @@ class Views:
         return owner.name if owner is not None else None
 
     async def billed_to_date(self, job: model.ErpJob | None) -> Decimal:
+        """From the ERPs' invoice sums per job (one request for every job), not the job's invoices."""
         if job is None:
             return Decimal("0")
-        invoices = await self.loaders.invoices_by_job.load(job.key)
+        billed = (await self.loaders.billed_by_job()).get(job.key, [])
         if job.contract_value is not None:
             currency = job.contract_value.currency
         else:
-            currency = invoices[0].total.currency if invoices else "USD"
-        return model.Money.total((i.total for i in invoices), currency).amount  # mixed currencies raise
+            currency = billed[0].currency if billed else "USD"
+        return model.Money.total(billed, currency).amount  # mixed currencies raise
 
     async def burn(self, engagement: model.Engagement) -> Burn:
         """Hours since the engagement's start come from its PSA's time report, in year windows shared
@@ -185,7 +187,10 @@ class Views:
                 unbilled_approved=[u for _, u in unbilled],
                 engagements=[e for e in engagements if e.is_active],
                 jobs=dict(zip(codes, jobs, strict=True)),
-                billed_by_job=_billed_by_job(invoiced),
+                billed_by_job={
+                    job: model.Money.total(amounts, amounts[0].currency)  # mixed currencies raise
+                    for job, amounts in invoiced_by_job(invoiced).items()
+                },
                 open_opportunities=opps,
                 users=users,
                 time_off_by_email=_time_off_by_email(time_off, directory),
@@ -263,17 +268,6 @@ class Views:
             self.loaders.psa_user(user_key(entry)), self.loaders.resource_by_email()
         )
         return entry_issues(entry, directory.get(user.email.lower()) if user else None)
-
-
-def _billed_by_job(totals: list[tuple[str, model.InvoiceTotal]]) -> dict[str, model.Money]:
-    """What each ERP job has been invoiced, by job key, in the job's currency (from each ERP system's
-    totals per customer, job and currency)."""
-    billed: dict[str, model.Money] = {}
-    for system, t in totals:
-        if t.job_id:
-            job = record_key(system, t.job_id)
-            billed[job] = billed[job] + t.total if job in billed else t.total
-    return billed
 
 
 def _time_off_by_email(
