@@ -22,11 +22,12 @@ Dialect semantics reproduced on SQLite:
   (run as GLOB), ``''`` is NULL, nulls sort last ascending / first descending, ``SELECT *``, an
   optional table alias, and ``TO_DATE('...', 'YYYY-MM-DD')``. Aggregates as in Oracle:
   ``SUM``, ``COUNT`` (of a field or ``*``), ``MIN``, ``MAX`` and ``AVG`` of a field, with ``GROUP BY``
-  fields; every selected field that is not aggregated must be grouped (ORA-00979), and ORDER BY may
-  only name grouped fields. Select items may carry an alias (``SUM(x) AS total``); a result column is
-  named by its alias, lower-cased, else by its field, else ``expr1``, ``expr2``... in select order, as
-  SuiteQL names an unaliased expression. (``HAVING``, ``DISTINCT`` and expressions inside an
-  aggregate are not supported.)
+  fields or ``CASE WHEN <condition> THEN field [ELSE field] END`` (every result one field); every
+  selected item that is not aggregated must be grouped (ORA-00979), and ORDER BY may only name grouped
+  fields or a select item's alias. Select items may carry an alias (``SUM(x) AS total``); a result
+  column is named by its alias, lower-cased, else by its field, else ``expr1``, ``expr2``... in select
+  order, as SuiteQL names an unaliased expression. (``HAVING``, ``DISTINCT`` and expressions inside
+  an aggregate are not supported.)
 
 Datetime literals are normalised to ``YYYY-MM-DDTHH:MM:SS.mmm+0000`` in UTC (Salesforce's own output
 form, see `normalise_datetime`) and dates to ``YYYY-MM-DD``. Simulators must store temporal values in
@@ -184,7 +185,7 @@ class QueryCompiler:
         cache_size: int = 1024,
         aggregates: bool | None = None,
     ) -> None:
-        """`aggregates`: allow aggregates, aliases and GROUP BY (default: SuiteQL only)."""
+        """`aggregates`: allow aggregates, aliases, CASE and GROUP BY (default: SuiteQL only)."""
         if dialect not in ("soql", "suiteql"):
             raise ValueError(f"unknown dialect {dialect!r}")
         self.dialect: QueryDialect = dialect

@@ -210,7 +210,8 @@ class NetSuiteClient(NetSuiteWrites, NetSuiteProjectWrites, NetSuiteInvoiceWrite
         selected = [*keys[:3], *([f"{keys[3]} AS issued"] if itemised_from is not None else [])]
         rows = await self.suiteql(
             f"SELECT {', '.join(selected)}, SUM(foreigntotal) AS total, COUNT(id) AS invoices "
-            f"FROM {INVOICES.path} WHERE {_INVOICE_ONLY} GROUP BY {', '.join(keys)} ORDER BY {', '.join(order)}"
+            f"FROM {INVOICES.path} WHERE {_INVOICE_ONLY} "
+            f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(order)}"
         )
         currencies = await self.currencies()
         return [mapping.invoice_total_from_row(r, self.system, currencies) for r in rows]

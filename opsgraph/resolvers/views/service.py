@@ -103,18 +103,21 @@ class Views:
         )
 
     async def _burn_money(self, engagement: model.Engagement) -> tuple[model.ErpJob | None, Decimal]:
-        job = await self.loaders.job_by_code.load(engagement.code)
+        job, _ = await asyncio.gather(  # the sums per job need no job first
+            self.loaders.job_by_code.load(engagement.code), self.loaders.billed_by_job()
+        )
         return job, await self.billed_to_date(job)
 
     async def readiness(self, engagement: model.Engagement, period: Period | None = None) -> Readiness:
         """Readiness to invoice `period` (default: last month); `prepareInvoice` checks it too."""
         start, end = readiness_window(self.today, period)
         loaders = self.loaders
-        job, opp, entries, periods = await asyncio.gather(
+        job, opp, entries, periods, _ = await asyncio.gather(
             loaders.job_by_code.load(engagement.code),
             loaders.opportunity_by_code.load(engagement.code),
             loaders.time_entries.load((engagement.key, start, end, False)),
             loaders.periods(),
+            loaders.billed_by_job(),  # billed to date, below: the sums per job need no job first
         )
         client_key = record_key(opp.system, opp.client_id) if opp else None
         client, customer = await asyncio.gather(
