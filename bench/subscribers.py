@@ -1,9 +1,9 @@
 """A load process holding many subscriptions on one gateway: `python -m bench.subscribers URL SSE WS
 VARIABLES`. It opens SSE (graphql-sse, distinct connections) and WebSocket (graphql-transport-ws)
-subscriptions to `invoiceReadinessChanged`, prints `ready <n>` once all are registered (then the
-orchestrator checks the gateway's subscriber count), and for each event each subscriber receives prints
-nothing; on stdin EOF or a line `report` it prints one JSON line: per event index, the wall-clock
-arrival times (`time.time()`) at every subscriber, then exits."""
+subscriptions to `invoiceReadinessChanged`, prints `ready <held> failed <n>` once each has been
+registered or refused (a refusal is counted, its reason on stderr, and never waited for); for each event
+each subscriber receives it prints nothing; on stdin EOF or a line `report` it prints one JSON line:
+per event index, the wall-clock arrival times (`time.time()`) at every subscriber, then exits."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
@@ -20,6 +21,7 @@ QUERY = """subscription Bench($ids: [ID!]) {
 }"""
 
 arrivals: dict[int, list[float]] = defaultdict(list)
+failures: dict[str, int] = defaultdict(int)
 
 
 async def sse(
@@ -56,6 +58,23 @@ async def ws(
                 await sock.send_json({"type": "pong"})
 
 
+async def hold(
+    kind: Callable[[aiohttp.ClientSession, str, dict[str, object], asyncio.Event], Awaitable[None]],
+    session: aiohttp.ClientSession,
+    url: str,
+    variables: dict[str, object],
+    opened: asyncio.Event,
+) -> bool:
+    """One subscription until cancelled; False (the reason counted) when it could not be opened or broke."""
+    try:
+        await kind(session, url, variables, opened)
+    except (aiohttp.ClientError, OSError, ValueError, KeyError) as exc:
+        failures[f"{kind.__name__}: {type(exc).__name__} {exc}"[:120]] += 1
+        opened.set()
+        return False
+    return True
+
+
 async def main(url: str, sse_count: int, ws_count: int, variables: dict[str, object]) -> None:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(
@@ -66,11 +85,14 @@ async def main(url: str, sse_count: int, ws_count: int, variables: dict[str, obj
             for _ in range(count):
                 opened = asyncio.Event()
                 events.append(opened)
-                tasks.append(asyncio.create_task(kind(session, url, variables, opened)))
+                tasks.append(asyncio.create_task(hold(kind, session, url, variables, opened)))
                 if len(tasks) % 100 == 0:
                     await asyncio.sleep(0.05)  # a gentle ramp: the gateway accepts, not a SYN flood
         await asyncio.gather(*(e.wait() for e in events))
-        print(f"ready {len(tasks)}", flush=True)
+        failed = sum(failures.values())
+        for reason, count in failures.items():
+            print(f"{count} x {reason}", file=sys.stderr, flush=True)
+        print(f"ready {len(tasks) - failed} failed {failed}", flush=True)
         loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
