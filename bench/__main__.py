@@ -12,7 +12,8 @@ time a fresh gateway takes to answer a 30-fragment chain document (`bench.reject
 `python -m bench workflows` (also in `make bench`): 100 convertOpportunity workflows at once on SQLite
 and PostgreSQL stores (`bench.workflows`).
 
-`python -m bench memory` (`make bench-memory`): RSS of `serve --demo` under 32 clients for 60 s.
+`python -m bench memory` (`make bench-memory`): RSS of `serve --demo` under 32 clients for 60 s, then
+KB per cached time entry (`python -m bench entries` alone, bench/entry_size.py).
 `python -m bench events` (also run by `make bench`): live pushes (bench/events.py).
 Short runs while developing: `--runs 2 --seconds 1`.
 """
@@ -33,6 +34,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.entry_size import entry_size
 from bench.events import events
 from bench.memory import memory
 from bench.procs import Process, gateway_env, rss_mb, start_gateway, start_simulators, stop_all
@@ -171,7 +173,7 @@ def throughput(url: str, query_file: Path, seconds: float) -> dict[int, dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "mode", nargs="?", choices=["table", "memory", "events", "workflows"], default="table"
+        "mode", nargs="?", choices=["table", "memory", "entries", "events", "workflows"], default="table"
     )
     parser.add_argument("--profile", default="large")
     parser.add_argument("--stack", choices=list(STACKS), default=DEFAULT_STACK, help="table: the demo stack")
@@ -189,6 +191,10 @@ def main() -> None:
         return
     if args.mode == "memory":
         memory(QUERIES / f"{args.query}.graphql", args.clients, args.seconds or 60.0)
+        entry_size()
+        return
+    if args.mode == "entries":
+        entry_size()
         return
     if args.mode == "workflows":
         workflows(args.profile, args.count, args.sequential)

@@ -6,12 +6,16 @@ Ids here are *canonical keys* (ARCHITECTURE.md section 3), never GraphQL global 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from types import MemberDescriptorType
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from opsgraph.shared import share_slots
 
 
 class Canonical(BaseModel):
@@ -284,10 +288,19 @@ class TimeOff(Record):
     status: str
 
 
-class TimeEntry(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeEntry:
     """PSA time; `user_id`, `engagement_id` and `invoice_id` (the PSA's own invoice) are ids in the
-    same system."""
+    same system.
 
+    The one hot record (a large PSA holds tens of thousands in the cache): a slotted dataclass, not a
+    pydantic model, its repeated values (names, codes, rates, days) shared between entries (`shared.py`),
+    and pickled (to Redis) as a plain tuple. The connectors validate the vendor's fields as they map
+    them, so nothing is validated again here. Like `Record`: `system` is the configured system's name,
+    `id` the entry's id there, `key` its canonical key."""
+
+    system: str
+    id: str
     date: date
     hours: float
     billable: bool
@@ -303,6 +316,38 @@ class TimeEntry(Record):
     cost_rate: Decimal | None = None
     invoice_id: str | None = None
     updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        share_slots(self, _SHARED_SLOTS)
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}:{self.id}"
+
+    def __reduce__(self) -> tuple[Callable[..., TimeEntry], tuple[object, ...]]:
+        return _time_entry, tuple(getattr(self, f) for f in _TIME_ENTRY_FIELDS)
+
+
+_TIME_ENTRY_FIELDS = tuple(f.name for f in fields(TimeEntry))
+_TIME_ENTRY_SLOTS: tuple[MemberDescriptorType, ...] = tuple(TimeEntry.__dict__[f] for f in _TIME_ENTRY_FIELDS)
+_SHARED_SLOTS = tuple(
+    s
+    for f, s in zip(_TIME_ENTRY_FIELDS, _TIME_ENTRY_SLOTS, strict=True)
+    if f not in ("id", "updated_at", "billable", "status")
+)
+
+
+def _time_entry(*values: object) -> TimeEntry:
+    """A pickled `TimeEntry` back (its values in field order). Not through `__init__`: the values a
+    pickle holds once are shared already by every entry it unpickles."""
+    entry = object.__new__(TimeEntry)
+    for slot, value in zip(_TIME_ENTRY_SLOTS, values, strict=True):
+        slot.__set__(entry, value)
+    return entry
+
+
+AnyRecord = Record | TimeEntry
+"""Any record of one system: what has a `system`, an `id` and a `key`."""
 
 
 class TimePosting(Record):

@@ -47,7 +47,14 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
     """`app` served by uvicorn in this event loop (lifespan on); yields its base URL."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", server_header=False)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_keep_alive=Settings.model_fields["keep_alive_s"].default,  # as `opsgraph serve`
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

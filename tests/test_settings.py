@@ -11,7 +11,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 
+from opsgraph.gateway.demo import gateway_server
 from opsgraph.gateway.settings import ConfigError, Settings, demo_settings, load_settings
 from opsgraph.model import Role
 
@@ -230,3 +232,16 @@ def test_with_system_changes_one_system_only(tmp_path: Path) -> None:
     assert settings.system_config("erp").max_retries == 2  # the original is untouched
     with pytest.raises(KeyError):
         settings.system_config("nosuch")
+
+
+def test_the_server_keeps_idle_connections_past_a_load_balancers_idle_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn closes an idle connection after 5 s: behind a load balancer that keeps its side open for
+    60 s, a request sent as the gateway closes meets a reset. `opsgraph serve` keeps them 75 s."""
+    assert gateway_server(Starlette(), Settings()).config.timeout_keep_alive == 75
+    monkeypatch.setenv("OPSGRAPH_KEEP_ALIVE_S", "120")
+    assert gateway_server(Starlette(), Settings()).config.timeout_keep_alive == 120
+    monkeypatch.setenv("OPSGRAPH_KEEP_ALIVE_S", "0")
+    with pytest.raises(ValueError, match="keep_alive_s"):
+        Settings()

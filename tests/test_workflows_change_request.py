@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any, cast
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
-from workflows_sim import ERP, PSA, TEST_TUNING, SimAdmin, erp_client, psa_client, settings_for, sources_for
+from workflows_sim import ERP, PSA, TEST_TUNING, Admins, erp_client, psa_client, settings_for
 
 from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.connectors.salesforce.client import SalesforceClient
@@ -25,7 +25,7 @@ from opsgraph.resolvers.sources import Sources
 from opsgraph.schema.relay import to_global_id
 from opsgraph.workflows import WorkflowConflict, WorkflowEngine, WorkflowRecord, WorkflowStatus
 from opsgraph.workflows.records import StepStatus
-from simulators.simkit.serve import SimulatorGroup, SimulatorThread
+from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
 pytest_plugins = ("workflows_support",)
@@ -35,9 +35,9 @@ CRM = "salesforce"
 CODE = "ENG-0006"  # active, fixed fee: 1334 h, 347000 USD at the CRM, the PSA (fee) and the ERP
 OPPORTUNITY, PROJECT, JOB = "0065g00000001IjAAI", "3300005", "9005"
 WRITES = {
-    CRM: "PATCH /services/data/v60.0/sobjects/{sobject}/{record_id}",
-    PSA: "PATCH /v2/projects/{id:int}",
-    ERP: "PATCH /services/rest/record/v1/{rtype}/{rid}",
+    CRM: ("PATCH /services/data/v60.0/sobjects/{sobject}/{record_id}",),
+    PSA: ("PATCH /v2/projects/{id:int}",),
+    ERP: ("PATCH /services/rest/record/v1/{rtype}/{rid}",),
 }
 
 CHANGE = """mutation Change($input: ChangeRequestInput!) {
@@ -52,32 +52,6 @@ SHOWN = """query Shown($id: ID!) {
     ... on Engagement { budgetHours contractValue { amount currency } opportunity { amount { amount } } }
   }
 }"""
-
-
-@pytest.fixture(scope="module")
-def own_simulators(world: World) -> Iterator[SimulatorGroup]:
-    with SimulatorThread(world) as group:
-        yield group
-
-
-@pytest.fixture
-async def sources(own_simulators: SimulatorGroup) -> AsyncIterator[Sources]:
-    found = sources_for(own_simulators.urls())
-    yield found
-    await found.close()
-
-
-class Admins:
-    def __init__(self, group: SimulatorGroup) -> None:
-        self.by_system = {name: SimAdmin(sim.url) for name, sim in group.running.items()}
-
-    async def reset(self) -> None:
-        for admin in self.by_system.values():
-            await admin.clear_faults()
-            await admin.clear_stats()
-
-    async def writes(self) -> dict[str, int]:
-        return {system: await self.by_system[system].route_count(route) for system, route in WRITES.items()}
 
 
 async def values(sources: Sources) -> tuple[Decimal | None, float | None, Decimal | None, Decimal | None]:
@@ -194,7 +168,7 @@ async def test_a_change_request_reaches_each_system_once_and_the_graph_shows_it_
     assert after == shown
     assert payload["engagement"] == {"code": CODE, **shown}
     assert await values(sources) == AFTER
-    assert await admins.writes() == {CRM: 1, PSA: 1, ERP: 1}
+    assert await admins.writes_by_system(WRITES) == {CRM: 1, PSA: 1, ERP: 1}
 
 
 @pytest.mark.parametrize(
@@ -228,7 +202,7 @@ async def test_a_refused_change_request_is_a_user_error_and_writes_nothing(
     path = ["input"] if expected is None else ["input", expected[0]]
     code = "BAD_USER_INPUT" if expected is None else expected[1]
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(path, code)]
-    assert await admins.writes() == {CRM: 0, PSA: 0, ERP: 0}
+    assert await admins.writes_by_system(WRITES) == {CRM: 0, PSA: 0, ERP: 0}
 
 
 # -- the engine ---------------------------------------------------------------------------------------
@@ -261,13 +235,13 @@ async def test_ten_concurrent_calls_with_one_key_write_each_system_once(
 
     assert {r.id for r in records} == {records[0].id}
     assert {r.status for r in records} == {WorkflowStatus.COMPLETED}
-    assert await admins.writes() == {CRM: 1, PSA: 1, ERP: 1}
+    assert await admins.writes_by_system(WRITES) == {CRM: 1, PSA: 1, ERP: 1}
     assert await values(sources) == AFTER
 
     with pytest.raises(WorkflowConflict) as raised:
         await engine.start(KIND, {**DATA, "budget_hours": 1600}, idempotency_key=key, caller="ops")
     assert (raised.value.code, raised.value.workflow_id) == ("CONFLICT", records[0].id)
-    assert await admins.writes() == {CRM: 1, PSA: 1, ERP: 1}
+    assert await admins.writes_by_system(WRITES) == {CRM: 1, PSA: 1, ERP: 1}
 
 
 async def test_an_erp_failure_restores_the_crm_and_the_psa(
@@ -287,7 +261,7 @@ async def test_an_erp_failure_restores_the_crm_and_the_psa(
     ]
     assert await values(sources) == BEFORE
     # each of the CRM and the PSA written and restored; the ERP refused once and held the old value
-    assert await admins.writes() == {CRM: 2, PSA: 2, ERP: 1}
+    assert await admins.writes_by_system(WRITES) == {CRM: 2, PSA: 2, ERP: 1}
 
 
 async def test_a_failing_restore_parks_the_request_and_replay_completes_it(
@@ -320,4 +294,4 @@ async def test_a_failing_restore_parks_the_request_and_replay_completes_it(
         ("erp-contract", StepStatus.COMPLETED, 2, False),
     ]
     assert await values(sources) == AFTER
-    assert await admins.writes() == {CRM: 0, PSA: 1, ERP: 1}  # since the reset: nothing twice
+    assert await admins.writes_by_system(WRITES) == {CRM: 0, PSA: 1, ERP: 1}  # since the reset: nothing twice

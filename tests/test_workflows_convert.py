@@ -5,7 +5,7 @@ on simulators of their own, not the shared ones."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import httpx
 import pytest
 from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
-from workflows_sim import ERP, PSA, TEST_TUNING, SimAdmin, erp_client, psa_client, sources_for
+from workflows_sim import ERP, PSA, TEST_TUNING, Admins, erp_client, psa_client
 
 from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.connectors.errors import SourceRejected
@@ -39,6 +39,7 @@ PSA_WRITES = (
     "POST /v2/projects/{id:int}/user_assignments",
 )
 CRM_WRITES = ("PATCH /services/data/v60.0/sobjects/{sobject}/{record_id}",)
+ALL_WRITES = {ERP: ERP_WRITES, PSA: PSA_WRITES, CRM: CRM_WRITES}
 
 CONVERT = """mutation Convert($input: ConvertOpportunityInput!) {
   convertOpportunity(input: $input) {
@@ -50,42 +51,6 @@ CONVERT = """mutation Convert($input: ConvertOpportunityInput!) {
 INITECH_OPS = "Initech Holdings - Operations"
 WON = "query Won { opportunities(filter: {isWon: true}, first: 500) { nodes { id name } } }"
 OPPORTUNITY = "query Opp($id: ID!) { node(id: $id) { ... on Opportunity { engagement { code name } } } }"
-
-
-@pytest.fixture(scope="module")
-def own_simulators(world: World) -> Iterator[SimulatorGroup]:
-    with SimulatorThread(world) as group:
-        yield group
-
-
-@pytest.fixture
-async def sources(own_simulators: SimulatorGroup) -> AsyncIterator[Sources]:
-    found = sources_for(own_simulators.urls())
-    yield found
-    await found.close()
-
-
-class Admins:
-    """The simulators' `/_sim/` routes: faults and write counts per system."""
-
-    def __init__(self, group: SimulatorGroup) -> None:
-        self.by_system = {name: SimAdmin(sim.url) for name, sim in group.running.items()}
-
-    async def reset(self) -> None:
-        for admin in self.by_system.values():
-            await admin.clear_faults()
-            await admin.clear_stats()
-
-    async def writes(self, system: str, routes: tuple[str, ...]) -> int:
-        admin = self.by_system[system]
-        return sum([await admin.route_count(r) for r in routes])
-
-    async def all_writes(self) -> int:
-        return (
-            await self.writes(ERP, ERP_WRITES)
-            + await self.writes(PSA, PSA_WRITES)
-            + await self.writes(CRM, CRM_WRITES)
-        )
 
 
 @pytest.fixture
@@ -329,7 +294,7 @@ async def test_a_refused_conversion_is_a_user_error_and_writes_nothing(
 
     assert payload["workflow"] is None
     assert {(tuple(e["field"]), e["code"]) for e in payload["userErrors"]} == {(tuple(path), code)}
-    assert await admins.all_writes() == 0
+    assert sum((await admins.writes_by_system(ALL_WRITES)).values()) == 0
 
 
 async def test_a_failing_code_write_back_undoes_the_job_and_the_project(

@@ -4,18 +4,22 @@ customer, one ERP job and one PSA project, counted at the simulators (SQLite and
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-from test_workflows_recovery import until
-from workflows_sim import ERP, PSA, SimAdmin, erp_client, psa_client, settings_for, sources_for
+from workflows_sim import (
+    ERP,
+    PSA,
+    SimAdmin,
+    erp_client,
+    kill_when,
+    psa_client,
+    settings_for,
+    sources_for,
+    start_worker,
+)
 
 from opsgraph.connectors.harvest.resources import PROJECTS
 from opsgraph.connectors.salesforce.client import SalesforceClient
@@ -23,23 +27,15 @@ from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine, WorkflowStatus
 from opsgraph.workflows.records import StepStatus
 from opsgraph.workflows.store import WorkflowStore
-from simulators.simkit.serve import SimulatorGroup, SimulatorThread
-from simulators.world import World
+from simulators.simkit.serve import SimulatorGroup
 
 pytest_plugins = ("workflows_support",)
 
-TESTS = Path(__file__).parent
 CRM = "salesforce"
 OPPORTUNITY = "0065g00000001KLAAY"  # closed-won, time and materials, no engagement code yet
 ERP_WRITES = ("PUT /services/rest/record/v1/{rtype}/{rid}", "PATCH /services/rest/record/v1/{rtype}/{rid}")
 HELD_MS = 4000
 """How long the PSA holds each write: the gateway is killed while the first one waits."""
-
-
-@pytest.fixture(scope="module")
-def own_simulators(world: World) -> Iterator[SimulatorGroup]:
-    with SimulatorThread(world) as group:
-        yield group
 
 
 @pytest.fixture
@@ -68,32 +64,22 @@ async def test_a_gateway_killed_mid_conversion_completes_it_once_when_started_ag
     key = uuid.uuid4().hex
     data = {"opportunity": f"{CRM}:{OPPORTUNITY}", "engagement_code": code}
     await admins[PSA].faults(latency_ms=HELD_MS, methods=["POST"])
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, str(TESTS / "workflows_worker.py"), database_url, json.dumps(own_simulators.urls()),
-        key, "-", json.dumps(data), "convertOpportunity",
-        cwd=TESTS, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(TESTS)},
-    )  # fmt: skip
+    worker, workflow_id = await start_worker(
+        database_url, own_simulators.urls(), key, "-", json.dumps(data), "convertOpportunity"
+    )
+    store = WorkflowStore(database_url)
+
+    async def psa_step_held() -> bool:
+        record = await store.get(workflow_id)
+        states = {s.name: s.status for s in record.steps} if record is not None else {}
+        return states.get("erp-job") is StepStatus.COMPLETED and states.get("psa-engagement") is (
+            StepStatus.RUNNING
+        )
+
     try:
-        assert worker.stdout is not None
-        line = (await asyncio.wait_for(worker.stdout.readline(), 60)).decode().split()
-        assert line[0] == "started", line
-        store = WorkflowStore(database_url)
-
-        async def psa_step_held() -> bool:
-            record = await store.get(line[1])
-            states = {s.name: s.status for s in record.steps} if record is not None else {}
-            return states.get("erp-job") is StepStatus.COMPLETED and states.get("psa-engagement") is (
-                StepStatus.RUNNING
-            )
-
-        await until(psa_step_held)
-        store.close()
-        worker.send_signal(signal.SIGKILL)
-        assert await worker.wait() == -signal.SIGKILL
+        await kill_when(worker, psa_step_held)
     finally:
-        if worker.returncode is None:
-            worker.kill()
-            await worker.wait()
+        store.close()
     await admins[PSA].clear_faults()
 
     async with WorkflowEngine(settings_for(database_url), sources).running() as engine:
@@ -101,7 +87,7 @@ async def test_a_gateway_killed_mid_conversion_completes_it_once_when_started_ag
 
     assert result.workflow is not None
     record = result.workflow
-    assert record.id == line[1]
+    assert record.id == workflow_id
     assert record.status is WorkflowStatus.COMPLETED, record.error
     assert [(s.name, s.status) for s in record.steps] == [
         ("erp-customer", StepStatus.COMPLETED),

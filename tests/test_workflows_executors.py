@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dbos import DBOSClient
-from test_workflows_recovery import until
-from workflows_sim import SimAdmin, erp_client, settings_for
+from workflows_sim import SimAdmin, erp_client, settings_for, until
 
 from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine, WorkflowStatus

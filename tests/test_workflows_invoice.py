@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from opsgraph.schema.relay import to_global_id
 from opsgraph.workflows import WorkflowConflict, WorkflowEngine, WorkflowRecord, WorkflowStatus
 from opsgraph.workflows.invoice import PrepareInvoiceInput
 from opsgraph.workflows.records import StepStatus
-from simulators.simkit.serve import SimulatorGroup, SimulatorThread
+from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
 pytest_plugins = ("workflows_support",)
@@ -42,12 +42,6 @@ CAPPED_OVER = "ENG-0020"  # capped, only blocked by its cap
 INVOICE_PUT = "PUT /services/rest/record/v1/{rtype}/{rid}"
 INVOICE_DELETE = "DELETE /services/rest/record/v1/{rtype}/{rid}"
 PSA_INVOICE_POST = "POST /v2/invoices"
-
-
-@pytest.fixture(scope="module")
-def own_simulators(world: World) -> Iterator[SimulatorGroup]:
-    with SimulatorThread(world) as group:
-        yield group
 
 
 @pytest.fixture

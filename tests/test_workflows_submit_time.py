@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from test_gateway_support import serving
 from test_gateway_support import settings_for as gateway_settings
-from workflows_sim import PSA, TEST_TUNING, SimAdmin, psa_client, settings_for, sources_for
+from workflows_sim import PSA, TEST_TUNING, SimAdmin, psa_client, settings_for
 
 from opsgraph.auth.demo import DEMO_API_KEYS
 from opsgraph.connectors.harvest.resources import TIME_ENTRIES
@@ -26,7 +26,7 @@ from opsgraph.schema.relay import to_global_id
 from opsgraph.workflows import WorkflowConflict, WorkflowEngine, WorkflowRecord, WorkflowStatus
 from opsgraph.workflows.records import StepStatus
 from opsgraph.workflows.submit_time import BATCH_SIZE
-from simulators.simkit.serve import SimulatorGroup, SimulatorThread
+from simulators.simkit.serve import SimulatorGroup
 from simulators.world import World
 
 pytest_plugins = ("workflows_support",)
@@ -80,19 +80,6 @@ def engine_input(*entries: dict[str, Any], person: str = LIAM) -> dict[str, Any]
 
 def days(n: int, start: date = date(2026, 11, 23)) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range(n)]
-
-
-@pytest.fixture(scope="module")
-def own_simulators(world: World) -> Iterator[SimulatorGroup]:
-    with SimulatorThread(world) as group:
-        yield group
-
-
-@pytest.fixture
-async def sources(own_simulators: SimulatorGroup) -> AsyncIterator[Sources]:
-    found = sources_for(own_simulators.urls())
-    yield found
-    await found.close()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Fixtures of the workflow tests: a store on SQLite or on a PostgreSQL database of its own, the
-gateway's systems over the shared `simulators`, the engine launched on them, and the ERP simulator's
-admin routes."""
+gateway's systems over the shared `simulators` (`systems`) or over the module's own (`sources`), the
+engine launched on them, and the ERP simulator's admin routes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from workflows_sim import ERP, PSA, SimAdmin, erp_client, settings_for, sources_
 from opsgraph.model import SourceRef
 from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine
-from simulators.simkit.serve import SimulatorGroup
+from simulators.simkit.serve import SimulatorGroup, SimulatorThread
+from simulators.world import World
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES = os.environ.get("OPSGRAPH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -65,6 +66,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'workflows.sqlite'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(scope="module")
+def own_simulators(world: World) -> Iterator[SimulatorGroup]:
+    """Simulators of the module's own: what its workflows write never reaches another module's reads."""
+    with SimulatorThread(world) as group:
+        yield group
+
+
+@pytest.fixture
+async def sources(own_simulators: SimulatorGroup) -> AsyncIterator[Sources]:
+    """The gateway's systems over `own_simulators`."""
+    found = sources_for(own_simulators.urls())
+    yield found
+    await found.close()
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """`ReadCache`: the read path's cache. Resolvers call `get_or_fetch_many` (loaders, by id) and
-`get_or_fetch` (lists and child queries); mutations and change events call `invalidate`.
+`get_or_fetch` (lists and child queries), `get_or_fetch_months` (date ranges, by calendar month); mutations
+and change events call `invalidate` (`invalidation.py`).
 
 What it guarantees:
 - One backend read per call; only the keys not fresh go upstream, in ONE `fetch` call.
 - Stampede protection: concurrent misses on a key make one upstream call. In process, each key being
   resolved has a future that later callers await (so a batch awaits the keys already in flight and
-  fetches only the rest). Across replicas, the caller that misses takes a short lock on the set of keys
-  it is about to fetch (`set_lock`, NX with expiry); a replica that finds the same key set locked polls
-  the cache for the values until the lock is released or expires, then fetches whatever is still missing.
+  fetches only the rest). Across replicas, a short lock on the set of keys being fetched (`peers.py`).
 - Stale-on-failure: values live in the backend for TTL + `stale_grace_s` as `(value, stored_at)`. Past the
   TTL they are refetched; if the source is down (`SOURCE_DOWN_ERRORS`) the stale value is served and
   `CacheRead.stale_age_s` says how old it is. Past TTL + grace the error propagates.
@@ -19,136 +18,27 @@ What it guarantees:
 from __future__ import annotations
 
 import asyncio
-import enum
-import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Literal, TypeGuard, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any, TypeVar
 
 from cashews import Cache
-from opentelemetry import trace
 
-from opsgraph.cache.health import BackendHealth, logger
-from opsgraph.cache.keys import entity_key, entity_tag, lock_key, query_key, tag
-from opsgraph.cache.metrics import CacheMetric, CacheMetrics, CacheSink, prometheus_lines
+from opsgraph.cache.keys import entity_key, entity_tag, query_key, tag
+from opsgraph.cache.metrics import CacheMetric, prometheus_lines
+from opsgraph.cache.months import by_month, months_between, runs
+from opsgraph.cache.outcome import SOURCE_DOWN_ERRORS, CacheRead
 from opsgraph.cache.policy import CachePolicy
+from opsgraph.cache.resolver import Resolver
 from opsgraph.cache.tagindex import TagIndex
-from opsgraph.clock import Clock, SystemClock
-from opsgraph.connectors.errors import SourceRateLimited, SourceTimeout, SourceUnavailable
+
+__all__ = ["SOURCE_DOWN_ERRORS", "CacheRead", "ReadCache"]
 
 V = TypeVar("V")
-T = TypeVar("T")
-
-SOURCE_DOWN_ERRORS: tuple[type[Exception], ...] = (SourceUnavailable, SourceTimeout, SourceRateLimited)
-"""Errors that mean "the source is down right now": a stale value within the grace is served instead."""
-
-_tracer = trace.get_tracer("opsgraph.cache")
-_PEER_POLL_S = 0.05
-_DELETE_BATCH = 500
-_MAX_REMEMBERED_INVALIDATIONS = 1024
-_MAX_PENDING_INVALIDATIONS = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class CacheRead(Generic[V]):
-    """A value and where it came from."""
-
-    value: V
-    hit: bool
-    """Every value used was fresh in the cache (no upstream call)."""
-    stale_age_s: float | None
-    """Set when a stale value was served because its source was down: the age of the oldest one."""
-    max_age_s: float
-    """Age of the oldest value used (0 for values just fetched)."""
-    ttl_s: float
-    """The smallest remaining freshness among the values used (0 when stale or the cache is off)."""
-    errors: dict[str, BaseException] = field(default_factory=dict)
-    """Per id, the upstream error for ids that had neither a fresh nor a stale value (batch reads only):
-    one id failing does not take down the stale values of the others."""
-
-
-class _Failed(enum.Enum):
-    FAILED = enum.auto()
-
-
-_FAILED: Literal[_Failed.FAILED] = _Failed.FAILED
-
-
-class _Status(enum.Enum):
-    HIT = "hit"
-    MISS = "miss"
-    STALE = "stale"
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    value: Any
-    stored_at: float
-    status: _Status
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    source: str
-    entity: str
-    ttl: float
-    lifetime: float
-    metric: CacheMetric
-
-
-@dataclass(frozen=True, slots=True)
-class _Lock:
-    key: str
-    token: str
-    held: bool  # False: a peer holds it
-
-
-@dataclass(slots=True)
-class _PendingInvalidation:
-    metric: CacheMetric
-    tags: list[str]
-    keys: set[str] = field(default_factory=set)
-
-
-_FetchKeys = Callable[[list[str]], Awaitable[Mapping[str, Any]]]
-_TagsOf = Callable[[str, Any], Iterable[str]]
-
-
-def _is_envelope(value: object) -> TypeGuard[tuple[Any, float]]:
-    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], float | int)
-
-
-def _consume(future: asyncio.Future[_Outcome]) -> None:
-    """Mark a future's exception as retrieved (it may have no waiter besides its leader)."""
-    if not future.cancelled():
-        future.exception()
-
-
-class ReadCache:
-    def __init__(
-        self,
-        backend: Cache,
-        policy: CachePolicy,
-        *,
-        clock: Clock | None = None,
-        sink: CacheSink | None = None,
-    ) -> None:
-        """`clock.time` stamps values (ages and TTLs are shared with other replicas through the
-        backend); `clock.monotonic` paces the backend retries and bounds the wait for a peer's lock."""
-        self._backend = backend
-        self._policy = policy
-        self._clock = clock or SystemClock()
-        self._metrics = CacheMetrics(sink)  # `sink`: the app's Prometheus counters
-        self._health = BackendHealth(policy.backend_retry_s, monotonic=self._clock.monotonic)
-        self._tags = TagIndex(backend, policy.max_lifetime_s)
-        self._inflight: dict[str, asyncio.Future[_Outcome]] = {}
-        # "invalidated while fetching": each invalidation gets the next sequence number; a fetch notes
-        # the number current when it starts and does not store a value whose tag got a later one.
-        self._sequence = 0
-        self._invalidated: dict[str, int] = {}  # tag -> sequence number of its latest local invalidation
-        self._fetching: dict[int, int] = {}  # sequence number at a fetch's start -> fetches in flight
-        self._pending: dict[tuple[str, ...], _PendingInvalidation] = {}
-
+class ReadCache(Resolver):
     @property
     def policy(self) -> CachePolicy:
         return self._policy
@@ -165,7 +55,7 @@ class ReadCache:
     @property
     def generation(self) -> int:
         """How many invalidations this process has made (it changes with each one)."""
-        return self._sequence
+        return self._invalidations.generation
 
     # ---------------------------------------------------------------- public API
 
@@ -241,23 +131,54 @@ class ReadCache:
         result: V = outcome.value
         return self._read_result(result, [outcome], target)
 
+    async def get_or_fetch_months(
+        self,
+        *,
+        source: str,
+        query: str,
+        params: Mapping[str, object],
+        start: date,
+        end: date,
+        fetch: Callable[[date, date], Awaitable[Iterable[V]]],
+        day_of: Callable[[V], date],
+        entity: str,
+        scope: str = "default",
+    ) -> CacheRead[list[tuple[V, ...]]]:
+        """Records of `start..end` by calendar month (`months.py`), oldest month first, each month in
+        the order `fetch` listed it. Each month is cached on its own, keyed by (scope, source, query,
+        params, month) with the TTL of `entity` and its entity-wide tag, so overlapping ranges share
+        months; the months not fresh are fetched whole, one `fetch(first day, last day)` per run of
+        consecutive months. Months are whole: the caller trims the edges to `start..end`."""
+        months = months_between(start, end)
+        if not self._policy.enabled:
+            found = await fetch(start, end)
+            return CacheRead(list(by_month(found, day_of, months).values()), False, None, 0.0, 0.0)
+        target = self._target(source, entity)
+        month_at = {query_key(scope, source, query, {**params, "month": m}): m for m in months}
+        static_tags = [entity_tag(source, entity)]
+
+        async def fetch_keys(keys: list[str]) -> Mapping[str, Any]:
+            asked = [month_at[k] for k in keys]
+            parts = await asyncio.gather(*(fetch(a, b) for a, b in runs(asked)))
+            split = by_month((r for part in parts for r in part), day_of, asked)
+            return {k: split[month_at[k]] for k in keys}
+
+        def tags_of(_key: str, _value: Any) -> Iterable[str]:
+            return static_tags
+
+        outcomes, failed = await self._resolve(target, list(month_at), fetch_keys, tags_of)
+        if failed:
+            raise next(iter(failed.values()))
+        buckets: list[tuple[V, ...]] = [outcomes[k].value for k in month_at]
+        return self._read_result(buckets, outcomes.values(), target)
+
     async def invalidate(self, source: str, entity: str, id: str) -> int:
         """Drop every cached value tagged `tag(source, entity, id)`, and every list tagged with the
         entity-wide tag; returns how many keys were removed. Works across scopes and across every
         ReadCache sharing the backend."""
         tags = list(dict.fromkeys([tag(source, entity, id), entity_tag(source, entity)]))
-        self._sequence += 1
-        for t in tags:
-            self._invalidated[t] = self._sequence
-        self._forget_old_invalidations()
-        if not self._policy.enabled:
-            return 0
-        pending = _PendingInvalidation(self._metrics.of(source, entity), tags)
-        removed = await self._drop(pending)
-        if removed is _FAILED:
-            self._remember(pending)
-            return 0
-        return removed
+        metric = self._metrics.of(source, entity)
+        return await self._invalidations.invalidate(metric, tags, enabled=self._policy.enabled)
 
     @property
     def backend_down(self) -> bool:
@@ -270,340 +191,3 @@ class ReadCache:
 
     def prometheus_lines(self) -> list[str]:
         return prometheus_lines(self._metrics.snapshot())
-
-    # ---------------------------------------------------------------- resolution
-
-    def _target(self, source: str, entity: str) -> _Target:
-        return _Target(
-            source,
-            entity,
-            self._policy.ttl_for(entity),
-            self._policy.lifetime_for(entity),
-            self._metrics.of(source, entity),
-        )
-
-    async def _resolve(
-        self, target: _Target, keys: list[str], fetch_keys: _FetchKeys, tags_of: _TagsOf
-    ) -> tuple[dict[str, _Outcome], dict[str, BaseException]]:
-        """`_resolve_keys` in a span `cache <system>.<entity>`: keys, hits, misses, stale serves (the
-        upstream call of a miss is its child)."""
-        with _tracer.start_as_current_span(f"cache {target.source}.{target.entity}") as span:
-            outcomes, errors = await self._resolve_keys(target, keys, fetch_keys, tags_of)
-            statuses = [o.status for o in outcomes.values()]
-            span.set_attributes(
-                {
-                    "opsgraph.system": target.source,
-                    "opsgraph.entity": target.entity,
-                    "opsgraph.cache.keys": len(keys),
-                    "opsgraph.cache.hits": statuses.count(_Status.HIT),
-                    "opsgraph.cache.misses": statuses.count(_Status.MISS) + len(errors),
-                    "opsgraph.cache.stale": statuses.count(_Status.STALE),
-                }
-            )
-            return outcomes, errors
-
-    async def _resolve_keys(
-        self, target: _Target, keys: list[str], fetch_keys: _FetchKeys, tags_of: _TagsOf
-    ) -> tuple[dict[str, _Outcome], dict[str, BaseException]]:
-        """Single-flight per key: lead the keys nobody is resolving, await the others.
-        Returns the outcome of each key that has a value, and the error of each that has none."""
-        loop = asyncio.get_running_loop()
-        outcomes: dict[str, _Outcome] = {}
-        errors: dict[str, BaseException] = {}
-        pending = keys
-        while pending:
-            waits = {k: self._inflight[k] for k in pending if k in self._inflight}
-            mine: dict[str, asyncio.Future[_Outcome]] = {}
-            for k in pending:
-                if k not in waits:
-                    future: asyncio.Future[_Outcome] = loop.create_future()
-                    future.add_done_callback(_consume)
-                    mine[k] = self._inflight[k] = future
-            try:
-                if mine:
-                    await self._lead(target, mine, fetch_keys, tags_of)
-            finally:
-                for k, future in mine.items():
-                    if not future.done():  # only when the leader was cancelled: its waiters retry
-                        future.cancel()
-                    if self._inflight.get(k) is future:
-                        del self._inflight[k]
-            if waits:
-                await asyncio.wait(waits.values())
-            pending = []
-            for k, future in (*mine.items(), *waits.items()):
-                if future.cancelled():
-                    pending.append(k)
-                elif (exc := future.exception()) is not None:
-                    errors[k] = exc
-                    target.metric.add("misses")
-                else:
-                    outcome = outcomes[k] = future.result()
-                    if outcome.status is _Status.HIT:
-                        target.metric.add("hits")
-                    elif outcome.status is _Status.STALE:
-                        target.metric.add("stale_serves")
-                    else:
-                        target.metric.add("misses")
-        return outcomes, errors
-
-    async def _lead(
-        self,
-        target: _Target,
-        futures: dict[str, asyncio.Future[_Outcome]],
-        fetch_keys: _FetchKeys,
-        tags_of: _TagsOf,
-    ) -> None:
-        """Settle every future: from the cache when fresh, else from upstream (or stale if it is down)."""
-        keys = list(futures)
-        entries = await self._read(target, keys) or {}
-        now = self._clock.time()
-        need: list[str] = []
-        stale: dict[str, _Outcome] = {}
-        for k in keys:
-            envelope = entries.get(k)
-            if envelope is not None:
-                value, stored_at = envelope
-                age = now - stored_at
-                if age <= target.ttl:
-                    futures[k].set_result(_Outcome(value, stored_at, _Status.HIT))
-                    continue
-                target.metric.add("evictions")  # observed expiry
-                if age <= target.lifetime:
-                    stale[k] = _Outcome(value, stored_at, _Status.STALE)
-            need.append(k)
-        if need:
-            await self._fill(target, need, futures, stale, fetch_keys, tags_of)
-
-    async def _fill(
-        self,
-        target: _Target,
-        need: list[str],
-        futures: dict[str, asyncio.Future[_Outcome]],
-        stale: dict[str, _Outcome],
-        fetch_keys: _FetchKeys,
-        tags_of: _TagsOf,
-    ) -> None:
-        lock = await self._acquire(target, need)
-        if lock is not None and not lock.held:
-            need = await self._await_peer(target, need, futures, lock)
-            lock = None
-            if not need:
-                return
-        try:
-            await self._fetch_and_settle(target, need, futures, stale, fetch_keys, tags_of)
-        finally:
-            if lock is not None:
-                await self._release(target, lock)
-
-    async def _fetch_and_settle(
-        self,
-        target: _Target,
-        keys: list[str],
-        futures: dict[str, asyncio.Future[_Outcome]],
-        stale: dict[str, _Outcome],
-        fetch_keys: _FetchKeys,
-        tags_of: _TagsOf,
-    ) -> None:
-        started = self._sequence
-        self._fetching[started] = self._fetching.get(started, 0) + 1
-        try:
-            try:
-                found = await fetch_keys(keys)
-            except SOURCE_DOWN_ERRORS as exc:
-                for k in keys:
-                    if k in stale:
-                        futures[k].set_result(stale[k])
-                    else:
-                        futures[k].set_exception(exc)
-                return
-            except Exception as exc:
-                for k in keys:
-                    futures[k].set_exception(exc)
-                return
-            stored_at = self._clock.time()
-            values = {k: found.get(k) for k in keys}
-            for k, value in values.items():
-                futures[k].set_result(_Outcome(value, stored_at, _Status.MISS))
-            await self._store(target, values, stored_at, tags_of, started)
-        finally:
-            self._fetch_done(started)
-
-    def _read_result(self, value: T, outcomes: Iterable[_Outcome], target: _Target) -> CacheRead[T]:
-        now = self._clock.time()
-        hit = True
-        max_age = 0.0
-        ttl_left = target.ttl
-        stale_age: float | None = None
-        for outcome in outcomes:
-            age = max(0.0, now - outcome.stored_at)
-            max_age = max(max_age, age)
-            if outcome.status is _Status.STALE:
-                stale_age = max(stale_age or 0.0, age)
-                ttl_left = 0.0
-            else:
-                ttl_left = min(ttl_left, max(0.0, target.ttl - age))
-            if outcome.status is not _Status.HIT:
-                hit = False
-        return CacheRead(value, hit, stale_age, max_age, ttl_left)
-
-    # ---------------------------------------------------------------- stampede lock across replicas
-
-    async def _acquire(self, target: _Target, keys: Collection[str]) -> _Lock | None:
-        """None when locking is off or the backend failed (fetch anyway)."""
-        ttl = self._policy.lock_ttl_s
-        if ttl <= 0:
-            return None
-        key, token = lock_key(keys), uuid.uuid4().hex
-        held = await self._guarded(target, lambda: self._backend.set_lock(key, token, expire=ttl))
-        if held is _FAILED:
-            return None
-        return _Lock(key, token, bool(held))
-
-    async def _release(self, target: _Target, lock: _Lock) -> None:
-        await self._guarded(target, lambda: self._backend.unlock(lock.key, lock.token))
-
-    async def _await_peer(
-        self,
-        target: _Target,
-        keys: list[str],
-        futures: dict[str, asyncio.Future[_Outcome]],
-        lock: _Lock,
-    ) -> list[str]:
-        """A peer is fetching these keys: take its values as they land; return those still missing
-        once its lock is gone (it finished or failed) or has outlived `lock_ttl_s`."""
-        deadline = self._clock.monotonic() + self._policy.lock_ttl_s
-        remaining = keys
-        while remaining and self._clock.monotonic() < deadline:
-            await asyncio.sleep(_PEER_POLL_S)
-            # check the lock before reading: the peer writes its values before it unlocks
-            locked = await self._guarded(target, lambda: self._backend.exists(lock.key))
-            entries = await self._read(target, remaining)
-            if locked is _FAILED or entries is None:
-                break
-            now = self._clock.time()
-            still: list[str] = []
-            for k in remaining:
-                envelope = entries.get(k)
-                if envelope is not None and now - envelope[1] <= target.ttl:
-                    futures[k].set_result(_Outcome(envelope[0], envelope[1], _Status.MISS))
-                else:
-                    still.append(k)
-            remaining = still
-            if not locked:
-                break
-        return remaining
-
-    # ---------------------------------------------------------------- backend access
-
-    async def _guarded(
-        self, target: _Target | CacheMetric, call: Callable[[], Awaitable[T]], *, force: bool = False
-    ) -> T | Literal[_Failed.FAILED]:
-        """Run a backend operation; on failure count it, report it and return `_FAILED`."""
-        if not force and not self._health.available():
-            return _FAILED
-        began = self._health.begin()
-        try:
-            result = await call()
-        except Exception as exc:
-            (target.metric if isinstance(target, _Target) else target).add("errors")
-            self._health.failed(exc, began)
-            return _FAILED
-        self._health.succeeded(began)
-        return result
-
-    async def _read(self, target: _Target, keys: list[str]) -> dict[str, tuple[Any, float]] | None:
-        if self._pending and self._health.available():
-            await self._replay_invalidations()
-        values = await self._guarded(target, lambda: self._backend.get_many(*keys))
-        if values is _FAILED:
-            return None
-        entries: dict[str, tuple[Any, float]] = {}
-        for k, v in zip(keys, values, strict=True):
-            if _is_envelope(v):
-                entries[k] = v
-        return entries
-
-    async def _store(
-        self,
-        target: _Target,
-        values: Mapping[str, Any],
-        stored_at: float,
-        tags_of: _TagsOf,
-        started: int,
-    ) -> None:
-        pairs: dict[str, tuple[Any, float]] = {}
-        keys_by_tag: dict[str, list[str]] = {}
-        for k, value in values.items():
-            key_tags = set(tags_of(k, value))
-            if any(self._invalidated.get(t, -1) > started for t in key_tags):
-                continue  # invalidated here while it was being fetched: it may predate the change
-            pairs[k] = (value, stored_at)
-            for t in key_tags:
-                keys_by_tag.setdefault(t, []).append(k)
-        if not pairs:
-            return
-        # index first: a value must never be in the cache without the tags that can remove it
-        wall = self._clock.time()
-        if await self._guarded(target, lambda: self._tags.add(keys_by_tag, now=wall)) is _FAILED:
-            return
-        await self._guarded(target, lambda: self._backend.set_many(pairs, expire=target.lifetime))
-
-    # ---------------------------------------------------------------- invalidation
-
-    async def _drop(self, pending: _PendingInvalidation) -> int | Literal[_Failed.FAILED]:
-        """Pop the tags' keys from the index and delete them (plus keys left from a failed attempt)."""
-        popped = await self._guarded(
-            pending.metric, lambda: self._tags.pop(pending.tags, now=self._clock.time()), force=True
-        )
-        if popped is _FAILED:
-            return _FAILED
-        pending.keys |= popped
-        if not pending.keys:
-            return 0
-        removed = await self._guarded(pending.metric, lambda: self._delete(sorted(pending.keys)), force=True)
-        if removed is _FAILED:
-            return _FAILED
-        pending.keys.clear()
-        pending.metric.add("evictions", removed)
-        return removed
-
-    async def _delete(self, keys: list[str]) -> int:
-        removed = 0
-        for start in range(0, len(keys), _DELETE_BATCH):
-            batch = keys[start : start + _DELETE_BATCH]
-            present = await self._backend.get_many(*batch)
-            removed += sum(1 for v in present if v is not None)
-            await self._backend.delete_many(*batch)
-        return removed
-
-    def _remember(self, pending: _PendingInvalidation) -> None:
-        if len(self._pending) >= _MAX_PENDING_INVALIDATIONS:
-            logger.warning("too many invalidations missed during a cache outage; dropping the oldest")
-            self._pending.pop(next(iter(self._pending)))
-        earlier = self._pending.pop(tuple(pending.tags), None)
-        if earlier is not None:
-            pending.keys |= earlier.keys
-        self._pending[tuple(pending.tags)] = pending
-
-    async def _replay_invalidations(self) -> None:
-        """Apply the invalidations that failed during an outage, before reading again."""
-        for tags, pending in list(self._pending.items()):
-            if await self._drop(pending) is _FAILED:
-                return
-            self._pending.pop(tags, None)
-
-    def _fetch_done(self, started: int) -> None:
-        left = self._fetching.pop(started) - 1
-        if left:
-            self._fetching[started] = left
-        elif not self._fetching:
-            self._invalidated.clear()  # no fetch in flight: none can store a value older than a change
-
-    def _forget_old_invalidations(self) -> None:
-        """Forget invalidations no fetch in flight started before: they can no longer skip a store."""
-        if len(self._invalidated) <= _MAX_REMEMBERED_INVALIDATIONS:
-            return
-        oldest = min(self._fetching, default=self._sequence)
-        for t in [t for t, seq in self._invalidated.items() if seq <= oldest]:
-            del self._invalidated[t]

@@ -95,6 +95,7 @@ def gateway_server(app: Starlette, settings: Settings) -> GatewayServer:
         lifespan="on",
         http="httptools",  # the C parser (the loop is uvloop's: `cli._run`)
         server_header=False,  # no banner naming the server and its version
+        timeout_keep_alive=settings.keep_alive_s,
         # The app's own limits decide (413 with a GraphQL error): h11's default header limit
         # (16 KiB) is below ours, a websocket message may be as large as a body.
         h11_max_incomplete_event_size=settings.max_header_bytes + 8 * 1024,

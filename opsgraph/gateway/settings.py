@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(15.0, gt=0, description="one overall deadline per request")
     max_body_bytes: int = Field(1024 * 1024, ge=1)
     max_header_bytes: int = Field(32 * 1024, ge=1024)
+    keep_alive_s: int = Field(
+        75,
+        ge=1,
+        description="how long an idle client connection stays open: longer than the idle timeout of the "
+        "load balancer in front (60 s on most), so it never sends a request on a connection just closed",
+    )
     parse_cache_bytes: int = Field(256 * 1024, ge=0, description="total query text of cached documents")
     parse_cache_max_document_bytes: int = Field(16 * 1024, ge=0, description="larger ones are not cached")
 

@@ -18,14 +18,14 @@ from strawberry.dataloader import DataLoader
 
 from opsgraph.cache import tag
 from opsgraph.connectors.errors import SourceError
-from opsgraph.model import Record, Role, record_key, split_key
+from opsgraph.model import AnyRecord, Role, record_key, split_key
 from opsgraph.resolvers.derived import SHARED, Derived
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources, System
 
 T = TypeVar("T")
 V = TypeVar("V")
-R = TypeVar("R", bound=Record)
+R = TypeVar("R", bound=AnyRecord)
 
 Fetch = Callable[[list[str]], Awaitable[Mapping[str, V]]]
 """A port's batch read: local ids (or join values) in, a mapping of those it has out."""
@@ -76,12 +76,12 @@ def grouped(
     return [v if isinstance(v := found.get(k), BaseException) else v or [] for k in keys]
 
 
-def own_tags(entity: str, record: Record | None) -> list[str]:
+def own_tags(entity: str, record: AnyRecord | None) -> list[str]:
     """The record's own tag: a value cached under a join key is dropped when the record changes."""
     return [tag(record.system, entity, record.id)] if record is not None else []
 
 
-def children_tags(entity: str, records: Iterable[Record] | None) -> list[str]:
+def children_tags(entity: str, records: Iterable[AnyRecord] | None) -> list[str]:
     return [tag(r.system, entity, r.id) for r in records or []]
 
 
@@ -255,9 +255,13 @@ class Fanout:
         """Every system's listing, concatenated in declared order; the first system's error that
         failed (in declared order) is raised."""
         chosen = list(systems)
-        parts = await asyncio.gather(
-            *(self.listing(s, entity, query, fetch_of(s), params) for s in chosen), return_exceptions=True
-        )
+        slot = ("listings", query, tuple(s.name for s in chosen), tuple(sorted((params or {}).items())))
+        return await self.concat(slot, [self.listing(s, entity, query, fetch_of(s), params) for s in chosen])
+
+    async def concat(self, slot: Hashable, reads: Sequence[Awaitable[list[T]]]) -> list[T]:
+        """The lists `reads` give, concatenated in their order (once per version of them, in `slot`);
+        the first that failed (in that order) raises."""
+        parts = await asyncio.gather(*reads, return_exceptions=True)
         lists: list[list[T]] = []
         for part in parts:
             if isinstance(part, BaseException):
@@ -265,7 +269,6 @@ class Fanout:
             lists.append(part)
         if len(lists) == 1:
             return lists[0]  # the cached listing itself: what is derived from it is kept
-        slot = ("listings", query, tuple(s.name for s in chosen), tuple(sorted((params or {}).items())))
         return self.derive(slot, lists, lambda: [row for part in lists for row in part])
 
     def index_ready(self, name: str) -> Any:

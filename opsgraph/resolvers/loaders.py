@@ -56,6 +56,10 @@ def group_by(records: Iterable[R], key: Callable[[R], str]) -> dict[str, list[R]
     return dict(out)
 
 
+def _day(entry: model.TimeEntry) -> date:
+    return entry.date
+
+
 def _local_id(key: str) -> str | None:
     try:
         return split_key(key)[1]
@@ -376,14 +380,41 @@ class Loaders(Listings):
     # -- time ------------------------------------------------------------------------------------
 
     async def _entries(
-        self, system: System, start: date, end: date, is_billed: bool | None, engagement_id: str | None
+        self, system: System, start: date, end: date, is_billed: bool | None, engagement_id: str
     ) -> list[model.TimeEntry]:
-        """One system's entries in a range, listed once per request (and cached)."""
+        """One engagement's entries of one system in a range, listed once per request (and cached)."""
         window = TimeEntryFilter(start=start, end=end, is_billed=is_billed, engagement_id=engagement_id)
         params = {"from": start, "to": end, "is_billed": is_billed, "engagement_id": engagement_id}
         return await self.fan.listing(
             system, "time_entry", "time_entries", lambda: psa(system).list_time_entries(window), params
         )
+
+    async def _entries_in_range(
+        self, system: System, start: date, end: date, is_billed: bool | None
+    ) -> list[model.TimeEntry]:
+        """One system's entries in a range, from its month buckets (`ReadCache.get_or_fetch_months`:
+        overlapping ranges share months), newest first as the PSAs list them. Assembled once per
+        request, and kept while the same months stand (`derived.py`)."""
+        slot = ("time_range", system.name, start, end, is_billed)
+
+        def fetch(first: date, last: date) -> Awaitable[list[model.TimeEntry]]:
+            return psa(system).list_time_entries(TimeEntryFilter(start=first, end=last, is_billed=is_billed))
+
+        async def read() -> list[model.TimeEntry]:
+            months = await self.reads.months(
+                system.name,
+                "time_entry",
+                "time_entry_months",
+                {"is_billed": is_billed},
+                (start, end),
+                fetch,
+                _day,
+            )
+            return self.fan.derive(
+                slot, months, lambda: [e for m in reversed(months) for e in m if start <= e.date <= end]
+            )
+
+        return await self.memo.get(slot, read)
 
     async def time_entries_in_range(
         self, start: date, end: date, is_billed: bool | None = None, region: str | None = None
@@ -392,14 +423,9 @@ class Loaders(Listings):
         system's entries kept when their engagement's client is in the region); shared by every
         engagement and person of the request."""
         route = self.sources.route(Role.PSA, region)
-        entries = await self.fan.listings(
-            route.systems,
-            "time_entry",
-            "time_entries",
-            lambda s: (
-                lambda: psa(s).list_time_entries(TimeEntryFilter(start=start, end=end, is_billed=is_billed))
-            ),
-            {"from": start, "to": end, "is_billed": is_billed, "engagement_id": None},
+        entries = await self.fan.concat(
+            ("time_ranges", tuple(s.name for s in route.systems), start, end, is_billed),
+            [self._entries_in_range(s, start, end, is_billed) for s in route.systems],
         )
         if self.rows is not None:
             entries = await self.rows.entries(entries)
@@ -421,7 +447,11 @@ class Loaders(Listings):
         async def fetch(start: date, end: date, billed: bool | None, system: System, ids: list[str]) -> None:
             wanted = set(ids)
             lone = ids[0] if len(wanted) == 1 else None
-            entries = await settled(self._entries(system, start, end, billed, lone))
+            entries = await settled(
+                self._entries(system, start, end, billed, lone)
+                if lone is not None
+                else self._entries_in_range(system, start, end, billed)
+            )
             if isinstance(entries, SourceError):
                 for local in wanted:
                     found[(record_key(system.name, local), start, end, billed)] = entries

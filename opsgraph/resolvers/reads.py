@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from opentelemetry import trace
@@ -112,4 +113,39 @@ class ReadThrough:
             self.tags.add(entity_tag(system, entity))
             if tags_for is not None and read.value is not None:
                 self.tags.update(tags_for(read.value))
+        return read.value
+
+    async def months(
+        self,
+        system: str,
+        entity: str,
+        query: str,
+        params: Mapping[str, object],
+        span: tuple[date, date],
+        fetch: Callable[[date, date], Awaitable[Iterable[V]]],
+        day_of: Callable[[V], date],
+    ) -> list[tuple[V, ...]]:
+        """One listing of `system` over `span`, cached by calendar month (`ReadCache.get_or_fetch_months`):
+        the months' records, oldest month first, whole months."""
+        start, end = span
+        with _tracer.start_as_current_span(f"list {system}.{query}") as s:
+            s.set_attributes({"opsgraph.system": system, "opsgraph.entity": entity})
+            if self.cache is None:
+                self.uncached = True
+                return [tuple(await fetch(start, end))]
+            read = await self.cache.get_or_fetch_months(
+                source=system,
+                query=query,
+                params=params,
+                start=start,
+                end=end,
+                fetch=fetch,
+                day_of=day_of,
+                entity=entity,
+                scope=self.scope,
+            )
+            s.set_attribute("opsgraph.cache_hit", read.hit)
+        self._note(read, system)
+        if self.tags is not None:
+            self.tags.add(entity_tag(system, entity))
         return read.value

@@ -129,7 +129,7 @@ class RowRules:
             return True
         return self.client_visible(await self.loaders.client_of_customer(customer))
 
-    async def record(self, record: model.Record | None) -> bool:
+    async def record(self, record: model.AnyRecord | None) -> bool:
         """Whether one record (of a `node(id:)` lookup) is visible."""
         if record is None:
             return True

@@ -40,7 +40,7 @@ NODE_FIELDS = ("node", "nodes")
 
 Found = Node | None | Exception
 T = TypeVar("T")
-R = TypeVar("R", bound=model.Record)
+R = TypeVar("R", bound=model.AnyRecord)
 
 
 class TooManyIds(GraphQLError):
@@ -151,7 +151,9 @@ async def _visible(info: Info, found: Sequence[R | BaseException | None]) -> lis
     rows = info.context.loaders.rows
     if rows is None:
         return list(found)
-    shown = await asyncio.gather(*(rows.record(r) if isinstance(r, model.Record) else _true() for r in found))
+    shown = await asyncio.gather(
+        *(rows.record(r) if isinstance(r, model.Record | model.TimeEntry) else _true() for r in found)
+    )
     return [r if ok else None for r, ok in zip(found, shown, strict=True)]
 
 

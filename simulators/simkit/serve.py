@@ -22,6 +22,11 @@ START_TIMEOUT_S = 180.0
 """How long `SimulatorThread` waits for its group to start (a safety net, not a measure)."""
 
 
+VENDOR_KEEP_ALIVE_S = 60
+"""How long a simulator keeps an idle connection (vendors' edges keep them about a minute; uvicorn's
+5 s default made a reused connection meet the server's close under load)."""
+
+
 @dataclass(frozen=True)
 class SimulatorInfo:
     """What a vendor's `simulator` module exports as `SIMULATOR`."""
@@ -124,7 +129,12 @@ class SimulatorGroup:
             sock = bind(self.host, self.base_port + offset if self.base_port else 0)
             port = sock.getsockname()[1]
             config = uvicorn.Config(
-                app, log_level="warning", access_log=False, lifespan="off", log_config=None
+                app,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                log_config=None,
+                timeout_keep_alive=VENDOR_KEEP_ALIVE_S,
             )
             server = uvicorn.Server(config)
             self._servers.append(server)

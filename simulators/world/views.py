@@ -45,7 +45,11 @@ def for_regions(world: World, regions: Iterable[str]) -> World:
     opportunities, engagements, assignments, time entries and invoices. Everyone else stays: people,
     time off and accounting periods are the firm's, whichever region a person books to."""
     wanted = check_regions(regions)
-    clients = [c for c in world.clients if c.region in wanted]
+    return _for_clients(world, [c for c in world.clients if c.region in wanted])
+
+
+def _for_clients(world: World, clients: list[Client]) -> World:
+    """`world` with only `clients` and what was sold, staffed, booked and billed for them."""
     client_ids = {c.sf_id for c in clients}
     engagements = [e for e in world.engagements if e.client.sf_id in client_ids]
     codes = {e.code for e in engagements}
@@ -87,16 +91,4 @@ def for_entities(world: World, entities: Iterable[str]) -> World:
     """The slice of `world` the ERP of `entities` holds: their clients with everything booked for them
     (opportunities, engagements, assignments, time, invoices). People and accounting periods stay."""
     wanted = check_entities(entities)
-    clients = [c for c in world.clients if firm_entity(c) in wanted]
-    client_ids = {c.sf_id for c in clients}
-    engagements = [e for e in world.engagements if e.client.sf_id in client_ids]
-    codes = {e.code for e in engagements}
-    return dataclasses.replace(
-        world,
-        clients=clients,
-        opportunities=[o for o in world.opportunities if o.account_id in client_ids],
-        engagements=engagements,
-        assignments=[a for a in world.assignments if a.engagement.code in codes],
-        time_entries=[t for t in world.time_entries if t.engagement.code in codes],
-        invoices=[i for i in world.invoices if i.engagement.code in codes],
-    )
+    return _for_clients(world, [c for c in world.clients if firm_entity(c) in wanted])

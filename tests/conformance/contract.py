@@ -6,6 +6,7 @@ comparison with the world, and paging and push-down as the simulator saw them (e
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from opsgraph.model import Record
+from opsgraph.model import Record, TimeEntry
 
 from .ids import MALFORMED
 from .serving import Admin, Seen, SimServer
@@ -28,6 +29,8 @@ def _norm(value: Any) -> Any:
     as they are (`Decimal("240.00") == Decimal("240")`)."""
     if isinstance(value, BaseModel):
         return _norm(value.model_dump())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a TimeEntry
+        return _norm(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {k: _norm(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -37,13 +40,13 @@ def _norm(value: Any) -> Any:
     return value
 
 
-def field_diff(actual: BaseModel, expected: BaseModel) -> dict[str, tuple[Any, Any]]:
+def field_diff(actual: Any, expected: Any) -> dict[str, tuple[Any, Any]]:
     """{field: (actual, expected)} where they differ."""
     got, want = _norm(actual), _norm(expected)
     return {k: (got.get(k), want[k]) for k in want if got.get(k) != want[k]}
 
 
-def assert_same(actual: Any, expected: BaseModel, what: str) -> None:
+def assert_same(actual: Any, expected: Any, what: str) -> None:
     assert isinstance(actual, type(expected)), (
         f"{what}: a {type(actual).__name__}, not {type(expected).__name__}"
     )
@@ -84,7 +87,7 @@ def _is_write(member: Any) -> bool:
 def assert_identity(records: Iterable[Any], system: str) -> None:
     """Every record names the system the client was built with and has a non-empty string id."""
     for record in records:
-        assert isinstance(record, Record), f"{type(record).__name__} is not a canonical Record"
+        assert isinstance(record, Record | TimeEntry), f"{type(record).__name__} is not a canonical record"
         assert record.system == system, f"{type(record).__name__} {record.id!r} has system {record.system!r}"
         assert isinstance(record.id, str) and record.id, f"{type(record).__name__} id {record.id!r}"
 

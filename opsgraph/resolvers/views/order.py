@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from opsgraph.model import Record
+from opsgraph.model import AnyRecord
 
 
-def record_order(record: Record) -> tuple[str, int, int, str]:
+def record_order(record: AnyRecord) -> tuple[str, int, int, str]:
     """Sort key: `psa:9` before `psa:10` (ids are strings, but many vendors number them)."""
     numeric = record.id.isdigit()
     return (record.system, 0 if numeric else 1, int(record.id) if numeric else 0, record.id)
