@@ -8,7 +8,8 @@ query file's `# critical-path:` header), p50/p95 latency cold (no cache) and war
 the ratio of cold p50 to the critical path's injected latency, and the upstream busy time of each
 cold run (the union of the simulators' request intervals: the critical path as run) with the cold
 time's ratio to it. Then throughput with a warm cache at concurrency 1, 8 and 32, measured by a
-separate load process, and the time a fresh gateway takes to answer a 30-fragment chain document (`bench.reject`).
+separate load process, and the time a fresh gateway takes to answer a 30-fragment chain document
+(`bench.reject`).
 
 `python -m bench workflows` (also in `make bench`): 100 convertOpportunity workflows at once on SQLite
 and PostgreSQL stores (`bench.workflows`).
