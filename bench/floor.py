@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,7 +56,10 @@ def app(answers: dict[str, dict[str, Any]]) -> Starlette:
 
 
 async def serve(answers: dict[str, dict[str, Any]]) -> None:
-    config = uvicorn.Config(app(answers), log_level="warning", access_log=False, lifespan="off")
+    """On uvloop with httptools, as the gateway serves (`opsgraph.cli`)."""
+    config = uvicorn.Config(
+        app(answers), log_level="warning", access_log=False, lifespan="off", http="httptools"
+    )
     server = uvicorn.Server(config)
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -67,7 +71,8 @@ async def serve(answers: dict[str, dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(json.loads(Path(sys.argv[1]).read_text())))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(json.loads(Path(sys.argv[1]).read_text())))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -64,6 +65,16 @@ def test_dbos_is_configured_from_our_settings_only(tmp_path: Path) -> None:
     assert "conductor_key" not in config and config["enable_otlp"] is False
     with pytest.raises(ValidationError, match="admin server"):
         WorkflowSettings(admin_server=True)
+
+
+async def test_a_sqlite_store_runs_in_write_ahead_log_mode(tmp_path: Path, systems: Sources) -> None:
+    """WAL, so status reads and DBOS's polls do not block the writing workflow (nor it them); the mode
+    is the file's, so DBOS's own connections share it."""
+    path = tmp_path / "workflows.sqlite"
+    async with WorkflowEngine(settings_for(f"sqlite:///{path}"), systems).running():
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert conn.execute("SELECT count(*) FROM dbos_migrations").fetchone()[0] > 0
 
 
 def test_the_workflow_id_derives_from_caller_mutation_and_key() -> None:

@@ -19,6 +19,8 @@ import math
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 
 from cashews import Cache
+from cashews.backends.redis.backend import _Redis
+from redis.asyncio import Redis
 
 from opsgraph.cache.keys import tag_index_key
 
@@ -32,6 +34,14 @@ async def _bounded(calls: list[Callable[[], Awaitable[object]]]) -> None:
         await asyncio.gather(*(call() for call in calls[start : start + _CONCURRENCY]))
 
 
+def _redis_client(backend: Cache, key: str) -> Redis | None:
+    """The redis-py client under `backend` once connected (a single Redis, not a cluster); None on
+    mem:// (its calls are in-process: nothing to pipeline) or before the first command connected it."""
+    inner = backend._get_backend(key)
+    client = inner._client if isinstance(inner, _Redis) and inner.is_init else None
+    return client if isinstance(client, Redis) else None  # not a cluster
+
+
 class TagIndex:
     def __init__(self, backend: Cache, bucket_s: float) -> None:
         self._backend = backend
@@ -41,13 +51,24 @@ class TagIndex:
         return math.floor(now / self._bucket_s)
 
     async def add(self, keys_by_tag: Mapping[str, Collection[str]], *, now: float) -> None:
-        """Record that each key carries its tag. `now` is wall-clock time (shared between replicas)."""
+        """Record that each key carries its tag. `now` is wall-clock time (shared between replicas).
+        On Redis, every tag in one pipelined round trip (a response holds hundreds of tags)."""
         bucket = self._bucket(now)
         expire = (bucket + 2) * self._bucket_s - now
+        sets = [(tag_index_key(t, bucket), keys) for t, keys in keys_by_tag.items() if keys]
+        if not sets:
+            return
+        client = _redis_client(self._backend, sets[0][0])
+        if client is not None:
+            expire_ms = max(1, int(expire * 1000))
+            async with client.pipeline(transaction=False) as pipe:
+                for index, keys in sets:
+                    pipe.sadd(index, *keys)
+                    pipe.pexpire(index, expire_ms)
+                await pipe.execute()
+            return
         calls: list[Callable[[], Awaitable[object]]] = [
-            functools.partial(self._backend.set_add, tag_index_key(t, bucket), *keys, expire=expire)
-            for t, keys in keys_by_tag.items()
-            if keys
+            functools.partial(self._backend.set_add, index, *keys, expire=expire) for index, keys in sets
         ]
         await _bounded(calls)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.starlette import StarletteInstrumentor
@@ -14,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.base import BaseSchema
 
@@ -29,6 +31,7 @@ from opsgraph.gateway.authorization import authorization_extension
 from opsgraph.gateway.cost_limit import cost_extension
 from opsgraph.gateway.dashboard import DASHBOARD_ASSETS, DASHBOARD_PATH, dashboard_routes
 from opsgraph.gateway.documents import document_cache_extensions
+from opsgraph.gateway.door import ResponseCacheDoor
 from opsgraph.gateway.execution import gateway_executor
 from opsgraph.gateway.graphiql import graphiql_html, static_mount
 from opsgraph.gateway.health import health_routes
@@ -54,25 +57,32 @@ from opsgraph.workflows import WorkflowEngine, WorkflowSettings
 from opsgraph.workflows.kinds import KINDS
 from opsgraph.workflows.records import WorkflowStatus
 
-__all__ = ["cors_middleware", "create_app", "gateway_schema", "last_change_polls", "workflow_counts"]
+__all__ = [
+    "cors_middleware",
+    "cors_options",
+    "create_app",
+    "gateway_schema",
+    "last_change_polls",
+    "workflow_counts",
+]
 
 CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "Accept", "X-Correlation-ID"]
 
 
-def cors_middleware(origins: list[str]) -> list[Middleware]:
+def cors_options(origins: list[str]) -> dict[str, Any]:
     """Browsers on `origins` may call `/graphql` (bearer tokens and API keys, never cookies)."""
-    if not origins:
-        return []
-    return [
-        Middleware(
-            CORSMiddleware,
-            allow_origins=origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=CORS_HEADERS,
-            expose_headers=["X-Correlation-ID"],
-            max_age=600,
-        )
-    ]
+    return {
+        "allow_origins": origins,
+        "allow_methods": ["GET", "POST"],
+        "allow_headers": CORS_HEADERS,
+        "expose_headers": ["X-Correlation-ID"],
+        "max_age": 600,
+    }
+
+
+def cors_middleware(origins: list[str]) -> list[Middleware]:
+    """The CORS layer for `origins` (`cors_options`); none without origins."""
+    return [Middleware(CORSMiddleware, **cors_options(origins))] if origins else []
 
 
 def gateway_schema(settings: Settings, clock: Clock | None = None, *, policy: bool = True) -> BaseSchema:
@@ -296,4 +306,26 @@ def create_app(
     for layer in app.user_middleware:  # one server span per request, not three more per receive/send
         if layer.cls is OpenTelemetryMiddleware:
             layer.kwargs["exclude_spans"] = ["receive", "send"]
+    door = Middleware(
+        ResponseCacheDoor,
+        state=state,
+        authenticator=authenticator,
+        open_paths=settings.auth.open_paths,
+        buckets=buckets,
+        metrics=metrics,
+        resolves=persisted.resolves,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        cors=_cors_layer(settings.cors_origins),
+    )
+    app.user_middleware.insert(0, door)  # outermost: response-cache hits go no further
     return app
+
+
+def _cors_layer(origins: list[str]) -> CORSMiddleware | None:
+    """A CORS layer for the door to decorate hits with (it wraps nothing)."""
+    return CORSMiddleware(_nothing, **cors_options(origins)) if origins else None
+
+
+async def _nothing(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("the door's CORS layer only decorates responses")

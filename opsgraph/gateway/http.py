@@ -26,8 +26,8 @@ What this subclass adds:
   query, instead of strawberry's CDN-loading IDE.
 - The context is a `RequestContext` over the process's shared `Sources`, with the caller that
   `authn.py` authenticated (over WebSocket, `websocket.py` may replace it at `connection_init`).
-- The whole-response cache (`response_cache.py`): looked up before anything is parsed; a hit is
-  written as stored. Response bodies are encoded with orjson.
+- The whole-response cache (`response_cache.py`): the door (`door.py`) looked it up before anything
+  ran and served the hits; here a miss is counted, run and stored. Response bodies are encoded with orjson.
 """
 
 from __future__ import annotations
@@ -65,17 +65,16 @@ from opsgraph.gateway.errors import GRAPHQL_JSON, GRAPHQL_RESPONSE_JSON, INTERNA
 from opsgraph.gateway.graphiql import graphiql_html
 from opsgraph.gateway.operations import OperationChoiceError
 from opsgraph.gateway.persisted import PersistedQueries
-from opsgraph.gateway.response_cache import RESPONSE_CACHE_HEADER, Lookup, lookup, send_hit, store
+from opsgraph.gateway.response_cache import LOOKUP_KEY, RESPONSE_CACHE_HEADER, Lookup, store
 from opsgraph.gateway.websocket import GatewayTransportWSHandler
 from opsgraph.resolvers.context import RequestContext
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine
 
-__all__ = ["GatewayState", "GraphQLView", "negotiate"]
+__all__ = ["CHARSET", "GatewayState", "GraphQLView", "negotiate"]
 
-_CHARSET = "; charset=utf-8"
-_LOOKUP = "opsgraph.response_cache"
+CHARSET = "; charset=utf-8"
 
 SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
 """Subscriptions over WebSocket (graphql-transport-ws, legacy graphql-ws) and over SSE (graphql-sse,
@@ -188,16 +187,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if self.graphiql_page is not None and _wants_graphiql(request):
             response: Response = HTMLResponse(self.graphiql_page)
         else:
-            if self.state.responses is not None:
-                resolves = self.persisted.resolves if self.persisted is not None else _never
-                found = await lookup(self.state.responses, request, caller_of(scope), resolves)
+            looked_up = scope.get(LOOKUP_KEY)  # the door's lookup (`door.py`): a miss or a bypass
+            if isinstance(looked_up, Lookup):
+                found = looked_up
                 found.cache.count(found.result)
-                if found.entry is not None:
-                    media_type = negotiate(request.headers.get("accept")) + _CHARSET
-                    now = self.state.clock.time()
-                    await send_hit(send, found.entry, media_type, get=request.method == "GET", now=now)
-                    return
-                scope[_LOOKUP] = found
             try:
                 response = await self.run(request)
             except HTTPException as exc:
@@ -205,7 +198,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 code = exc.code if isinstance(exc, HTTPError) else None
                 if exc.status_code == 405:
                     headers = {"Allow": "GET, POST", **headers}
-                media_type = negotiate(request.headers.get("accept")) + _CHARSET
+                media_type = negotiate(request.headers.get("accept")) + CHARSET
                 response = error_response(
                     exc.status_code, exc.reason, media_type=media_type, headers=headers, code=code
                 )
@@ -230,7 +223,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             row_rule=self.state.row_rule,
         )
         context.bus = self.state.events.bus if self.state.events is not None else None
-        found = request.scope.get(_LOOKUP)
+        found = request.scope.get(LOOKUP_KEY)
         if isinstance(found, Lookup) and found.key is not None:
             context.loaders.reads.tags = set()  # what the response holds: the tags it is dropped by
             found.reads = context.loaders.reads
@@ -309,7 +302,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
     ) -> Response:
         media_type = sub_response.media_type or GRAPHQL_JSON
         status = sub_response.status_code or _status_for(response_data, media_type)
-        response = Response(encode_body(response_data), status_code=status, media_type=media_type + _CHARSET)
+        response = Response(encode_body(response_data), status_code=status, media_type=media_type + CHARSET)
         response.headers.raw.extend(
             (name, value) for name, value in sub_response.headers.raw if name.lower() != b"content-type"
         )
@@ -324,10 +317,6 @@ def encode_body(data: object) -> bytes:
         return orjson.dumps(data)
     except TypeError:
         return json.dumps(data, separators=(",", ":")).encode()
-
-
-def _never(digest: str) -> bool:
-    return False
 
 
 def cache_headers(result: ExecutionResult, reads: ReadThrough) -> dict[str, str]:

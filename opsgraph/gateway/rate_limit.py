@@ -38,7 +38,9 @@ __all__ = [
     "MemoryBuckets",
     "RateLimitMiddleware",
     "RedisBuckets",
+    "bucket_key",
     "buckets_for",
+    "refuse",
 ]
 
 RATE_LIMITED = "RATE_LIMITED"
@@ -180,10 +182,11 @@ class RateLimitMiddleware:
         if decision.allowed:
             await self.app(scope, receive, send)
             return
-        await _refuse(scope, send, decision.retry_after_s)
+        await refuse(scope, send, decision.retry_after_s)
 
 
-async def _refuse(scope: Scope, send: Send, retry_after_s: float) -> None:
+async def refuse(scope: Scope, send: Send, retry_after_s: float) -> None:
+    """The 429 (over WebSocket: the handshake refused, or the socket closed)."""
     wait = round(retry_after_s, 3)
     body = error_body(f"Too many requests: retry in {wait:g} s.", RATE_LIMITED, retryAfter=wait)
     media = negotiate(Headers(scope=scope).get("accept"))

@@ -1,13 +1,15 @@
 """The response cache at the door of `/graphql` (`cache/responses.py` holds the entries).
 
-Before anything is parsed, a GET or JSON POST is keyed by its document's SHA-256 (the query's, or the
-`persistedQuery` hash an APQ or trusted-document request sends instead), its operation name, all its
-variables and the caller's authorization scope (roles, anonymity and row scopes: two scopes never share
-a response). A hit writes the stored bytes to the socket and nothing else runs. A miss runs the request;
-its response is stored when it was a query over HTTP that came out clean: no errors, no warnings
-(STALE_DATA), every value read through the cache and fresh (`ReadThrough`), nothing invalidated meanwhile.
-Mutations and subscriptions are never stored, so never served. `Cache-Control: no-cache` (or
-`no-store`) from the client skips the lookup; the fresh response then replaces the entry.
+Before anything is parsed (by `door.py`, ahead of every middleware), a GET or JSON POST is keyed by
+its document's SHA-256 (the query's, or the `persistedQuery` hash an APQ or trusted-document request
+sends instead), its operation name, all its variables and the caller's authorization scope (roles,
+anonymity and row scopes: two scopes never share a response). A hit writes the stored bytes to the
+socket and nothing else runs (the door adds the headers every response carries). A miss runs the
+request; its response is stored when it was a query over HTTP that came out clean: no errors, no
+warnings (STALE_DATA), every value read through the cache and fresh (`ReadThrough`), nothing
+invalidated meanwhile. Mutations and subscriptions are never stored, so never served.
+`Cache-Control: no-cache` (or `no-store`) from the client skips the lookup; the fresh response then
+replaces the entry.
 
 Each request says what happened in `X-Response-Cache: hit | miss | bypass`, and counts it.
 """
@@ -21,8 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
-from starlette.types import Send
+from starlette.datastructures import QueryParams
 
 from opsgraph.auth import Caller
 from opsgraph.cache.keys import response_key
@@ -30,9 +31,12 @@ from opsgraph.cache.responses import CachedResponse, ResponseCache
 from opsgraph.resolvers.reads import ReadThrough
 from opsgraph.telemetry.record import current_record
 
-__all__ = ["RESPONSE_CACHE_HEADER", "Lookup", "lookup", "send_hit", "store"]
+__all__ = ["LOOKUP_KEY", "RESPONSE_CACHE_HEADER", "Lookup", "hit_headers", "lookup", "lookup_key", "store"]
 
 RESPONSE_CACHE_HEADER = "x-response-cache"
+LOOKUP_KEY = "opsgraph.response_cache"
+"""Where the door leaves a miss's or bypass's `Lookup` in the ASGI scope, for the view."""
+_HEADER_BYTES = RESPONSE_CACHE_HEADER.encode()
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
 _SKIP_DIRECTIVES = ("no-cache", "no-store")
 
@@ -59,44 +63,35 @@ def scope_of(caller: Caller) -> str:
     return f"{caller.scope_key}|{'anonymous' if caller.method == 'anonymous' else 'authenticated'}"
 
 
-async def lookup(
-    cache: ResponseCache, request: Request, caller: Caller | None, resolves: Callable[[str], bool]
-) -> Lookup:
-    """Key the request and look it up (a POST's body is read here; the view reads it again from
-    Starlette's copy). `resolves(hash)`: whether a request sending only that hash would run (APQ on,
-    or a trusted document); when not, it is not looked up."""
-    since = cache.generation
-    key = await _key(request, caller, resolves)
-    if key is None:
-        return Lookup(cache, None, "bypass", since)
-    control = request.headers.get("cache-control", "").lower()
-    if any(d in control for d in _SKIP_DIRECTIVES):
-        return Lookup(cache, key, "bypass", since)
-    entry = await cache.get(key)
-    return Lookup(cache, key, "hit" if entry is not None else "miss", since, entry)
-
-
-async def _key(request: Request, caller: Caller | None, resolves: Callable[[str], bool]) -> str | None:
-    if caller is None or "text/event-stream" in request.headers.get("accept", ""):
+def lookup_key(
+    method: str,
+    query_string: bytes,
+    content_type: str,
+    accept: str,
+    body: bytes,
+    caller: Caller | None,
+    resolves: Callable[[str], bool],
+) -> str | None:
+    """The request's key, from its raw parts (a POST's `body` already read); None when it cannot be
+    keyed (it bypasses the cache and is not stored). `resolves(hash)`: whether a request sending only
+    that hash would run (APQ on, or a trusted document); when not, it is not keyed."""
+    if caller is None or "text/event-stream" in accept:
         return None  # no caller: not the gateway's HTTP path; SSE: a subscription
     params: Any
-    if request.method == "GET":
-        query_params = request.query_params
-        try:
+    try:
+        if method == "GET":
+            query_params = QueryParams(query_string)
             params = {
                 "query": query_params.get("query"),
                 "operationName": query_params.get("operationName"),
                 "variables": _json(query_params.get("variables")),
                 "extensions": _json(query_params.get("extensions")),
             }
-        except orjson.JSONDecodeError:
+        elif method == "POST" and "application/json" in content_type:
+            params = orjson.loads(body)  # not JSON: the view answers it (a 400)
+        else:
             return None
-    elif request.method == "POST" and "application/json" in request.headers.get("content-type", ""):
-        try:
-            params = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return None  # the view answers it (a 400)
-    else:
+    except orjson.JSONDecodeError:
         return None
     if not isinstance(params, dict):
         return None
@@ -122,29 +117,38 @@ async def _key(request: Request, caller: Caller | None, resolves: Callable[[str]
     return response_key(digest, operation, variables, scope_of(caller))
 
 
+async def lookup(cache: ResponseCache, key: str | None, cache_control: str) -> Lookup:
+    """Look the keyed request up, unless it cannot be keyed or the client asks not to (`no-cache`)."""
+    since = cache.generation
+    if key is None:
+        return Lookup(cache, None, "bypass", since)
+    control = cache_control.lower()
+    if any(d in control for d in _SKIP_DIRECTIVES):
+        return Lookup(cache, key, "bypass", since)
+    entry = await cache.get(key)
+    return Lookup(cache, key, "hit" if entry is not None else "miss", since, entry)
+
+
 def _json(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-async def send_hit(send: Send, entry: CachedResponse, media_type: str, *, get: bool, now: float) -> None:
-    """The stored bytes, as they are; the operation goes in the request's record (log line, metrics).
-    Over GET, `Cache-Control` and `Age` as the view gives them (`http.cache_headers`): `max-age` counts
-    from when the oldest value was fetched, `Age` is its age."""
-    record = current_record()
-    if record is not None:
-        record.operation_name, record.operation_type = entry.operation, "query"
+def hit_headers(
+    entry: CachedResponse, media_type: bytes, *, get: bool, now: float
+) -> list[tuple[bytes, bytes]]:
+    """A hit's own headers. Over GET, `Cache-Control` and `Age` as the view gives them
+    (`http.cache_headers`): `max-age` counts from when the oldest value was fetched, `Age` is its age."""
     headers = [
-        (b"content-type", media_type.encode()),
+        (b"content-type", media_type),
         (b"content-length", str(len(entry.body)).encode()),
-        (RESPONSE_CACHE_HEADER.encode(), b"hit"),
+        (_HEADER_BYTES, b"hit"),
     ]
     if get:
         age = int(now - entry.born_at)
         max_age = int(entry.expires_at - now) + age
         headers.append((b"cache-control", f"private, max-age={max_age}".encode()))
         headers.append((b"age", str(age).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": entry.body})
+    return headers
 
 
 async def store(found: Lookup, status: int, body: bytes) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from opsgraph.workflows.records import StepRecord, WorkflowRecord, WorkflowStatus
+
+log = logging.getLogger("opsgraph.workflows")
 
 METADATA = sa.MetaData()
 
@@ -77,6 +80,17 @@ def _row(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _write_ahead_log(engine: sa.Engine) -> None:
+    """SQLite in WAL mode: readers (status reads, DBOS's polls) no longer block the one writer, nor it
+    them, so concurrent workflows wait less on each other's locks. The mode is the file's: set before
+    DBOS opens it, its connections use it too. A file SQLite cannot switch (another process holds it
+    open in the old mode, or it is on a file system without shared memory) stays as it is."""
+    with engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
+    if str(mode).lower() != "wal":
+        log.warning("the workflow store %s stays in journal mode %s (not WAL)", engine.url.database, mode)
+
+
 class WorkflowStore:
     """Blocking SQLAlchemy calls, each run in a worker thread by the async methods."""
 
@@ -88,6 +102,8 @@ class WorkflowStore:
         elif parsed.get_backend_name() == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")  # the driver DBOS uses (psycopg 3)
         self.engine = sa.create_engine(parsed, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            _write_ahead_log(self.engine)
         METADATA.create_all(self.engine)
         self.listeners: list[Callable[[str, WorkflowStatus], None]] = []
         """Called (on the event loop) after each write that sets a workflow's status."""
