@@ -5,9 +5,11 @@ Each vendor simulator runs in a process of its own (`bench.simulator`), each gat
 For each query in bench/queries/ it prints the upstream request count (from the
 simulators' own /_sim/stats), the ideal critical path in upstream round trips (from the
 query file's `# critical-path:` header), p50/p95 latency cold (no cache) and warm, and
-the ratio of cold p50 to the critical path's injected latency. Then throughput with a
-warm cache at concurrency 1, 8 and 32, measured by a separate load process, and the
-time a fresh gateway takes to answer a 30-fragment chain document (`bench.reject`).
+the ratio of cold p50 to the critical path's injected latency, and the upstream busy time of each
+cold run (the union of the simulators' request intervals: the critical path as run) with the cold
+time's ratio to it. Then throughput with a warm cache at concurrency 1, 8 and 32, measured by a
+separate load process, and the time a fresh gateway takes to answer a 30-fragment chain document
+(`bench.reject`).
 
 `python -m bench workflows` (also in `make bench`): 100 convertOpportunity workflows at once on SQLite
 and PostgreSQL stores (`bench.workflows`).
@@ -63,6 +65,22 @@ async def sim_requests(session: aiohttp.ClientSession, sims: list[str]) -> tuple
     return total, service
 
 
+async def upstream_busy_ms(session: aiohttp.ClientSession, sims: list[str]) -> float:
+    """How long at least one upstream request was in flight since the stats were reset, in ms: the
+    union of every simulator's request intervals (arrival to end, injected latency included). The
+    upstream critical path as the gateway ran it: no schedule of the same requests needs less."""
+    intervals: list[tuple[float, float]] = []
+    for url in sims:
+        async with session.get(f"{url}/_sim/stats", params={"intervals": "1"}) as resp:
+            intervals += [(a, b) for a, b in (await resp.json())["intervals"]]
+    busy, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            busy += end - max(start, reach)
+            reach = end
+    return busy * 1000
+
+
 async def reset_stats(session: aiohttp.ClientSession, sims: list[str]) -> None:
     for url in sims:
         async with session.delete(f"{url}/_sim/stats"):
@@ -103,18 +121,21 @@ async def warm_up(session: aiohttp.ClientSession, url: str, query: str, tries: i
 
 
 async def cold_runs(
-    session: aiohttp.ClientSession, url: str, query: str, runs: int
-) -> tuple[list[float], int]:
-    """`runs` cold answers' times, and how many failed (a cold forecast may pass its deadline: it is
-    counted, not fatal, so the table still shows the other queries)."""
-    times, failed = [], 0
+    session: aiohttp.ClientSession, url: str, query: str, runs: int, sims: list[str]
+) -> tuple[list[float], list[float], int]:
+    """`runs` cold answers' times, the upstream busy time of each (`upstream_busy_ms`), and how many
+    failed (a cold forecast may pass its deadline: it is counted, not fatal, so the table still shows
+    the other queries). The simulators' stats are reset before each run."""
+    times, busy, failed = [], [], 0
     for _ in range(runs):
+        await reset_stats(session, sims)
         elapsed, _, errors = await attempt(session, url, query)
         times.append(elapsed)
+        busy.append(await upstream_busy_ms(session, sims))
         if errors:
             failed += 1
             print(f"  cold run failed: {errors[:300]}", flush=True)
-    return times, failed
+    return times, busy, failed
 
 
 def pct(values: list[float], q: float) -> float:
@@ -127,11 +148,10 @@ async def measure(sims: list[str], cold_url: str, warm_url: str, runs: int) -> l
     async with aiohttp.ClientSession() as session:
         for path in sorted(QUERIES.glob("*.graphql")):
             text = path.read_text()
-            await reset_stats(session, sims)
-            first, cold_failed = await cold_runs(session, cold_url, text, 1)
+            first, busy, cold_failed = await cold_runs(session, cold_url, text, 1, sims)
             upstream, service = await sim_requests(session, sims)
-            rest, failed = await cold_runs(session, cold_url, text, runs - 1)
-            cold, cold_failed = first + rest, cold_failed + failed
+            rest, more_busy, failed = await cold_runs(session, cold_url, text, runs - 1, sims)
+            cold, busy, cold_failed = first + rest, busy + more_busy, cold_failed + failed
             body = await warm_up(session, warm_url, text)
             await reset_stats(session, sims)
             warm = [await run_query(session, warm_url, text) for _ in range(runs)] if body else [float("nan")]
@@ -150,6 +170,8 @@ async def measure(sims: list[str], cold_url: str, warm_url: str, runs: int) -> l
                     "warm_p95": pct(warm, 0.95),
                     "warm_upstream": warm_upstream / runs,
                     "ratio": statistics.median(cold) / (cp * LATENCY_MS) if cp else float("nan"),
+                    "busy_p50": statistics.median(busy),
+                    "busy_ratio": statistics.median(c / b for c, b in zip(cold, busy, strict=True) if b),
                     "text": text,
                     "body": body,
                 }
@@ -271,12 +293,14 @@ def add_floors(rows: list[dict[str, Any]], runs: int) -> Process:
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(f"\nupstream latency injected: {LATENCY_MS:.0f} ms per call; latencies in ms")
     print(
-        "ratio: cold p50 / critical path (target <= 1.5); floor: strawberry over plain dataclasses; "
-        "bytes: pre-serialised response; w/floor: warm p50 / floor p50 (target <= 2)"
+        "ratio: cold p50 / critical path's injected latency (target <= 1.5); busy: upstream busy time "
+        "of a cold run (some upstream request in flight, as run); c/busy: cold / busy, per run (p50);\n"
+        "floor: strawberry over plain dataclasses; bytes: pre-serialised response; "
+        "w/floor: warm p50 / floor p50 (target <= 2)"
     )
     head = (
         f"{'query':<16}{'upstream':>9}{'crit.path':>10}{'cold p50':>10}{'cold p95':>10}"
-        f"{'ratio':>7}{'warm p50':>10}{'warm p95':>10}{'warm upstr':>11}"
+        f"{'ratio':>7}{'busy p50':>10}{'c/busy':>8}{'warm p50':>10}{'warm p95':>10}{'warm upstr':>11}"
         f"{'floor p50':>10}{'bytes p50':>10}{'w/floor':>8}{'cold fail':>10}"
     )
     print(head)
@@ -285,7 +309,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         floor = r.get("floor_p50", float("nan"))
         print(
             f"{r['query']:<16}{r['upstream']:>9}{r['critical_path']:>10}{r['cold_p50']:>10.1f}"
-            f"{r['cold_p95']:>10.1f}{r['ratio']:>7.1f}{r['warm_p50']:>10.1f}{r['warm_p95']:>10.1f}"
+            f"{r['cold_p95']:>10.1f}{r['ratio']:>7.1f}{r['busy_p50']:>10.1f}{r['busy_ratio']:>8.2f}"
+            f"{r['warm_p50']:>10.1f}{r['warm_p95']:>10.1f}"
             f"{r['warm_upstream']:>11.1f}{floor:>10.1f}{r.get('bytes_p50', float('nan')):>10.1f}"
             f"{r['warm_p50'] / floor:>8.1f}{r['cold_failed']:>10}"
         )

@@ -356,6 +356,17 @@ class Invoice(Record):
     psa_invoice_id: str | None = None
 
 
+class InvoiceTotal(Canonical):
+    """What one customer was invoiced on one job (or none) in one currency, from the ERP's aggregate:
+    over the timeframe asked, or on one `issue_date` when totals were asked per issue date."""
+
+    customer_id: str
+    job_id: str | None = None
+    issue_date: date | None = None
+    total: Money
+    invoices: int
+
+
 class AccountingPeriod(Record):
     name: str
     start: date

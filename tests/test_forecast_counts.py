@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_gateway_support import HV, SF, serving, settings_for
+from test_gateway_support import HV, NS, SF, serving, settings_for
 from test_graph_counts import TIME_ENTRIES, Gateway, gw, total
 
 from opsgraph.cache import ReadCache
@@ -28,6 +28,7 @@ from simulators.world import World
 __all__ = ["gw"]
 
 UNINVOICED = "GET /v2/reports/uninvoiced"
+SUITEQL = "POST /services/rest/query/v1/suiteql"
 FORECAST = """{ forecast(from: "2026-11-01", to: "2027-04-30") { periods {
   start actualRevenue { amount } approvedUnbilled { amount originals { amount currency } } backlog { amount }
   weightedPipeline { amount } projectedRevenue { amount } capacityHours demandHours } } }"""
@@ -58,9 +59,11 @@ async def test_forecast_reads_the_uninvoiced_report_not_the_entries(gw: Gateway,
     assert len(body["data"]["forecast"]["periods"]) == 6
     assert counts[HV].get(UNINVOICED) == 1
     assert TIME_ENTRIES not in counts[HV]  # no page of entries to sum one figure per month
-    # projects, users, the uninvoiced report; opportunities; the directory and time off; invoices,
-    # accounting periods, their exchange rates and the active engagements' jobs
+    # projects, users, the uninvoiced report; opportunities; the directory and time off; the ERP's
+    # invoice sums (one SuiteQL GROUP BY: per job, and per issue date in the range), accounting periods,
+    # their exchange rates and the active engagements' jobs: no page of invoices
     assert total(counts) == 10, counts
+    assert counts[NS] == {SUITEQL: 4}
     assert originals(body) == unbilled_by_currency(world)
 
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import aiohttp
@@ -705,3 +706,31 @@ async def test_projects_time_report_reflects_time_entry_writes(
         assert (await totals(october))[pid] == before
     finally:
         await reset(http, sim)
+
+
+# -- stats ---------------------------------------------------------------------------------------------
+
+
+async def test_stats_give_each_requests_interval_injected_latency_included(
+    http: aiohttp.ClientSession, sim: RunningSimulator, api: str, headers: dict[str, str]
+) -> None:
+    """`?intervals=1`: one (arrival, end) pair per vendor request, in order, the injected latency
+    inside it (benches union them across simulators: the upstream busy time of a query)."""
+    async with http.delete(f"{sim.url}/_sim/stats"):
+        pass
+    async with http.put(f"{sim.url}/_sim/faults", json={"latency_ms": 30}) as resp:
+        assert resp.status == 200
+    try:
+        for _ in range(3):
+            await get_json(http, f"{api}/users", headers, per_page="1")
+    finally:
+        async with http.put(f"{sim.url}/_sim/faults", json=DEFAULT_FAULTS) as resp:
+            assert resp.status == 200
+    async with http.get(f"{sim.url}/_sim/stats", params={"intervals": "1"}) as resp:
+        stats = await resp.json()
+    intervals = stats["intervals"]
+    assert stats["total"] == len(intervals) == 3
+    assert all(end - arrived >= 0.030 for arrived, end in intervals)
+    assert all(b[0] >= a[1] for a, b in pairwise(intervals))  # one after another
+    async with http.get(f"{sim.url}/_sim/stats") as resp:
+        assert "intervals" not in await resp.json()

@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -262,6 +263,28 @@ async def test_suiteql_in_list_returns_only_existing_rows_as_strings(
         "custentity_contract_value": str(int(a.contract_value)),
         "startdate": a.start.isoformat(),
     }
+
+
+async def test_suiteql_sums_per_group_as_strings_named_by_alias(
+    http: aiohttp.ClientSession, api: str, auth: dict[str, str], world: World
+) -> None:
+    q = (
+        "SELECT entity, SUM(foreigntotal) AS total, COUNT(id), MAX(trandate) AS latest FROM transaction "
+        "WHERE type = 'CustInvc' GROUP BY entity ORDER BY entity"
+    )
+    status, body = await suiteql(http, api, auth, q)
+    assert status == 200, body
+    want: dict[str, tuple[Decimal, int, str]] = {}
+    for i in world.invoices:
+        total, count, latest = want.get(i.client.ns_customer_id, (Decimal(0), 0, ""))
+        amount = Decimal(str(i.total)).quantize(Decimal("0.01"))
+        want[i.client.ns_customer_id] = (total + amount, count + 1, max(latest, i.issue_date.isoformat()))
+    assert body["totalResults"] == len(want)
+    got = {r["entity"]: (Decimal(r["total"]), int(r["expr1"]), r["latest"]) for r in body["items"]}
+    assert got == want
+    assert all(isinstance(v, str) for r in body["items"] for k, v in r.items() if k != "links")
+    status, body = await suiteql(http, api, auth, "SELECT SUM(tranid) FROM transaction")
+    assert status == 400 and "ORA-01722" in error_of(body)["detail"]
 
 
 async def test_suiteql_pages_with_has_more_and_offset(

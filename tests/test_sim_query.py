@@ -598,8 +598,6 @@ def test_suiteql_unknown_field_and_record() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "SELECT COUNT(*) FROM customer",
-        "SELECT id FROM customer GROUP BY id",
         "SELECT id FROM customer WHERE id IN (SELECT parent FROM job)",
         "SELECT c.id FROM customer c JOIN job j ON j.parent = c.id",
         "SELECT c.id FROM customer c, job j",
@@ -612,7 +610,6 @@ def test_suiteql_unknown_field_and_record() -> None:
         "SELECT id FROM customer WHERE BUILTIN.DF(isinactive) = 'x'",
         "SELECT UPPER(companyname) FROM customer",
         'SELECT "id" FROM customer',
-        "SELECT id AS x FROM customer",
         "SELECT *, id FROM customer",
         "SELECT id FROM customer WHERE id = ?",
         "SELECT id FROM customer WHERE job.id = 1",
@@ -628,6 +625,81 @@ def test_suiteql_rejections(text: str) -> None:
     err = suiteql_error(text)
     assert err.code == "MALFORMED_QUERY"
     assert err.message.startswith("Invalid search query.")
+
+
+def test_suiteql_sums_and_counts_per_group(db: sqlite3.Connection) -> None:
+    q = compile_suiteql(
+        "SELECT parent AS customer, COUNT(*), MIN(startdate) AS first, SUM(id) FROM job "
+        "WHERE id >= 10 GROUP BY parent ORDER BY parent",
+        NS_TABLES,
+    )
+    assert [(s.name, s.function) for s in q.selected] == [
+        ("customer", None),
+        ("expr1", "COUNT"),
+        ("first", "MIN"),
+        ("expr2", "SUM"),
+    ]
+    assert [s.path for s in q.selected] == [("parent",), (), ("startdate",), ("id",)]
+    assert execute(db, q) == [(1, 2, "2025-01-06", 21), (2, 1, None, 12)]
+    assert suiteql(db, "SELECT COUNT(id), MAX(startdate) FROM job") == [(3, "2025-02-03")]
+    assert suiteql(db, "SELECT COUNT(*) FROM job WHERE id = 99") == [(0,)]  # one group of no rows
+    assert suiteql(db, "SELECT id AS key FROM customer WHERE id = 2") == [(2,)]
+    # a group key that is null is a group of its own (Oracle), sorted last ascending
+    rows = suiteql(db, "SELECT startdate, COUNT(*) FROM job GROUP BY startdate ORDER BY startdate")
+    assert rows == [("2025-01-06", 1), ("2025-02-03", 1), (None, 1)]
+
+
+def test_suiteql_groups_by_a_case(db: sqlite3.Connection) -> None:
+    recent = "CASE WHEN startdate >= TO_DATE('2025-02-01', 'YYYY-MM-DD') THEN startdate END"
+    q = compile_suiteql(
+        f"SELECT parent, {recent} AS recent, COUNT(*) FROM job WHERE id >= 10 "
+        f"GROUP BY parent, {recent} ORDER BY parent, recent",
+        NS_TABLES,
+    )
+    assert q.params == ("2025-02-01", 10, "2025-02-01")  # in the order of the SQL's clauses
+    assert [(s.name, s.path, s.function) for s in q.selected] == [
+        ("parent", ("parent",), None),
+        ("recent", ("startdate",), None),
+        ("expr1", (), "COUNT"),
+    ]
+    assert execute(db, q) == [(1, "2025-02-03", 1), (1, None, 1), (2, None, 1)]  # Oracle: nulls last
+    other = recent.replace("2025-02-01", "2025-03-01")
+    err = suiteql_error(f"SELECT {recent}, COUNT(*) FROM job GROUP BY {other}")
+    assert "not a GROUP BY expression: 'startdate'" in err.message
+    assert (
+        "one field"
+        in suiteql_error("SELECT CASE WHEN id > 1 THEN startdate ELSE parent END FROM job").message
+    )
+    assert "must be a field" in suiteql_error("SELECT CASE WHEN id > 1 THEN 'x' END FROM job").message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("SELECT id, COUNT(*) FROM job", "not a GROUP BY expression: 'id'"),
+        ("SELECT id FROM job GROUP BY parent", "not a GROUP BY expression: 'id'"),
+        ("SELECT parent, COUNT(*) FROM job GROUP BY parent ORDER BY id", "not a GROUP BY expression"),
+        ("SELECT * FROM job GROUP BY id", "'*' cannot be selected with GROUP BY"),
+        ("SELECT SUM(*) FROM job", "SUM takes one field"),
+        ("SELECT SUM(id + 1) FROM job", "SUM takes one field"),
+        ("SELECT COUNT(DISTINCT parent) FROM job", "COUNT takes one field or *"),
+        ("SELECT parent FROM job GROUP BY parent HAVING COUNT(*) > 1", "HAVING is not supported"),
+        ("SELECT parent FROM job GROUP BY UPPER(entityid)", "GROUP BY takes fields only"),
+        ("SELECT SUM(nosuch) FROM job", "Field 'nosuch' for record 'job' was not found"),
+    ],
+)
+def test_suiteql_aggregate_rejections(text: str, fragment: str) -> None:
+    assert fragment in suiteql_error(text).message
+
+
+def test_aggregates_are_suiteql_only_unless_allowed() -> None:
+    with pytest.raises(QueryError, match="aggregate and function calls are not supported"):
+        compile_soql("SELECT COUNT(Id) FROM Account", SF_TABLES)
+    conditions_only = QueryCompiler(NS_TABLES, "suiteql", aggregates=False)
+    with pytest.raises(QueryError, match="GROUP BY is not supported"):
+        conditions_only.compile("SELECT parent FROM job GROUP BY parent")
+    with pytest.raises(QueryError, match="column aliases are not supported"):
+        conditions_only.compile("SELECT id AS x FROM job")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from dbos import DBOSClient
-from workflows_sim import SimAdmin, erp_client, settings_for, until
+from workflows_sim import SimAdmin, erp_client, kill_when, settings_for, start_worker, until
 
 from opsgraph.resolvers.sources import Sources
 from opsgraph.workflows import WorkflowEngine, WorkflowStatus
@@ -30,7 +24,6 @@ from simulators.simkit.serve import SimulatorGroup
 
 pytest_plugins = ("workflows_support",)
 
-TESTS = Path(__file__).parent
 OCTOBER_1 = {"engagement_code": "ENG-0001", "start": "2026-10-01", "end": "2026-10-31"}  # 44 entries
 OCTOBER_4 = {"engagement_code": "ENG-0004", "start": "2026-10-01", "end": "2026-10-31"}  # 45 entries
 HELD = {"latency_ms": 2000, "methods": ["PUT"]}
@@ -51,28 +44,6 @@ def _held(statuses: dict[str, tuple[str, str | None]], workflow_id: str, executo
         and sorted(s for s, _ in steps) == ["PENDING"] + ["SUCCESS"] * done
         and ("PENDING", executor) in steps
     )
-
-
-@asynccontextmanager
-async def _worker(database_url: str, simulators: SimulatorGroup, key: str, executor: str, data: dict[str, Any]
-                  ) -> AsyncIterator[str]:  # fmt: skip
-    """A gateway stand-in process running one workflow as `executor`: yields its id, then SIGKILLs it."""
-    argv = [database_url, json.dumps(simulators.urls()), key, executor, json.dumps(data)]
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, str(TESTS / "workflows_worker.py"), *argv,
-        cwd=TESTS, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(TESTS)},
-    )  # fmt: skip
-    try:
-        assert worker.stdout is not None
-        line = (await asyncio.wait_for(worker.stdout.readline(), 60)).decode().split()
-        assert line[0] == "started", line
-        yield line[1]
-        worker.send_signal(signal.SIGKILL)
-        assert await worker.wait() == -signal.SIGKILL
-    finally:
-        if worker.returncode is None:
-            worker.kill()
-            await worker.wait()
 
 
 async def _finished(database_url: str, found: Any, workflow_id: str, executor: str) -> None:
@@ -96,17 +67,18 @@ async def test_each_executor_recovers_only_its_own_workflows(
 ) -> None:
     run = uuid.uuid4().hex[:8]
     a, b = f"a-{run}", f"b-{run}"
+    urls = simulators.urls()
     client = DBOSClient(system_database_url=database_url)
     try:
         statuses = lambda wid: asyncio.to_thread(_statuses, client, wid)  # noqa: E731
 
         # B dies with its first step under way; A dies with its first step done, its second under way.
         await erp_sim.faults(**HELD)
-        async with _worker(database_url, simulators, uuid.uuid4().hex, b, OCTOBER_4) as b_id:
-            await until(lambda: _ready(statuses(b_id), b_id, b, 0))
+        worker, b_id = await start_worker(database_url, urls, uuid.uuid4().hex, b, json.dumps(OCTOBER_4))
+        await kill_when(worker, lambda: _ready(statuses(b_id), b_id, b, 0))
         await erp_sim.faults(**HELD, after=BATCH_SIZE)
-        async with _worker(database_url, simulators, uuid.uuid4().hex, a, OCTOBER_1) as a_id:
-            await until(lambda: _ready(statuses(a_id), a_id, a, 1))
+        worker, a_id = await start_worker(database_url, urls, uuid.uuid4().hex, a, json.dumps(OCTOBER_1))
+        await kill_when(worker, lambda: _ready(statuses(a_id), a_id, a, 1))
         await erp_sim.clear_faults()
         a_pending = await statuses(a_id)
 

@@ -94,6 +94,30 @@ class Listings:
         )
         return await self.rows.invoices(found) if self.rows else found
 
+    async def invoice_totals(self, itemised_from: date | None = None) -> list[tuple[str, model.InvoiceTotal]]:
+        """Invoiced value per customer, job and currency, per issue date from `itemised_from` on, summed
+        by each ERP system (the port's `invoice_totals`), each with its system's name; of the customers
+        the caller may see."""
+        found = await self._invoice_totals(itemised_from)
+        return await self.rows.invoice_totals(found) if self.rows else found
+
+    async def billed_by_job(self) -> dict[str, list[model.Money]]:
+        """What each ERP job (by key) has been invoiced, per currency, from the ERPs' invoice sums. Not
+        row-filtered, as `invoices_by_job` is not: a job is reached through a visible engagement."""
+        totals = await self._invoice_totals(None)
+        return self.fan.derive(("billed_by_job",), [totals], lambda: invoiced_by_job(totals))
+
+    async def _invoice_totals(self, itemised_from: date | None) -> list[tuple[str, model.InvoiceTotal]]:
+        def fetch_of(s: System) -> Callable[[], Awaitable[list[tuple[str, model.InvoiceTotal]]]]:
+            async def fetch() -> list[tuple[str, model.InvoiceTotal]]:
+                return [(s.name, t) for t in await erp(s).invoice_totals(itemised_from)]
+
+            return fetch
+
+        return await self.fan.listings(
+            self._of(Role.ERP), "invoice", "invoice_totals", fetch_of, {"itemised_from": itemised_from}
+        )
+
     async def invoice_by_psa_invoice(self) -> dict[str, model.Invoice]:
         """ERP invoices by the PSA invoice they were raised from (its local id, `TimeEntry.invoice_id`)."""
 
@@ -110,3 +134,14 @@ class Listings:
             lambda s: lambda: erp(s).list_time_postings(start, end),
             {"from": start, "to": end},
         )
+
+
+def invoiced_by_job(totals: Sequence[tuple[str, model.InvoiceTotal]]) -> dict[str, list[model.Money]]:
+    """Invoice sums (each with its ERP system's name) per job key: one amount per currency."""
+    by_job: dict[str, dict[str, model.Money]] = defaultdict(dict)
+    for system, t in totals:
+        if t.job_id:
+            amounts = by_job[model.record_key(system, t.job_id)]
+            currency = t.total.currency
+            amounts[currency] = amounts[currency] + t.total if currency in amounts else t.total
+    return {job: list(amounts.values()) for job, amounts in by_job.items()}

@@ -104,14 +104,25 @@ class RowRules:
     async def invoices(self, invoices: Sequence[model.Invoice]) -> list[model.Invoice]:
         if "Invoice" not in self.types:
             return list(invoices)
-        customers = await self.loaders.customer.load_many(
-            [record_key(i.system, i.customer_id) for i in invoices]
-        )
+        visible = await self._visible_customers([record_key(i.system, i.customer_id) for i in invoices])
+        return [i for i, ok in zip(invoices, visible, strict=True) if ok]
+
+    async def invoice_totals(
+        self, totals: Sequence[tuple[str, model.InvoiceTotal]]
+    ) -> list[tuple[str, model.InvoiceTotal]]:
+        """Invoice totals (with their ERP system's name) of visible customers: they are invoices."""
+        if "Invoice" not in self.types:
+            return list(totals)
+        visible = await self._visible_customers([record_key(s, t.customer_id) for s, t in totals])
+        return [t for t, ok in zip(totals, visible, strict=True) if ok]
+
+    async def _visible_customers(self, keys: Sequence[str]) -> list[bool]:
+        """Whether each ERP customer (by key) is visible; an unknown customer is not."""
+        customers = await self.loaders.customer.load_many(list(keys))
         unique = {c.key: c for c in customers if c is not None}
-        keys = list(unique)
-        found = await asyncio.gather(*(self._customer_visible(unique[k]) for k in keys))
-        visible = {k for k, ok in zip(keys, found, strict=True) if ok}
-        return [i for i, c in zip(invoices, customers, strict=True) if c is not None and c.key in visible]
+        found = await asyncio.gather(*(self._customer_visible(c) for c in unique.values()))
+        visible = {k for k, ok in zip(unique, found, strict=True) if ok}
+        return [c is not None and c.key in visible for c in customers]
 
     async def _customer_visible(self, customer: model.ErpCustomer) -> bool:
         if self.by_entity and self._in_scope(customer.legal_entity):

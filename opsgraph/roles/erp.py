@@ -9,7 +9,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ExchangeRate, Invoice, Money, TimePosting
+from opsgraph.model import (
+    AccountingPeriod,
+    ErpCustomer,
+    ErpJob,
+    ExchangeRate,
+    Invoice,
+    InvoiceTotal,
+    Money,
+    TimePosting,
+)
 from opsgraph.roles.base import SystemPort
 from opsgraph.roles.drafts import CustomerDraft, InvoiceDraft, JobDraft, TimePostingDraft
 from opsgraph.roles.filters import InvoiceFilter
@@ -49,6 +58,12 @@ class ErpPort(SystemPort, Protocol):
         self, filter: InvoiceFilter | None = None, *, with_lines: bool = True
     ) -> list[Invoice]:
         """Invoices matching `filter`, ordered by id; without lines when only totals are needed."""
+        ...
+
+    async def invoice_totals(self, itemised_from: date | None = None) -> list[InvoiceTotal]:
+        """Every invoice's value summed per customer, job and currency, by the vendor where it can (one
+        request, not a listing); invoices issued on or after `itemised_from` are summed per issue date
+        too (`InvoiceTotal.issue_date`), older ones (all, without it) are not. In no promised order."""
         ...
 
     async def list_time_postings(self, start: date, end: date) -> list[TimePosting]:

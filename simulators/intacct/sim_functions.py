@@ -36,7 +36,7 @@ from simulators.simkit.store import Row, Store, utc_now
 MAX_PAGE = 2000
 DEFAULT_PAGE = 100
 _DATETIME = re.compile(r"'(\d{2})/(\d{2})/(\d{4}) (\d{2}):(\d{2}):(\d{2})'")
-_compiler = QueryCompiler(TABLES, "suiteql")
+_compiler = QueryCompiler(TABLES, "suiteql", aggregates=False)  # readByQuery: conditions only
 
 
 def _iso_literal(m: re.Match[str]) -> str:

@@ -364,6 +364,19 @@ def suiteql_encoder(kind: Kind) -> Callable[[Any], str]:
     return str
 
 
+NUMERIC_KINDS: frozenset[Kind] = frozenset({"id", "int", "ref", "amount", "number"})
+
+
+def aggregate_encoder(function: str, kind: Kind | None) -> Callable[[Any], str]:
+    """How an aggregate's value is written: MIN/MAX in their field's form, a count or a sum as a number
+    (a sum of amounts to the cent, as the decimal column it sums)."""
+    if function in ("MIN", "MAX") and kind is not None:
+        return suiteql_encoder(kind)
+    if function == "SUM" and kind == "amount":
+        return lambda value: number_text(round(float(value), 2))
+    return number_text
+
+
 def tf(flag: bool) -> str:
     return "T" if flag else "F"
 

@@ -7,7 +7,8 @@ Wire details reproduced (see `sim_state` for the record shapes):
   `POST` creates (204 + `Location`, honouring `X-NetSuite-Idempotency-Key`), `PATCH` updates (204),
   `PUT .../eid:{externalId}` upserts (204).
 - `POST query/v1/suiteql?limit=&offset=` with `Prefer: transient` and `{"q": ...}`: lower-case
-  columns, string values, null columns omitted, `links: []` on each item.
+  columns, string values, null columns omitted, `links: []` on each item. Aggregates with GROUP BY
+  (`simkit.query`): a column is named by its alias, else `expr1`...; a sum or count is a number.
 - Errors are RFC 7807 with `o:errorDetails`; over the concurrency budget, 429
   `CONCURRENCY_LIMIT_EXCEEDED` (NetSuite documents no `Retry-After`, so none is sent).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -30,10 +32,17 @@ from simulators.netsuite import sim_records as records
 from simulators.netsuite.sim_auth import TokenStore, token_endpoint
 from simulators.netsuite.sim_load import new_store
 from simulators.netsuite.sim_records import RecordError
-from simulators.netsuite.sim_state import SUITEQL_KINDS, SUITEQL_TABLES, suiteql_encoder
+from simulators.netsuite.sim_state import (
+    NUMERIC_KINDS,
+    SUITEQL_KINDS,
+    SUITEQL_TABLES,
+    Kind,
+    aggregate_encoder,
+    suiteql_encoder,
+)
 from simulators.netsuite.sim_timebills import timebill_routes
 from simulators.simkit.admin import Faults, RateWindow, build_simulator_app
-from simulators.simkit.query import QueryCompiler, QueryError
+from simulators.simkit.query import QueryCompiler, QueryError, Selected
 from simulators.simkit.serve import SimulatorInfo
 from simulators.world import World
 
@@ -43,10 +52,8 @@ API_PATH = "/services/rest"
 TOKEN_PATH = f"{API_PATH}/auth/oauth2/v1/token"
 MAX_LIMIT = 1000
 MAX_IN_LIST = 1000  # Oracle's limit on an IN list
-_TOO_MANY = (
-    "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
-    f"ORA-01795: maximum number of expressions in a list is {MAX_IN_LIST}."
-)
+_NS_SEARCH = "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
+_TOO_MANY = f"{_NS_SEARCH}ORA-01795: maximum number of expressions in a list is {MAX_IN_LIST}."
 _IN_LIST = re.compile(r" IN \(([?, ]+)\)")  # compiled SQL: every literal is a `?` parameter
 ERROR_TYPE = "application/vnd.oracle.resource+json; type=error"
 _SECTIONS = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 409: "15.5.10",
@@ -303,7 +310,7 @@ def _run_suiteql(sim: NetSuiteSim, q: str, limit: int, offset: int, url: str) ->
         params += [-1 if compiled.limit is None else compiled.limit, compiled.offset or 0]
     total = sim.count(sql, params)
     kinds = SUITEQL_KINDS[compiled.table.name]
-    columns = [(s.path[-1], suiteql_encoder(kinds[s.path[-1]])) for s in compiled.selected]
+    columns = [(s.name, _encoder(s, kinds)) for s in compiled.selected]
     items = []
     for row in sim.store.execute(f"{sql} LIMIT ? OFFSET ?", [*params, limit, offset]):
         item: dict[str, Any] = {"links": []}
@@ -312,6 +319,16 @@ def _run_suiteql(sim: NetSuiteSim, q: str, limit: int, offset: int, url: str) ->
                 item[name] = encode(value)
         items.append(item)
     return _collection(url, items, limit, offset, total)
+
+
+def _encoder(selected: Selected, kinds: dict[str, Kind]) -> Callable[[Any], str]:
+    kind = kinds[selected.path[-1]] if selected.path else None
+    if selected.function is None:
+        assert kind is not None
+        return suiteql_encoder(kind)
+    if selected.function in ("SUM", "AVG") and kind not in NUMERIC_KINDS:
+        raise RecordError(400, "INVALID_PARAMETER", f"{_NS_SEARCH}ORA-01722: invalid number")
+    return aggregate_encoder(selected.function, kind)
 
 
 def create_app(world: World) -> Starlette:

@@ -13,6 +13,7 @@ import asyncio
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -64,14 +65,22 @@ class RouteStats:
         self.service_ms_max = max(self.service_ms_max, ms)
 
 
+MAX_INTERVALS = 50_000
+"""Request intervals kept for `/_sim/stats?intervals=1` (the oldest go first)."""
+
+
 @dataclass
 class SimStats:
     routes: dict[str, RouteStats] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
+    intervals: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=MAX_INTERVALS))
+    """(arrival, end) of each request, wall-clock seconds: when the upstream was busy for a caller,
+    injected latency included (a bench unions them across simulators: the upstream time as run)."""
 
-    def record(self, key: str, status: int, ms: float) -> None:
+    def record(self, key: str, status: int, ms: float, arrived: float) -> None:
         self.routes.setdefault(key, RouteStats()).add(ms)
         self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.intervals.append((arrived, time.time()))
 
     def as_json(self) -> dict[str, Any]:
         total = sum(r.count for r in self.routes.values())
@@ -184,6 +193,7 @@ class _SimMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/_sim/"):
             await self.app(scope, receive, send)
             return
+        arrived = time.time()
         control, vendor = self.control, self.vendor
         faults = control.faults if control.aimed_at(scope["method"]) else _aimed_elsewhere(control.faults)
         if faults.latency_ms or faults.jitter_ms:
@@ -224,7 +234,7 @@ class _SimMiddleware:
             await early(scope, receive, send_wrapped)
         else:
             await self.app(scope, receive, _decorating_send(send_wrapped, vendor, control))
-        control.stats.record(key, status_holder[0], (time.perf_counter() - started) * 1000)
+        control.stats.record(key, status_holder[0], (time.perf_counter() - started) * 1000, arrived)
 
 
 def _aimed_elsewhere(faults: Faults) -> Faults:
@@ -254,7 +264,10 @@ def _admin_routes(vendor: Vendor, control: SimControl) -> list[Route]:
     async def stats(request: Request) -> Response:
         if request.method == "DELETE":
             control.stats = SimStats()
-        return JSONResponse(control.stats.as_json())
+        body = control.stats.as_json()
+        if request.query_params.get("intervals") == "1":
+            body["intervals"] = [[round(a, 6), round(b, 6)] for a, b in control.stats.intervals]
+        return JSONResponse(body)
 
     async def faults(request: Request) -> Response:
         if request.method == "PUT":

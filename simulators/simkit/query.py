@@ -20,7 +20,14 @@ Dialect semantics reproduced on SQLite:
   ``NULLS LAST``; AND and OR may not be mixed without parentheses.
 * SuiteQL: Oracle semantics - three-valued null logic, ``IS [NOT] NULL``, case-sensitive ``LIKE``
   (run as GLOB), ``''`` is NULL, nulls sort last ascending / first descending, ``SELECT *``, an
-  optional table alias, and ``TO_DATE('...', 'YYYY-MM-DD')``.
+  optional table alias, and ``TO_DATE('...', 'YYYY-MM-DD')``. Aggregates as in Oracle:
+  ``SUM``, ``COUNT`` (of a field or ``*``), ``MIN``, ``MAX`` and ``AVG`` of a field, with ``GROUP BY``
+  fields or ``CASE WHEN <condition> THEN field [ELSE field] END`` (every result one field); every
+  selected item that is not aggregated must be grouped (ORA-00979), and ORDER BY may only name grouped
+  fields or a select item's alias. Select items may carry an alias (``SUM(x) AS total``); a result
+  column is named by its alias, lower-cased, else by its field, else ``expr1``, ``expr2``... in select
+  order, as SuiteQL names an unaliased expression. (``HAVING``, ``DISTINCT`` and expressions inside
+  an aggregate are not supported.)
 
 Datetime literals are normalised to ``YYYY-MM-DDTHH:MM:SS.mmm+0000`` in UTC (Salesforce's own output
 form, see `normalise_datetime`) and dates to ``YYYY-MM-DD``. Simulators must store temporal values in
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final, Literal, NoReturn
 
@@ -93,10 +100,18 @@ class Table:
 
 @dataclass(frozen=True)
 class Selected:
-    """One selected field: its canonical vendor path and the result column alias in the SQL."""
+    """One selected item: its canonical vendor path (the aggregated field's, `()` for ``COUNT(*)``),
+    the result column alias in the SQL, the aggregate function applied (upper case) if any, and the
+    name the vendor gives the result column (`name`)."""
 
     path: tuple[str, ...]
     column: str
+    function: str | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label if self.label is not None else self.path[-1]
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,18 @@ class _Index:
 
 
 @dataclass(frozen=True)
+class _Item:
+    """A compiled select or GROUP BY item: its field's path, SQL, the SQL's `?` parameters, the
+    aggregate applied and the item's alias."""
+
+    path: tuple[str, ...]
+    sql: str
+    params: tuple[object, ...] = ()
+    function: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
 class _Field:
     path: tuple[str, ...]
     name: str  # canonical vendor field
@@ -150,10 +177,19 @@ class _Field:
 class QueryCompiler:
     """Compiles queries of one dialect against a fixed set of tables, caching results by query text."""
 
-    def __init__(self, tables: Mapping[str, Table], dialect: QueryDialect, *, cache_size: int = 1024) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, Table],
+        dialect: QueryDialect,
+        *,
+        cache_size: int = 1024,
+        aggregates: bool | None = None,
+    ) -> None:
+        """`aggregates`: allow aggregates, aliases, CASE and GROUP BY (default: SuiteQL only)."""
         if dialect not in ("soql", "suiteql"):
             raise ValueError(f"unknown dialect {dialect!r}")
         self.dialect: QueryDialect = dialect
+        self.aggregates = dialect == "suiteql" if aggregates is None else aggregates
         self.tables = tables
         self._cache_size = cache_size
         self._cache: dict[str, CompiledQuery] = {}
@@ -388,6 +424,14 @@ _INTEGER = re.compile(r"\d+")
 _DECIMAL = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
+_AGGREGATES: Final[dict[type[exp.Expr], str]] = {
+    exp.Sum: "SUM",
+    exp.Count: "COUNT",
+    exp.Min: "MIN",
+    exp.Max: "MAX",
+    exp.Avg: "AVG",
+}
+
 _CLAUSES: Final = {
     "group": "GROUP BY",
     "having": "HAVING",
@@ -422,6 +466,9 @@ class _Compilation:
         self.joins: dict[str, tuple[str, _Index, str]] = {}  # relationship -> (alias, target, fk sql)
         self.root: _Index
         self.alias: str | None = None
+        self.chosen: list[_Item] = []
+        self.star = False
+        self.grouped: set[tuple[str, tuple[object, ...]]] | None = None  # (SQL, params) once it aggregates
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -446,11 +493,18 @@ class _Compilation:
         if not sql.strip():
             self.fail("empty query")
         tree = _parse(sql, self.fail)
-        self.only(tree, "expressions", "from_", "where", "order", "limit", "offset")
+        clauses = ("expressions", "from_", "where", "order", "limit", "offset")
+        self.only(tree, *clauses, *(("group",) if self.compiler.aggregates else ()))
         self.resolve_from(tree.args.get("from_"))
-        selects, selected = self.select_list(tree.expressions)
+        chosen = self.select_list(tree.expressions)  # each clause in SQL order: their `?` params follow
         where = self.where(tree.args.get("where"))
+        group = self.group_by(tree.args.get("group"))
         order = self.order_by(tree.args.get("order"))
+        selects = [f"{c.sql} AS c{i}" for i, c in enumerate(chosen)]
+        selected = [
+            Selected(path=c.path, column=f"c{i}", function=c.function, label=c.label)
+            for i, c in enumerate(chosen)
+        ]
         limit = self.paging(tree.args.get("limit"), "LIMIT")
         offset = self.paging(tree.args.get("offset"), "OFFSET")
 
@@ -461,6 +515,8 @@ class _Compilation:
             parts.append(f"LEFT JOIN {_q(target.table.sql_table)} AS {alias} ON {key_sql} = {fk_sql}")
         if where:
             parts.append(f"WHERE {where}")
+        if group:
+            parts.append(f"GROUP BY {group}")
         if order:
             parts.append(f"ORDER BY {order}")
         return CompiledQuery(
@@ -569,10 +625,11 @@ class _Compilation:
 
     # -- SELECT ------------------------------------------------------------------------------------
 
-    def select_list(self, items: list[exp.Expr]) -> tuple[list[str], list[Selected]]:
+    def select_list(self, items: list[exp.Expr]) -> list[_Item]:
         if not items:
             self.fail("SELECT list is empty")
-        fields: list[_Field] = []
+        chosen: list[_Item] = []
+        unnamed = 0
         for item in items:
             if isinstance(item, exp.Star):
                 if self.soql:
@@ -580,10 +637,24 @@ class _Compilation:
                 if len(items) != 1:
                     self.fail("'*' cannot be combined with other select items")
                 self.only(item)
-                fields.extend(self.local_field(self.root, f, "t0", ()) for f in self.root.table.columns)
+                self.star = True
+                for name in self.root.table.columns:
+                    f = self.local_field(self.root, name, "t0", ())
+                    chosen.append(_Item(f.path, f.sql))
                 break
+            label = None
+            if isinstance(item, exp.Alias) and self.compiler.aggregates:
+                self.only(item, "this", "alias")
+                label, item = self.identifier(item.args["alias"]).lower(), item.this
             if isinstance(item, exp.Column):
-                fields.append(self.field_ref(item))
+                f = self.field_ref(item)
+                chosen.append(_Item(f.path, f.sql, label=label))
+            elif self.compiler.aggregates and (type(item) in _AGGREGATES or isinstance(item, exp.Case)):
+                expression = self.case(item) if isinstance(item, exp.Case) else self.aggregate(item)
+                if label is None:
+                    unnamed += 1
+                    label = f"expr{unnamed}"
+                chosen.append(replace(expression, label=label))
             elif isinstance(item, exp.Alias):
                 self.fail("column aliases are not supported")
             elif isinstance(item, exp.Func):
@@ -592,12 +663,84 @@ class _Compilation:
                 self.unsupported(item, "SELECT")
         if self.soql:
             seen: set[tuple[str, ...]] = set()
-            for f in fields:
-                if f.path in seen:
-                    self.fail(f"duplicate field selected: {'.'.join(f.path)}")
-                seen.add(f.path)
-        selects = [f"{f.sql} AS c{i}" for i, f in enumerate(fields)]
-        return selects, [Selected(path=f.path, column=f"c{i}") for i, f in enumerate(fields)]
+            for c in chosen:
+                if c.path in seen:
+                    self.fail(f"duplicate field selected: {'.'.join(c.path)}")
+                seen.add(c.path)
+        self.chosen = chosen
+        return chosen
+
+    # -- aggregates, CASE and GROUP BY -------------------------------------------------------------
+
+    def aggregate(self, node: exp.Expr) -> _Item:
+        """`SUM(field)` and the like (`COUNT(*)`)."""
+        function = _AGGREGATES[type(node)]
+        self.only(node, "this", "big_int")  # sqlglot marks every COUNT big_int
+        arg = node.this
+        if isinstance(arg, exp.Star) and function == "COUNT":
+            return _Item((), "COUNT(*)", function=function)
+        if not isinstance(arg, exp.Column) or isinstance(arg.this, exp.Star):
+            self.fail(f"{function} takes one field{' or *' if function == 'COUNT' else ''}")
+        f = self.field_ref(arg)
+        return _Item(f.path, f"{function}({f.sql})", function=function)
+
+    def case(self, node: exp.Case) -> _Item:
+        """`CASE WHEN <condition> THEN field ... [ELSE field | NULL] END`, every result one field."""
+        self.only(node, "ifs", "default")
+        mark = len(self.params)
+        results: list[_Field] = []
+        whens: list[str] = []
+        for branch in node.args.get("ifs") or []:
+            if not isinstance(branch, exp.If):
+                self.unsupported(branch, "CASE")
+            self.only(branch, "this", "true")
+            condition = self.condition(branch.this)
+            results.append(self.case_result(branch.args["true"]))
+            whens.append(f"WHEN {condition} THEN {results[-1].sql}")
+        default = node.args.get("default")
+        other = ""
+        if default is not None and not isinstance(default, exp.Null):
+            results.append(self.case_result(default))
+            other = f" ELSE {results[-1].sql}"
+        if not whens:
+            self.fail("CASE requires WHEN ... THEN")
+        if len({f.path for f in results}) != 1:
+            self.fail("the results of a CASE must be one field")
+        params = tuple(self.params[mark:])
+        return _Item(results[0].path, f"CASE {' '.join(whens)}{other} END", params)
+
+    def case_result(self, node: exp.Expr) -> _Field:
+        if not isinstance(node, exp.Column):
+            self.fail("a CASE result must be a field")
+        return self.field_ref(node)
+
+    def group_by(self, node: exp.Expr | None) -> str:
+        """GROUP BY fields or CASE expressions; then every selected item not aggregated must be grouped,
+        and an aggregate makes one group of every row when nothing is grouped."""
+        groups: list[_Item] = []
+        if node is not None:
+            if not isinstance(node, exp.Group):
+                self.unsupported(node)
+            self.only(node, "expressions")
+            if not node.expressions:
+                self.fail("GROUP BY requires fields")
+            for item in node.expressions:
+                if isinstance(item, exp.Column):
+                    f = self.field_ref(item)
+                    groups.append(_Item(f.path, f.sql))
+                elif isinstance(item, exp.Case):
+                    groups.append(self.case(item))
+                else:
+                    self.fail(f"GROUP BY takes fields only, not {_describe(item)}")
+        if node is None and not any(c.function for c in self.chosen):
+            return ""
+        self.grouped = {(g.sql, g.params) for g in groups}
+        for c in self.chosen:
+            if c.function is None and (c.sql, c.params) not in self.grouped:
+                if self.star:
+                    self.fail("'*' cannot be selected with GROUP BY")
+                self.fail(f"not a GROUP BY expression: '{'.'.join(c.path)}'")
+        return ", ".join(dict.fromkeys(g.sql for g in groups))
 
     # -- WHERE -------------------------------------------------------------------------------------
 
@@ -852,17 +995,31 @@ class _Compilation:
             if not isinstance(item, exp.Ordered):
                 self.unsupported(item, "ORDER BY")
             self.only(item, "this", "desc", "nulls_first")
-            f = self.field_ref(item.this)
+            named = self.select_alias(item.this)
+            f = None if named is not None else self.field_ref(item.this)
+            if f is not None and self.grouped is not None and (f.sql, ()) not in self.grouped:
+                self.fail(f"ORDER BY names '{f.name}', which is not a GROUP BY expression")
             desc = bool(item.args.get("desc"))
             if item.meta.get(_NULLS_EXPLICIT):
                 nulls_first = bool(item.args.get("nulls_first"))
             else:  # SOQL: nulls first; Oracle: nulls are larger than any value
                 nulls_first = True if self.soql else desc
-            collate = " COLLATE NOCASE" if self.soql and not f.name.endswith("Id") else ""
+            collate = " COLLATE NOCASE" if self.soql and f is not None and not f.name.endswith("Id") else ""
+            key = named if f is None else f.sql
             keys.append(
-                f"{f.sql}{collate} {'DESC' if desc else 'ASC'} NULLS {'FIRST' if nulls_first else 'LAST'}"
+                f"{key}{collate} {'DESC' if desc else 'ASC'} NULLS {'FIRST' if nulls_first else 'LAST'}"
             )
         return ", ".join(keys)
+
+    def select_alias(self, node: exp.Expr) -> str | None:
+        """The result column an ORDER BY key names by a select item's alias (SuiteQL), if it does."""
+        if self.soql or not isinstance(node, exp.Column) or node.table:
+            return None
+        name = str(node.name).lower()
+        for i, c in enumerate(self.chosen):
+            if c.label == name and c.label not in self.root.columns:
+                return f"c{i}"
+        return None
 
     def paging(self, node: exp.Expr | None, what: str) -> int | None:
         if node is None:

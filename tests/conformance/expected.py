@@ -254,6 +254,21 @@ def job(system: str, world: w.World, e: w.Engagement) -> ErpJob:
     )
 
 
+def invoice_totals(
+    invoices: Iterable[w.Invoice], itemised_from: date | None
+) -> dict[tuple[str, str | None, str, date | None], tuple[Money, int]]:
+    """The world's invoices summed per customer, job, currency, and issue date from `itemised_from`
+    on: (total, count) by (customer id, job id, currency, issue date or None)."""
+    sums: dict[tuple[str, str | None, str, date | None], tuple[Decimal, int]] = {}
+    for i in invoices:
+        itemised = itemised_from is not None and i.issue_date >= itemised_from
+        job = str(i.engagement.ns_job_id) if i.engagement.ns_job_id is not None else None
+        key = (str(i.client.ns_customer_id), job, i.client.currency, i.issue_date if itemised else None)
+        amount, count = sums.get(key, (Decimal(0), 0))
+        sums[key] = (amount + money(i.total, i.client.currency).amount, count + 1)
+    return {k: (money(a, k[2]), n) for k, (a, n) in sums.items()}
+
+
 def invoice(system: str, i: w.Invoice, *, with_lines: bool = True) -> Invoice:
     currency = i.client.currency
     lines = [

@@ -172,6 +172,35 @@ async def test_list_open_invoices_is_pushed_down(
     check_pushed_down(seen, whole, "list_invoices(open_only=True)")
 
 
+SUMS_UPSTREAM = {"netsuite"}
+"""ERPs whose API sums invoices (SuiteQL `SUM ... GROUP BY`); the others sum their listing."""
+
+
+@pytest.mark.parametrize("itemised_from", [None, date(2026, 10, 1)])
+async def test_invoice_totals(
+    make_client: MakeClient,
+    sim: SimServer,
+    vendor: str,
+    conformance_world: World,
+    itemised_from: date | None,
+) -> None:
+    world = conformance_world
+    client = make_client()
+    await client.probe()
+    totals, seen = await served(sim, client.invoice_totals(itemised_from))
+    got = {(t.customer_id, t.job_id, t.total.currency, t.issue_date): (t.total, t.invoices) for t in totals}
+    assert len(got) == len(totals), "each customer, job, currency (and day) once"
+    want = x.invoice_totals(world.invoices, itemised_from)
+    assert got == want
+    if itemised_from is not None:
+        days = {t.issue_date for t in totals} - {None}
+        assert days and min(days) >= itemised_from, "the window holds invoices, each day its own"
+    if vendor in SUMS_UPSTREAM:
+        _, whole = await served(sim, client.list_invoices(with_lines=False))
+        check_pushed_down(seen, whole, "invoice_totals")
+        assert len(seen) <= len(whole)
+
+
 async def test_list_invoices_with_lines(make_client: MakeClient, conformance_world: World) -> None:
     invoices = {i.id: i for i in await make_client().list_invoices(InvoiceFilter(open_only=True))}
     for i in [i for i in conformance_world.invoices if i.amount_due > 0][:5]:

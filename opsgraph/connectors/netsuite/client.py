@@ -30,7 +30,15 @@ from opsgraph.connectors.netsuite.resources import (
 from opsgraph.connectors.netsuite.transport import NetSuiteTransport, Row, sql_date, sql_string
 from opsgraph.connectors.netsuite.writes import NetSuiteWrites
 from opsgraph.connectors.toolkit.resources import ResourceSpec
-from opsgraph.model import AccountingPeriod, ErpCustomer, ErpJob, ExchangeRate, Invoice, TimePosting
+from opsgraph.model import (
+    AccountingPeriod,
+    ErpCustomer,
+    ErpJob,
+    ExchangeRate,
+    Invoice,
+    InvoiceTotal,
+    TimePosting,
+)
 from opsgraph.roles.base import Change, ChangeBatch, Entity
 from opsgraph.roles.filters import InvoiceFilter
 
@@ -190,6 +198,23 @@ class NetSuiteClient(NetSuiteWrites, NetSuiteProjectWrites, NetSuiteInvoiceWrite
     ) -> list[Invoice]:
         open_only = filter is not None and filter.open_only
         return await self._invoices("status = 'A'" if open_only else None, with_lines=with_lines)
+
+    async def invoice_totals(self, itemised_from: date | None = None) -> list[InvoiceTotal]:
+        """One SuiteQL `SUM ... GROUP BY`: the rows on the wire are the groups, not the invoices. The
+        issue date is a group key only from `itemised_from` on (a CASE, null before it)."""
+        keys = ["entity", "custbody_job", "currency"]
+        order = list(keys)
+        if itemised_from is not None:
+            keys.append(f"CASE WHEN trandate >= {sql_date(itemised_from)} THEN trandate END")
+            order.append("issued")
+        selected = [*keys[:3], *([f"{keys[3]} AS issued"] if itemised_from is not None else [])]
+        rows = await self.suiteql(
+            f"SELECT {', '.join(selected)}, SUM(foreigntotal) AS total, COUNT(id) AS invoices "
+            f"FROM {INVOICES.path} WHERE {_INVOICE_ONLY} "
+            f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(order)}"
+        )
+        currencies = await self.currencies()
+        return [mapping.invoice_total_from_row(r, self.system, currencies) for r in rows]
 
     # -- time, periods, rates ------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from opsgraph.model import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    InvoiceTotal,
     Money,
     TimePosting,
 )
@@ -230,6 +231,18 @@ def invoice_from_row(row: Row, system: str, lines: Sequence[Row], currencies: Ma
         amount_due=_money(row, "foreignamountremaining", currency, system),
         lines=[line_from_row(ln, system, currency) for ln in sorted(lines, key=_line_order)],
         psa_invoice_id=read.text(row, "externalid"),
+    )
+
+
+def invoice_total_from_row(row: Row, system: str, currencies: Mapping[str, str]) -> InvoiceTotal:
+    """A `SUM(foreigntotal) AS total, COUNT(id) AS invoices` group; `issued` when grouped by it."""
+    read = reader(system)
+    return InvoiceTotal(
+        customer_id=read.required_text(row, "entity"),
+        job_id=read.text(row, "custbody_job"),
+        issue_date=optional_date(row, "issued", system),
+        total=_money(row, "total", currency_code(row, currencies, system), system),
+        invoices=int(parse_decimal(row, "invoices", system)),
     )
 
 

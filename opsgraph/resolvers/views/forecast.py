@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from opsgraph.model import Engagement, ErpJob, Invoice, Money, Opportunity, PsaUser, TimeOff, UnbilledTime
+from opsgraph.model import (
+    Engagement,
+    ErpJob,
+    InvoiceTotal,
+    Money,
+    Opportunity,
+    PsaUser,
+    TimeOff,
+    UnbilledTime,
+)
 from opsgraph.money import ConvertedMoney, Converter, ExchangeRates, RateType
 from opsgraph.resolvers.views.periods import buckets, overlap, workdays
 from opsgraph.resolvers.views.utilization import capacity_hours
@@ -33,7 +42,8 @@ class ForecastPeriod:
 
 @dataclass(frozen=True)
 class ForecastInputs:
-    invoices: list[Invoice]
+    revenue: list[InvoiceTotal]
+    """What was invoiced per issue date in the forecast's range (the ERPs' sums, not their invoices)."""
     unbilled_approved: list[UnbilledTime]
     """Approved, billable time not yet invoiced, per engagement (the PSAs' uninvoiced reports)."""
     engagements: list[Engagement]
@@ -100,9 +110,9 @@ def compute_forecast(
     out: list[ForecastPeriod] = []
     for s, e in buckets(start, end, months_per_bucket):
         actual = Converter(i.rates)
-        for inv in i.invoices:
-            if s <= inv.issue_date <= e:
-                actual.add(inv.total.amount, inv.total.currency, inv.issue_date, RateType.AVERAGE)
+        for r in i.revenue:
+            if r.issue_date is not None and s <= r.issue_date <= e:
+                actual.add(r.total.amount, r.total.currency, r.issue_date, RateType.AVERAGE)
         backlog, demand = Converter(i.rates), 0.0
         for b in backlog_daily:
             span = overlap(b.start, b.end, s, e)

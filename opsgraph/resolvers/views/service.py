@@ -15,6 +15,7 @@ from opsgraph.connectors.errors import SourceError
 from opsgraph.model import Role, record_key
 from opsgraph.money import ExchangeRates
 from opsgraph.resolvers import stitching
+from opsgraph.resolvers.listings import invoiced_by_job
 from opsgraph.resolvers.loaders import Loaders, user_key
 from opsgraph.resolvers.partial import settled
 from opsgraph.resolvers.views.burn import Burn, compute_burn
@@ -48,14 +49,15 @@ class Views:
         return owner.name if owner is not None else None
 
     async def billed_to_date(self, job: model.ErpJob | None) -> Decimal:
+        """From the ERPs' invoice sums per job (one request for every job), not the job's invoices."""
         if job is None:
             return Decimal("0")
-        invoices = await self.loaders.invoices_by_job.load(job.key)
+        billed = (await self.loaders.billed_by_job()).get(job.key, [])
         if job.contract_value is not None:
             currency = job.contract_value.currency
         else:
-            currency = invoices[0].total.currency if invoices else "USD"
-        return model.Money.total((i.total for i in invoices), currency).amount  # mixed currencies raise
+            currency = billed[0].currency if billed else "USD"
+        return model.Money.total(billed, currency).amount  # mixed currencies raise
 
     async def burn(self, engagement: model.Engagement) -> Burn:
         """Hours since the engagement's start come from its PSA's time report, in year windows shared
@@ -101,18 +103,21 @@ class Views:
         )
 
     async def _burn_money(self, engagement: model.Engagement) -> tuple[model.ErpJob | None, Decimal]:
-        job = await self.loaders.job_by_code.load(engagement.code)
+        job, _ = await asyncio.gather(  # the sums per job need no job first
+            self.loaders.job_by_code.load(engagement.code), self.loaders.billed_by_job()
+        )
         return job, await self.billed_to_date(job)
 
     async def readiness(self, engagement: model.Engagement, period: Period | None = None) -> Readiness:
         """Readiness to invoice `period` (default: last month); `prepareInvoice` checks it too."""
         start, end = readiness_window(self.today, period)
         loaders = self.loaders
-        job, opp, entries, periods = await asyncio.gather(
+        job, opp, entries, periods, _ = await asyncio.gather(
             loaders.job_by_code.load(engagement.code),
             loaders.opportunity_by_code.load(engagement.code),
             loaders.time_entries.load((engagement.key, start, end, False)),
             loaders.periods(),
+            loaders.billed_by_job(),  # billed to date, below: the sums per job need no job first
         )
         client_key = record_key(opp.system, opp.client_id) if opp else None
         client, customer = await asyncio.gather(
@@ -153,30 +158,42 @@ class Views:
         computes it again."""
         unbilled_start, _ = readiness_window(self.today)
         loaders = self.loaders
-        invoices, unbilled, engagements, opps = await asyncio.gather(
-            loaders.invoices(with_lines=False),
-            loaders.unbilled_time(unbilled_start, self.today),
-            loaders.engagements(),
-            loaders.opportunities(is_closed=False),
+
+        async def active_jobs() -> tuple[list[str], list[model.ErpJob | None]]:
+            codes = [e.code for e in await loaders.engagements() if e.is_active]
+            return codes, await loaders.job_by_code.load_many(codes)
+
+        # one round of reads; only the active engagements' jobs and the periods' rates wait on another
+        reads, people, (codes, jobs) = await asyncio.gather(
+            asyncio.gather(
+                loaders.invoice_totals(itemised_from=start),
+                loaders.unbilled_time(unbilled_start, self.today),
+                loaders.engagements(),
+                loaders.opportunities(is_closed=False),
+            ),
+            asyncio.gather(
+                loaders.psa_users(),
+                loaders.time_off(max(start, self.today), max(end, self.today)),
+                loaders.resources(),
+                self._rate_inputs(start, end),
+            ),
+            active_jobs(),
         )
-        users, time_off, directory, (listed_periods, rates) = await asyncio.gather(
-            loaders.psa_users(),
-            loaders.time_off(max(start, self.today), max(end, self.today)),
-            loaders.resources(),
-            self._rate_inputs(start, end),
-        )
-        codes = [e.code for e in engagements if e.is_active]
-        jobs = await loaders.job_by_code.load_many(codes)
+        invoiced, unbilled, engagements, opps = reads
+        users, time_off, directory, (listed_periods, rates) = people
 
         def compute() -> list[ForecastPeriod]:
             erp_system = self._owner(Role.ERP)
             periods = [p for p in listed_periods if p.system == erp_system]
             inputs = ForecastInputs(
-                invoices=invoices,
+                revenue=[t for _, t in invoiced if t.issue_date is not None and t.issue_date <= end],
                 unbilled_approved=[u for _, u in unbilled],
                 engagements=[e for e in engagements if e.is_active],
                 jobs=dict(zip(codes, jobs, strict=True)),
-                billed_by_job=_billed_by_job(invoices),
+                billed_by_job={
+                    job: model.Money.total(amounts, amounts[0].currency)  # mixed currencies raise
+                    for job, amounts in invoiced_by_job(invoiced).items()
+                },
                 open_opportunities=opps,
                 users=users,
                 time_off_by_email=_time_off_by_email(time_off, directory),
@@ -185,7 +202,17 @@ class Views:
             return compute_forecast(inputs, start, end, months_per_bucket, self.today)
 
         slot = ("forecast", start, end, months_per_bucket, self.today, self.reporting_currency)
-        listings = [invoices, unbilled, engagements, opps, users, time_off, directory, listed_periods, rates]
+        listings = [
+            invoiced,
+            unbilled,
+            engagements,
+            opps,
+            users,
+            time_off,
+            directory,
+            listed_periods,
+            rates,
+        ]
         return loaders.derived(slot, [*listings, *jobs], compute)
 
     async def _rate_inputs(
@@ -244,16 +271,6 @@ class Views:
             self.loaders.psa_user(user_key(entry)), self.loaders.resource_by_email()
         )
         return entry_issues(entry, directory.get(user.email.lower()) if user else None)
-
-
-def _billed_by_job(invoices: list[model.Invoice]) -> dict[str, model.Money]:
-    """What each ERP job has been invoiced, by job key, in the job's currency."""
-    billed: dict[str, model.Money] = {}
-    for inv in invoices:
-        if inv.job_id:
-            job = record_key(inv.system, inv.job_id)
-            billed[job] = billed[job] + inv.total if job in billed else inv.total
-    return billed
 
 
 def _time_off_by_email(
